@@ -1,0 +1,180 @@
+/*
+ * AArch64 this_cpu fast paths: rseq critical sections.
+ *
+ * ABI notes (AAPCS64, linux/rseq.h):
+ *  - The thread pointer is TPIDR_EL0; rseq area = tp + offset.
+ *  - struct rseq / struct rseq_cs as on x86-64 (see <percpu/arch.h>).
+ *  - RSEQ_SIG is 0xd428bc00, the encoding of `brk #0x45e0` (glibc's value);
+ *    it is emitted with .inst right before the abort label, so that it would
+ *    trap if ever executed.
+ *  - No memory operand combines base and index with an extra displacement, so
+ *    the copy's address is computed into a register first; the commit is the
+ *    final store (str/strh/strb).
+ *
+ * Status: compiled in CI for aarch64-linux-gnu; run under emulation by its
+ * own work item.
+ *
+ * Do not include this file directly: include <percpu/percpu.h>.
+ */
+#ifndef PERCPU_ARCH_H_INSIDE
+#error "include <percpu/percpu.h>, not <percpu/arch/aarch64.h>"
+#endif
+#ifndef PERCPU_ARCH_AARCH64_H
+#define PERCPU_ARCH_AARCH64_H
+
+#include <stdint.h>
+
+#define PCPU_ARCH_NAME "aarch64"
+#define PCPU_RSEQ_SIG 0xd428bc00
+
+static inline intptr_t pcpu_arch_thread_pointer(void)
+{
+    intptr_t tp;
+    __asm__("mrs %0, tpidr_el0" : "=r"(tp));
+    return tp;
+}
+
+static inline int pcpu_arch_current_cpu(void)
+{
+    long off = __atomic_load_n(&pcpu__rseq_offset, __ATOMIC_RELAXED);
+    if (PCPU_UNLIKELY(off == 0))
+        return -1;
+    return (int)__atomic_load_n((const volatile uint32_t *)(pcpu_arch_thread_pointer() + off + 4),
+                                __ATOMIC_RELAXED);
+}
+
+/*
+ *        mov  ret, #0
+ *   6:   adrp t, 3b ; add t, t, :lo12:3b ; str t, [rs, #8]   ; arm rseq_cs
+ *   1:   ldr  wt, [rs, #4]                                     ; start_ip
+ *        tbnz wt, #31, 5f                                      ; unregistered
+ *        ldr  t, [offs, wt, uxtw #3] ; add t, t, p             ; copy address
+ *        body                                                  ; ... commit
+ *   2:                                                         ; post_commit
+ *   (section __rseq_failure)
+ *        .inst RSEQ_SIG
+ *   4:   b 6b                                                  ; abort: restart
+ *   5:   mov ret, #1 ; b 2b
+ */
+#define PCPU__A64_RSEQ(body)                                                   \
+    ".pushsection __rseq_cs, \"aw\"\n\t"                                       \
+    ".balign 32\n\t"                                                           \
+    "3:\n\t"                                                                   \
+    ".long 0, 0\n\t"                                                           \
+    ".quad 1f, (2f - 1f), 4f\n\t"                                              \
+    ".popsection\n\t"                                                          \
+    "mov %w[ret], #0\n\t"                                                      \
+    "6:\n\t"                                                                   \
+    "adrp %[t], 3b\n\t"                                                        \
+    "add %[t], %[t], :lo12:3b\n\t"                                             \
+    "str %[t], [%[rs], #8]\n\t"                                                \
+    "1:\n\t"                                                                   \
+    "ldr %w[t], [%[rs], #4]\n\t"                                               \
+    "tbnz %w[t], #31, 5f\n\t"                                                  \
+    "ldr %[t], [%[offs], %w[t], uxtw #3]\n\t"                                  \
+    "add %[t], %[t], %[p]\n\t"                                                 \
+    body                                                                       \
+    "2:\n\t"                                                                   \
+    ".pushsection __rseq_failure, \"ax\"\n\t"                                  \
+    ".inst 0xd428bc00\n\t"                                                     \
+    "4:\n\t"                                                                   \
+    "b 6b\n\t"                                                                 \
+    "5:\n\t"                                                                   \
+    "mov %w[ret], #1\n\t"                                                      \
+    "b 2b\n\t"                                                                 \
+    ".popsection\n\t"
+
+#define PCPU__A64_PROLOGUE                                                     \
+    long pcpu__off = __atomic_load_n(&pcpu__rseq_offset, __ATOMIC_RELAXED);    \
+    int ret;                                                                   \
+    uintptr_t t;                                                               \
+    if (PCPU_UNLIKELY(pcpu__off == 0))                                         \
+        return 1;                                                              \
+    char *rs = (char *)pcpu_arch_thread_pointer() + pcpu__off;
+
+#define PCPU__A64_INPUTS                                                       \
+    [rs] "r"(rs), [offs] "r"(pcpu_unit_offset), [p] "r"(canon)
+
+/* ld/st: load/store mnemonics of the width; reg: "w" or "x" operand modifier. */
+#define PCPU__A64_DEFINE_OPS(bits, ld, st, reg)                                \
+    static inline int pcpu_arch_add_##bits(void *canon, uint##bits##_t v)      \
+    {                                                                          \
+        uint64_t r;                                                            \
+        PCPU__A64_PROLOGUE                                                     \
+        __asm__ __volatile__(                                                  \
+            PCPU__A64_RSEQ(ld " %" reg "[r], [%[t]]\n\t"                       \
+                           "add %" reg "[r], %" reg "[r], %" reg "[v]\n\t"     \
+                           st " %" reg "[r], [%[t]]\n\t")                      \
+            : [ret] "=&r"(ret), [t] "=&r"(t), [r] "=&r"(r)                     \
+            : PCPU__A64_INPUTS, [v] "r"((uint64_t)v)                           \
+            : "memory", "cc");                                                 \
+        return ret;                                                            \
+    }                                                                          \
+    static inline int pcpu_arch_write_##bits(void *canon, uint##bits##_t v)    \
+    {                                                                          \
+        PCPU__A64_PROLOGUE                                                     \
+        __asm__ __volatile__(                                                  \
+            PCPU__A64_RSEQ(st " %" reg "[v], [%[t]]\n\t")                      \
+            : [ret] "=&r"(ret), [t] "=&r"(t)                                   \
+            : PCPU__A64_INPUTS, [v] "r"((uint64_t)v)                           \
+            : "memory", "cc");                                                 \
+        return ret;                                                            \
+    }                                                                          \
+    static inline int pcpu_arch_add_return_##bits(void *canon,                \
+                                                   uint##bits##_t v,           \
+                                                   uint##bits##_t *result)     \
+    {                                                                          \
+        uint64_t r;                                                            \
+        PCPU__A64_PROLOGUE                                                     \
+        __asm__ __volatile__(                                                  \
+            PCPU__A64_RSEQ(ld " %" reg "[r], [%[t]]\n\t"                       \
+                           "add %" reg "[r], %" reg "[r], %" reg "[v]\n\t"     \
+                           st " %" reg "[r], [%[t]]\n\t")                      \
+            : [ret] "=&r"(ret), [t] "=&r"(t), [r] "=&r"(r)                     \
+            : PCPU__A64_INPUTS, [v] "r"((uint64_t)v)                           \
+            : "memory", "cc");                                                 \
+        *result = (uint##bits##_t)r;                                           \
+        return ret;                                                            \
+    }                                                                          \
+    static inline int pcpu_arch_xchg_##bits(void *canon, uint##bits##_t v,     \
+                                            uint##bits##_t *old)               \
+    {                                                                          \
+        uint64_t r;                                                            \
+        PCPU__A64_PROLOGUE                                                     \
+        __asm__ __volatile__(                                                  \
+            PCPU__A64_RSEQ(ld " %" reg "[r], [%[t]]\n\t"                       \
+                           st " %" reg "[v], [%[t]]\n\t")                      \
+            : [ret] "=&r"(ret), [t] "=&r"(t), [r] "=&r"(r)                     \
+            : PCPU__A64_INPUTS, [v] "r"((uint64_t)v)                           \
+            : "memory", "cc");                                                 \
+        *old = (uint##bits##_t)r;                                              \
+        return ret;                                                            \
+    }                                                                          \
+    static inline int pcpu_arch_cmpxchg_##bits(void *canon,                    \
+                                               uint##bits##_t expected,        \
+                                               uint##bits##_t desired,         \
+                                               uint##bits##_t *old)            \
+    {                                                                          \
+        uint64_t r;                                                            \
+        PCPU__A64_PROLOGUE                                                     \
+        __asm__ __volatile__(                                                  \
+            PCPU__A64_RSEQ(ld " %" reg "[r], [%[t]]\n\t"                       \
+                           "cmp %" reg "[r], %" reg "[e]\n\t"                  \
+                           "b.ne 2f\n\t"                                       \
+                           st " %" reg "[d], [%[t]]\n\t")                      \
+            : [ret] "=&r"(ret), [t] "=&r"(t), [r] "=&r"(r)                     \
+            : PCPU__A64_INPUTS, [e] "r"((uint64_t)expected),                   \
+              [d] "r"((uint64_t)desired)                                       \
+            : "memory", "cc");                                                 \
+        *old = (uint##bits##_t)r;                                              \
+        return ret;                                                            \
+    }
+
+/* Narrow loads zero-extend, so comparisons and adds on w registers see the
+ * value; narrow stores keep only the low bits. */
+PCPU__A64_DEFINE_OPS(8, "ldrb", "strb", "w")
+PCPU__A64_DEFINE_OPS(16, "ldrh", "strh", "w")
+PCPU__A64_DEFINE_OPS(32, "ldr", "str", "w")
+PCPU__A64_DEFINE_OPS(64, "ldr", "str", "x")
+
+#endif /* PERCPU_ARCH_AARCH64_H */

@@ -1,0 +1,184 @@
+/*
+ * x86-64 this_cpu fast paths: rseq critical sections.
+ *
+ * ABI notes (x86-64 psABI, linux/rseq.h):
+ *  - The thread pointer is %fs.base; glibc's __rseq_offset and our own area's
+ *    offset are relative to it, so the area is addressed as %fs:off(%reg)
+ *    without reading the thread pointer first.
+ *  - struct rseq: cpu_id at +4 (u32; -1 uninitialised, -2 registration
+ *    failed), rseq_cs at +8 (u64 pointer to the descriptor).
+ *  - struct rseq_cs (32-byte aligned): u32 version, u32 flags, u64 start_ip,
+ *    u64 post_commit_offset, u64 abort_ip.
+ *  - The abort handler must be preceded by the 4-byte signature registered
+ *    with the kernel, RSEQ_SIG = 0x53053053 (glibc's value).  We emit it as
+ *    the displacement of `ud1 0x53053053(%rip), %edi` (0f b9 3d <sig>) so that
+ *    the signature never executes as code, as librseq does.
+ *  - The commit is one instruction (a store, or a non-locked read-modify-write
+ *    to memory): an interrupt either happens before it, and the kernel moves
+ *    us to the abort handler, or after it.  The abort handler restarts the
+ *    whole sequence, re-arming rseq_cs (the kernel clears it on abort).
+ *
+ * Do not include this file directly: include <percpu/percpu.h>.
+ */
+#ifndef PERCPU_ARCH_H_INSIDE
+#error "include <percpu/percpu.h>, not <percpu/arch/x86_64.h>"
+#endif
+#ifndef PERCPU_ARCH_X86_64_H
+#define PERCPU_ARCH_X86_64_H
+
+#include <stdint.h>
+
+#define PCPU_ARCH_NAME "x86_64"
+#define PCPU_RSEQ_SIG 0x53053053
+
+static inline intptr_t pcpu_arch_thread_pointer(void)
+{
+    intptr_t tp;
+    __asm__("movq %%fs:0, %0" : "=r"(tp));
+    return tp;
+}
+
+static inline int pcpu_arch_current_cpu(void)
+{
+    long off = __atomic_load_n(&pcpu__rseq_offset, __ATOMIC_RELAXED);
+    int cpu;
+    if (PCPU_UNLIKELY(off == 0))
+        return -1;
+    __asm__ __volatile__("movl %%fs:4(%1), %0" : "=r"(cpu) : "r"(off));
+    return cpu;
+}
+
+/*
+ * The frame shared by every operation.  Registers: %rax is scratch (descriptor
+ * address, then cpu, then the unit offset); `body` addresses the current
+ * CPU's copy as (%[p],%%rax) and ends with the commit instruction.
+ *
+ *        xor  ret, ret
+ *   6:   lea  3b(%rip), %rax          ; arm: rseq->rseq_cs = &descriptor
+ *        mov  %rax, %fs:8(off)
+ *   1:   mov  %fs:4(off), %eax        ; start_ip: cpu = rseq->cpu_id
+ *        test %eax, %eax ; js 5f      ; not registered: slow path
+ *        mov  (offs,%rax,8), %rax     ; unit offset of this CPU
+ *        body                          ; ... commit
+ *   2:                                 ; post_commit_ip
+ *   (section __rseq_failure)
+ *        ud1  0x53053053(%rip), %edi  ; signature
+ *   4:   jmp  6b                      ; abort_ip: restart
+ *   5:   mov  $1, ret ; jmp 2b        ; slow path wanted
+ */
+#define PCPU__X86_RSEQ(body)                                                   \
+    ".pushsection __rseq_cs, \"aw\"\n\t"                                       \
+    ".balign 32\n\t"                                                           \
+    "3:\n\t"                                                                   \
+    ".long 0, 0\n\t"                                                           \
+    ".quad 1f, (2f - 1f), 4f\n\t"                                              \
+    ".popsection\n\t"                                                          \
+    "xorl %k[ret], %k[ret]\n\t"                                                \
+    "6:\n\t"                                                                   \
+    "leaq 3b(%%rip), %%rax\n\t"                                                \
+    "movq %%rax, %%fs:8(%[roff])\n\t"                                          \
+    "1:\n\t"                                                                   \
+    "movl %%fs:4(%[roff]), %%eax\n\t"                                          \
+    "testl %%eax, %%eax\n\t"                                                   \
+    "js 5f\n\t"                                                                \
+    "movq (%[offs],%%rax,8), %%rax\n\t"                                        \
+    body                                                                       \
+    "2:\n\t"                                                                   \
+    ".pushsection __rseq_failure, \"ax\"\n\t"                                  \
+    ".byte 0x0f, 0xb9, 0x3d\n\t"                                               \
+    ".long 0x53053053\n\t"                                                     \
+    "4:\n\t"                                                                   \
+    "jmp 6b\n\t"                                                               \
+    "5:\n\t"                                                                   \
+    "movl $1, %k[ret]\n\t"                                                     \
+    "jmp 2b\n\t"                                                               \
+    ".popsection\n\t"
+
+#define PCPU__X86_INPUTS                                                       \
+    [roff] "r"(pcpu__rseq_offset_), [offs] "r"(pcpu_unit_offset), [p] "r"(canon)
+
+#define PCPU__X86_PROLOGUE                                                     \
+    long pcpu__rseq_offset_ =                                                  \
+        __atomic_load_n(&pcpu__rseq_offset, __ATOMIC_RELAXED);                 \
+    int ret;                                                                   \
+    if (PCPU_UNLIKELY(pcpu__rseq_offset_ == 0))                                \
+        return 1;
+
+/* sfx: instruction suffix; mod: operand modifier for a register of that width;
+ * vc: constraint for a value operand (immediates fit the instruction). */
+#define PCPU__X86_DEFINE_OPS(bits, sfx, mod, vc)                               \
+    static inline int pcpu_arch_add_##bits(void *canon, uint##bits##_t v)      \
+    {                                                                          \
+        PCPU__X86_PROLOGUE                                                     \
+        __asm__ __volatile__(PCPU__X86_RSEQ(                                   \
+                                 "add" sfx " %" mod "[v], (%[p],%%rax)\n\t")   \
+                             : [ret] "=&r"(ret)                                \
+                             : PCPU__X86_INPUTS, [v] vc(v)                     \
+                             : "rax", "memory", "cc");                         \
+        return ret;                                                            \
+    }                                                                          \
+    static inline int pcpu_arch_write_##bits(void *canon, uint##bits##_t v)    \
+    {                                                                          \
+        PCPU__X86_PROLOGUE                                                     \
+        __asm__ __volatile__(PCPU__X86_RSEQ(                                   \
+                                 "mov" sfx " %" mod "[v], (%[p],%%rax)\n\t")   \
+                             : [ret] "=&r"(ret)                                \
+                             : PCPU__X86_INPUTS, [v] vc(v)                     \
+                             : "rax", "memory", "cc");                         \
+        return ret;                                                            \
+    }                                                                          \
+    static inline int pcpu_arch_add_return_##bits(void *canon,                \
+                                                   uint##bits##_t v,           \
+                                                   uint##bits##_t *result)     \
+    {                                                                          \
+        uint##bits##_t r;                                                      \
+        PCPU__X86_PROLOGUE                                                     \
+        __asm__ __volatile__(                                                  \
+            PCPU__X86_RSEQ("mov" sfx " (%[p],%%rax), %" mod "[r]\n\t"          \
+                           "add" sfx " %" mod "[v], %" mod "[r]\n\t"           \
+                           "mov" sfx " %" mod "[r], (%[p],%%rax)\n\t")         \
+            : [ret] "=&r"(ret), [r] "=&r"(r)                                   \
+            : PCPU__X86_INPUTS, [v] vc(v)                                      \
+            : "rax", "memory", "cc");                                          \
+        *result = r;                                                           \
+        return ret;                                                            \
+    }                                                                          \
+    static inline int pcpu_arch_xchg_##bits(void *canon, uint##bits##_t v,     \
+                                            uint##bits##_t *old)               \
+    {                                                                          \
+        uint##bits##_t r;                                                      \
+        PCPU__X86_PROLOGUE                                                     \
+        __asm__ __volatile__(                                                  \
+            PCPU__X86_RSEQ("mov" sfx " (%[p],%%rax), %" mod "[r]\n\t"          \
+                           "mov" sfx " %" mod "[v], (%[p],%%rax)\n\t")         \
+            : [ret] "=&r"(ret), [r] "=&r"(r)                                   \
+            : PCPU__X86_INPUTS, [v] vc(v)                                      \
+            : "rax", "memory", "cc");                                          \
+        *old = r;                                                              \
+        return ret;                                                            \
+    }                                                                          \
+    static inline int pcpu_arch_cmpxchg_##bits(void *canon,                    \
+                                               uint##bits##_t expected,        \
+                                               uint##bits##_t desired,         \
+                                               uint##bits##_t *old)            \
+    {                                                                          \
+        uint##bits##_t r;                                                      \
+        PCPU__X86_PROLOGUE                                                     \
+        __asm__ __volatile__(                                                  \
+            PCPU__X86_RSEQ("mov" sfx " (%[p],%%rax), %" mod "[r]\n\t"          \
+                           "cmp" sfx " %" mod "[e], %" mod "[r]\n\t"           \
+                           "jne 2f\n\t"                                        \
+                           "mov" sfx " %" mod "[d], (%[p],%%rax)\n\t")         \
+            : [ret] "=&r"(ret), [r] "=&r"(r)                                   \
+            : PCPU__X86_INPUTS, [e] vc(expected), [d] "r"(desired)             \
+            : "rax", "memory", "cc");                                          \
+        *old = r;                                                              \
+        return ret;                                                            \
+    }
+
+PCPU__X86_DEFINE_OPS(8, "b", "b", "ir")
+PCPU__X86_DEFINE_OPS(16, "w", "w", "ir")
+PCPU__X86_DEFINE_OPS(32, "l", "k", "ir")
+PCPU__X86_DEFINE_OPS(64, "q", "q", "er")
+
+#endif /* PERCPU_ARCH_X86_64_H */

@@ -1,0 +1,657 @@
+// libpercpu start-up, CPU numbers and the out-of-line paths.
+//
+// Start-up order: pcpu_init() runs from .preinit_array, which the dynamic
+// loader (or, in a static program, __libc_start_main) runs before the
+// constructors of every shared library and of the program.  This object is
+// always linked in (it defines pcpu_unit_offset, which every access uses), so
+// its .preinit_array entry is always present.  Everything it touches before
+// then is constant-initialised (constinit): no constructor of ours has to run
+// first.
+//
+// CPU number sources, in order of preference (DESIGN.md, "Current CPU"):
+//   1. glibc's rseq area (glibc >= 2.35 registers one per thread): the fast
+//      paths read %fs:__rseq_offset.
+//   2. our own rseq area, a static-TLS struct registered lazily per thread
+//      (the first this_cpu operation of a thread takes the slow path, which
+//      registers it); used when glibc did not register (for example
+//      GLIBC_TUNABLES=glibc.pthread.rseq=0).
+//   3. sched_getcpu(), with this_cpu operations done as atomics on the chosen
+//      CPU's copy (PERCPU_RSEQ=0, or when rseq is unavailable: old kernels,
+//      valgrind, seccomp).
+// The choice is made once for the process: mixing rseq read-modify-writes
+// with atomics from other threads on the same copy would not be atomic.
+#include "runtime.h"
+#include "lock.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdarg>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/auxv.h>
+#include <sys/rseq.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+extern "C" {
+constinit uintptr_t pcpu_unit_offset[PCPU_MAX_CPUS] = {};
+constinit unsigned int pcpu__nr_units = 0;
+constinit long pcpu__rseq_offset = 0;
+
+// Defined by the percpu.ld fragment.  A link error naming them means the
+// program was not linked with it: use percpu_add_host() or -T percpu.ld.
+extern char __per_cpu_start[] __attribute__((visibility("hidden")));
+extern char __per_cpu_end[] __attribute__((visibility("hidden")));
+// Export table bounds (absent when the program exports nothing).
+extern const struct pcpu_export __start_percpu_exports[]
+    __attribute__((weak, visibility("hidden")));
+extern const struct pcpu_export __stop_percpu_exports[]
+    __attribute__((weak, visibility("hidden")));
+}
+
+namespace percpu::rt {
+bool badFreeAborts();
+extern char **preinitEnv;
+
+namespace {
+
+[[noreturn]] void fatal(const char *func, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void fatal(const char *func, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "percpu: %s: %s\n", func, msg);
+    abort();
+}
+
+// Our rseq area: initial-exec TLS in the executable, so its offset from the
+// thread pointer is the same in every thread.
+constinit thread_local struct rseq ownRseq
+    __attribute__((tls_model("initial-exec"), aligned(32))) = {
+        .cpu_id_start = 0,
+        .cpu_id = static_cast<uint32_t>(RSEQ_CPU_ID_UNINITIALIZED),
+        .rseq_cs = 0,
+        .flags = 0,
+};
+
+struct CpuLockState {
+    int cpu = -1;
+    unsigned depth = 0;
+};
+constinit thread_local CpuLockState cpuLockState;
+
+struct Runtime {
+    FutexLock initLock;
+    std::atomic<int> state{0}; // 0 not yet, 1 ready, -1 failed
+    int initErrno = 0;
+    std::atomic<int> source{PCPU_CPU_SOURCE_NONE};
+    unsigned nrUnits = 0;
+    unsigned realCpus = 0;
+    uint64_t online[PCPU_MAX_CPUS / 64] = {};
+    FutexLock onlineLock;
+    signed char node[PCPU_MAX_CPUS] = {};
+    bool multiNode = false;
+    FutexLock cpuLocks[PCPU_MAX_CPUS];
+};
+constinit Runtime rt;
+
+// Parses a cpulist ("0-3,8,10-11") into a bitmap; returns highest CPU + 1 or 0.
+unsigned parseCpuList(const char *s, uint64_t *bits)
+{
+    unsigned top = 0;
+    while (*s) {
+        char *end;
+        unsigned long a = strtoul(s, &end, 10), b = a;
+        if (end == s)
+            break;
+        s = end;
+        if (*s == '-') {
+            b = strtoul(s + 1, &end, 10);
+            s = end;
+        }
+        for (unsigned long c = a; c <= b && c < PCPU_MAX_CPUS; ++c) {
+            if (bits)
+                bits[c / 64] |= uint64_t{1} << (c % 64);
+            top = std::max(top, static_cast<unsigned>(c) + 1);
+        }
+        if (*s == ',')
+            ++s;
+        else
+            break;
+    }
+    return top;
+}
+
+bool readSmallFile(const char *path, char *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, len - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = 0;
+    return true;
+}
+
+unsigned possibleCpus()
+{
+    char buf[4096];
+    unsigned n = 0;
+    if (readSmallFile("/sys/devices/system/cpu/possible", buf, sizeof(buf)))
+        n = parseCpuList(buf, nullptr);
+    if (n == 0) {
+        long c = sysconf(_SC_NPROCESSORS_CONF);
+        n = c > 0 ? static_cast<unsigned>(c) : 1;
+    }
+    return std::min<unsigned>(n, PCPU_MAX_CPUS);
+}
+
+int readOnline(uint64_t *bits, unsigned limit)
+{
+    char buf[4096];
+    std::memset(bits, 0, sizeof(rt.online));
+    if (!readSmallFile("/sys/devices/system/cpu/online", buf, sizeof(buf))) {
+        for (unsigned c = 0; c < limit; ++c) // unknown: take all as online
+            bits[c / 64] |= uint64_t{1} << (c % 64);
+        return -1;
+    }
+    parseCpuList(buf, bits);
+    return 0;
+}
+
+void readNodes()
+{
+    std::memset(rt.node, -1, sizeof(rt.node));
+    char buf[256];
+    uint64_t nodes[PCPU_MAX_CPUS / 64] = {};
+    if (!readSmallFile("/sys/devices/system/node/online", buf, sizeof(buf)))
+        return;
+    parseCpuList(buf, nodes);
+    unsigned count = 0;
+    for (uint64_t w : nodes)
+        count += static_cast<unsigned>(__builtin_popcountll(w));
+    if (count < 2)
+        return;
+    rt.multiNode = true;
+    for (unsigned c = 0; c < rt.realCpus; ++c) {
+        char dir[64];
+        snprintf(dir, sizeof(dir), "/sys/devices/system/cpu/cpu%u", c);
+        DIR *d = opendir(dir);
+        if (!d)
+            continue;
+        while (dirent *e = readdir(d))
+            if (!strncmp(e->d_name, "node", 4) && e->d_name[4] >= '0' && e->d_name[4] <= '9') {
+                rt.node[c] = static_cast<signed char>(atoi(e->d_name + 4));
+                break;
+            }
+        closedir(d);
+    }
+}
+
+// Reads an unsigned size from the environment: -1 when malformed.
+long long envSize(const char *name, bool &present)
+{
+    const char *v = envGet(name);
+    present = v && *v;
+    if (!present)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 0);
+    if (errno || end == v)
+        return -1;
+    switch (*end) {
+    case 'k': case 'K': x <<= 10; ++end; break;
+    case 'm': case 'M': x <<= 20; ++end; break;
+    case 'g': case 'G': x <<= 30; ++end; break;
+    default: break;
+    }
+    if (*end || x > (1ull << 40))
+        return -1;
+    return static_cast<long long>(x);
+}
+
+size_t roundPow2(size_t x)
+{
+    size_t p = 1;
+    while (p < x)
+        p <<= 1;
+    return p;
+}
+
+bool registerOwnRseq()
+{
+    if (static_cast<int32_t>(ownRseq.cpu_id) >= 0)
+        return true;
+    long r = syscall(SYS_rseq, &ownRseq, sizeof(ownRseq), 0, PCPU_RSEQ_SIG);
+    if (r != 0) {
+        ownRseq.cpu_id = static_cast<uint32_t>(RSEQ_CPU_ID_REGISTRATION_FAILED);
+        return false;
+    }
+    return true;
+}
+
+long ownRseqOffset()
+{
+    return reinterpret_cast<intptr_t>(&ownRseq) - pcpu_arch_thread_pointer();
+}
+
+int32_t rseqCpuAt(long off)
+{
+    return __atomic_load_n(
+        reinterpret_cast<const int32_t *>(pcpu_arch_thread_pointer() + off + PCPU_RSEQ_CPU_ID_OFFSET),
+        __ATOMIC_RELAXED);
+}
+
+void chooseCpuSource()
+{
+    const char *e = envGet("PERCPU_RSEQ");
+    bool rseqAllowed = !(e && !strcmp(e, "0"));
+    int source = PCPU_CPU_SOURCE_GETCPU;
+    long off = 0;
+    if (rseqAllowed) {
+        if (__rseq_size > 0 && rseqCpuAt(__rseq_offset) >= 0) {
+            source = PCPU_CPU_SOURCE_GLIBC_RSEQ;
+            off = __rseq_offset;
+        } else if (__rseq_size == 0 && registerOwnRseq()) {
+            source = PCPU_CPU_SOURCE_OWN_RSEQ;
+            off = ownRseqOffset();
+        }
+    }
+    __atomic_store_n(&pcpu__rseq_offset, off, __ATOMIC_RELEASE);
+    rt.source.store(source, std::memory_order_release);
+}
+
+int initLocked()
+{
+    bool present = false;
+    long long n = envSize("PERCPU_NR_CPUS", present);
+    rt.realCpus = possibleCpus();
+    unsigned units = rt.realCpus;
+    if (present) {
+        if (n <= 0 || n > PCPU_MAX_CPUS) {
+            fprintf(stderr, "percpu: PERCPU_NR_CPUS=%s: expected 1..%d\n",
+                    envGet("PERCPU_NR_CPUS"), PCPU_MAX_CPUS);
+            errno = EINVAL;
+            return -1;
+        }
+        if (static_cast<unsigned>(n) < rt.realCpus)
+            fprintf(stderr,
+                    "percpu: PERCPU_NR_CPUS=%lld is below the %u possible CPUs; using %u "
+                    "(the kernel may run a thread on any of them)\n",
+                    n, rt.realCpus, rt.realCpus);
+        else
+            units = static_cast<unsigned>(n);
+    }
+    rt.nrUnits = units;
+    readOnline(rt.online, rt.realCpus);
+    readNodes();
+
+    SpaceConfig cfg;
+    cfg.nrUnits = units;
+    cfg.staticStart = reinterpret_cast<uintptr_t>(__per_cpu_start);
+    cfg.staticSize = static_cast<size_t>(__per_cpu_end - __per_cpu_start);
+    size_t need = (cfg.staticStart & (PCPU_PAGE_BYTES - 1)) + cfg.staticSize;
+    // Default stride: 64 MiB, less when many units would reserve more than
+    // 64 GiB; never below 4 MiB nor below twice the static block.
+    size_t stride = size_t{64} << 20;
+    while (stride > (size_t{4} << 20) && stride * units > (size_t{64} << 30))
+        stride >>= 1;
+    stride = std::max(stride, roundPow2(2 * need));
+    long long s = envSize("PERCPU_STRIDE", present);
+    if (present) {
+        if (s < (16 << 10) || s > (1ll << 30) || (s & (s - 1)) ||
+            static_cast<size_t>(s) < need) {
+            fprintf(stderr,
+                    "percpu: PERCPU_STRIDE=%s: expected a power of two from 16K to 1G, at "
+                    "least the static block (%zu bytes)\n",
+                    envGet("PERCPU_STRIDE"), need);
+            errno = EINVAL;
+            return -1;
+        }
+        stride = static_cast<size_t>(s);
+    }
+    cfg.stride = stride;
+    if (spaceInit(cfg) != 0)
+        return -1;
+    chooseCpuSource();
+    return 0;
+}
+
+// The slow path of a this_cpu operation when rseq is in use but this thread's
+// area is not ready: register it (own area) and report whether to retry.
+bool prepareThreadRseq()
+{
+    int source = rt.source.load(std::memory_order_acquire);
+    if (source == PCPU_CPU_SOURCE_OWN_RSEQ) {
+        if (registerOwnRseq())
+            return true;
+        fatal(__func__, "rseq registration failed on this thread (errno %d) while other "
+                        "threads use rseq; cannot update per-CPU data safely",
+              errno);
+    }
+    if (source == PCPU_CPU_SOURCE_GLIBC_RSEQ)
+        fatal(__func__, "glibc's rseq area reports cpu_id %d on this thread while other "
+                        "threads use rseq; cannot update per-CPU data safely",
+              rseqCpuAt(__rseq_offset));
+    return false;
+}
+
+uint64_t atomicOp(int op, void *ptr, unsigned size, uint64_t v, uint64_t v2)
+{
+    int cpu = sched_getcpu();
+    if (cpu < 0 || static_cast<unsigned>(cpu) >= rt.nrUnits)
+        cpu = 0; // correct with atomics, only slower
+    void *p = reinterpret_cast<void *>(reinterpret_cast<uintptr_t>(ptr) + pcpu_unit_offset[cpu]);
+#define PCPU_ATOMIC_CASE(T)                                                                     \
+    {                                                                                           \
+        T *q = static_cast<T *>(p);                                                             \
+        switch (op) {                                                                           \
+        case PCPU__OP_ADD: __atomic_fetch_add(q, static_cast<T>(v), __ATOMIC_RELAXED); return 0; \
+        case PCPU__OP_ADD_RETURN:                                                               \
+            return __atomic_add_fetch(q, static_cast<T>(v), __ATOMIC_RELAXED);                  \
+        case PCPU__OP_XCHG: return __atomic_exchange_n(q, static_cast<T>(v), __ATOMIC_RELAXED); \
+        case PCPU__OP_CMPXCHG: {                                                                \
+            T expected = static_cast<T>(v);                                                     \
+            __atomic_compare_exchange_n(q, &expected, static_cast<T>(v2), false,                \
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED);                    \
+            return expected;                                                                    \
+        }                                                                                       \
+        case PCPU__OP_WRITE: __atomic_store_n(q, static_cast<T>(v), __ATOMIC_RELAXED); return 0; \
+        default: return __atomic_load_n(q, __ATOMIC_RELAXED);                                   \
+        }                                                                                       \
+    }
+    switch (size) {
+    case 1: PCPU_ATOMIC_CASE(uint8_t)
+    case 2: PCPU_ATOMIC_CASE(uint16_t)
+    case 4: PCPU_ATOMIC_CASE(uint32_t)
+    default: PCPU_ATOMIC_CASE(uint64_t)
+    }
+#undef PCPU_ATOMIC_CASE
+}
+
+// Runs one rseq fast path; false when the thread's area is not usable.
+template <typename T>
+bool rseqOp(int op, void *ptr, uint64_t v, uint64_t v2, uint64_t &result)
+{
+    T r = 0;
+    int busy;
+    constexpr int bits = sizeof(T) * 8;
+    static_assert(bits == 8 || bits == 16 || bits == 32 || bits == 64);
+#define PCPU_DISPATCH(B)                                                                        \
+    if constexpr (bits == B) {                                                                  \
+        switch (op) {                                                                           \
+        case PCPU__OP_ADD: busy = pcpu_arch_add_##B(ptr, static_cast<T>(v)); break;             \
+        case PCPU__OP_ADD_RETURN: busy = pcpu_arch_add_return_##B(ptr, static_cast<T>(v), &r); break; \
+        case PCPU__OP_XCHG: busy = pcpu_arch_xchg_##B(ptr, static_cast<T>(v), &r); break;       \
+        case PCPU__OP_CMPXCHG:                                                                  \
+            busy = pcpu_arch_cmpxchg_##B(ptr, static_cast<T>(v), static_cast<T>(v2), &r);       \
+            break;                                                                              \
+        case PCPU__OP_WRITE: busy = pcpu_arch_write_##B(ptr, static_cast<T>(v)); break;         \
+        default: {                                                                              \
+            int cpu = pcpu_arch_current_cpu();                                                  \
+            busy = cpu < 0;                                                                     \
+            if (!busy)                                                                          \
+                r = __atomic_load_n(reinterpret_cast<T *>(reinterpret_cast<uintptr_t>(ptr) +    \
+                                                          pcpu_unit_offset[cpu]),               \
+                                    __ATOMIC_RELAXED);                                          \
+        }                                                                                       \
+        }                                                                                       \
+    }
+    PCPU_DISPATCH(8)
+    PCPU_DISPATCH(16)
+    PCPU_DISPATCH(32)
+    PCPU_DISPATCH(64)
+#undef PCPU_DISPATCH
+    result = r;
+    return !busy;
+}
+
+void ensureInit()
+{
+    if (__builtin_expect(rt.state.load(std::memory_order_acquire) == 0, 0))
+        pcpu_init();
+}
+
+void preinit(int, char **, char **envp)
+{
+    preinitEnv = envp;
+    if (pcpu_init() != 0)
+        fatal("pcpu_init", "cannot set up per-CPU units: %s", strerror(errno));
+}
+
+} // namespace
+
+// The environment as given to .preinit_array functions: glibc sets environ
+// only later, when the program's own start-up code runs.
+constinit char **preinitEnv = nullptr; // NOLINT: set once, before threads
+
+const char *envGet(const char *name)
+{
+    if (environ)
+        return getenv(name);
+    size_t len = strlen(name);
+    for (char **e = preinitEnv; e && *e; ++e)
+        if (!strncmp(*e, name, len) && (*e)[len] == '=')
+            return *e + len + 1;
+    return nullptr;
+}
+
+int cpuNode(unsigned cpu)
+{
+    if (!rt.multiNode || cpu >= rt.realCpus)
+        return -1;
+    return rt.node[cpu];
+}
+
+} // namespace percpu::rt
+
+using namespace percpu::rt;
+
+// .preinit_array: before every constructor (see the file header).
+__attribute__((section(".preinit_array"), used)) static void (*pcpu_preinit_entry)(
+    int, char **, char **) = preinit;
+
+extern "C" {
+
+int pcpu_init(void)
+{
+    int st = rt.state.load(std::memory_order_acquire);
+    if (st != 0) {
+        if (st < 0)
+            errno = rt.initErrno;
+        return st > 0 ? 0 : -1;
+    }
+    LockGuard guard(rt.initLock);
+    st = rt.state.load(std::memory_order_relaxed);
+    if (st == 0) {
+        if (initLocked() == 0) {
+            __atomic_store_n(&pcpu__nr_units, rt.nrUnits, __ATOMIC_RELEASE);
+            rt.state.store(1, std::memory_order_release);
+            st = 1;
+        } else {
+            rt.initErrno = errno;
+            rt.state.store(-1, std::memory_order_release);
+            st = -1;
+        }
+    }
+    if (st < 0)
+        errno = rt.initErrno;
+    return st > 0 ? 0 : -1;
+}
+
+unsigned int pcpu__nr_cpus_slow(void)
+{
+    if (pcpu_init() != 0)
+        fatal(__func__, "per-CPU units are not available: %s", strerror(errno));
+    return pcpu__nr_units;
+}
+
+enum pcpu_cpu_source pcpu_cpu_source(void)
+{
+    ensureInit();
+    return static_cast<enum pcpu_cpu_source>(rt.source.load(std::memory_order_acquire));
+}
+
+const char *pcpu_cpu_source_name(enum pcpu_cpu_source source)
+{
+    switch (source) {
+    case PCPU_CPU_SOURCE_GLIBC_RSEQ: return "rseq (glibc)";
+    case PCPU_CPU_SOURCE_OWN_RSEQ: return "rseq (libpercpu)";
+    case PCPU_CPU_SOURCE_GETCPU: return "sched_getcpu";
+    case PCPU_CPU_SOURCE_NONE: break;
+    }
+    return "none";
+}
+
+int pcpu_current_cpu(void)
+{
+    int cpu = pcpu_arch_current_cpu();
+    if (__builtin_expect(cpu < 0, 0)) {
+        ensureInit();
+        if (prepareThreadRseq())
+            cpu = pcpu_arch_current_cpu();
+        if (cpu < 0) {
+            cpu = sched_getcpu();
+            if (cpu < 0)
+                cpu = 0;
+        }
+    }
+    if (__builtin_expect(static_cast<unsigned>(cpu) >= pcpu__nr_units, 0) && pcpu__nr_units)
+        fatal(__func__, "the kernel reports CPU %d, outside the %u possible CPUs", cpu,
+              pcpu__nr_units);
+    return cpu;
+}
+
+uint64_t pcpu__this_cpu_slow(int op, void *ptr, unsigned int size, uint64_t v, uint64_t v2)
+{
+    ensureInit();
+    if (prepareThreadRseq()) {
+        uint64_t r = 0;
+        bool done = false;
+        switch (size) {
+        case 1: done = rseqOp<uint8_t>(op, ptr, v, v2, r); break;
+        case 2: done = rseqOp<uint16_t>(op, ptr, v, v2, r); break;
+        case 4: done = rseqOp<uint32_t>(op, ptr, v, v2, r); break;
+        default: done = rseqOp<uint64_t>(op, ptr, v, v2, r); break;
+        }
+        if (done)
+            return r;
+        fatal(__func__, "rseq area still unusable after registration");
+    }
+    return atomicOp(op, ptr, size, v, v2);
+}
+
+int pcpu_cpu_online(unsigned int cpu)
+{
+    ensureInit();
+    if (cpu >= rt.nrUnits)
+        return 0;
+    return static_cast<int>((__atomic_load_n(&rt.online[cpu / 64], __ATOMIC_RELAXED) >> (cpu % 64)) & 1);
+}
+
+unsigned int pcpu_next_online_cpu(int cpu)
+{
+    ensureInit();
+    for (unsigned c = static_cast<unsigned>(cpu + 1); c < rt.nrUnits; ++c)
+        if ((__atomic_load_n(&rt.online[c / 64], __ATOMIC_RELAXED) >> (c % 64)) & 1)
+            return c;
+    return rt.nrUnits;
+}
+
+int pcpu_refresh_online(void)
+{
+    ensureInit();
+    uint64_t bits[PCPU_MAX_CPUS / 64];
+    int r = readOnline(bits, rt.realCpus);
+    LockGuard guard(rt.onlineLock);
+    for (size_t i = 0; i < PCPU_MAX_CPUS / 64; ++i)
+        __atomic_store_n(&rt.online[i], bits[i], __ATOMIC_RELAXED);
+    if (r != 0)
+        errno = EIO;
+    return r;
+}
+
+void *pcpu_alloc(size_t size, size_t align)
+{
+    if (pcpu_init() != 0)
+        return nullptr;
+    return spaceAlloc(size, align, Owner::Dynamic);
+}
+
+int pcpu_free(void *ptr)
+{
+    if (!ptr)
+        return 0;
+    if (pcpu_init() != 0)
+        return -1;
+    char why[256];
+    if (spaceFree(ptr, Owner::Dynamic, why, sizeof(why)) == 0)
+        return 0;
+    int e = errno;
+    fprintf(stderr, "percpu: pcpu_free: %s\n", why);
+    if (badFreeAborts())
+        abort();
+    errno = e;
+    return -1;
+}
+
+int pcpu_get_stats(struct pcpu_stats *st)
+{
+    if (!st) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (pcpu_init() != 0)
+        return -1;
+    *st = pcpu_stats{};
+    spaceStats(st);
+    st->cpu_source = static_cast<enum pcpu_cpu_source>(rt.source.load(std::memory_order_acquire));
+    return 0;
+}
+
+int pcpu_get_cpu(void)
+{
+    CpuLockState &s = cpuLockState;
+    if (s.depth++ > 0)
+        return s.cpu;
+    int cpu = pcpu_current_cpu();
+    rt.cpuLocks[cpu].lock();
+    s.cpu = cpu;
+    return cpu;
+}
+
+void pcpu_put_cpu(void)
+{
+    CpuLockState &s = cpuLockState;
+    if (s.depth == 0)
+        fatal(__func__, "pcpu_put_cpu() without a matching pcpu_get_cpu()");
+    if (--s.depth > 0)
+        return;
+    rt.cpuLocks[s.cpu].unlock();
+    s.cpu = -1;
+}
+
+const struct pcpu_export *pcpu_host_export(const char *name)
+{
+    if (!name || !__start_percpu_exports)
+        return nullptr;
+    for (const pcpu_export *e = __start_percpu_exports; e < __stop_percpu_exports; ++e)
+        if (e->name && !strcmp(e->name, name))
+            return e;
+    return nullptr;
+}
+
+} // extern "C"

@@ -1,0 +1,53 @@
+/*
+ * <percpu/arch.h> — selects the architecture's this_cpu fast paths.
+ * Included by <percpu/percpu.h>; do not include it directly.
+ *
+ * Every architecture implements the same specification, for N in 8, 16, 32
+ * and 64 (uintN_t operands), as static inline functions:
+ *
+ *   int pcpu_arch_current_cpu(void)
+ *       The CPU number from the thread's rseq area, or -1 when the fast paths
+ *       are unusable on this thread now (pcpu__rseq_offset is 0, or the area
+ *       reports "uninitialised"/"registration failed").
+ *
+ *   int pcpu_arch_add_N(void *canon, uintN_t v)
+ *   int pcpu_arch_add_return_N(void *canon, uintN_t v, uintN_t *result)
+ *   int pcpu_arch_xchg_N(void *canon, uintN_t v, uintN_t *old)
+ *   int pcpu_arch_cmpxchg_N(void *canon, uintN_t expected, uintN_t desired,
+ *                           uintN_t *old)
+ *   int pcpu_arch_write_N(void *canon, uintN_t v)
+ *
+ *       In one rseq critical section:
+ *           cpu  = rseq->cpu_id            (negative: return 1, nothing done)
+ *           copy = canon + pcpu_unit_offset[cpu]
+ *           read-modify-write *copy, the final store being the commit
+ *       Preemption, migration or a signal before the commit makes the kernel
+ *       jump to the abort handler, which restarts from the top.
+ *       RETURNS 0 when the operation was done (outputs written), 1 when the
+ *       caller must take the slow path (pcpu__this_cpu_slow()).
+ *       cmpxchg stores only when *copy == expected; *old is the value seen.
+ *
+ *   intptr_t pcpu_arch_thread_pointer(void)
+ *       The thread pointer that rseq offsets are relative to.
+ *
+ * The critical-section descriptors go to section __rseq_cs, abort handlers
+ * to __rseq_failure, as librseq does.
+ */
+#ifndef PERCPU_ARCH_H
+#define PERCPU_ARCH_H
+
+#define PERCPU_ARCH_H_INSIDE 1
+#if defined(__x86_64__)
+#include <percpu/arch/x86_64.h>
+#elif defined(__aarch64__)
+#include <percpu/arch/aarch64.h>
+#else
+#error "percpu: unsupported architecture (x86-64 and AArch64 are supported)"
+#endif
+#undef PERCPU_ARCH_H_INSIDE
+
+/* struct rseq layout (linux/rseq.h, stable ABI): what the fast paths read. */
+#define PCPU_RSEQ_CPU_ID_OFFSET 4
+#define PCPU_RSEQ_CS_OFFSET 8
+
+#endif /* PERCPU_ARCH_H */

@@ -1,0 +1,61 @@
+// Internal interface between the runtime's parts (not installed).
+//
+//   core.cc   start-up, environment, CPU numbers (rseq), slow paths, stats
+//   space.cc  the per-CPU address space: chunks of units, the offset
+//             allocator behind pcpu_alloc() and module blocks, commit/zeroing
+//   lock.h    the small futex lock both use
+//
+// Error policy: functions return -1/nullptr with errno set; they print a
+// diagnostic only where the public API says so (bad free, start-up failure).
+#ifndef PERCPU_RUNTIME_RUNTIME_H
+#define PERCPU_RUNTIME_RUNTIME_H
+
+#include <percpu/percpu.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace percpu::rt {
+
+// Who a block of per-CPU space belongs to (kept in the allocator's headers).
+enum class Owner : uint32_t { Dynamic = 0, Module = 1, Static = 2 };
+
+struct SpaceConfig {
+    unsigned nrUnits = 0;
+    size_t stride = 0;           // power of two
+    uintptr_t staticStart = 0;   // __per_cpu_start
+    size_t staticSize = 0;       // __per_cpu_end - __per_cpu_start
+    bool numa = true;            // bind units to their CPU's node when >1 node
+};
+
+// Maps the first chunk, places the static block, copies it into every unit
+// and fills pcpu_unit_offset[].  Called once, under the init lock.
+int spaceInit(const SpaceConfig &config);
+
+// Allocates `size` bytes (alignment `align`, a power of two <= a page) in
+// every unit, zeroed.  Returns the canonical pointer or nullptr + errno.
+void *spaceAlloc(size_t size, size_t align, Owner owner);
+
+// Frees a block allocated with `owner`.  Returns 0, or -1 + errno with a
+// message in `why` (static storage or the caller's buffer) describing the
+// problem.
+int spaceFree(void *canonical, Owner owner, char *why, size_t whyLen);
+
+// Adds the space's figures to *st.
+void spaceStats(pcpu_stats *st);
+
+// Whether `canonical` lies in a chunk's canonical range (any state).
+bool spaceContains(const void *canonical);
+
+// The configuration given to spaceInit (valid after it).
+const SpaceConfig &spaceConfig();
+
+// getenv() that also works from .preinit_array (core.cc).
+const char *envGet(const char *name);
+
+// NUMA node of CPU `cpu`, or -1 when unknown / single node (core.cc).
+int cpuNode(unsigned cpu);
+
+} // namespace percpu::rt
+
+#endif

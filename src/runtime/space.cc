@@ -1,0 +1,671 @@
+// The per-CPU address space and its offset allocator.
+//
+//   chunk c:  base_c                                   base_c + nrUnits*stride
+//             | unit 0       | unit 1       | ... | unit nrUnits-1 |
+//   canonical address of offset `off` in chunk c:
+//             canon_c + off,   canon_c = canon_0 + (base_c - base_0)
+//   so that for every chunk   copy(cpu) = canonical + pcpu_unit_offset[cpu],
+//             pcpu_unit_offset[cpu] = base_0 + cpu*stride - canon_0.
+//
+// canon_0 is __per_cpu_start rounded down to a page: the host's static block
+// sits at unit offset (__per_cpu_start % page), so every alignment up to a page
+// is the same for a canonical address and for each of its copies.
+//
+// Allocator: offsets inside a chunk are handed out in 8-byte granules by a
+// two-level segregated fit allocator (TLSF: Masmano et al., 2004), O(1) for
+// allocation and free, with boundary tags kept *outside* the per-CPU memory
+// (arrays indexed by granule, reserved and committed lazily), plus exact-size
+// quick lists for objects up to 256 bytes (freed objects are reused by the
+// next request of the same size without coalescing; the lists are merged back
+// when the chunk cannot satisfy a request).  Nothing scans the allocations.
+//
+// Commit: unit pages start PROT_NONE; when an allocation reaches a page that
+// was never used, the page is made read-write in every unit.  Committed pages
+// stay committed; freed bytes are zeroed in every unit (pages that were never
+// written are only read, which maps the shared zero page).
+//
+// Synchronisation: one lock (spaceLock) protects every chunk's metadata and
+// the chunk list.  Chunk records are never freed, so the lock-free readers in
+// spaceContains() only see complete chunks (published with release order).
+#include "runtime.h"
+#include "lock.h"
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace percpu::rt {
+namespace {
+
+constexpr size_t kPage = PCPU_PAGE_BYTES;
+constexpr size_t kHugePage = 2u << 20;
+constexpr uint32_t kGranule = 8;          // bytes
+constexpr uint32_t kNil = UINT32_MAX;
+constexpr unsigned kSLLog = 3;            // second-level subdivisions: 8
+constexpr unsigned kSLCount = 1u << kSLLog;
+constexpr unsigned kSizeBits = 28;        // block sizes in granules < 2^28 (2 GiB)
+constexpr unsigned kFLCount = kSizeBits - kSLLog + 2;
+constexpr uint32_t kQuickMax = 32;        // granules: objects up to 256 bytes
+constexpr unsigned kMaxChunks = 4096;
+
+static_assert(PCPU_MAX_ALIGN / kGranule <= (1u << kSizeBits));
+
+// Block header, at the block's first granule: size in granules, and state.
+enum class State : uint32_t {
+    None = 0,    // not the first granule of a block
+    Free = 1,    // in a TLSF free list
+    Quick = 2,   // freed, parked in a quick list
+    Dynamic = 3, // pcpu_alloc()
+    Module = 4,  // a module's per-CPU block
+    Static = 5,  // the host's static block
+};
+
+State stateOf(Owner o)
+{
+    switch (o) {
+    case Owner::Dynamic: return State::Dynamic;
+    case Owner::Module: return State::Module;
+    case Owner::Static: return State::Static;
+    }
+    return State::Dynamic;
+}
+
+constexpr uint32_t kSizeMask = (1u << kSizeBits) - 1;
+inline uint32_t makeHdr(uint32_t n, State s) { return n | (static_cast<uint32_t>(s) << kSizeBits); }
+inline uint32_t hdrSize(uint32_t h) { return h & kSizeMask; }
+inline State hdrState(uint32_t h) { return static_cast<State>(h >> kSizeBits); }
+
+inline unsigned log2u(uint32_t x) { return 31u - static_cast<unsigned>(std::countl_zero(x)); }
+
+// TLSF mapping.  Sizes below 2^kSLLog granules have exact lists at fl = 0.
+inline void mappingInsert(uint32_t n, unsigned &fl, unsigned &sl)
+{
+    if (n < kSLCount) {
+        fl = 0;
+        sl = n;
+        return;
+    }
+    unsigned l = log2u(n);
+    fl = l - kSLLog + 1;
+    sl = (n >> (l - kSLLog)) & (kSLCount - 1);
+}
+
+// Rounds n up so that every block in the list found is at least n.
+inline void mappingSearch(uint64_t n, unsigned &fl, unsigned &sl)
+{
+    if (n >= kSLCount) {
+        unsigned l = 63u - static_cast<unsigned>(std::countl_zero(n));
+        n += (uint64_t{1} << (l - kSLLog)) - 1;
+    }
+    if (n > kSizeMask) {
+        fl = kFLCount; // nothing can satisfy it
+        sl = 0;
+        return;
+    }
+    mappingInsert(static_cast<uint32_t>(n), fl, sl);
+}
+
+void *mapNoReserve(size_t bytes, int prot)
+{
+    void *p = mmap(nullptr, bytes, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? nullptr : p;
+}
+
+struct Chunk {
+    uintptr_t base = 0;    // unit 0's first byte
+    uintptr_t canon = 0;   // canonical address of offset 0
+    uintptr_t mapBase = 0; // the reservation as mapped (may precede base)
+    size_t mapBytes = 0;
+    uint32_t nGran = 0;
+
+    // Metadata indexed by granule (reserved, committed as touched).
+    uint32_t *hdr = nullptr;  // block header at a block's first granule
+    uint32_t *ftr = nullptr;  // size, at a free block's last granule
+    uint32_t *next = nullptr; // free/quick list links, at the first granule
+    uint32_t *prev = nullptr;
+    size_t metaBytes = 0;
+
+    uint64_t *committed = nullptr; // one bit per page of a unit
+    size_t nPages = 0;
+    size_t committedPages = 0;
+
+    uint32_t flBitmap = 0;
+    uint32_t slBitmap[kFLCount] = {};
+    uint32_t heads[kFLCount][kSLCount] = {};
+    uint32_t quick[kQuickMax + 1] = {};
+    size_t quickGranules = 0;
+    size_t freeGranules = 0; // in TLSF lists
+
+    uintptr_t unit(unsigned u, size_t stride) const { return base + static_cast<uintptr_t>(u) * stride; }
+};
+
+struct Space {
+    SpaceConfig cfg;
+    size_t unitPages = 0;
+    FutexLock lock;
+    std::atomic<unsigned> nChunks{0};
+    Chunk *chunks[kMaxChunks] = {};
+
+    // Accounting (bytes per unit).
+    size_t staticBytes = 0;
+    size_t dynamicBytes = 0, dynamicCount = 0;
+    size_t moduleBytes = 0, moduleCount = 0;
+    size_t usedGranules = 0;
+};
+
+constinit Space space;
+
+// ---- free lists ----------------------------------------------------------------
+
+void insertFree(Chunk &c, uint32_t g, uint32_t n)
+{
+    unsigned fl, sl;
+    mappingInsert(n, fl, sl);
+    c.hdr[g] = makeHdr(n, State::Free);
+    c.ftr[g + n - 1] = n;
+    uint32_t head = c.heads[fl][sl];
+    c.next[g] = head;
+    c.prev[g] = kNil;
+    if (head != kNil)
+        c.prev[head] = g;
+    c.heads[fl][sl] = g;
+    c.flBitmap |= 1u << fl;
+    c.slBitmap[fl] |= 1u << sl;
+    c.freeGranules += n;
+}
+
+void removeFree(Chunk &c, uint32_t g, uint32_t n)
+{
+    unsigned fl, sl;
+    mappingInsert(n, fl, sl);
+    uint32_t nx = c.next[g], pv = c.prev[g];
+    if (nx != kNil)
+        c.prev[nx] = pv;
+    if (pv != kNil)
+        c.next[pv] = nx;
+    else {
+        c.heads[fl][sl] = nx;
+        if (nx == kNil) {
+            c.slBitmap[fl] &= ~(1u << sl);
+            if (c.slBitmap[fl] == 0)
+                c.flBitmap &= ~(1u << fl);
+        }
+    }
+    c.freeGranules -= n;
+}
+
+uint32_t findFree(const Chunk &c, uint64_t n)
+{
+    unsigned fl, sl;
+    mappingSearch(n, fl, sl);
+    if (fl >= kFLCount)
+        return kNil;
+    uint32_t slMap = c.slBitmap[fl] & (~0u << sl);
+    if (!slMap) {
+        uint32_t flMap = fl + 1 < 32 ? c.flBitmap & (~0u << (fl + 1)) : 0;
+        if (!flMap)
+            return kNil;
+        fl = static_cast<unsigned>(std::countr_zero(flMap));
+        slMap = c.slBitmap[fl];
+    }
+    sl = static_cast<unsigned>(std::countr_zero(slMap));
+    return c.heads[fl][sl];
+}
+
+// Returns block g (of n granules, not in any list) to the TLSF lists, merged
+// with free neighbours.
+void releaseBlock(Chunk &c, uint32_t g, uint32_t n)
+{
+    uint32_t end = g + n;
+    if (end < c.nGran) {
+        uint32_t h = c.hdr[end];
+        if (hdrState(h) == State::Free) {
+            uint32_t rn = hdrSize(h);
+            removeFree(c, end, rn);
+            c.hdr[end] = 0;
+            n += rn;
+        }
+    }
+    if (g > 0) {
+        // ftr[] may be stale for a non-free left neighbour: trust it only when
+        // the header it designates is a free block ending right at g.
+        uint32_t ln = c.ftr[g - 1];
+        if (ln != 0 && ln <= g) {
+            uint32_t lg = g - ln;
+            if (c.hdr[lg] == makeHdr(ln, State::Free)) {
+                removeFree(c, lg, ln);
+                c.hdr[g] = 0;
+                g = lg;
+                n += ln;
+            }
+        }
+    }
+    insertFree(c, g, n);
+}
+
+void flushQuick(Chunk &c)
+{
+    for (uint32_t n = 1; n <= kQuickMax; ++n) {
+        for (uint32_t g = c.quick[n]; g != kNil;) {
+            uint32_t nx = c.next[g];
+            c.hdr[g] = makeHdr(n, State::Dynamic); // not free while merging
+            releaseBlock(c, g, n);
+            g = nx;
+        }
+        c.quick[n] = kNil;
+    }
+    c.quickGranules = 0;
+}
+
+// ---- commit and zeroing -------------------------------------------------------------
+
+bool pageCommitted(const Chunk &c, size_t p) { return (c.committed[p / 64] >> (p % 64)) & 1; }
+
+void adviseHuge(const Chunk &c, size_t firstPage, size_t lastPage)
+{
+    constexpr size_t perHuge = kHugePage / kPage;
+    if (space.cfg.stride < kHugePage)
+        return;
+    for (size_t h = firstPage / perHuge; h <= lastPage / perHuge; ++h) {
+        bool full = true;
+        for (size_t w = h * perHuge / 64; w < (h + 1) * perHuge / 64 && full; ++w)
+            full = w < (c.nPages + 63) / 64 && c.committed[w] == ~uint64_t{0};
+        if (!full)
+            continue;
+        for (unsigned u = 0; u < space.cfg.nrUnits; ++u)
+            madvise(reinterpret_cast<void *>(c.unit(u, space.cfg.stride) + h * kHugePage),
+                    kHugePage, MADV_HUGEPAGE);
+    }
+}
+
+// Makes the pages covering [off, off + len) accessible in every unit.
+int commit(Chunk &c, size_t off, size_t len)
+{
+    size_t first = off / kPage, last = (off + len - 1) / kPage;
+    for (size_t p = first; p <= last;) {
+        if (pageCommitted(c, p)) {
+            ++p;
+            continue;
+        }
+        size_t q = p;
+        while (q + 1 <= last && !pageCommitted(c, q + 1))
+            ++q;
+        size_t bytes = (q - p + 1) * kPage;
+        for (unsigned u = 0; u < space.cfg.nrUnits; ++u) {
+            void *at = reinterpret_cast<void *>(c.unit(u, space.cfg.stride) + p * kPage);
+            if (mprotect(at, bytes, PROT_READ | PROT_WRITE) != 0) {
+                int e = errno;
+                for (unsigned v = 0; v < u; ++v) // leave no partial commit behind
+                    mprotect(reinterpret_cast<void *>(c.unit(v, space.cfg.stride) + p * kPage),
+                             bytes, PROT_NONE);
+                errno = e == EAGAIN ? ENOMEM : e;
+                return -1;
+            }
+        }
+        for (size_t r = p; r <= q; ++r)
+            c.committed[r / 64] |= uint64_t{1} << (r % 64);
+        c.committedPages += q - p + 1;
+        adviseHuge(c, p, q);
+        p = q + 1;
+    }
+    return 0;
+}
+
+bool allZero(const unsigned char *p, size_t len)
+{
+    for (; len && (reinterpret_cast<uintptr_t>(p) & 7); --len, ++p)
+        if (*p)
+            return false;
+    for (; len >= 8; len -= 8, p += 8) {
+        uint64_t w;
+        std::memcpy(&w, p, 8);
+        if (w)
+            return false;
+    }
+    for (; len; --len, ++p)
+        if (*p)
+            return false;
+    return true;
+}
+
+void zeroInEveryUnit(const Chunk &c, size_t off, size_t len)
+{
+    for (unsigned u = 0; u < space.cfg.nrUnits; ++u) {
+        auto *p = reinterpret_cast<unsigned char *>(c.unit(u, space.cfg.stride) + off);
+        if (len >= 16 * kPage) {
+            // Give whole pages back to the kernel: they read as zero again.
+            uintptr_t a = (reinterpret_cast<uintptr_t>(p) + kPage - 1) & ~(kPage - 1);
+            uintptr_t b = (reinterpret_cast<uintptr_t>(p) + len) & ~(kPage - 1);
+            std::memset(p, 0, a - reinterpret_cast<uintptr_t>(p));
+            madvise(reinterpret_cast<void *>(a), b - a, MADV_DONTNEED);
+            std::memset(reinterpret_cast<void *>(b), 0, reinterpret_cast<uintptr_t>(p) + len - b);
+        } else if (!allZero(p, len)) {
+            std::memset(p, 0, len);
+        }
+    }
+}
+
+// ---- chunks ------------------------------------------------------------------------------
+
+void destroyChunk(Chunk *c)
+{
+    if (!c)
+        return;
+    if (c->mapBase)
+        munmap(reinterpret_cast<void *>(c->mapBase), c->mapBytes);
+    if (c->hdr)
+        munmap(c->hdr, c->metaBytes);
+    if (c->committed)
+        munmap(c->committed, (c->nPages + 63) / 64 * 8);
+    c->~Chunk();
+    munmap(c, sizeof(Chunk));
+}
+
+void bindToNodes(const Chunk &c)
+{
+    if (!space.cfg.numa)
+        return;
+    for (unsigned u = 0; u < space.cfg.nrUnits; ++u) {
+        int node = cpuNode(u);
+        if (node < 0)
+            return; // single node, or unknown: nothing to do
+        unsigned long mask[16] = {};
+        if (node >= static_cast<int>(sizeof(mask) * 8))
+            continue;
+        mask[node / 64] |= 1ul << (node % 64);
+        // MPOL_PREFERRED (1): the unit's pages come from its CPU's node when
+        // it has memory, from elsewhere otherwise.
+        syscall(SYS_mbind, c.unit(u, space.cfg.stride), space.cfg.stride, 1, mask,
+                sizeof(mask) * 8, 0);
+    }
+}
+
+// Maps a new chunk; canon is computed from chunk 0 (or given for chunk 0).
+Chunk *createChunk(bool first)
+{
+    const size_t stride = space.cfg.stride;
+    const size_t unitsBytes = stride * space.cfg.nrUnits;
+    void *mem = mmap(nullptr, sizeof(Chunk), PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED)
+        return nullptr;
+    Chunk *c = new (mem) Chunk();
+
+    // Align units to a huge page when they are big enough to use one.
+    size_t align = std::min(stride, kHugePage);
+    size_t bytes = unitsBytes + align;
+    void *res = mapNoReserve(bytes, PROT_NONE);
+    if (!res) {
+        destroyChunk(c);
+        errno = ENOMEM;
+        return nullptr;
+    }
+    c->mapBase = reinterpret_cast<uintptr_t>(res);
+    c->mapBytes = bytes;
+    c->base = (c->mapBase + align - 1) & ~(align - 1);
+    c->nGran = static_cast<uint32_t>(stride / kGranule);
+    c->metaBytes = size_t{4} * c->nGran * sizeof(uint32_t);
+    auto *meta = static_cast<uint32_t *>(mapNoReserve(c->metaBytes, PROT_READ | PROT_WRITE));
+    c->nPages = stride / kPage;
+    c->committed = static_cast<uint64_t *>(
+        mapNoReserve((c->nPages + 63) / 64 * 8, PROT_READ | PROT_WRITE));
+    if (!meta || !c->committed) {
+        if (meta)
+            munmap(meta, c->metaBytes);
+        destroyChunk(c);
+        errno = ENOMEM;
+        return nullptr;
+    }
+    c->hdr = meta;
+    c->ftr = meta + c->nGran;
+    c->next = meta + 2 * size_t{c->nGran};
+    c->prev = meta + 3 * size_t{c->nGran};
+    for (auto &row : c->heads)
+        std::fill(std::begin(row), std::end(row), kNil);
+    std::fill(std::begin(c->quick), std::end(c->quick), kNil);
+    if (first)
+        c->canon = space.cfg.staticStart & ~(kPage - 1);
+    else
+        c->canon = space.chunks[0]->canon + (c->base - space.chunks[0]->base);
+    bindToNodes(*c);
+    return c;
+}
+
+// Carves [g, g + n) out of the free block starting at fg (size fn), which
+// must contain it, and marks it with `state`.
+void carve(Chunk &c, uint32_t fg, uint32_t fn, uint32_t g, uint32_t n, State state)
+{
+    removeFree(c, fg, fn);
+    if (g > fg)
+        insertFree(c, fg, g - fg);
+    if (fg + fn > g + n)
+        insertFree(c, g + n, fg + fn - (g + n));
+    c.hdr[g] = makeHdr(n, state);
+}
+
+// Allocates n granules aligned to a (granules, power of two) in chunk c.
+uint32_t allocIn(Chunk &c, uint32_t n, uint32_t a, State state)
+{
+    if (a <= 1 && n <= kQuickMax && c.quick[n] != kNil) {
+        uint32_t g = c.quick[n];
+        c.quick[n] = c.next[g];
+        c.quickGranules -= n;
+        c.hdr[g] = makeHdr(n, state);
+        return g;
+    }
+    uint64_t want = uint64_t{n} + (a > 1 ? a - 1 : 0);
+    uint32_t fg = findFree(c, want);
+    if (fg == kNil && c.quickGranules) {
+        flushQuick(c);
+        fg = findFree(c, want);
+    }
+    if (fg == kNil)
+        return kNil;
+    uint32_t fn = hdrSize(c.hdr[fg]);
+    uint32_t g = (fg + a - 1) & ~(a - 1);
+    carve(c, fg, fn, g, n, state);
+    return g;
+}
+
+std::atomic<bool> abortOnBadFree{false};
+
+} // namespace
+
+const SpaceConfig &spaceConfig() { return space.cfg; }
+
+int spaceInit(const SpaceConfig &config)
+{
+    space.cfg = config;
+    space.unitPages = config.stride / kPage;
+    Chunk *c = createChunk(true);
+    if (!c)
+        return -1;
+    // The whole unit is one free block; then the static block is carved out.
+    insertFree(*c, 0, c->nGran);
+    size_t off = config.staticStart - c->canon;
+    size_t end = off + config.staticSize;
+    if (config.staticSize) {
+        uint32_t g0 = static_cast<uint32_t>(off / kGranule);
+        uint32_t g1 = static_cast<uint32_t>((end + kGranule - 1) / kGranule);
+        carve(*c, 0, c->nGran, g0, g1 - g0, State::Static);
+        space.usedGranules += g1 - g0;
+        if (commit(*c, off, config.staticSize) != 0) {
+            destroyChunk(c);
+            return -1;
+        }
+        for (unsigned u = 0; u < config.nrUnits; ++u)
+            std::memcpy(reinterpret_cast<void *>(c->unit(u, config.stride) + off),
+                        reinterpret_cast<const void *>(config.staticStart), config.staticSize);
+    }
+    space.staticBytes = config.staticSize;
+    for (unsigned u = 0; u < config.nrUnits; ++u)
+        pcpu_unit_offset[u] = c->unit(u, config.stride) - c->canon;
+    space.chunks[0] = c;
+    space.nChunks.store(1, std::memory_order_release);
+    const char *e = envGet("PERCPU_ABORT_ON_BAD_FREE");
+    abortOnBadFree.store(e && *e && strcmp(e, "0") != 0);
+    return 0;
+}
+
+void *spaceAlloc(size_t size, size_t align, Owner owner)
+{
+    if (align == 0)
+        align = kGranule;
+    if (size == 0 || (align & (align - 1)) || align > PCPU_MAX_ALIGN) {
+        errno = EINVAL;
+        return nullptr;
+    }
+    if (size > space.cfg.stride) {
+        errno = ENOMEM;
+        return nullptr;
+    }
+    uint32_t n = static_cast<uint32_t>((size + kGranule - 1) / kGranule);
+    uint32_t a = static_cast<uint32_t>(std::max<size_t>(align, kGranule) / kGranule);
+    State state = stateOf(owner);
+
+    LockGuard guard(space.lock);
+    unsigned nChunks = space.nChunks.load(std::memory_order_relaxed);
+    for (unsigned i = 0;; ++i) {
+        if (i == nChunks) {
+            if (nChunks == kMaxChunks) {
+                errno = ENOMEM;
+                return nullptr;
+            }
+            Chunk *c = createChunk(false);
+            if (!c)
+                return nullptr;
+            insertFree(*c, 0, c->nGran);
+            space.chunks[nChunks] = c;
+            space.nChunks.store(++nChunks, std::memory_order_release);
+        }
+        Chunk &c = *space.chunks[i];
+        uint32_t g = allocIn(c, n, a, state);
+        if (g == kNil)
+            continue;
+        size_t off = size_t{g} * kGranule;
+        if (commit(c, off, size) != 0) {
+            int e = errno;
+            c.hdr[g] = makeHdr(n, State::Dynamic);
+            releaseBlock(c, g, n);
+            errno = e;
+            return nullptr;
+        }
+        space.usedGranules += n;
+        if (owner == Owner::Module) {
+            space.moduleBytes += size_t{n} * kGranule;
+            ++space.moduleCount;
+        } else {
+            space.dynamicBytes += size_t{n} * kGranule;
+            ++space.dynamicCount;
+        }
+        return reinterpret_cast<void *>(c.canon + off);
+    }
+}
+
+int spaceFree(void *canonical, Owner owner, char *why, size_t whyLen)
+{
+    uintptr_t p = reinterpret_cast<uintptr_t>(canonical);
+    LockGuard guard(space.lock);
+    unsigned nChunks = space.nChunks.load(std::memory_order_relaxed);
+    Chunk *c = nullptr;
+    for (unsigned i = 0; i < nChunks; ++i)
+        if (p - space.chunks[i]->canon < space.cfg.stride) {
+            c = space.chunks[i];
+            break;
+        }
+    auto fail = [&](const char *fmt, auto... args) {
+        snprintf(why, whyLen, fmt, args...);
+        errno = EINVAL;
+        return -1;
+    };
+    if (!c)
+        return fail("%p is not a per-CPU pointer (outside every chunk)", canonical);
+    size_t off = p - c->canon;
+    if (off % kGranule)
+        return fail("%p is not the start of a per-CPU allocation (offset 0x%zx)", canonical, off);
+    uint32_t g = static_cast<uint32_t>(off / kGranule);
+    uint32_t h = c->hdr[g];
+    State s = hdrState(h);
+    uint32_t n = hdrSize(h);
+    switch (s) {
+    case State::Free:
+    case State::Quick:
+        return fail("double free of %p (offset 0x%zx, %u bytes, already free)", canonical, off,
+                    n * kGranule);
+    case State::None:
+        return fail("%p is not the start of a live per-CPU allocation (offset 0x%zx; "
+                    "double free or interior pointer)",
+                    canonical, off);
+    case State::Static:
+        return fail("%p is the host's static per-CPU block, not an allocation", canonical);
+    case State::Dynamic:
+    case State::Module:
+        break;
+    }
+    if (s != stateOf(owner))
+        return fail("%p is a %s, not a %s", canonical,
+                    s == State::Module ? "module per-CPU block" : "pcpu_alloc() object",
+                    owner == Owner::Module ? "module per-CPU block" : "pcpu_alloc() object");
+
+    size_t bytes = size_t{n} * kGranule;
+    zeroInEveryUnit(*c, off, bytes);
+    space.usedGranules -= n;
+    if (s == State::Module) {
+        space.moduleBytes -= bytes;
+        --space.moduleCount;
+    } else {
+        space.dynamicBytes -= bytes;
+        --space.dynamicCount;
+    }
+    if (n <= kQuickMax) {
+        c->hdr[g] = makeHdr(n, State::Quick);
+        c->next[g] = c->quick[n];
+        c->quick[n] = g;
+        c->quickGranules += n;
+    } else {
+        releaseBlock(*c, g, n);
+    }
+    return 0;
+}
+
+bool spaceContains(const void *canonical)
+{
+    uintptr_t p = reinterpret_cast<uintptr_t>(canonical);
+    unsigned n = space.nChunks.load(std::memory_order_acquire);
+    for (unsigned i = 0; i < n; ++i)
+        if (p - space.chunks[i]->canon < space.cfg.stride)
+            return true;
+    return false;
+}
+
+void spaceStats(pcpu_stats *st)
+{
+    LockGuard guard(space.lock);
+    unsigned n = space.nChunks.load(std::memory_order_relaxed);
+    st->nr_units = space.cfg.nrUnits;
+    st->nr_chunks = n;
+    st->unit_stride = space.cfg.stride;
+    st->static_bytes = space.staticBytes;
+    st->dynamic_bytes = space.dynamicBytes;
+    st->dynamic_allocations = space.dynamicCount;
+    st->module_bytes = space.moduleBytes;
+    st->module_blocks = space.moduleCount;
+    st->used_bytes = space.usedGranules * kGranule;
+    size_t pages = 0;
+    for (unsigned i = 0; i < n; ++i)
+        pages += space.chunks[i]->committedPages;
+    st->committed_per_unit = pages * kPage;
+    st->committed_bytes = st->committed_per_unit * space.cfg.nrUnits;
+    st->reserved_bytes = size_t{n} * space.cfg.nrUnits * space.cfg.stride;
+}
+
+bool badFreeAborts() { return abortOnBadFree.load(std::memory_order_relaxed); }
+
+} // namespace percpu::rt
