@@ -2,12 +2,13 @@
 //
 //   DEFINE_PER_CPU(long, hits);
 //   percpu::ptr<long> h(&hits);          // a canonical pointer, typed
-//   h.this_cpu_add(2);                   // migration-safe update
+//   h.add(2);                            // this_cpu_add: migration-safe
 //   long total = h.sum();                // over every possible CPU
 //   long &mine = h.on(3);                // CPU 3's copy: a CPU must be named
 //
 //   auto counters = percpu::make_unique<std::uint64_t>();  // alloc_percpu
-//   counters->...   // does not compile: no operator-> or operator*
+//   counters->inc();                     // owning handle, ptr<T> operations
+//   *counters.get();                     // does not compile: name a CPU
 //
 // percpu::ptr<T> has no dereference operators on purpose: a canonical pointer
 // designates the object, only a CPU's copy holds data.
@@ -46,20 +47,20 @@ public:
     explicit operator bool() const { return canonical_ != nullptr; }
     friend bool operator==(ptr a, ptr b) { return a.canonical_ == b.canonical_; }
 
-    // Migration-safe operations on the current CPU's copy (T: a 1-, 2-, 4- or
-    // 8-byte integer, or a pointer for read/write/xchg/cmpxchg).
-    void this_cpu_add(T v) const requires std::is_integral_v<T> { pcpu_this_add(canonical_, v); }
-    void this_cpu_sub(T v) const requires std::is_integral_v<T> { pcpu_this_sub(canonical_, v); }
-    void this_cpu_inc() const requires std::is_integral_v<T> { pcpu_this_inc(canonical_); }
-    void this_cpu_dec() const requires std::is_integral_v<T> { pcpu_this_dec(canonical_); }
-    T this_cpu_add_return(T v) const requires std::is_integral_v<T>
+    // The this_cpu operations: migration-safe, on the current CPU's copy (T: a
+    // 1-, 2-, 4- or 8-byte integer, or a pointer for read/write/xchg/cmpxchg).
+    void add(T v) const requires std::is_integral_v<T> { pcpu_this_add(canonical_, v); }
+    void sub(T v) const requires std::is_integral_v<T> { pcpu_this_sub(canonical_, v); }
+    void inc() const requires std::is_integral_v<T> { pcpu_this_inc(canonical_); }
+    void dec() const requires std::is_integral_v<T> { pcpu_this_dec(canonical_); }
+    T add_return(T v) const requires std::is_integral_v<T>
     {
         return pcpu_this_add_return(canonical_, v);
     }
-    T this_cpu_read() const requires std::is_scalar_v<T> { return pcpu_this_read(canonical_); }
-    void this_cpu_write(T v) const requires std::is_scalar_v<T> { pcpu_this_write(canonical_, v); }
-    T this_cpu_xchg(T v) const requires std::is_scalar_v<T> { return pcpu_this_xchg(canonical_, v); }
-    T this_cpu_cmpxchg(T expected, T desired) const requires std::is_scalar_v<T>
+    T read() const requires std::is_scalar_v<T> { return pcpu_this_read(canonical_); }
+    void write(T v) const requires std::is_scalar_v<T> { pcpu_this_write(canonical_, v); }
+    T xchg(T v) const requires std::is_scalar_v<T> { return pcpu_this_xchg(canonical_, v); }
+    T cmpxchg(T expected, T desired) const requires std::is_scalar_v<T>
     {
         return pcpu_this_cmpxchg(canonical_, expected, desired);
     }
