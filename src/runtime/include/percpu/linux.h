@@ -17,7 +17,8 @@
  *  - free_percpu() of something that is not a live allocation is reported on
  *    stderr and otherwise ignored (the kernel WARNs).
  *  - C++: per-CPU variables must be constant-initialised (they are copied
- *    into the units before constructors run); the macros add `constinit`.
+ *    into the units before constructors run; a constructor would only change
+ *    the canonical template).
  *
  * Valid C11 and C++20.
  */

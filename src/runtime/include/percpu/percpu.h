@@ -244,21 +244,19 @@ const struct pcpu_export *pcpu_host_export(const char *name);
 
 /* ---- Definitions ------------------------------------------------------------ */
 
-/* In C++ a per-CPU variable must be constant-initialised: the units are filled
- * from the image before any constructor runs. */
-#ifdef __cplusplus
-#define PCPU__CONSTINIT constinit
-#else
-#define PCPU__CONSTINIT
-#endif
-
 /*
- * PCPU_DEFINE(type, name, section_suffix, extra_attributes): the variable's C
- * name is `name`, its ELF symbol PCPU_SYMBOL_PREFIX name, so that a plain
+ * PCPU_DEFINE_SECTION(type, name, section_suffix): the variable's C name is
+ * `name`, its ELF symbol PCPU_SYMBOL_PREFIX name, so that a plain
  * `extern T name;` elsewhere cannot bind to it by accident.
+ *
+ * The initial value must be a constant (always true in C).  In C++ a dynamic
+ * initialiser (a constructor, a non-constexpr function call) runs after the
+ * units were filled from the image, so it would only change the canonical
+ * template, never a CPU's copy.  (`constinit` cannot be forced here: Clang
+ * rejects it on class types defined without an initialiser.)
  */
 #define PCPU_DEFINE_SECTION(type, name, suffix)                                \
-    __attribute__((section(PCPU_SECTION suffix))) PCPU__CONSTINIT __typeof__(type) \
+    __attribute__((section(PCPU_SECTION suffix))) __typeof__(type)                 \
     name __asm__(PCPU_SYMBOL_PREFIX #name)
 #define PCPU_DECLARE_SECTION(type, name, suffix)                               \
     extern __attribute__((section(PCPU_SECTION suffix))) __typeof__(type) name  \

@@ -1,0 +1,41 @@
+# The two commands of the README:
+#   make demo   build, then run the demo (threads bumping per-CPU counters)
+#   make test   build and run the whole test suite: the default build, then
+#               ASan+UBSan and TSan builds (ctest underneath)
+# Both install missing Debian packages first (scripts/install-deps.sh).
+# Other targets: make bench (benchmarks with ratios), make install PREFIX=...
+PRESETS ?= default asan tsan
+PREFIX ?= /usr/local
+JOBS ?= 2
+
+.PHONY: demo test bench deps install clean
+
+deps:
+	@scripts/install-deps.sh
+
+demo: deps
+	@cmake --preset default >/dev/null
+	@cmake --build --preset default -j $(JOBS)
+	@scripts/demo.sh build/default
+
+test: deps
+	@set -e; for p in $(PRESETS); do \
+	  echo "=== $$p build ==="; \
+	  cmake --preset $$p >/dev/null; \
+	  cmake --build --preset $$p -j $(JOBS); \
+	  echo "=== $$p tests ==="; \
+	  ctest --preset $$p; \
+	done
+
+bench: deps
+	@cmake --preset default >/dev/null
+	@cmake --build --preset default -j $(JOBS)
+	@bench/run.sh build/default
+
+install: deps
+	@cmake --preset default >/dev/null
+	@cmake --build --preset default -j $(JOBS)
+	@cmake --install build/default --prefix $(PREFIX)
+
+clean:
+	rm -rf build

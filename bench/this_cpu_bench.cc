@@ -1,0 +1,183 @@
+// this_cpu operations against the peers a user would otherwise pick, and
+// pcpu_alloc/pcpu_free against malloc/free.  bench/run.sh runs this binary
+// (once more with PERCPU_RSEQ=0 for the atomic fallback) and prints ratios.
+#include <percpu/linux.h>
+
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <random>
+#include <sched.h>
+#include <sys/rseq.h>
+#include <vector>
+
+DEFINE_PER_CPU(long, bench_counter);
+
+namespace {
+
+// ---- peers --------------------------------------------------------------------
+
+thread_local long tlsCounter;
+
+void BM_thread_local_inc(benchmark::State &state)
+{
+    for (auto _ : state) {
+        ++tlsCounter;
+        benchmark::ClobberMemory(); // keep one increment per iteration
+    }
+}
+BENCHMARK(BM_thread_local_inc);
+
+std::atomic<long> sharedCounter;
+
+void BM_shared_atomic_inc(benchmark::State &state)
+{
+    for (auto _ : state)
+        sharedCounter.fetch_add(1, std::memory_order_relaxed);
+}
+BENCHMARK(BM_shared_atomic_inc)->Threads(1)->Threads(2)->UseRealTime();
+
+struct alignas(64) PaddedCounter {
+    std::atomic<long> v;
+};
+PaddedCounter cpuCounters[PCPU_MAX_CPUS];
+
+void BM_getcpu_array_atomic_inc(benchmark::State &state)
+{
+    for (auto _ : state) {
+        int cpu = sched_getcpu();
+        cpuCounters[cpu < 0 ? 0 : cpu].v.fetch_add(1, std::memory_order_relaxed);
+    }
+}
+BENCHMARK(BM_getcpu_array_atomic_inc)->Threads(1)->Threads(2)->UseRealTime();
+
+// The floor: a hand-written rseq add on glibc's area into a padded array,
+// with nothing else around it (no init check, no fallback, no table).
+long bareCounters[PCPU_MAX_CPUS * 8];
+
+inline void bareRseqAdd(long v)
+{
+    __asm__ __volatile__(".pushsection __rseq_cs, \"aw\"\n\t"
+                         ".balign 32\n\t"
+                         "3: .long 0, 0\n\t"
+                         ".quad 1f, (2f - 1f), 4f\n\t"
+                         ".popsection\n\t"
+                         "6: leaq 3b(%%rip), %%rax\n\t"
+                         "movq %%rax, %%fs:8(%[off])\n\t"
+                         "1: movl %%fs:4(%[off]), %%eax\n\t"
+                         "shlq $6, %%rax\n\t"
+                         "addq %[v], (%[arr],%%rax)\n\t"
+                         "2:\n\t"
+                         ".pushsection __rseq_failure, \"ax\"\n\t"
+                         ".byte 0x0f, 0xb9, 0x3d\n\t"
+                         ".long 0x53053053\n\t"
+                         "4: jmp 6b\n\t"
+                         ".popsection\n\t"
+                         :
+                         : [off] "r"(__rseq_offset), [arr] "r"(bareCounters), [v] "r"(v)
+                         : "rax", "memory", "cc");
+}
+
+void BM_bare_rseq_add(benchmark::State &state)
+{
+    if (__rseq_size == 0) {
+        state.SkipWithError("glibc did not register rseq");
+        return;
+    }
+    for (auto _ : state)
+        bareRseqAdd(1);
+}
+BENCHMARK(BM_bare_rseq_add)->Threads(1)->Threads(2)->UseRealTime();
+
+// ---- libpercpu ---------------------------------------------------------------------
+
+void BM_this_cpu_inc(benchmark::State &state)
+{
+    for (auto _ : state)
+        this_cpu_inc(bench_counter);
+}
+BENCHMARK(BM_this_cpu_inc)->Threads(1)->Threads(2)->UseRealTime();
+
+void BM_this_cpu_add(benchmark::State &state)
+{
+    long *dyn = alloc_percpu(long);
+    for (auto _ : state)
+        this_cpu_add(*dyn, 3);
+    free_percpu(dyn);
+}
+BENCHMARK(BM_this_cpu_add)->Threads(1)->UseRealTime();
+
+void BM_this_cpu_add_return(benchmark::State &state)
+{
+    for (auto _ : state)
+        benchmark::DoNotOptimize(this_cpu_add_return(bench_counter, 1));
+}
+BENCHMARK(BM_this_cpu_add_return);
+
+// ---- allocation ---------------------------------------------------------------------
+
+void BM_pcpu_alloc_free(benchmark::State &state)
+{
+    size_t size = static_cast<size_t>(state.range(0));
+    for (auto _ : state) {
+        void *p = pcpu_alloc(size, 8);
+        benchmark::DoNotOptimize(p);
+        pcpu_free(p);
+    }
+}
+BENCHMARK(BM_pcpu_alloc_free)->Arg(8)->Arg(64)->Arg(256);
+
+void BM_malloc_free(benchmark::State &state)
+{
+    size_t size = static_cast<size_t>(state.range(0));
+    for (auto _ : state) {
+        void *p = malloc(size);
+        benchmark::DoNotOptimize(p);
+        free(p);
+    }
+}
+BENCHMARK(BM_malloc_free)->Arg(8)->Arg(64)->Arg(256);
+
+// Mixed sizes 8..256 with many objects live: alloc+free pairs in random
+// order over a working set of `range(0)` live objects.
+void BM_pcpu_alloc_free_live(benchmark::State &state)
+{
+    const size_t live = static_cast<size_t>(state.range(0));
+    std::mt19937 rng(1);
+    std::vector<void *> objs(live);
+    for (auto &p : objs)
+        p = pcpu_alloc(8 + (rng() % 32) * 8, 8);
+    for (auto _ : state) {
+        size_t k = rng() % live;
+        pcpu_free(objs[k]);
+        objs[k] = pcpu_alloc(8 + (rng() % 32) * 8, 8);
+        benchmark::DoNotOptimize(objs[k]);
+    }
+    for (void *p : objs)
+        pcpu_free(p);
+}
+BENCHMARK(BM_pcpu_alloc_free_live)->Arg(1000)->Arg(1000000)->Unit(benchmark::kNanosecond);
+
+// Time to reach 1,000,000 live allocations of 8..256 bytes, per allocation.
+void BM_pcpu_alloc_1M(benchmark::State &state)
+{
+    std::vector<void *> objs(1000000);
+    std::mt19937 rng(2);
+    for (auto _ : state) {
+        for (auto &p : objs)
+            p = pcpu_alloc(8 + (rng() % 32) * 8, 8);
+        state.PauseTiming();
+        for (void *p : objs)
+            pcpu_free(p);
+        state.ResumeTiming();
+    }
+    state.counters["ns_per_alloc"] = benchmark::Counter(
+        static_cast<double>(objs.size()) * static_cast<double>(state.iterations()),
+        benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_pcpu_alloc_1M)->Iterations(2)->Unit(benchmark::kMillisecond);
+
+} // namespace
+
+BENCHMARK_MAIN();
