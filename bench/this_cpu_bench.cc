@@ -159,6 +159,25 @@ void BM_pcpu_alloc_free_live(benchmark::State &state)
 }
 BENCHMARK(BM_pcpu_alloc_free_live)->Arg(1000)->Arg(1000000)->Unit(benchmark::kNanosecond);
 
+// The same pattern with malloc/free (the peer; it does not zero on free).
+void BM_malloc_free_live(benchmark::State &state)
+{
+    const size_t live = static_cast<size_t>(state.range(0));
+    std::mt19937 rng(1);
+    std::vector<void *> objs(live);
+    for (auto &p : objs)
+        p = malloc(8 + (rng() % 32) * 8);
+    for (auto _ : state) {
+        size_t k = rng() % live;
+        free(objs[k]);
+        objs[k] = malloc(8 + (rng() % 32) * 8);
+        benchmark::DoNotOptimize(objs[k]);
+    }
+    for (void *p : objs)
+        free(p);
+}
+BENCHMARK(BM_malloc_free_live)->Arg(1000)->Arg(1000000)->Unit(benchmark::kNanosecond);
+
 // Time to reach 1,000,000 live allocations of 8..256 bytes, per allocation.
 void BM_pcpu_alloc_1M(benchmark::State &state)
 {

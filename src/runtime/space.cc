@@ -318,21 +318,30 @@ int commit(Chunk &c, size_t off, size_t len)
     return 0;
 }
 
+// Whether [p, p + len) is all zero.  Reading a page that was never written
+// maps the shared zero page instead of allocating one, so checking before
+// clearing keeps untouched units uncommitted.  memcmp of the range against
+// itself shifted by 8 (after the first 8 bytes are found zero) uses libc's
+// vectorised compare.
 bool allZero(const unsigned char *p, size_t len)
 {
-    for (; len && (reinterpret_cast<uintptr_t>(p) & 7); --len, ++p)
-        if (*p)
-            return false;
-    for (; len >= 8; len -= 8, p += 8) {
-        uint64_t w;
-        std::memcpy(&w, p, 8);
-        if (w)
-            return false;
+    if (len <= 128) { // granule-sized and aligned: whole words
+        for (size_t i = 0; i + 8 <= len; i += 8) {
+            uint64_t w;
+            std::memcpy(&w, p + i, 8);
+            if (w)
+                return false;
+        }
+        for (size_t i = len & ~size_t{7}; i < len; ++i)
+            if (p[i])
+                return false;
+        return true;
     }
-    for (; len; --len, ++p)
-        if (*p)
+    size_t head = std::min<size_t>(len, 8);
+    for (size_t i = 0; i < head; ++i)
+        if (p[i])
             return false;
-    return true;
+    return len <= 8 || std::memcmp(p, p + 8, len - 8) == 0;
 }
 
 void zeroInEveryUnit(const Chunk &c, size_t off, size_t len)
