@@ -1,0 +1,292 @@
+//===- ElfTarget.cpp - x86-64 relocations and per-CPU access decoding -----===//
+//
+// x86-64 psABI (https://gitlab.com/x86-psABIs/x86-64-ABI), section 4.4.
+// Quirks that matter here:
+//  - Code reaches data through 32-bit displacements: RIP-relative (PC32) in
+//    PIC/PIE code, absolute (32S) in -fno-pic code.  The displacement is the
+//    last field of a RIP-relative memory operand unless an immediate follows.
+//  - `lea disp(%rip), %r64` is REX.W 8D /r with ModRM mod=00 r/m=101; the
+//    same encoding with opcode 8B is `mov disp(%rip), %r64`: same length,
+//    which is what `patch --indirect` relies on.
+//  - GOTPCRELX / REX_GOTPCRELX mark GOT loads a linker may relax to lea; for
+//    a block placed anywhere that relaxation must not happen, so --indirect
+//    turns them into plain GOTPCREL.
+//===----------------------------------------------------------------------===//
+#include "percpu/elfpatch/Diagnostic.h"
+#include "percpu/elfpatch/Disassembler.h"
+#include "percpu/elfpatch/Target.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/BinaryFormat/ELF.h"
+#include "llvm/MC/MCInstrDesc.h"
+#include "llvm/MC/MCInstrInfo.h"
+#include "llvm/MC/MCRegisterInfo.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <map>
+#include <mutex>
+
+using namespace llvm;
+using namespace llvm::ELF;
+
+namespace percpu::elfpatch {
+namespace {
+
+class X86_64 final : public Target {
+public:
+    X86_64() : dis_(Disassembler::create("x86_64-unknown-linux-gnu")) {}
+    uint16_t machine() const override { return EM_X86_64; }
+    StringRef relocName(uint32_t type) const override;
+    RelExpr relExpr(uint32_t type) const override;
+    Access classifyAccess(const Section &sec, const Reloc &rel,
+                          const std::vector<Reloc> &relocs) const override;
+    Error rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
+                          const std::vector<Reloc> &relocs,
+                          const std::function<SlotRef(uint32_t, int64_t)> &slotFor) const override;
+    uint32_t absolute64() const override { return R_X86_64_64; }
+
+private:
+    // Instruction starts of a section, from a linear sweep (cached by the
+    // section's data pointer and size).
+    const std::vector<std::pair<uint64_t, uint64_t>> &instructions(const Section &sec) const;
+    struct MemOperand {
+        bool present = false;
+        unsigned base = 0, index = 0;
+    };
+    MemOperand memoryOperand(const MCInst &inst) const;
+    // After `mov sym@GOTPCREL(%rip), %reg`: whether the code then reads or
+    // writes through %reg itself (no index register, %reg not yet changed).
+    using Sweep = std::vector<std::pair<uint64_t, uint64_t>>;
+    AccessKind gotLoadUse(const Section &sec, Sweep::const_iterator at, const Sweep &insts,
+                          const MCInst &load, std::string &text) const;
+
+    std::unique_ptr<Disassembler> dis_;
+    mutable std::mutex cacheLock_;
+    mutable std::map<std::pair<const uint8_t *, size_t>, std::vector<std::pair<uint64_t, uint64_t>>>
+        sweeps_;
+};
+
+StringRef X86_64::relocName(uint32_t type) const
+{
+    switch (type) {
+#define ELF_RELOC(name, value)                                                                    \
+    case value:                                                                                   \
+        return #name;
+#include "llvm/BinaryFormat/ELFRelocs/x86_64.def"
+#undef ELF_RELOC
+    }
+    return "R_X86_64_<unknown>";
+}
+
+RelExpr X86_64::relExpr(uint32_t type) const
+{
+    switch (type) {
+    case R_X86_64_NONE: return RelExpr::None;
+    case R_X86_64_64: case R_X86_64_32: case R_X86_64_32S: case R_X86_64_16: case R_X86_64_8:
+        return RelExpr::Absolute;
+    case R_X86_64_PC32: case R_X86_64_PC64: case R_X86_64_PC16: case R_X86_64_PC8:
+        return RelExpr::PCRelative;
+    case R_X86_64_PLT32: return RelExpr::PLT;
+    case R_X86_64_GOTPCREL: case R_X86_64_GOTPCRELX: case R_X86_64_REX_GOTPCRELX:
+    case R_X86_64_GOTPCREL64:
+        return RelExpr::GotPCRelative;
+    case R_X86_64_GOTOFF64: return RelExpr::GotRelative;
+    case R_X86_64_GOTPC32: case R_X86_64_GOTPC64: return RelExpr::GotBaseRelative;
+    case R_X86_64_SIZE32: case R_X86_64_SIZE64: return RelExpr::Size;
+    case R_X86_64_TLSGD: case R_X86_64_TLSLD: case R_X86_64_DTPOFF32: case R_X86_64_DTPOFF64:
+    case R_X86_64_GOTTPOFF: case R_X86_64_TPOFF32: case R_X86_64_TPOFF64: case R_X86_64_DTPMOD64:
+    case R_X86_64_GOTPC32_TLSDESC: case R_X86_64_TLSDESC_CALL: case R_X86_64_TLSDESC:
+        return RelExpr::TLS;
+    default: return RelExpr::Unknown;
+    }
+}
+
+const std::vector<std::pair<uint64_t, uint64_t>> &X86_64::instructions(const Section &sec) const
+{
+    std::lock_guard<std::mutex> g(cacheLock_);
+    auto key = std::make_pair(sec.data.data(), sec.data.size());
+    auto it = sweeps_.find(key);
+    if (it != sweeps_.end())
+        return it->second;
+    std::vector<std::pair<uint64_t, uint64_t>> starts;
+    ArrayRef<uint8_t> bytes(sec.data);
+    for (uint64_t off = 0; off < bytes.size();) {
+        auto d = dis_ ? dis_->decode(bytes.drop_front(off), off) : std::nullopt;
+        uint64_t size = d ? d->size : 1; // resynchronise past undecodable bytes
+        if (d)
+            starts.emplace_back(off, size);
+        off += size;
+    }
+    return sweeps_.emplace(key, std::move(starts)).first->second;
+}
+
+X86_64::MemOperand X86_64::memoryOperand(const MCInst &inst) const
+{
+    MemOperand m;
+    const MCInstrDesc &desc = dis_->instrInfo().get(inst.getOpcode());
+    for (unsigned i = 0; i < desc.getNumOperands() && i + 4 < inst.getNumOperands(); ++i) {
+        if (desc.operands()[i].OperandType != MCOI::OPERAND_MEMORY)
+            continue;
+        // X86 memory operands: base, scale, index, displacement, segment.
+        m.present = true;
+        m.base = inst.getOperand(i).isReg() ? inst.getOperand(i).getReg() : 0;
+        m.index = inst.getOperand(i + 2).isReg() ? inst.getOperand(i + 2).getReg() : 0;
+        break;
+    }
+    return m;
+}
+
+AccessKind X86_64::gotLoadUse(const Section &sec, Sweep::const_iterator at, const Sweep &insts,
+                              const MCInst &load, std::string &text) const
+{
+    if (load.getNumOperands() == 0 || !load.getOperand(0).isReg())
+        return AccessKind::GotLoad;
+    const MCRegisterInfo &mri = dis_->registerInfo();
+    unsigned reg = load.getOperand(0).getReg();
+    // Follow the loaded register through the next few instructions of the
+    // same straight-line code.
+    for (auto it = std::next(at); it != insts.end() && it - at <= 8; ++it) {
+        auto d = dis_->decode(ArrayRef<uint8_t>(sec.data).drop_front(it->first), it->first);
+        if (!d)
+            break;
+        const MCInstrDesc &desc = dis_->instrInfo().get(d->inst.getOpcode());
+        MemOperand m = memoryOperand(d->inst);
+        bool usesAsBase = m.present && m.base && mri.isSubRegisterEq(reg, m.base) && !m.index;
+        bool isLea = StringRef(dis_->opcodeName(d->inst)).starts_with("LEA");
+        if (usesAsBase && !isLea && (desc.mayLoad() || desc.mayStore())) {
+            text += "; then " + dis_->print(d->inst) + " at +0x" + utohexstr(it->first);
+            return AccessKind::Memory;
+        }
+        if (desc.isBranch() || desc.isCall() || desc.isReturn())
+            break;
+        bool redefined = false;
+        for (unsigned i = 0; i < desc.getNumDefs() && i < d->inst.getNumOperands(); ++i)
+            if (d->inst.getOperand(i).isReg() && mri.regsOverlap(d->inst.getOperand(i).getReg(), reg))
+                redefined = true;
+        if (redefined)
+            break;
+    }
+    return AccessKind::GotLoad;
+}
+
+Access X86_64::classifyAccess(const Section &sec, const Reloc &rel,
+                              const std::vector<Reloc> &) const
+{
+    Access a;
+    RelExpr e = relExpr(rel.type);
+    if (!(sec.flags & SHF_EXECINSTR)) {
+        a.kind = AccessKind::Data;
+        return a;
+    }
+    const auto &insts = instructions(sec);
+    auto it = std::upper_bound(insts.begin(), insts.end(), rel.offset,
+                               [](uint64_t off, const auto &p) { return off < p.first; });
+    if (it == insts.begin())
+        return a;
+    --it;
+    if (rel.offset >= it->first + it->second)
+        return a;
+    a.instOffset = it->first;
+    a.instSize = it->second;
+    auto d = dis_->decode(ArrayRef<uint8_t>(sec.data).drop_front(a.instOffset), a.instOffset);
+    if (!d)
+        return a;
+    a.text = dis_->print(d->inst);
+    if (e == RelExpr::GotPCRelative) {
+        a.kind = gotLoadUse(sec, it, insts, d->inst, a.text);
+        return a;
+    }
+    std::string name = dis_->opcodeName(d->inst);
+    if (StringRef(name).starts_with("LEA")) {
+        a.kind = AccessKind::Address;
+        return a;
+    }
+    MemOperand m = memoryOperand(d->inst);
+    if (!m.present) {
+        a.kind = AccessKind::Address; // the address is an immediate operand
+        return a;
+    }
+    const MCRegisterInfo &mri = dis_->registerInfo();
+    bool ripBase = m.base && StringRef(mri.getName(m.base)) == "RIP";
+    uint64_t end = a.instOffset + a.instSize;
+    if (e == RelExpr::PCRelative || e == RelExpr::PLT) {
+        // Immediates are never PC-relative: this is the displacement.
+        a.kind = ripBase ? AccessKind::Memory : AccessKind::Address;
+        return a;
+    }
+    if (m.base || m.index) {
+        // disp(%reg): the canonical address plus a register, the per-CPU
+        // offset arithmetic of -fno-pic code.
+        a.kind = AccessKind::Address;
+        return a;
+    }
+    // Absolute address, no base or index: a memory access unless the
+    // relocation is an immediate that follows the displacement.
+    bool hasImm = false;
+    for (unsigned i = 0; i < d->inst.getNumOperands(); ++i)
+        hasImm |= d->inst.getOperand(i).isImm();
+    a.kind = (hasImm && rel.offset + 4 == end && rel.offset >= a.instOffset + 8) ? AccessKind::Address
+                                                                                : AccessKind::Memory;
+    return a;
+}
+
+Error X86_64::rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
+                              const std::vector<Reloc> &relocs,
+                              const std::function<SlotRef(uint32_t, int64_t)> &slotFor) const
+{
+    RelExpr e = relExpr(rel.type);
+    const std::string symName = obj.symbols[rel.symbol].name;
+    auto cannot = [&](const std::string &why, const Access *a) {
+        std::string msg = "cannot make " + relocName(rel.type).str() + " against '" + symName +
+                          "' reach a block placed anywhere: " + why;
+        if (a && !a->text.empty())
+            msg += " (" + a->text + ")";
+        return makeError("direct-access", obj.path, sec.name, rel.offset, symName, msg);
+    };
+    switch (e) {
+    case RelExpr::None:
+    case RelExpr::Size:
+        return Error::success();
+    case RelExpr::GotPCRelative:
+        // Already loads the full address; forbid relaxation to lea.
+        if (rel.type == R_X86_64_GOTPCRELX || rel.type == R_X86_64_REX_GOTPCRELX)
+            rel.type = R_X86_64_GOTPCREL;
+        return Error::success();
+    case RelExpr::Absolute:
+        if (rel.type == R_X86_64_64)
+            return Error::success();
+        return cannot("a 32-bit absolute address (compile with -fPIC or -fPIE)", nullptr);
+    case RelExpr::PCRelative:
+        break;
+    default:
+        return cannot("not an address computation", nullptr);
+    }
+    if (!(sec.flags & SHF_EXECINSTR))
+        return cannot("a PC-relative reference in data", nullptr);
+    Access a = classifyAccess(sec, rel, relocs);
+    if (a.kind != AccessKind::Address)
+        return cannot(a.kind == AccessKind::Memory ? "the instruction reads or writes the canonical "
+                                                     "address directly"
+                                                   : "the instruction could not be decoded",
+                      &a);
+    const uint8_t *p = sec.data.data() + a.instOffset;
+    // REX.W (0x48..0x4f) 8D, ModRM mod=00 r/m=101 (RIP-relative), disp32 last.
+    bool rexW = a.instSize == 7 && (p[0] & 0xf8) == 0x48 && p[1] == 0x8d &&
+                (p[2] & 0xc7) == 0x05 && rel.offset == a.instOffset + 3;
+    if (!rexW)
+        return cannot("only `lea sym(%rip), %r64` can be rewritten", &a);
+    uint64_t fromPlace = a.instOffset + a.instSize - rel.offset; // 4
+    int64_t target = rel.addend + static_cast<int64_t>(fromPlace);
+    SlotRef slot = slotFor(rel.symbol, target);
+    sec.data[a.instOffset + 1] = 0x8b; // lea -> mov: load the address from the slot
+    rel.symbol = slot.symbol;
+    rel.addend = static_cast<int64_t>(slot.offset) - static_cast<int64_t>(fromPlace);
+    return Error::success();
+}
+
+} // namespace
+
+std::unique_ptr<Target> createX86_64Target() { return std::make_unique<X86_64>(); }
+
+} // namespace percpu::elfpatch

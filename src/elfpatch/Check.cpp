@@ -1,0 +1,469 @@
+//===- Check.cpp - per-CPU layout rules -------------------------------------===//
+#include "percpu/elfpatch/Check.h"
+#include "percpu/elfpatch/Layout.h"
+#include "percpu/elfpatch/Target.h"
+
+#include "llvm/BinaryFormat/ELF.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <algorithm>
+#include <map>
+
+using namespace llvm;
+using namespace llvm::ELF;
+
+namespace percpu::elfpatch {
+
+const std::vector<RuleInfo> &allRules()
+{
+    static const std::vector<RuleInfo> rules = {
+        {"malformed", "the file is not valid ELF, or a table, offset or index points outside it"},
+        {"section-flags", "a per-CPU section is not allocated, writable, non-executable data"},
+        {"unknown-section", "a per-CPU section name with a suffix that is not a canonical one"},
+        {"section-collision", "an ordinary (non-per_cpu__) symbol inside a per-CPU section"},
+        {"misaligned", "a variable in an aligned per-CPU section is not on a cache line (or page)"},
+        {"direct-access", "code reads or writes a per-CPU variable's canonical address directly"},
+        {"kind-mismatch", "a per_cpu__ reference bound to ordinary data, or the reverse"},
+        {"block-budget", "a per-CPU block (or the sum over modules) exceeds --max-block"},
+        {"host-layout", "a linked host's per-CPU block is out of order, outside its bounds, or unbounded"},
+        {"layout-drift", "a per-CPU variable moved or changed size against --baseline, or the block grew"},
+    };
+    return rules;
+}
+
+bool isRule(const std::string &id)
+{
+    for (const RuleInfo &r : allRules())
+        if (id == r.id)
+            return true;
+    return false;
+}
+
+std::optional<Growth> parseGrowth(const std::string &text)
+{
+    Growth g;
+    StringRef s(text);
+    if (s.consume_back("%"))
+        g.percent = true;
+    if (s.empty() || s.getAsInteger(0, g.value))
+        return std::nullopt;
+    return g;
+}
+
+Expected<Baseline> readBaseline(const std::string &path)
+{
+    auto buf = MemoryBuffer::getFile(path);
+    if (!buf)
+        return makeError("layout-drift", path, "", std::nullopt, "",
+                         "cannot read the baseline: " + buf.getError().message());
+    auto json = json::parse((*buf)->getBuffer());
+    if (!json)
+        return makeError("layout-drift", path, "", std::nullopt, "",
+                         "the baseline is not JSON: " + toString(json.takeError()));
+    Baseline b;
+    const json::Object *o = json->getAsObject();
+    const json::Object *block = o ? o->getObject("block") : nullptr;
+    const json::Array *vars = o ? o->getArray("variables") : nullptr;
+    if (!o || !block || !vars)
+        return makeError("layout-drift", path, "", std::nullopt, "",
+                         "not a layout written by `percpu-elfpatch layout --format json` "
+                         "(expected \"block\" and \"variables\")");
+    if (auto f = o->getString("file"))
+        b.file = f->str();
+    b.blockSize = static_cast<uint64_t>(block->getInteger("size").value_or(0));
+    for (const json::Value &v : *vars) {
+        const json::Object *vo = v.getAsObject();
+        if (!vo || !vo->getString("name"))
+            return makeError("layout-drift", path, "", std::nullopt, "",
+                             "a variable entry without a \"name\"");
+        Baseline::Var var;
+        var.name = vo->getString("name")->str();
+        var.section = vo->getString("section").value_or("").str();
+        var.offset = static_cast<uint64_t>(vo->getInteger("offset").value_or(0));
+        var.size = static_cast<uint64_t>(vo->getInteger("size").value_or(0));
+        b.vars.push_back(std::move(var));
+    }
+    return b;
+}
+
+namespace {
+
+class Checker {
+public:
+    Checker(const std::vector<ObjectFile> &files, const CheckOptions &opts)
+        : files_(files), opts_(opts) {}
+    std::vector<Diagnostic> run();
+
+private:
+    void report(const std::string &rule, const ObjectFile &f, std::string section,
+                std::optional<uint64_t> offset, std::string symbol, std::string message)
+    {
+        if (opts_.disabled.count(rule))
+            return;
+        Diagnostic d;
+        d.rule = rule;
+        d.file = f.path;
+        d.section = std::move(section);
+        d.offset = offset;
+        d.symbol = std::move(symbol);
+        d.message = std::move(message);
+        out_.push_back(std::move(d));
+    }
+    void sectionRules(const ObjectFile &f);
+    void symbolRules(const ObjectFile &f, const BlockLayout &layout);
+    void directAccess(const ObjectFile &f);
+    void hostLayout(const ObjectFile &f);
+    void kindMismatch();
+    void blockBudget();
+    void layoutDrift();
+
+    const std::vector<ObjectFile> &files_;
+    const CheckOptions &opts_;
+    std::vector<Diagnostic> out_;
+    std::vector<BlockLayout> layouts_;
+};
+
+std::string hexs(uint64_t v)
+{
+    char buf[32];
+    snprintf(buf, sizeof(buf), "0x%llx", static_cast<unsigned long long>(v));
+    return buf;
+}
+
+void Checker::sectionRules(const ObjectFile &f)
+{
+    for (const Section &s : f.sections) {
+        if (!s.index)
+            continue;
+        auto cls = classifySection(s.name);
+        if (!cls)
+            continue;
+        if (cls->group == Group::Unknown)
+            report("unknown-section", f, s.name, std::nullopt, "",
+                   "per-CPU section '" + s.name +
+                       "' has no canonical suffix (expected ..first, ..page_aligned, ..read_mostly, "
+                       "..shared_aligned or none); percpu.ld and the loader do not place it");
+        bool alloc = s.flags & SHF_ALLOC, write = s.flags & SHF_WRITE, exec = s.flags & SHF_EXECINSTR;
+        bool typeOk = s.type == SHT_PROGBITS || s.type == SHT_NOBITS;
+        if (!alloc || !write || exec || !typeOk) {
+            std::string what;
+            if (!alloc)
+                what += " not allocated (SHF_ALLOC missing);";
+            if (!write)
+                what += " not writable (SHF_WRITE missing);";
+            if (exec)
+                what += " executable (SHF_EXECINSTR set);";
+            if (!typeOk)
+                what += " type " + std::to_string(s.type) + " is not SHT_PROGBITS or SHT_NOBITS;";
+            what.pop_back();
+            report("section-flags", f, s.name, std::nullopt, "",
+                   "per-CPU section '" + s.name + "' must be allocated, writable data:" + what);
+        }
+    }
+}
+
+void Checker::symbolRules(const ObjectFile &f, const BlockLayout &layout)
+{
+    for (const PlacedSymbol &ps : layout.symbols) {
+        const Symbol &sym = f.symbols[ps.symbol];
+        StringRef name(ps.name);
+        std::string secName = f.isRelocatable() ? f.sectionLabel(ps.section) : f.sectionLabel(sym.shndx);
+        uint64_t inSection = f.isRelocatable() ? sym.value : ps.offset;
+        // Assembler-local and mapping symbols are not variables.
+        if (name.empty() || name.starts_with(".L") || name.starts_with("$"))
+            continue;
+        if (!name.starts_with(kPerCpuPrefix) && sym.type != STT_SECTION) {
+            report("section-collision", f, secName, inSection, ps.name,
+                   "ordinary symbol '" + ps.name + "' lies inside per-CPU section '" + secName +
+                       "': it would be copied per CPU and read through the template (a global "
+                       "named like a per-CPU section, compiled with -fdata-sections?)");
+            continue;
+        }
+        if (!f.isRelocatable())
+            continue;
+        uint64_t want = groupAlignment(ps.group, opts_.cacheline);
+        if (!want)
+            continue;
+        uint64_t secAlign = std::max<uint64_t>(1, f.sections[ps.section].addralign);
+        if (sym.value % want || secAlign < want)
+            report("misaligned", f, secName, sym.value, ps.name,
+                   "'" + ps.name + "' in " + groupName(ps.group) + " data is at " + hexs(sym.value) +
+                       " in a section aligned to " + std::to_string(secAlign) + ": expected a multiple of " +
+                       std::to_string(want) + (ps.group == Group::PageAligned ? " (a page)" : " (a cache line)"));
+    }
+}
+
+void Checker::directAccess(const ObjectFile &f)
+{
+    std::unique_ptr<Target> target = createTarget(f.machine);
+    if (!target)
+        return;
+    for (const auto &[rela, list] : f.relocs) {
+        const Section &sec = f.sections[f.relocTarget(rela)];
+        if (!(sec.flags & SHF_EXECINSTR))
+            continue;
+        for (const Reloc &r : list) {
+            if (!r.symbol || !isPerCpuSymbol(f, f.symbols[r.symbol]))
+                continue;
+            Access a = target->classifyAccess(sec, r, list);
+            if (a.kind != AccessKind::Memory)
+                continue;
+            const Symbol &sym = f.symbols[r.symbol];
+            std::string name = sym.type == STT_SECTION ? f.sectionLabel(sym.shndx) : sym.name;
+            report("direct-access", f, sec.name, r.offset, name,
+                   "'" + a.text + "' reads or writes the canonical address of per-CPU '" + name +
+                       "' (" + target->relocName(r.type).str() +
+                       "): that is the template, not a CPU's copy; take its address for "
+                       "per_cpu_ptr()/this_cpu_*() instead");
+        }
+    }
+}
+
+void Checker::hostLayout(const ObjectFile &f)
+{
+    bool found = false;
+    BlockLayout block = linkedBlock(f, found);
+    const Symbol *start = nullptr, *end = nullptr;
+    for (const Symbol &s : f.symbols) {
+        if (s.name == "__per_cpu_start")
+            start = &s;
+        if (s.name == "__per_cpu_end")
+            end = &s;
+    }
+    // Per-CPU output sections, in address order.
+    std::vector<const Section *> pcpu;
+    for (const Section &s : f.sections)
+        if (s.index && (s.flags & SHF_ALLOC) && classifySection(s.name))
+            pcpu.push_back(&s);
+    bool hasPerCpu = !pcpu.empty();
+    for (const Symbol &s : f.symbols)
+        hasPerCpu |= s.isDefinedInSection() && StringRef(s.name).starts_with(kPerCpuPrefix);
+    if (!hasPerCpu && !found)
+        return; // not a per-CPU host
+    if (!start || !end) {
+        report("host-layout", f, "", std::nullopt, start ? "__per_cpu_end" : "__per_cpu_start",
+               std::string("linked program has per-CPU data but no ") +
+                   (start ? "__per_cpu_end" : "__per_cpu_start") +
+                   " symbol: link it with percpu.ld (percpu_add_host() in CMake)");
+        return;
+    }
+    if (end->value < start->value) {
+        report("host-layout", f, "", start->value, "__per_cpu_start",
+               "__per_cpu_end (" + hexs(end->value) + ") is below __per_cpu_start (" +
+                   hexs(start->value) + ")");
+        return;
+    }
+    std::sort(pcpu.begin(), pcpu.end(), [](const Section *a, const Section *b) { return a->addr < b->addr; });
+    int lastGroup = -1;
+    for (const Section *s : pcpu) {
+        uint64_t sEnd = s->addr + s->size;
+        if (s->addr < start->value || sEnd > end->value)
+            report("host-layout", f, s->name, std::nullopt, "",
+                   "per-CPU section '" + s->name + "' [" + hexs(s->addr) + ", " + hexs(sEnd) +
+                       ") is not inside __per_cpu_start..__per_cpu_end [" + hexs(start->value) + ", " +
+                       hexs(end->value) + ")");
+        int g = static_cast<int>(classifySection(s->name)->group);
+        if (s->name != kMergedSection && g < lastGroup)
+            report("host-layout", f, s->name, std::nullopt, "",
+                   "per-CPU section '" + s->name + "' comes after a section of a later group "
+                   "(canonical order: first, page_aligned, read_mostly, plain, shared_aligned)");
+        lastGroup = std::max(lastGroup, g);
+    }
+    for (uint32_t i = 1; i < f.symbols.size(); ++i) {
+        const Symbol &s = f.symbols[i];
+        if (!s.isDefinedInSection() || !StringRef(s.name).starts_with(kPerCpuPrefix))
+            continue;
+        if (s.value < start->value || s.value + s.size > end->value)
+            report("host-layout", f, f.sectionLabel(s.shndx), s.value, s.name,
+                   "per-CPU variable '" + s.name + "' at " + hexs(s.value) +
+                       " is outside __per_cpu_start..__per_cpu_end");
+    }
+    (void)block;
+}
+
+void Checker::kindMismatch()
+{
+    struct Def {
+        const ObjectFile *file;
+        const Symbol *sym;
+        bool perCpu;
+    };
+    std::map<std::string, Def> defs;
+    for (const ObjectFile &f : files_)
+        for (const Symbol &s : f.symbols)
+            if (s.binding != STB_LOCAL && (s.isDefinedInSection() || s.shndx == SHN_COMMON) &&
+                !s.name.empty() && s.type != STT_SECTION) {
+                bool perCpu = s.isDefinedInSection() && classifySection(f.sections[s.shndx].name);
+                defs.emplace(s.name, Def{&f, &s, perCpu});
+                if (StringRef(s.name).starts_with(kPerCpuPrefix) && !perCpu)
+                    report("kind-mismatch", f,
+                           s.shndx == SHN_COMMON ? "COMMON" : f.sectionLabel(s.shndx), s.value, s.name,
+                           "'" + s.name + "' is named like a per-CPU variable but defined in " +
+                               (s.shndx == SHN_COMMON ? std::string("COMMON")
+                                                      : "'" + f.sectionLabel(s.shndx) + "'") +
+                               ", not in a per-CPU section");
+            }
+    for (const ObjectFile &f : files_) {
+        if (!f.isRelocatable())
+            continue;
+        for (const Symbol &s : f.symbols) {
+            if (s.shndx != SHN_UNDEF || s.name.empty())
+                continue;
+            auto it = defs.find(s.name);
+            if (it == defs.end())
+                continue;
+            bool wantPerCpu = StringRef(s.name).starts_with(kPerCpuPrefix);
+            const Def &d = it->second;
+            std::string where = d.file->path + ":(" + d.file->sectionLabel(d.sym->shndx) + ")";
+            if (wantPerCpu && !d.perCpu)
+                report("kind-mismatch", f, "", std::nullopt, s.name,
+                       "per-CPU reference '" + s.name + "' would bind to ordinary data defined at " + where);
+            else if (!wantPerCpu && d.perCpu)
+                report("kind-mismatch", f, "", std::nullopt, s.name,
+                       "ordinary reference '" + s.name + "' would bind to per-CPU data defined at " +
+                           where + " (declare it with DECLARE_PER_CPU)");
+        }
+    }
+}
+
+void Checker::blockBudget()
+{
+    if (!opts_.maxBlock)
+        return;
+    uint64_t total = 0;
+    std::vector<std::pair<uint64_t, std::string>> contributors;
+    for (size_t i = 0; i < files_.size(); ++i) {
+        const ObjectFile &f = files_[i];
+        if (!f.isRelocatable())
+            continue;
+        const BlockLayout &b = layouts_[i];
+        total += b.size;
+        contributors.emplace_back(b.size, f.path);
+        if (b.size <= *opts_.maxBlock)
+            continue;
+        std::vector<const PlacedSymbol *> vars;
+        for (const PlacedSymbol &s : b.symbols)
+            vars.push_back(&s);
+        std::sort(vars.begin(), vars.end(),
+                  [](const PlacedSymbol *a, const PlacedSymbol *b) { return a->size > b->size; });
+        std::string biggest;
+        for (size_t k = 0; k < vars.size() && k < 3; ++k)
+            biggest += (k ? ", " : "") + vars[k]->name + " (" + std::to_string(vars[k]->size) + " bytes)";
+        report("block-budget", f, kMergedSection.str(), std::nullopt, vars.empty() ? "" : vars[0]->name,
+               "per-CPU block is " + std::to_string(b.size) + " bytes, over the budget of " +
+                   std::to_string(*opts_.maxBlock) + (biggest.empty() ? "" : "; biggest: " + biggest));
+    }
+    size_t modules = contributors.size();
+    if (modules > 1 && total > *opts_.maxBlock) {
+        std::sort(contributors.rbegin(), contributors.rend());
+        std::string biggest;
+        for (size_t k = 0; k < contributors.size() && k < 3; ++k)
+            biggest += (k ? ", " : "") + contributors[k].second + " (" +
+                       std::to_string(contributors[k].first) + " bytes)";
+        Diagnostic d;
+        if (!opts_.disabled.count("block-budget")) {
+            d.rule = "block-budget";
+            d.file = contributors[0].second;
+            d.message = "per-CPU blocks of the " + std::to_string(modules) + " modules add up to " +
+                        std::to_string(total) + " bytes, over the budget of " +
+                        std::to_string(*opts_.maxBlock) + "; biggest: " + biggest;
+            out_.push_back(std::move(d));
+        }
+    }
+}
+
+void Checker::layoutDrift()
+{
+    if (!opts_.baseline)
+        return;
+    const Baseline &base = *opts_.baseline;
+    const ObjectFile *match = nullptr;
+    size_t idx = 0;
+    for (size_t i = 0; i < files_.size(); ++i) {
+        if (files_.size() == 1 || files_[i].path == base.file ||
+            sys::path::filename(files_[i].path) == sys::path::filename(base.file)) {
+            match = &files_[i];
+            idx = i;
+            break;
+        }
+    }
+    if (!match) {
+        if (!opts_.disabled.count("layout-drift")) {
+            Diagnostic d;
+            d.rule = "layout-drift";
+            d.file = base.file;
+            d.message = "the baseline describes '" + base.file + "', which is not among the inputs";
+            out_.push_back(std::move(d));
+        }
+        return;
+    }
+    const BlockLayout &now = layouts_[idx];
+    std::map<std::string, const PlacedSymbol *> byName;
+    for (const PlacedSymbol &s : now.symbols)
+        byName.emplace(s.name, &s);
+    for (const Baseline::Var &v : base.vars) {
+        auto it = byName.find(v.name);
+        if (it == byName.end()) {
+            report("layout-drift", *match, v.section, v.offset, v.name,
+                   "per-CPU variable '" + v.name + "' of the baseline is gone");
+            continue;
+        }
+        const PlacedSymbol &s = *it->second;
+        std::string section = match->isRelocatable() ? groupName(s.group) : match->sectionLabel(s.section);
+        std::string changes;
+        if (s.offset != v.offset)
+            changes += " offset " + hexs(v.offset) + " -> " + hexs(s.offset) + ";";
+        if (s.size != v.size)
+            changes += " size " + std::to_string(v.size) + " -> " + std::to_string(s.size) + ";";
+        if (!v.section.empty() && section != v.section)
+            changes += " section " + v.section + " -> " + section + ";";
+        if (!changes.empty()) {
+            changes.pop_back();
+            report("layout-drift", *match, section, s.offset, v.name,
+                   "per-CPU variable '" + v.name + "' changed against the baseline:" + changes);
+        }
+    }
+    if (opts_.maxGrowth && now.size > base.blockSize) {
+        uint64_t grew = now.size - base.blockSize;
+        uint64_t limit = opts_.maxGrowth->percent ? base.blockSize * opts_.maxGrowth->value / 100
+                                                  : opts_.maxGrowth->value;
+        if (grew > limit)
+            report("layout-drift", *match, "", std::nullopt, "",
+                   "per-CPU block grew by " + std::to_string(grew) + " bytes (" +
+                       std::to_string(base.blockSize) + " -> " + std::to_string(now.size) +
+                       "), more than --max-growth " + std::to_string(opts_.maxGrowth->value) +
+                       (opts_.maxGrowth->percent ? "%" : " bytes"));
+    }
+}
+
+std::vector<Diagnostic> Checker::run()
+{
+    for (const ObjectFile &f : files_) {
+        bool found = false;
+        layouts_.push_back(f.isRelocatable() ? planBlock(f) : linkedBlock(f, found));
+    }
+    for (size_t i = 0; i < files_.size(); ++i) {
+        const ObjectFile &f = files_[i];
+        sectionRules(f);
+        symbolRules(f, layouts_[i]);
+        if (f.isRelocatable())
+            directAccess(f);
+        else
+            hostLayout(f);
+    }
+    kindMismatch();
+    blockBudget();
+    layoutDrift();
+    return std::move(out_);
+}
+
+} // namespace
+
+std::vector<Diagnostic> runChecks(const std::vector<ObjectFile> &files, const CheckOptions &options)
+{
+    return Checker(files, options).run();
+}
+
+} // namespace percpu::elfpatch

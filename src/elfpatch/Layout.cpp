@@ -1,0 +1,244 @@
+//===- Layout.cpp - canonical per-CPU block layout --------------------------===//
+#include "percpu/elfpatch/Layout.h"
+
+#include "llvm/BinaryFormat/ELF.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <algorithm>
+#include <cstring>
+
+using namespace llvm;
+using namespace llvm::ELF;
+
+namespace percpu::elfpatch {
+
+const char *groupName(Group g)
+{
+    switch (g) {
+    case Group::First: return "first";
+    case Group::PageAligned: return "page_aligned";
+    case Group::ReadMostly: return "read_mostly";
+    case Group::Plain: return "plain";
+    case Group::SharedAligned: return "shared_aligned";
+    case Group::Unknown: return "unknown";
+    }
+    return "unknown";
+}
+
+uint64_t groupAlignment(Group g, uint64_t cacheline)
+{
+    switch (g) {
+    case Group::PageAligned: return 4096;
+    case Group::SharedAligned: return cacheline;
+    default: return 0;
+    }
+}
+
+std::optional<SectionClass> classifySection(StringRef name)
+{
+    static const struct {
+        StringRef suffix;
+        Group group;
+    } kSuffixes[] = {{"first", Group::First},
+                     {"page_aligned", Group::PageAligned},
+                     {"read_mostly", Group::ReadMostly},
+                     {"shared_aligned", Group::SharedAligned}};
+    SectionClass c;
+    if (name.consume_front(".data..percpu")) {
+        if (name.empty())
+            return c;
+        c.group = Group::Unknown;
+        if (name.consume_front(".."))
+            for (auto &s : kSuffixes)
+                if (name == s.suffix)
+                    c.group = s.group;
+        return c;
+    }
+    if (name.consume_front(".data.percpu")) {
+        c.oldSpelling = true;
+        if (name.empty())
+            return c;
+        if (!name.consume_front("."))
+            return std::nullopt; // .data.percpu_x: an ordinary variable "percpu_x"
+        c.group = Group::Unknown;
+        for (auto &s : kSuffixes)
+            if (name == s.suffix)
+                c.group = s.group;
+        return c;
+    }
+    return std::nullopt;
+}
+
+std::optional<uint64_t> BlockLayout::offsetOf(uint32_t index) const
+{
+    for (const PlacedSection &p : sections)
+        if (p.section == index)
+            return p.offset;
+    return std::nullopt;
+}
+
+bool isPerCpuSymbol(const ObjectFile &obj, const Symbol &sym)
+{
+    if (sym.isDefinedInSection())
+        return sym.shndx < obj.sections.size() && classifySection(obj.sections[sym.shndx].name);
+    return sym.shndx == SHN_UNDEF && StringRef(sym.name).starts_with(kPerCpuPrefix);
+}
+
+namespace {
+
+uint64_t alignmentOf(uint64_t offset, uint64_t cap)
+{
+    uint64_t a = offset ? (offset & (~offset + 1)) : cap;
+    return std::min(a, std::max<uint64_t>(cap, 1));
+}
+
+} // namespace
+
+BlockLayout planBlock(const ObjectFile &obj)
+{
+    BlockLayout layout;
+    std::vector<PlacedSection> byGroup[kGroupCount];
+    for (const Section &s : obj.sections) {
+        if (!s.index)
+            continue;
+        auto cls = classifySection(s.name);
+        if (!cls)
+            continue;
+        PlacedSection p;
+        p.section = s.index;
+        p.group = cls->group;
+        p.size = s.size;
+        p.align = std::max<uint64_t>(1, s.addralign);
+        p.align = std::max<uint64_t>(1, s.addralign);
+        // The fragment takes a group's current spelling before the 2006 one.
+        auto &list = byGroup[static_cast<unsigned>(cls->group)];
+        if (cls->oldSpelling)
+            list.push_back(p);
+        else
+            list.insert(std::find_if(list.begin(), list.end(),
+                                     [&](const PlacedSection &q) {
+                                         return classifySection(obj.sections[q.section].name)->oldSpelling;
+                                     }),
+                        p);
+    }
+    uint64_t at = 0;
+    for (unsigned g = 0; g < kGroupCount; ++g) {
+        for (PlacedSection &p : byGroup[g]) {
+            at = alignTo(at, p.align);
+            p.offset = at;
+            at += p.size;
+            layout.align = std::max(layout.align, p.align);
+            layout.sections.push_back(p);
+        }
+        if (g + 1 < kGroupCount)
+            at = alignTo(at, kGroupStep);
+    }
+    if (layout.sections.empty())
+        return layout;
+    // The block starts on a cache line so that the group steps are real ones.
+    layout.align = std::max(layout.align, kGroupStep);
+    layout.size = at;
+    // Trailing group steps after the last non-empty group add nothing useful.
+    const PlacedSection &last = layout.sections.back();
+    layout.size = last.offset + last.size;
+
+    for (uint32_t i = 1; i < obj.symbols.size(); ++i) {
+        const Symbol &s = obj.symbols[i];
+        if (!s.isDefinedInSection() || s.type == STT_SECTION || s.type == STT_FILE)
+            continue;
+        auto off = layout.offsetOf(s.shndx);
+        if (!off)
+            continue;
+        PlacedSymbol ps;
+        ps.name = s.name;
+        ps.symbol = i;
+        ps.section = s.shndx;
+        for (const PlacedSection &p : layout.sections)
+            if (p.section == s.shndx)
+                ps.group = p.group;
+        ps.offset = *off + s.value;
+        ps.size = s.size;
+        ps.align = alignmentOf(s.value, std::max<uint64_t>(1, obj.sections[s.shndx].addralign));
+        ps.global = s.binding != STB_LOCAL;
+        layout.symbols.push_back(std::move(ps));
+    }
+    std::stable_sort(layout.symbols.begin(), layout.symbols.end(),
+                     [](const PlacedSymbol &a, const PlacedSymbol &b) { return a.offset < b.offset; });
+    return layout;
+}
+
+BlockLayout linkedBlock(const ObjectFile &obj, bool &found)
+{
+    BlockLayout layout;
+    const Symbol *start = nullptr, *end = nullptr;
+    for (const Symbol &s : obj.symbols) {
+        if (s.name == "__per_cpu_start")
+            start = &s;
+        else if (s.name == "__per_cpu_end")
+            end = &s;
+    }
+    found = start && end;
+    if (!found || end->value < start->value)
+        return layout;
+    layout.size = end->value - start->value;
+    for (uint32_t i = 1; i < obj.symbols.size(); ++i) {
+        const Symbol &s = obj.symbols[i];
+        if (!s.isDefinedInSection() || s.type == STT_SECTION || s.type == STT_FILE ||
+            s.type == STT_NOTYPE)
+            continue;
+        if (s.value < start->value || s.value >= end->value)
+            continue;
+        PlacedSymbol ps;
+        ps.name = s.name;
+        ps.symbol = i;
+        ps.section = s.shndx;
+        ps.offset = s.value - start->value;
+        ps.size = s.size;
+        ps.align = alignmentOf(s.value, 4096);
+        ps.global = s.binding != STB_LOCAL;
+        layout.symbols.push_back(std::move(ps));
+    }
+    std::stable_sort(layout.symbols.begin(), layout.symbols.end(),
+                     [](const PlacedSymbol &a, const PlacedSymbol &b) { return a.offset < b.offset; });
+    return layout;
+}
+
+std::vector<uint8_t> encodeLayoutNote(const BlockLayout &layout)
+{
+    std::vector<uint8_t> desc;
+    auto put = [&](const void *p, size_t n) {
+        const auto *b = static_cast<const uint8_t *>(p);
+        desc.insert(desc.end(), b, b + n);
+    };
+    auto pad4 = [&](std::vector<uint8_t> &v) {
+        while (v.size() % 4)
+            v.push_back(0);
+    };
+    uint32_t version = 1, count = static_cast<uint32_t>(layout.symbols.size());
+    put(&version, 4);
+    put(&count, 4);
+    put(&layout.size, 8);
+    put(&layout.align, 8);
+    for (const PlacedSymbol &s : layout.symbols) {
+        put(&s.offset, 8);
+        put(&s.size, 8);
+        uint32_t len = static_cast<uint32_t>(s.name.size());
+        put(&len, 4);
+        put(s.name.data(), s.name.size());
+        pad4(desc);
+    }
+    // Note header: namesz, descsz, type, name "percpu\0" padded to 4.
+    std::vector<uint8_t> note;
+    const char owner[] = "percpu";
+    uint32_t namesz = sizeof(owner), descsz = static_cast<uint32_t>(desc.size()), type = 1;
+    note.insert(note.end(), reinterpret_cast<uint8_t *>(&namesz), reinterpret_cast<uint8_t *>(&namesz) + 4);
+    note.insert(note.end(), reinterpret_cast<uint8_t *>(&descsz), reinterpret_cast<uint8_t *>(&descsz) + 4);
+    note.insert(note.end(), reinterpret_cast<uint8_t *>(&type), reinterpret_cast<uint8_t *>(&type) + 4);
+    note.insert(note.end(), owner, owner + sizeof(owner));
+    pad4(note);
+    note.insert(note.end(), desc.begin(), desc.end());
+    pad4(note);
+    return note;
+}
+
+} // namespace percpu::elfpatch

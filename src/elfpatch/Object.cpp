@@ -1,0 +1,610 @@
+//===- Object.cpp - read, edit and write ELF64LE objects --------------------===//
+//
+// Reading goes through llvm::object::ELFFile, which checks the header and the
+// bounds of every table it returns; on top of that we check what ELFFile
+// leaves to its users: symbol section indices, relocation symbol indices and
+// offsets, sh_link/sh_info of relocation sections.
+//
+// Writing is the part no library offers for relocatable objects (llvm-objcopy's
+// object model is not a public API): the layout is the simplest valid one.
+//===----------------------------------------------------------------------===//
+#include "percpu/elfpatch/Object.h"
+#include "percpu/elfpatch/Diagnostic.h"
+
+#include "llvm/BinaryFormat/ELF.h"
+#include "llvm/Object/ELF.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/MathExtras.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+using namespace llvm;
+using namespace llvm::ELF;
+using llvm::object::ELF64LE;
+using llvm::object::ELFFile;
+
+namespace percpu::elfpatch {
+
+bool Symbol::isDefinedInSection() const
+{
+    return shndx != SHN_UNDEF && shndx < SHN_LORESERVE;
+}
+
+bool ObjectFile::isRelocatable() const { return elfType == ET_REL; }
+
+const Section *ObjectFile::sectionByName(StringRef name) const
+{
+    for (const Section &s : sections)
+        if (s.index && s.name == name)
+            return &s;
+    return nullptr;
+}
+
+std::string ObjectFile::sectionLabel(uint32_t index) const
+{
+    if (index < sections.size() && !sections[index].name.empty())
+        return sections[index].name;
+    return "#" + std::to_string(index);
+}
+
+std::string machineName(uint16_t machine)
+{
+    switch (machine) {
+    case EM_X86_64: return "x86-64";
+    case EM_AARCH64: return "AArch64";
+    case EM_386: return "i386";
+    case EM_ARM: return "ARM";
+    case EM_RISCV: return "RISC-V";
+    default: return "machine " + std::to_string(machine);
+    }
+}
+
+namespace {
+
+std::string hex(uint64_t v)
+{
+    std::string s;
+    raw_string_ostream(s) << format_hex(v, 0);
+    return s;
+}
+
+// Width in bytes that a relocation writes, for bounds checks; 1 when unknown
+// (the offset must then at least be inside the section).
+unsigned relocWidth(uint16_t machine, uint32_t type)
+{
+    if (machine == EM_X86_64) {
+        switch (type) {
+        case R_X86_64_64: case R_X86_64_PC64: case R_X86_64_GOTOFF64: case R_X86_64_GOTPC64:
+        case R_X86_64_SIZE64: case R_X86_64_GOT64: case R_X86_64_GOTPCREL64: case R_X86_64_DTPOFF64:
+        case R_X86_64_TPOFF64: case R_X86_64_DTPMOD64:
+            return 8;
+        case R_X86_64_16: case R_X86_64_PC16: return 2;
+        case R_X86_64_8: case R_X86_64_PC8: return 1;
+        case R_X86_64_NONE: return 0;
+        default: return 4;
+        }
+    }
+    if (machine == EM_AARCH64) {
+        switch (type) {
+        case R_AARCH64_ABS64: case R_AARCH64_PREL64: return 8;
+        case R_AARCH64_ABS16: case R_AARCH64_PREL16: return 2;
+        case R_AARCH64_NONE: return 0;
+        default: return 4;
+        }
+    }
+    return 1;
+}
+
+} // namespace
+
+Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
+{
+    const std::string file = path.str();
+    auto fail = [&](std::string section, std::optional<uint64_t> off, std::string msg,
+                    std::string symbol = {}) {
+        return makeError("malformed", file, std::move(section), off, std::move(symbol),
+                         std::move(msg));
+    };
+    StringRef bytes = buffer.getBuffer();
+    if (bytes.size() < 16 || !bytes.starts_with("\x7f" "ELF"))
+        return fail("", std::nullopt, "not an ELF file (bad magic)");
+    if (static_cast<uint8_t>(bytes[EI_CLASS]) != ELFCLASS64)
+        return fail("", std::nullopt, "not a 64-bit ELF file (EI_CLASS " +
+                                          std::to_string(static_cast<uint8_t>(bytes[EI_CLASS])) +
+                                          ", expected ELFCLASS64)");
+    if (static_cast<uint8_t>(bytes[EI_DATA]) != ELFDATA2LSB)
+        return fail("", std::nullopt, "not a little-endian ELF file (expected ELFDATA2LSB)");
+
+    auto elfOrErr = ELFFile<ELF64LE>::create(bytes);
+    if (!elfOrErr)
+        return fail("", std::nullopt, toString(elfOrErr.takeError()));
+    const ELFFile<ELF64LE> &elf = *elfOrErr;
+    const auto &hdr = elf.getHeader();
+
+    ObjectFile obj;
+    obj.path = file;
+    obj.elfType = hdr.e_type;
+    obj.machine = hdr.e_machine;
+    obj.osabi = hdr.e_ident[EI_OSABI];
+    obj.abiVersion = hdr.e_ident[EI_ABIVERSION];
+    obj.eflags = hdr.e_flags;
+    obj.entry = hdr.e_entry;
+    if (obj.machine != EM_X86_64 && obj.machine != EM_AARCH64)
+        return fail("", std::nullopt,
+                    "unsupported machine " + machineName(obj.machine) + " (expected x86-64 or AArch64)");
+    if (obj.elfType != ET_REL && obj.elfType != ET_EXEC && obj.elfType != ET_DYN)
+        return fail("", std::nullopt,
+                    "unsupported ELF type " + std::to_string(obj.elfType) +
+                        " (expected a relocatable object, an executable or a shared object)");
+    if (hdr.e_shentsize != sizeof(ELF64LE::Shdr) && hdr.e_shnum != 0)
+        return fail("", std::nullopt, "e_shentsize is " + std::to_string(hdr.e_shentsize) +
+                                          ", expected " + std::to_string(sizeof(ELF64LE::Shdr)));
+
+    auto shdrsOrErr = elf.sections();
+    if (!shdrsOrErr)
+        return fail("", std::nullopt, toString(shdrsOrErr.takeError()));
+    auto shdrs = *shdrsOrErr;
+    if (shdrs.empty() && obj.isRelocatable())
+        return fail("", std::nullopt, "relocatable object without a section header table");
+
+    obj.sections.resize(shdrs.size());
+    for (size_t i = 0; i < shdrs.size(); ++i) {
+        const auto &sh = shdrs[i];
+        Section &s = obj.sections[i];
+        s.index = static_cast<uint32_t>(i);
+        s.type = sh.sh_type;
+        s.flags = sh.sh_flags;
+        s.addr = sh.sh_addr;
+        s.link = sh.sh_link;
+        s.info = sh.sh_info;
+        s.addralign = sh.sh_addralign;
+        s.entsize = sh.sh_entsize;
+        s.size = sh.sh_size;
+        s.fileOffset = sh.sh_offset;
+        if (i == 0)
+            continue;
+        auto nameOrErr = elf.getSectionName(sh);
+        if (!nameOrErr)
+            return fail("#" + std::to_string(i), std::nullopt,
+                        "bad section name: " + toString(nameOrErr.takeError()));
+        s.name = nameOrErr->str();
+        if (s.addralign > 1 && !isPowerOf2_64(s.addralign))
+            return fail(s.name, std::nullopt,
+                        "sh_addralign " + std::to_string(s.addralign) + " is not a power of two");
+        if (sh.sh_link >= shdrs.size())
+            return fail(s.name, std::nullopt,
+                        "sh_link " + std::to_string(sh.sh_link) + " is not a section index (" +
+                            std::to_string(shdrs.size()) + " sections)");
+        if (s.type == SHT_REL && obj.isRelocatable())
+            return fail(s.name, std::nullopt,
+                        "SHT_REL relocations are not used on " + machineName(obj.machine) +
+                            " (expected SHT_RELA)");
+        if (s.type == SHT_SYMTAB_SHNDX)
+            return fail(s.name, std::nullopt,
+                        "extended section indices (SHT_SYMTAB_SHNDX) are not supported");
+        if (s.type != SHT_NOBITS && s.type != SHT_NULL) {
+            auto dataOrErr = elf.getSectionContents(sh);
+            if (!dataOrErr)
+                return fail(s.name, std::nullopt, toString(dataOrErr.takeError()));
+            s.data.assign(dataOrErr->begin(), dataOrErr->end());
+        }
+        if (s.type == SHT_SYMTAB) {
+            if (obj.symtabIndex)
+                return fail(s.name, std::nullopt, "more than one SHT_SYMTAB section");
+            obj.symtabIndex = s.index;
+        }
+    }
+
+    // Symbols.
+    if (obj.symtabIndex) {
+        const auto &symtab = shdrs[obj.symtabIndex];
+        std::string secName = obj.sections[obj.symtabIndex].name;
+        if (symtab.sh_entsize != sizeof(ELF64LE::Sym))
+            return fail(secName, std::nullopt,
+                        "sh_entsize " + std::to_string(symtab.sh_entsize) + ", expected " +
+                            std::to_string(sizeof(ELF64LE::Sym)));
+        auto symsOrErr = elf.symbols(&symtab);
+        if (!symsOrErr)
+            return fail(secName, std::nullopt, toString(symsOrErr.takeError()));
+        auto strtabOrErr = elf.getStringTableForSymtab(symtab, shdrs);
+        if (!strtabOrErr)
+            return fail(secName, std::nullopt, toString(strtabOrErr.takeError()));
+        if (symtab.sh_info > symsOrErr->size())
+            return fail(secName, std::nullopt,
+                        "sh_info (first global symbol) " + std::to_string(symtab.sh_info) +
+                            " is past the " + std::to_string(symsOrErr->size()) + " symbols");
+        uint32_t i = 0;
+        for (const auto &sym : *symsOrErr) {
+            Symbol s;
+            auto nameOrErr = sym.getName(*strtabOrErr);
+            if (!nameOrErr)
+                return fail(secName, i * sizeof(ELF64LE::Sym),
+                            "symbol " + std::to_string(i) + ": " + toString(nameOrErr.takeError()));
+            s.name = nameOrErr->str();
+            s.type = sym.getType();
+            s.binding = sym.getBinding();
+            s.other = sym.st_other;
+            s.shndx = sym.st_shndx;
+            s.value = sym.st_value;
+            s.size = sym.st_size;
+            if (s.shndx == SHN_XINDEX)
+                return fail(secName, i * sizeof(ELF64LE::Sym),
+                            "symbol '" + s.name + "' uses an extended section index (SHN_XINDEX), "
+                                                  "which is not supported",
+                            s.name);
+            if (s.shndx != SHN_UNDEF && s.shndx < SHN_LORESERVE && s.shndx >= shdrs.size())
+                return fail(secName, i * sizeof(ELF64LE::Sym),
+                            "symbol '" + s.name + "' (index " + std::to_string(i) +
+                                ") has section index " + std::to_string(s.shndx) +
+                                ", past the " + std::to_string(shdrs.size()) + " sections",
+                            s.name);
+            if (obj.isRelocatable() && s.isDefinedInSection() && s.type != STT_SECTION) {
+                const Section &in = obj.sections[s.shndx];
+                if (s.value > in.size)
+                    return fail(secName, i * sizeof(ELF64LE::Sym),
+                                "symbol '" + s.name + "' at " + hex(s.value) + " is past the end of " +
+                                    in.name + " (" + hex(in.size) + " bytes)",
+                                s.name);
+            }
+            obj.symbols.push_back(std::move(s));
+            ++i;
+        }
+        if (obj.symbols.empty())
+            obj.symbols.emplace_back();
+    }
+
+    // Relocations.
+    for (const Section &s : obj.sections) {
+        if (s.type != SHT_RELA)
+            continue;
+        const auto &sh = shdrs[s.index];
+        if (sh.sh_entsize != sizeof(ELF64LE::Rela))
+            return fail(s.name, std::nullopt,
+                        "sh_entsize " + std::to_string(sh.sh_entsize) + ", expected " +
+                            std::to_string(sizeof(ELF64LE::Rela)));
+        if (obj.isRelocatable()) {
+            if (s.info == 0 || s.info >= obj.sections.size())
+                return fail(s.name, std::nullopt,
+                            "sh_info " + std::to_string(s.info) +
+                                " does not name the section to relocate");
+            if (s.link != obj.symtabIndex || !obj.symtabIndex)
+                return fail(s.name, std::nullopt,
+                            "sh_link " + std::to_string(s.link) + " is not the symbol table");
+        }
+        auto relasOrErr = elf.relas(sh);
+        if (!relasOrErr)
+            return fail(s.name, std::nullopt, toString(relasOrErr.takeError()));
+        std::vector<Reloc> relocs;
+        relocs.reserve(relasOrErr->size());
+        const Section *target = obj.isRelocatable() ? &obj.sections[s.info] : nullptr;
+        uint64_t k = 0;
+        for (const auto &r : *relasOrErr) {
+            Reloc rel;
+            rel.offset = r.r_offset;
+            rel.type = r.getType(false);
+            rel.symbol = r.getSymbol(false);
+            rel.addend = r.r_addend;
+            if (rel.symbol >= obj.symbols.size() && (rel.symbol || obj.isRelocatable()))
+                return fail(s.name, k * sizeof(ELF64LE::Rela),
+                            "relocation " + std::to_string(k) + " refers to symbol " +
+                                std::to_string(rel.symbol) + ", past the " +
+                                std::to_string(obj.symbols.size()) + " symbols");
+            if (target) {
+                unsigned width = relocWidth(obj.machine, rel.type);
+                if (rel.offset > target->size || target->size - rel.offset < width)
+                    return fail(target->name, rel.offset,
+                                "relocation " + std::to_string(k) + " in " + s.name + " at offset " +
+                                    hex(rel.offset) + " (" + std::to_string(width) +
+                                    " bytes) is past the end of the section (" + hex(target->size) +
+                                    " bytes)",
+                                rel.symbol < obj.symbols.size() ? obj.symbols[rel.symbol].name : "");
+            }
+            relocs.push_back(rel);
+            ++k;
+        }
+        obj.relocs[s.index] = std::move(relocs);
+    }
+
+    // Groups: members must be sections.
+    for (const Section &s : obj.sections) {
+        if (s.type != SHT_GROUP)
+            continue;
+        if (s.data.size() % 4 || s.data.size() < 4)
+            return fail(s.name, std::nullopt, "SHT_GROUP size is not a multiple of 4");
+        for (size_t off = 4; off < s.data.size(); off += 4) {
+            uint32_t m;
+            std::memcpy(&m, s.data.data() + off, 4);
+            if (m == 0 || m >= obj.sections.size())
+                return fail(s.name, off, "group member " + std::to_string(m) +
+                                             " is not a section index");
+        }
+    }
+    return obj;
+}
+
+uint32_t sectionSymbol(const ObjectFile &obj, uint32_t section)
+{
+    for (uint32_t i = 1; i < obj.symbols.size(); ++i)
+        if (obj.symbols[i].type == STT_SECTION && obj.symbols[i].shndx == section)
+            return i;
+    return 0;
+}
+
+namespace {
+
+uint32_t firstGlobal(const ObjectFile &obj)
+{
+    uint32_t i = 1;
+    while (i < obj.symbols.size() && obj.symbols[i].binding == STB_LOCAL)
+        ++i;
+    return i;
+}
+
+template <typename T> void put(std::vector<uint8_t> &out, uint64_t at, T v)
+{
+    std::memcpy(out.data() + at, &v, sizeof(T));
+}
+
+void renumberSymbols(ObjectFile &obj, const std::vector<uint32_t> &map)
+{
+    for (auto &[rela, list] : obj.relocs)
+        for (Reloc &r : list)
+            r.symbol = map[r.symbol];
+    for (Section &s : obj.sections)
+        if (s.type == SHT_GROUP && s.info < map.size())
+            s.info = map[s.info];
+}
+
+} // namespace
+
+uint32_t addLocalSymbol(ObjectFile &obj, Symbol sym)
+{
+    if (obj.symbols.empty())
+        obj.symbols.emplace_back();
+    uint32_t at = firstGlobal(obj);
+    std::vector<uint32_t> map(obj.symbols.size());
+    for (uint32_t i = 0; i < map.size(); ++i)
+        map[i] = i < at ? i : i + 1;
+    obj.symbols.insert(obj.symbols.begin() + at, std::move(sym));
+    renumberSymbols(obj, map);
+    return at;
+}
+
+Error removeSymbols(ObjectFile &obj, const std::vector<uint32_t> &indices)
+{
+    std::set<uint32_t> gone(indices.begin(), indices.end());
+    std::vector<uint32_t> map(obj.symbols.size());
+    uint32_t next = 0;
+    for (uint32_t i = 0; i < obj.symbols.size(); ++i)
+        map[i] = gone.count(i) ? UINT32_MAX : next++;
+    for (auto &[rela, list] : obj.relocs)
+        for (Reloc &r : list)
+            if (map[r.symbol] == UINT32_MAX)
+                return makeError("internal", obj.path, obj.sectionLabel(rela), r.offset,
+                                 obj.symbols[r.symbol].name,
+                                 "relocation still refers to a removed symbol");
+    for (const Section &s : obj.sections)
+        if (s.type == SHT_GROUP && s.info < map.size() && map[s.info] == UINT32_MAX)
+            return makeError("internal", obj.path, s.name, std::nullopt, "",
+                             "group signature symbol removed");
+    renumberSymbols(obj, map);
+    std::vector<Symbol> kept;
+    for (uint32_t i = 0; i < obj.symbols.size(); ++i)
+        if (!gone.count(i))
+            kept.push_back(std::move(obj.symbols[i]));
+    obj.symbols = std::move(kept);
+    return Error::success();
+}
+
+Error removeSections(ObjectFile &obj, const std::vector<uint32_t> &indices)
+{
+    std::set<uint32_t> gone(indices.begin(), indices.end());
+    std::vector<uint32_t> map(obj.sections.size());
+    uint32_t next = 0;
+    for (uint32_t i = 0; i < obj.sections.size(); ++i)
+        map[i] = gone.count(i) ? 0 : next++;
+
+    // Section symbols of removed sections go; any other reference is a bug.
+    std::vector<uint32_t> deadSyms;
+    for (uint32_t i = 1; i < obj.symbols.size(); ++i) {
+        const Symbol &s = obj.symbols[i];
+        if (s.isDefinedInSection() && gone.count(s.shndx)) {
+            if (s.type != STT_SECTION)
+                return makeError("internal", obj.path, obj.sectionLabel(s.shndx), s.value, s.name,
+                                 "symbol '" + s.name + "' is still defined in a removed section");
+            deadSyms.push_back(i);
+        }
+    }
+    if (Error e = removeSymbols(obj, deadSyms))
+        return e;
+    for (Section &s : obj.sections) {
+        if (gone.count(s.index))
+            continue;
+        if (s.link && gone.count(s.link))
+            return makeError("internal", obj.path, s.name, std::nullopt, "",
+                             "sh_link names a removed section");
+        s.link = map[s.link];
+        if ((s.type == SHT_RELA || s.type == SHT_REL || (s.flags & SHF_INFO_LINK)) && s.info) {
+            if (gone.count(s.info))
+                return makeError("internal", obj.path, s.name, std::nullopt, "",
+                                 "sh_info names a removed section");
+            s.info = map[s.info];
+        }
+        if (s.type == SHT_GROUP) {
+            std::vector<uint8_t> data(s.data.begin(), s.data.begin() + 4);
+            for (size_t off = 4; off < s.data.size(); off += 4) {
+                uint32_t m;
+                std::memcpy(&m, s.data.data() + off, 4);
+                if (gone.count(m))
+                    continue;
+                m = map[m];
+                data.insert(data.end(), reinterpret_cast<uint8_t *>(&m),
+                            reinterpret_cast<uint8_t *>(&m) + 4);
+            }
+            s.data = std::move(data);
+            s.size = s.data.size();
+        }
+    }
+    for (Symbol &s : obj.symbols)
+        if (s.isDefinedInSection())
+            s.shndx = map[s.shndx];
+    std::map<uint32_t, std::vector<Reloc>> relocs;
+    for (auto &[idx, list] : obj.relocs)
+        if (!gone.count(idx))
+            relocs[map[idx]] = std::move(list);
+    obj.relocs = std::move(relocs);
+    std::vector<Section> kept;
+    for (Section &s : obj.sections)
+        if (!gone.count(s.index)) {
+            s.index = map[s.index];
+            kept.push_back(std::move(s));
+        }
+    obj.sections = std::move(kept);
+    if (obj.symtabIndex)
+        obj.symtabIndex = map[obj.symtabIndex];
+    return Error::success();
+}
+
+Expected<std::vector<uint8_t>> writeRelocatable(const ObjectFile &objIn)
+{
+    if (!objIn.isRelocatable())
+        return makeError("internal", objIn.path, "", std::nullopt, "",
+                         "only relocatable objects can be written");
+    ObjectFile obj = objIn; // regenerate tables in a copy
+
+    // String tables.
+    auto addString = [](std::vector<uint8_t> &tab, std::map<std::string, uint32_t> &seen,
+                        const std::string &s) -> uint32_t {
+        if (s.empty())
+            return 0;
+        auto it = seen.find(s);
+        if (it != seen.end())
+            return it->second;
+        uint32_t at = static_cast<uint32_t>(tab.size());
+        tab.insert(tab.end(), s.begin(), s.end());
+        tab.push_back(0);
+        seen.emplace(s, at);
+        return at;
+    };
+    uint32_t shstrndx = 0;
+    for (const Section &s : obj.sections)
+        if (s.type == SHT_STRTAB && s.name == ".shstrtab")
+            shstrndx = s.index;
+    if (!shstrndx) {
+        Section s;
+        s.index = static_cast<uint32_t>(obj.sections.size());
+        s.name = ".shstrtab";
+        s.type = SHT_STRTAB;
+        s.addralign = 1;
+        obj.sections.push_back(s);
+        shstrndx = s.index;
+    }
+    std::vector<uint8_t> shstr{0};
+    std::map<std::string, uint32_t> shstrSeen;
+    std::vector<uint32_t> nameOff(obj.sections.size());
+    for (const Section &s : obj.sections)
+        nameOff[s.index] = addString(shstr, shstrSeen, s.name);
+
+    if (obj.symtabIndex) {
+        Section &symtab = obj.sections[obj.symtabIndex];
+        Section &strtab = obj.sections[symtab.link];
+        if (strtab.type != SHT_STRTAB || strtab.index == shstrndx)
+            return makeError("internal", obj.path, symtab.name, std::nullopt, "",
+                             "the symbol table's string table is not a separate SHT_STRTAB");
+        std::vector<uint8_t> str{0};
+        std::map<std::string, uint32_t> seen;
+        std::vector<uint8_t> tab(obj.symbols.size() * sizeof(ELF64LE::Sym));
+        for (size_t i = 0; i < obj.symbols.size(); ++i) {
+            const Symbol &s = obj.symbols[i];
+            ELF64LE::Sym e{};
+            e.st_name = i ? addString(str, seen, s.name) : 0;
+            e.st_info = static_cast<uint8_t>((s.binding << 4) | (s.type & 0xf));
+            e.st_other = s.other;
+            e.st_shndx = static_cast<uint16_t>(s.shndx);
+            e.st_value = s.value;
+            e.st_size = s.size;
+            std::memcpy(tab.data() + i * sizeof(e), &e, sizeof(e));
+        }
+        symtab.data = std::move(tab);
+        symtab.size = symtab.data.size();
+        symtab.info = firstGlobal(obj);
+        symtab.entsize = sizeof(ELF64LE::Sym);
+        strtab.data = std::move(str);
+        strtab.size = strtab.data.size();
+    }
+    for (auto &[idx, list] : obj.relocs) {
+        Section &s = obj.sections[idx];
+        std::vector<uint8_t> data(list.size() * sizeof(ELF64LE::Rela));
+        for (size_t i = 0; i < list.size(); ++i) {
+            ELF64LE::Rela r{};
+            r.r_offset = list[i].offset;
+            r.setSymbolAndType(list[i].symbol, list[i].type, false);
+            r.r_addend = list[i].addend;
+            std::memcpy(data.data() + i * sizeof(r), &r, sizeof(r));
+        }
+        s.data = std::move(data);
+        s.size = s.data.size();
+        s.entsize = sizeof(ELF64LE::Rela);
+    }
+    obj.sections[shstrndx].data = shstr;
+    obj.sections[shstrndx].size = shstr.size();
+
+    // Layout: header, section contents, section header table.
+    std::vector<uint64_t> offsets(obj.sections.size());
+    uint64_t pos = sizeof(ELF64LE::Ehdr);
+    for (const Section &s : obj.sections) {
+        if (s.index == 0)
+            continue;
+        pos = alignTo(pos, std::max<uint64_t>(1, s.addralign));
+        offsets[s.index] = pos;
+        if (s.type != SHT_NOBITS)
+            pos += s.data.size();
+    }
+    uint64_t shoff = alignTo(pos, 8);
+    std::vector<uint8_t> out(shoff + obj.sections.size() * sizeof(ELF64LE::Shdr));
+
+    ELF64LE::Ehdr eh{};
+    std::memcpy(eh.e_ident, ElfMagic, 4);
+    eh.e_ident[EI_CLASS] = ELFCLASS64;
+    eh.e_ident[EI_DATA] = ELFDATA2LSB;
+    eh.e_ident[EI_VERSION] = EV_CURRENT;
+    eh.e_ident[EI_OSABI] = obj.osabi;
+    eh.e_ident[EI_ABIVERSION] = obj.abiVersion;
+    eh.e_type = ET_REL;
+    eh.e_machine = obj.machine;
+    eh.e_version = EV_CURRENT;
+    eh.e_flags = obj.eflags;
+    eh.e_ehsize = sizeof(ELF64LE::Ehdr);
+    eh.e_shentsize = sizeof(ELF64LE::Shdr);
+    eh.e_shnum = static_cast<uint16_t>(obj.sections.size());
+    eh.e_shstrndx = static_cast<uint16_t>(shstrndx);
+    eh.e_shoff = shoff;
+    if (obj.sections.size() >= SHN_LORESERVE)
+        return makeError("malformed", obj.path, "", std::nullopt, "",
+                         "too many sections (" + std::to_string(obj.sections.size()) + ")");
+    std::memcpy(out.data(), &eh, sizeof(eh));
+    for (const Section &s : obj.sections) {
+        if (s.index == 0)
+            continue;
+        if (s.type != SHT_NOBITS && !s.data.empty())
+            std::memcpy(out.data() + offsets[s.index], s.data.data(), s.data.size());
+        ELF64LE::Shdr sh{};
+        sh.sh_name = nameOff[s.index];
+        sh.sh_type = s.type;
+        sh.sh_flags = s.flags;
+        sh.sh_addr = s.addr;
+        sh.sh_offset = offsets[s.index];
+        sh.sh_size = s.type == SHT_NOBITS ? s.size : s.data.size();
+        sh.sh_link = s.link;
+        sh.sh_info = s.info;
+        sh.sh_addralign = s.addralign;
+        sh.sh_entsize = s.entsize;
+        std::memcpy(out.data() + shoff + s.index * sizeof(sh), &sh, sizeof(sh));
+    }
+    return out;
+}
+
+} // namespace percpu::elfpatch

@@ -1,0 +1,330 @@
+//===- Patch.cpp - per-CPU section merging and indirect references ---------===//
+#include "percpu/elfpatch/Patch.h"
+#include "percpu/elfpatch/Target.h"
+
+#include "llvm/BinaryFormat/ELF.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <set>
+
+using namespace llvm;
+using namespace llvm::ELF;
+
+namespace percpu::elfpatch {
+namespace {
+
+// Sections (by index) that belong to a COMDAT or other group.
+std::set<uint32_t> groupMembers(const ObjectFile &obj)
+{
+    std::set<uint32_t> members;
+    for (const Section &s : obj.sections)
+        if (s.type == SHT_GROUP)
+            for (size_t off = 4; off + 4 <= s.data.size(); off += 4) {
+                uint32_t m;
+                std::memcpy(&m, s.data.data() + off, 4);
+                members.insert(m);
+            }
+    return members;
+}
+
+bool alreadyPatched(const ObjectFile &obj, const BlockLayout &layout)
+{
+    if (layout.sections.size() != 1)
+        return false;
+    const Section &only = obj.sections[layout.sections[0].section];
+    if (only.name != kMergedSection || layout.sections[0].offset != 0)
+        return false;
+    const Section *note = obj.sectionByName(kLayoutNote);
+    return note && note->data == encodeLayoutNote(layout);
+}
+
+void setNote(ObjectFile &obj, const BlockLayout &layout)
+{
+    std::vector<uint8_t> data = encodeLayoutNote(layout);
+    for (Section &s : obj.sections)
+        if (s.name == kLayoutNote) {
+            s.data = std::move(data);
+            s.size = s.data.size();
+            return;
+        }
+    Section s;
+    s.index = static_cast<uint32_t>(obj.sections.size());
+    s.name = kLayoutNote.str();
+    s.type = SHT_NOTE;
+    s.addralign = 4;
+    s.data = std::move(data);
+    s.size = s.data.size();
+    obj.sections.push_back(std::move(s));
+}
+
+} // namespace
+
+Expected<bool> mergePerCpuSections(ObjectFile &obj, const BlockLayout &layout)
+{
+    if (layout.empty() || alreadyPatched(obj, layout))
+        return false;
+    std::set<uint32_t> members = groupMembers(obj);
+    for (const PlacedSection &p : layout.sections)
+        if (members.count(p.section))
+            return makeError("unknown-section", obj.path, obj.sectionLabel(p.section), std::nullopt, "",
+                             "per-CPU section is a member of a section group (COMDAT); it cannot be "
+                             "merged into the module's block");
+
+    // The merged section takes the place of the per-CPU section with the
+    // lowest index; the others and their RELA sections go.
+    uint32_t keep = UINT32_MAX;
+    std::map<uint32_t, uint64_t> offsetOf;
+    bool allNobits = true;
+    uint64_t flags = SHF_ALLOC | SHF_WRITE;
+    for (const PlacedSection &p : layout.sections) {
+        keep = std::min(keep, p.section);
+        offsetOf[p.section] = p.offset;
+        allNobits &= obj.sections[p.section].type == SHT_NOBITS;
+        flags |= obj.sections[p.section].flags & ~uint64_t{SHF_GROUP};
+    }
+    std::vector<uint8_t> data(allNobits ? 0 : layout.size, 0);
+    if (!allNobits)
+        for (const PlacedSection &p : layout.sections) {
+            const Section &s = obj.sections[p.section];
+            if (s.type != SHT_NOBITS)
+                std::copy(s.data.begin(), s.data.end(), data.begin() + static_cast<long>(p.offset));
+        }
+
+    // A section symbol for the merged section.
+    uint32_t mergedSym = sectionSymbol(obj, keep);
+    if (!mergedSym) {
+        Symbol s;
+        s.type = STT_SECTION;
+        s.binding = STB_LOCAL;
+        s.shndx = keep;
+        mergedSym = addLocalSymbol(obj, s);
+    }
+
+    // Redirect relocations that use per-CPU section symbols.
+    std::map<uint32_t, uint64_t> sectionSymOffset; // symbol index -> offset
+    for (uint32_t i = 1; i < obj.symbols.size(); ++i) {
+        const Symbol &s = obj.symbols[i];
+        if (s.type == STT_SECTION && offsetOf.count(s.shndx))
+            sectionSymOffset[i] = offsetOf[s.shndx];
+    }
+    for (auto &[rela, list] : obj.relocs)
+        for (Reloc &r : list) {
+            auto it = sectionSymOffset.find(r.symbol);
+            if (it == sectionSymOffset.end())
+                continue;
+            r.symbol = mergedSym;
+            r.addend += static_cast<int64_t>(it->second);
+        }
+    // Move the other per-CPU symbols.
+    for (Symbol &s : obj.symbols)
+        if (s.type != STT_SECTION && s.isDefinedInSection() && offsetOf.count(s.shndx)) {
+            s.value += offsetOf[s.shndx];
+            s.shndx = keep;
+        }
+
+    // Merge the per-CPU sections' own relocations.
+    std::vector<Reloc> mergedRelocs;
+    std::vector<uint32_t> remove;
+    uint32_t keepRela = 0;
+    for (auto &[rela, list] : obj.relocs) {
+        uint32_t target = obj.relocTarget(rela);
+        if (!offsetOf.count(target))
+            continue;
+        for (Reloc r : list) {
+            r.offset += offsetOf[target];
+            mergedRelocs.push_back(r);
+        }
+        if (target == keep)
+            keepRela = rela;
+        else
+            remove.push_back(rela);
+    }
+    std::stable_sort(mergedRelocs.begin(), mergedRelocs.end(),
+                     [](const Reloc &a, const Reloc &b) { return a.offset < b.offset; });
+    if (!mergedRelocs.empty()) {
+        if (!keepRela) {
+            Section s;
+            s.index = static_cast<uint32_t>(obj.sections.size());
+            s.name = ".rela" + kMergedSection.str();
+            s.type = SHT_RELA;
+            s.flags = SHF_INFO_LINK;
+            s.link = obj.symtabIndex;
+            s.info = keep;
+            s.addralign = 8;
+            s.entsize = 24;
+            keepRela = s.index;
+            obj.sections.push_back(std::move(s));
+        }
+        obj.sections[keepRela].name = ".rela" + kMergedSection.str();
+        obj.relocs[keepRela] = std::move(mergedRelocs);
+    }
+
+    Section &merged = obj.sections[keep];
+    merged.name = kMergedSection.str();
+    merged.type = allNobits ? SHT_NOBITS : SHT_PROGBITS;
+    merged.flags = flags;
+    merged.addralign = layout.align;
+    merged.size = layout.size;
+    merged.data = std::move(data);
+    for (const PlacedSection &p : layout.sections)
+        if (p.section != keep)
+            remove.push_back(p.section);
+    setNote(obj, layout);
+    if (Error e = removeSections(obj, remove))
+        return e;
+    return true;
+}
+
+Expected<unsigned> makeIndirect(ObjectFile &obj, unsigned *slotCount)
+{
+    std::unique_ptr<Target> target = createTarget(obj.machine);
+    if (!target)
+        return makeError("malformed", obj.path, "", std::nullopt, "",
+                         "unsupported machine " + machineName(obj.machine));
+    // Is there anything to rewrite?  (Relocations in allocated sections
+    // against per-CPU symbols; debug sections are not loaded.)
+    auto relevant = [&](uint32_t rela, const Reloc &r) {
+        const Section &t = obj.sections[obj.relocTarget(rela)];
+        return (t.flags & SHF_ALLOC) && r.symbol && isPerCpuSymbol(obj, obj.symbols[r.symbol]);
+    };
+    bool any = false;
+    for (auto &[rela, list] : obj.relocs)
+        for (const Reloc &r : list)
+            any |= relevant(rela, r);
+    if (!any)
+        return 0u;
+
+    // The slot section (and its symbol) exist before symbols are renumbered
+    // by anything else.
+    uint32_t slotSec = 0;
+    if (const Section *s = obj.sectionByName(kSlotSection))
+        slotSec = s->index;
+    if (!slotSec) {
+        Section s;
+        s.index = static_cast<uint32_t>(obj.sections.size());
+        s.name = kSlotSection.str();
+        s.type = SHT_PROGBITS;
+        s.flags = SHF_ALLOC | SHF_WRITE;
+        s.addralign = 4096; // all slots on one page (AArch64 ADRP sharing)
+        slotSec = s.index;
+        obj.sections.push_back(std::move(s));
+    }
+    uint32_t slotSym = sectionSymbol(obj, slotSec);
+    if (!slotSym) {
+        Symbol s;
+        s.type = STT_SECTION;
+        s.binding = STB_LOCAL;
+        s.shndx = slotSec;
+        slotSym = addLocalSymbol(obj, s);
+    }
+    uint32_t slotRela = 0;
+    for (auto &[rela, list] : obj.relocs)
+        if (obj.relocTarget(rela) == slotSec)
+            slotRela = rela;
+    if (!slotRela) {
+        Section s;
+        s.index = static_cast<uint32_t>(obj.sections.size());
+        s.name = ".rela" + kSlotSection.str();
+        s.type = SHT_RELA;
+        s.flags = SHF_INFO_LINK;
+        s.link = obj.symtabIndex;
+        s.info = slotSec;
+        s.addralign = 8;
+        s.entsize = 24;
+        slotRela = s.index;
+        obj.sections.push_back(std::move(s));
+        obj.relocs[slotRela];
+    }
+
+    // Existing slots are reused.
+    std::map<std::pair<uint32_t, int64_t>, uint64_t> slots;
+    for (const Reloc &r : obj.relocs[slotRela])
+        slots[{r.symbol, r.addend}] = r.offset;
+    std::vector<Reloc> newSlots;
+    uint64_t slotSize = obj.sections[slotSec].data.size();
+    auto slotFor = [&](uint32_t symbol, int64_t addend) -> Target::SlotRef {
+        auto key = std::make_pair(symbol, addend);
+        auto it = slots.find(key);
+        if (it == slots.end()) {
+            Reloc r;
+            r.offset = slotSize;
+            r.type = target->absolute64();
+            r.symbol = symbol;
+            r.addend = addend;
+            newSlots.push_back(r);
+            it = slots.emplace(key, slotSize).first;
+            slotSize += 8;
+        }
+        return {slotSym, it->second};
+    };
+
+    Error errors = Error::success();
+    unsigned rewritten = 0;
+    for (auto &[rela, list] : obj.relocs) {
+        if (rela == slotRela)
+            continue;
+        Section &sec = obj.sections[obj.relocTarget(rela)];
+        for (Reloc &r : list) {
+            if (!relevant(rela, r))
+                continue;
+            Reloc before = r;
+            if (Error e = target->rewriteIndirect(obj, sec, r, list, slotFor))
+                errors = joinErrors(std::move(errors), std::move(e));
+            else if (r.symbol != before.symbol || r.type != before.type)
+                ++rewritten;
+        }
+    }
+    if (errors)
+        return errors;
+    if (slotSize > 4096)
+        return makeError("block-budget", obj.path, kSlotSection.str(), std::nullopt, "",
+                         std::to_string(slotSize / 8) +
+                             " indirect slots do not fit one 4 KiB page (at most 512)");
+    Section &slots_ = obj.sections[slotSec];
+    slots_.data.resize(slotSize, 0);
+    slots_.size = slotSize;
+    auto &rl = obj.relocs[slotRela];
+    rl.insert(rl.end(), newSlots.begin(), newSlots.end());
+    if (slotCount)
+        *slotCount = static_cast<unsigned>(slotSize / 8);
+    return rewritten;
+}
+
+Expected<PatchResult> patchObject(const ObjectFile &objIn, ArrayRef<uint8_t> original,
+                                  const PatchOptions &options)
+{
+    PatchResult result;
+    if (!objIn.isRelocatable())
+        return makeError("malformed", objIn.path, "", std::nullopt, "",
+                         "not a relocatable object (patch works on .o files)");
+    ObjectFile obj = objIn;
+    result.layout = planBlock(obj);
+    auto merged = mergePerCpuSections(obj, result.layout);
+    if (!merged)
+        return merged.takeError();
+    bool changed = *merged;
+    if (options.indirect) {
+        unsigned slots = 0;
+        auto n = makeIndirect(obj, &slots);
+        if (!n)
+            return n.takeError();
+        result.rewritten = *n;
+        result.slots = slots;
+        changed |= *n > 0;
+    }
+    result.changed = changed;
+    if (!changed) {
+        result.bytes.assign(original.begin(), original.end());
+        return result;
+    }
+    auto bytes = writeRelocatable(obj);
+    if (!bytes)
+        return bytes.takeError();
+    result.bytes = std::move(*bytes);
+    return result;
+}
+
+} // namespace percpu::elfpatch

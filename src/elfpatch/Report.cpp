@@ -1,0 +1,220 @@
+//===- Report.cpp -------------------------------------------------------------===//
+#include "percpu/elfpatch/Report.h"
+#include "percpu/elfpatch/Check.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/MathExtras.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <map>
+
+using namespace llvm;
+
+namespace percpu::elfpatch {
+
+LayoutReport buildLayoutReport(const ObjectFile &obj, unsigned cpus, uint64_t cacheline)
+{
+    LayoutReport r;
+    r.file = obj.path;
+    r.cpus = cpus;
+    r.cacheline = cacheline;
+    r.program = !obj.isRelocatable();
+    bool found = false;
+    BlockLayout b = r.program ? linkedBlock(obj, found) : planBlock(obj);
+    r.blockSize = b.size;
+    r.blockAlign = b.align;
+    uint64_t prevEnd = 0;
+    for (const PlacedSymbol &s : b.symbols) {
+        LayoutRow row;
+        row.name = s.name;
+        row.section = r.program ? obj.sectionLabel(s.section) : groupName(s.group);
+        row.offset = s.offset;
+        row.size = s.size;
+        row.align = s.align;
+        row.paddingBefore = s.offset > prevEnd ? s.offset - prevEnd : 0;
+        row.firstLine = s.offset / cacheline;
+        row.lastLine = (s.offset + std::max<uint64_t>(s.size, 1) - 1) / cacheline;
+        prevEnd = std::max(prevEnd, s.offset + s.size);
+        r.padding += row.paddingBefore;
+        r.rows.push_back(std::move(row));
+    }
+    if (b.size > prevEnd)
+        r.padding += b.size - prevEnd;
+
+    // Suggested order: within each group, larger alignment first, then
+    // larger size; padding recomputed with the same group steps.
+    if (!r.program && !b.symbols.empty()) {
+        std::map<unsigned, std::vector<const PlacedSymbol *>> groups;
+        for (const PlacedSymbol &s : b.symbols)
+            groups[static_cast<unsigned>(s.group)].push_back(&s);
+        uint64_t at = 0, pad = 0;
+        std::vector<std::string> order;
+        for (auto &[g, vars] : groups) {
+            std::stable_sort(vars.begin(), vars.end(), [](const PlacedSymbol *a, const PlacedSymbol *b) {
+                return a->align != b->align ? a->align > b->align : a->size > b->size;
+            });
+            for (const PlacedSymbol *s : vars) {
+                uint64_t next = alignTo(at, std::max<uint64_t>(s->align, 1));
+                pad += next - at;
+                at = next + s->size;
+                order.push_back(s->name);
+            }
+            at = alignTo(at, kGroupStep);
+        }
+        // Compare variable padding only (group steps are the same either way).
+        uint64_t current = 0;
+        for (const LayoutRow &row : r.rows)
+            current += row.paddingBefore;
+        if (pad < current) {
+            r.reorder = std::move(order);
+            r.reorderPadding = pad;
+        }
+    }
+    return r;
+}
+
+std::string layoutText(const LayoutReport &r)
+{
+    std::string out;
+    raw_string_ostream os(out);
+    os << r.file << ": per-CPU block of " << (r.program ? "a linked program" : "a relocatable object")
+       << "\n";
+    if (r.rows.empty() && r.blockSize == 0) {
+        os << "  no per-CPU data\n";
+        return out;
+    }
+    const char *h[] = {"variable", "section", "offset", "size", "align", "padding", "cache lines"};
+    os << format("  %-32s %-16s %8s %8s %6s %8s  %s\n", h[0], h[1], h[2], h[3], h[4], h[5], h[6]);
+    for (const LayoutRow &row : r.rows) {
+        std::string lines = row.firstLine == row.lastLine
+                                ? std::to_string(row.firstLine)
+                                : std::to_string(row.firstLine) + "-" + std::to_string(row.lastLine);
+        os << format("  %-32s %-16s %8s %8llu %6llu %8llu  %s\n", row.name.c_str(),
+                     row.section.c_str(), ("0x" + utohexstr(row.offset)).c_str(),
+                     static_cast<unsigned long long>(row.size),
+                     static_cast<unsigned long long>(row.align),
+                     static_cast<unsigned long long>(row.paddingBefore), lines.c_str());
+    }
+    os << "  bytes per CPU: " << r.blockSize << " (alignment " << r.blockAlign << "), padding: "
+       << r.padding << " bytes\n";
+    os << "  bytes for " << r.cpus << " CPUs: " << r.blockSize * r.cpus << "\n";
+    if (!r.reorder.empty()) {
+        os << "  padding between variables could drop to " << r.reorderPadding
+           << " bytes with this order (by alignment, then size, per group):\n   ";
+        for (const std::string &n : r.reorder)
+            os << " " << n;
+        os << "\n";
+    }
+    return out;
+}
+
+json::Value layoutJson(const LayoutReport &r)
+{
+    json::Array vars;
+    for (const LayoutRow &row : r.rows)
+        vars.push_back(json::Object{{"name", row.name},
+                                    {"section", row.section},
+                                    {"offset", static_cast<int64_t>(row.offset)},
+                                    {"size", static_cast<int64_t>(row.size)},
+                                    {"align", static_cast<int64_t>(row.align)},
+                                    {"padding_before", static_cast<int64_t>(row.paddingBefore)},
+                                    {"cache_lines", json::Array{static_cast<int64_t>(row.firstLine),
+                                                                static_cast<int64_t>(row.lastLine)}}});
+    json::Object o{{"format", "percpu-layout"},
+                   {"version", 1},
+                   {"file", r.file},
+                   {"kind", r.program ? "program" : "object"},
+                   {"block", json::Object{{"size", static_cast<int64_t>(r.blockSize)},
+                                          {"align", static_cast<int64_t>(r.blockAlign)},
+                                          {"padding", static_cast<int64_t>(r.padding)},
+                                          {"cacheline", static_cast<int64_t>(r.cacheline)},
+                                          {"cpus", static_cast<int64_t>(r.cpus)},
+                                          {"bytes_for_cpus", static_cast<int64_t>(r.blockSize * r.cpus)}}},
+                   {"variables", std::move(vars)}};
+    if (!r.reorder.empty()) {
+        json::Array order;
+        for (const std::string &n : r.reorder)
+            order.push_back(n);
+        o["reorder"] = json::Object{{"order", std::move(order)},
+                                    {"padding", static_cast<int64_t>(r.reorderPadding)}};
+    }
+    return o;
+}
+
+std::string diagnosticsText(const std::vector<Diagnostic> &diags)
+{
+    std::string out;
+    for (const Diagnostic &d : diags)
+        out += d.str() + "\n";
+    return out;
+}
+
+json::Value diagnosticsJson(const std::vector<Diagnostic> &diags, size_t files)
+{
+    json::Array arr;
+    std::map<std::string, int64_t> byRule;
+    int64_t errors = 0, warnings = 0;
+    for (const Diagnostic &d : diags) {
+        json::Object o{{"rule", d.rule},
+                       {"severity", severityName(d.severity)},
+                       {"file", d.file},
+                       {"section", d.section.empty() ? json::Value(nullptr) : json::Value(d.section)},
+                       {"offset", d.offset ? json::Value(static_cast<int64_t>(*d.offset)) : json::Value(nullptr)},
+                       {"symbol", d.symbol.empty() ? json::Value(nullptr) : json::Value(d.symbol)},
+                       {"message", d.message}};
+        arr.push_back(std::move(o));
+        ++byRule[d.rule];
+        (d.severity == Severity::Error ? errors : warnings)++;
+    }
+    json::Object rules;
+    for (auto &[k, v] : byRule)
+        rules[k] = v;
+    return json::Object{{"diagnostics", std::move(arr)},
+                        {"summary", json::Object{{"files", static_cast<int64_t>(files)},
+                                                 {"errors", errors},
+                                                 {"warnings", warnings},
+                                                 {"rules", std::move(rules)}}}};
+}
+
+json::Value diagnosticsSarif(const std::vector<Diagnostic> &diags, const std::string &version)
+{
+    json::Array rules;
+    for (const RuleInfo &r : allRules())
+        rules.push_back(json::Object{{"id", r.id},
+                                     {"name", r.id},
+                                     {"shortDescription", json::Object{{"text", r.summary}}},
+                                     {"defaultConfiguration", json::Object{{"level", "error"}}}});
+    json::Array results;
+    for (const Diagnostic &d : diags) {
+        json::Object loc{{"physicalLocation",
+                          json::Object{{"artifactLocation", json::Object{{"uri", d.file}}}}}};
+        json::Array logical;
+        if (!d.section.empty()) {
+            std::string name = d.section;
+            if (d.offset)
+                name += "+0x" + utohexstr(*d.offset);
+            logical.push_back(json::Object{{"name", name}, {"kind", "section"}});
+        }
+        if (!d.symbol.empty())
+            logical.push_back(json::Object{{"name", d.symbol}, {"kind", "variable"}});
+        if (!logical.empty())
+            loc["logicalLocations"] = std::move(logical);
+        json::Object res{{"ruleId", d.rule},
+                         {"level", d.severity == Severity::Error ? "error" : "warning"},
+                         {"message", json::Object{{"text", d.message}}},
+                         {"locations", json::Array{std::move(loc)}}};
+        results.push_back(std::move(res));
+    }
+    json::Object driver{{"name", "percpu-elfpatch"},
+                        {"version", version},
+                        {"rules", std::move(rules)}};
+    return json::Object{
+        {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
+        {"version", "2.1.0"},
+        {"runs", json::Array{json::Object{{"tool", json::Object{{"driver", std::move(driver)}}},
+                                          {"results", std::move(results)}}}}};
+}
+
+} // namespace percpu::elfpatch

@@ -1,0 +1,62 @@
+//===- Diagnostic.h - located messages, one format everywhere --------------===//
+//
+// Error policy of the elfpatch library: functions that inspect objects
+// collect Diagnostics and keep going where that is safe; functions that
+// produce something (read, plan, patch) return llvm::Expected and fail with a
+// DiagnosticError that carries the same located message.  Nothing exits.
+//
+// Text form, like a compiler:
+//   file:(section+0xOFF): error: message [rule-id]
+//   file: error: message [rule-id]            (no section)
+//===----------------------------------------------------------------------===//
+#ifndef PERCPU_ELFPATCH_DIAGNOSTIC_H
+#define PERCPU_ELFPATCH_DIAGNOSTIC_H
+
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace percpu::elfpatch {
+
+enum class Severity { Error, Warning, Note };
+
+struct Diagnostic {
+    std::string rule;    // stable rule id ("malformed", "direct-access", ...)
+    Severity severity = Severity::Error;
+    std::string file;
+    std::string section; // empty when the message is about the whole file
+    std::optional<uint64_t> offset;
+    std::string symbol;  // empty when none
+    std::string message;
+
+    // "file:(section+0xOFF): error: message [rule]"
+    std::string str() const;
+};
+
+const char *severityName(Severity s);
+
+// An llvm::Error carrying a Diagnostic.
+class DiagnosticError : public llvm::ErrorInfo<DiagnosticError> {
+public:
+    static char ID;
+    explicit DiagnosticError(Diagnostic d) : diag(std::move(d)) {}
+    void log(llvm::raw_ostream &os) const override;
+    std::error_code convertToErrorCode() const override;
+    Diagnostic diag;
+};
+
+// Builds a DiagnosticError.
+llvm::Error makeError(std::string rule, std::string file, std::string section,
+                      std::optional<uint64_t> offset, std::string symbol, std::string message);
+
+// Moves the diagnostic(s) out of `err` (any llvm::Error; others become a
+// diagnostic with rule `fallbackRule` located at `file`).
+std::vector<Diagnostic> takeDiagnostics(llvm::Error err, const std::string &fallbackRule,
+                                        const std::string &file);
+
+} // namespace percpu::elfpatch
+
+#endif

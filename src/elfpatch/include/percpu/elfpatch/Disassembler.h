@@ -1,0 +1,45 @@
+//===- Disassembler.h - LLVM MC decoding, set up once per triple ---------===//
+#ifndef PERCPU_ELFPATCH_DISASSEMBLER_H
+#define PERCPU_ELFPATCH_DISASSEMBLER_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/MC/MCInst.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace llvm {
+class MCInstrInfo;
+class MCRegisterInfo;
+class MCSubtargetInfo;
+} // namespace llvm
+
+namespace percpu::elfpatch {
+
+class Disassembler {
+public:
+    // Fails (returns nullptr) only when LLVM lacks the target.
+    static std::unique_ptr<Disassembler> create(const std::string &triple);
+    ~Disassembler();
+
+    struct Decoded {
+        llvm::MCInst inst;
+        uint64_t size = 0;
+    };
+    std::optional<Decoded> decode(llvm::ArrayRef<uint8_t> bytes, uint64_t address) const;
+    std::string print(const llvm::MCInst &inst) const;
+    std::string opcodeName(const llvm::MCInst &inst) const;
+
+    const llvm::MCInstrInfo &instrInfo() const;
+    const llvm::MCRegisterInfo &registerInfo() const;
+
+private:
+    Disassembler();
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace percpu::elfpatch
+
+#endif

@@ -1,0 +1,102 @@
+//===- Layout.h - the per-CPU block of an object and its canonical layout -===//
+//
+// The one place that decides how a per-CPU block is laid out: `patch` uses
+// it to merge an object's per-CPU sections, the module loader to place a
+// module's block, `layout` and `check` to report on it.  The rule is the
+// percpu.ld fragment's, so that a host and a module lay out the same input
+// the same way:
+//
+//   groups in canonical order: ..first, ..page_aligned, ..read_mostly,
+//   (plain), ..shared_aligned  (both spellings, .data..percpu* and the 2006
+//   .data.percpu*); within a group, sections in section-index order, each at
+//   its sh_addralign; the offset rounded up to 64 after each group.
+//
+// Section names that start with ".data..percpu" but carry another suffix are
+// per-CPU sections of group Unknown (the `unknown-section` rule); they are
+// placed after the canonical groups so that a layout always exists.
+//===----------------------------------------------------------------------===//
+#ifndef PERCPU_ELFPATCH_LAYOUT_H
+#define PERCPU_ELFPATCH_LAYOUT_H
+
+#include "percpu/elfpatch/Object.h"
+
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace percpu::elfpatch {
+
+enum class Group { First, PageAligned, ReadMostly, Plain, SharedAligned, Unknown };
+constexpr unsigned kGroupCount = 6;
+
+const char *groupName(Group g);        // "first", "page_aligned", ..., "unknown"
+// Alignment a group's variables must have (0: none beyond their own).
+uint64_t groupAlignment(Group g, uint64_t cacheline);
+
+struct SectionClass {
+    Group group = Group::Plain;
+    bool oldSpelling = false; // .data.percpu* (2006) rather than .data..percpu*
+};
+
+// Classifies a section name; nullopt when it is not a per-CPU section.
+std::optional<SectionClass> classifySection(llvm::StringRef name);
+
+constexpr llvm::StringLiteral kPerCpuPrefix = "per_cpu__";
+constexpr llvm::StringLiteral kMergedSection = ".data..percpu";
+constexpr llvm::StringLiteral kLayoutNote = ".note.percpu";
+constexpr uint64_t kGroupStep = 64; // the fragment's ALIGN(64) between groups
+
+struct PlacedSection {
+    uint32_t section = 0;  // index in the object
+    Group group = Group::Plain;
+    uint64_t offset = 0;   // in the block
+    uint64_t size = 0;
+    uint64_t align = 1;
+};
+
+struct PlacedSymbol {
+    std::string name;
+    uint32_t symbol = 0;   // index in .symtab
+    uint32_t section = 0;  // the per-CPU input section
+    Group group = Group::Plain;
+    uint64_t offset = 0;   // in the block
+    uint64_t size = 0;
+    uint64_t align = 1;    // largest power of two dividing the offset, capped by the section's
+    bool global = false;
+};
+
+struct BlockLayout {
+    std::vector<PlacedSection> sections; // in block order
+    std::vector<PlacedSymbol> symbols;   // in block order (by offset)
+    uint64_t size = 0;
+    uint64_t align = 1;
+    // Offset of section `index` in the block, or nullopt when not per-CPU.
+    std::optional<uint64_t> offsetOf(uint32_t index) const;
+    bool empty() const { return sections.empty(); }
+};
+
+// Plans the block of a relocatable object.
+BlockLayout planBlock(const ObjectFile &obj);
+
+// The block of a linked program: per_cpu__ symbols (and any symbol) between
+// __per_cpu_start and __per_cpu_end, offsets relative to __per_cpu_start.
+// Sets `found` to whether both bounds exist.
+BlockLayout linkedBlock(const ObjectFile &obj, bool &found);
+
+// Whether `sym` designates per-CPU data in `obj`: defined in a per-CPU
+// section (any symbol type, section symbols included), or undefined with the
+// per_cpu__ prefix.
+bool isPerCpuSymbol(const ObjectFile &obj, const Symbol &sym);
+
+// The layout record written by `patch` (an SHT_NOTE, owner "percpu", type 1):
+//   u32 version (1), u32 symbol count, u64 block size, u64 block alignment,
+//   then per symbol: u64 offset, u64 size, u32 name length, name bytes,
+//   padded to 4.
+std::vector<uint8_t> encodeLayoutNote(const BlockLayout &layout);
+
+} // namespace percpu::elfpatch
+
+#endif

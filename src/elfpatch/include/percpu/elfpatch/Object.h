@@ -1,0 +1,112 @@
+//===- Object.h - an editable ELF64 little-endian object -----------------===//
+//
+// readObject() reads an ELF64LE file (relocatable object or linked program)
+// with LLVM's libObject and checks every table and offset it uses; the result
+// is an in-memory copy that the patcher edits and writeRelocatable()
+// serialises again (ET_REL only).  What it does not model it refuses with a
+// precise `malformed` diagnostic rather than guessing: REL (non-RELA)
+// relocation sections, extended section indices (SHN_XINDEX), big-endian or
+// 32-bit files.
+//===----------------------------------------------------------------------===//
+#ifndef PERCPU_ELFPATCH_OBJECT_H
+#define PERCPU_ELFPATCH_OBJECT_H
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/MemoryBufferRef.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace percpu::elfpatch {
+
+struct Section {
+    uint32_t index = 0;
+    std::string name;
+    uint32_t type = 0;
+    uint64_t flags = 0;
+    uint64_t addr = 0;
+    uint32_t link = 0;
+    uint32_t info = 0;
+    uint64_t addralign = 0;
+    uint64_t entsize = 0;
+    uint64_t size = 0;          // sh_size; for SHT_NOBITS there is no data
+    uint64_t fileOffset = 0;    // as read
+    std::vector<uint8_t> data;  // contents (empty for SHT_NOBITS)
+};
+
+struct Symbol {
+    std::string name;
+    uint8_t type = 0;       // STT_*
+    uint8_t binding = 0;    // STB_*
+    uint8_t other = 0;      // st_other (visibility)
+    uint32_t shndx = 0;     // st_shndx (SHN_UNDEF, SHN_ABS, SHN_COMMON or a section)
+    uint64_t value = 0;
+    uint64_t size = 0;
+
+    bool isDefinedInSection() const;
+};
+
+struct Reloc {
+    uint64_t offset = 0;
+    uint32_t type = 0;
+    uint32_t symbol = 0;
+    int64_t addend = 0;
+};
+
+struct ObjectFile {
+    std::string path;
+    uint16_t elfType = 0;   // ET_REL, ET_EXEC, ET_DYN
+    uint16_t machine = 0;
+    uint8_t osabi = 0;
+    uint8_t abiVersion = 0;
+    uint32_t eflags = 0;
+    uint64_t entry = 0;
+    std::vector<Section> sections;      // [0] is the null section
+    std::vector<Symbol> symbols;        // .symtab; [0] is the null symbol
+    uint32_t symtabIndex = 0;           // 0 when there is no .symtab
+    std::map<uint32_t, std::vector<Reloc>> relocs; // by SHT_RELA section index
+
+    bool isRelocatable() const;
+    const Section *sectionByName(llvm::StringRef name) const;
+    // Name used in diagnostics for section `index` ("#index" when unnamed).
+    std::string sectionLabel(uint32_t index) const;
+    // The section a SHT_RELA section applies to (its sh_info).
+    uint32_t relocTarget(uint32_t relaIndex) const { return sections[relaIndex].info; }
+};
+
+// Reads and validates `buffer` (named `path` in diagnostics).  Errors are
+// DiagnosticErrors with rule "malformed".
+llvm::Expected<ObjectFile> readObject(llvm::StringRef path, llvm::MemoryBufferRef buffer);
+
+// Serialises a relocatable object: sections in index order, each aligned to
+// its sh_addralign, the section header table last; .shstrtab, the symbol
+// table and its string table, and RELA sections are regenerated from the
+// model.  Deterministic.
+llvm::Expected<std::vector<uint8_t>> writeRelocatable(const ObjectFile &obj);
+
+// Removes sections (by index) and renumbers: sh_link/sh_info, symbol
+// st_shndx, group members and the relocation map follow.  Sections still
+// referenced (by a symbol other than their own section symbol, a group, a
+// link) make it fail.  Section symbols of removed sections are dropped, and
+// relocations against them must have been redirected before.
+llvm::Error removeSections(ObjectFile &obj, const std::vector<uint32_t> &indices);
+
+// Removes symbols (by index) and renumbers relocations and group signatures.
+llvm::Error removeSymbols(ObjectFile &obj, const std::vector<uint32_t> &indices);
+
+// Appends a local symbol before the first global one; returns its index.
+// Every relocation and group signature is renumbered accordingly.
+uint32_t addLocalSymbol(ObjectFile &obj, Symbol sym);
+
+// Index of the STT_SECTION symbol of `section`, or 0.
+uint32_t sectionSymbol(const ObjectFile &obj, uint32_t section);
+
+// ELF names for diagnostics.
+std::string machineName(uint16_t machine);
+
+} // namespace percpu::elfpatch
+
+#endif

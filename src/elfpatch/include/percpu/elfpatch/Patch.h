@@ -1,0 +1,57 @@
+//===- Patch.h - merge an object's per-CPU sections; make it indirect ----===//
+//
+// patchObject() rewrites a relocatable object so that its per-CPU data is one
+// ".data..percpu" section in canonical order (Layout.h): per-CPU symbols move
+// into it, relocations against the old sections (from any section, including
+// the per-CPU sections' own and debug sections) are redirected with adjusted
+// addends, the per-CPU sections' relocations are merged, and a layout record
+// (".note.percpu", see encodeLayoutNote) is added.  Objects without per-CPU
+// data, and objects already patched, come back byte for byte.
+//
+// With `indirect`, every per-CPU address computation in code is rewritten to
+// load the address from an 8-byte slot (".data.rel.ro.percpu_slots", one
+// absolute 64-bit relocation each), so the block may be placed anywhere in
+// the address space; an instruction that cannot be rewritten fails the whole
+// patch with `direct-access` diagnostics and nothing is produced.
+//===----------------------------------------------------------------------===//
+#ifndef PERCPU_ELFPATCH_PATCH_H
+#define PERCPU_ELFPATCH_PATCH_H
+
+#include "percpu/elfpatch/Diagnostic.h"
+#include "percpu/elfpatch/Layout.h"
+#include "percpu/elfpatch/Object.h"
+
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace percpu::elfpatch {
+
+struct PatchOptions {
+    bool indirect = false;
+};
+
+struct PatchResult {
+    std::vector<uint8_t> bytes; // the output file
+    bool changed = false;       // false: bytes are the input
+    BlockLayout layout;         // the block as planned
+    unsigned rewritten = 0;     // instructions rewritten (indirect)
+    unsigned slots = 0;
+};
+
+// `original` is the file `obj` was read from.  Errors are DiagnosticErrors
+// (possibly several, joined).
+llvm::Expected<PatchResult> patchObject(const ObjectFile &obj, llvm::ArrayRef<uint8_t> original,
+                                        const PatchOptions &options);
+
+// The in-memory steps, for the loader: merge the per-CPU sections of `obj`
+// (returns whether anything changed), and make per-CPU references indirect.
+llvm::Expected<bool> mergePerCpuSections(ObjectFile &obj, const BlockLayout &layout);
+llvm::Expected<unsigned> makeIndirect(ObjectFile &obj, unsigned *slots = nullptr);
+
+constexpr llvm::StringLiteral kSlotSection = ".data.rel.ro.percpu_slots";
+
+} // namespace percpu::elfpatch
+
+#endif

@@ -1,0 +1,47 @@
+//===- Report.h - layout maps and diagnostics as text, JSON and SARIF ----===//
+#ifndef PERCPU_ELFPATCH_REPORT_H
+#define PERCPU_ELFPATCH_REPORT_H
+
+#include "percpu/elfpatch/Diagnostic.h"
+#include "percpu/elfpatch/Layout.h"
+#include "percpu/elfpatch/Object.h"
+
+#include "llvm/Support/JSON.h"
+
+#include <string>
+#include <vector>
+
+namespace percpu::elfpatch {
+
+// One row of the block map.
+struct LayoutRow {
+    std::string name;
+    std::string section;     // group name for objects, output section for programs
+    uint64_t offset = 0, size = 0, align = 1, paddingBefore = 0;
+    uint64_t firstLine = 0, lastLine = 0; // cache lines (offset / cacheline)
+};
+
+struct LayoutReport {
+    std::string file;
+    bool program = false;
+    uint64_t blockSize = 0, blockAlign = 1, padding = 0;
+    unsigned cpus = 1;
+    uint64_t cacheline = 64;
+    std::vector<LayoutRow> rows;
+    // A reordering (per group: by alignment, then size, descending) and the
+    // padding it would leave; empty when it saves nothing.
+    std::vector<std::string> reorder;
+    uint64_t reorderPadding = 0;
+};
+
+LayoutReport buildLayoutReport(const ObjectFile &obj, unsigned cpus, uint64_t cacheline);
+std::string layoutText(const LayoutReport &r);
+llvm::json::Value layoutJson(const LayoutReport &r);
+
+std::string diagnosticsText(const std::vector<Diagnostic> &diags);
+llvm::json::Value diagnosticsJson(const std::vector<Diagnostic> &diags, size_t files);
+llvm::json::Value diagnosticsSarif(const std::vector<Diagnostic> &diags, const std::string &version);
+
+} // namespace percpu::elfpatch
+
+#endif

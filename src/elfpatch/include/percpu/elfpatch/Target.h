@@ -1,0 +1,100 @@
+//===- Target.h - what differs by architecture, for object analysis -------===//
+//
+// Generic code never switches on e_machine: it asks the Target.  Two levels
+// as in lld: every relocation type maps to an arch-neutral expression kind
+// (RelExpr) that generic code reasons about; the arch knows the encodings.
+// Implementations live in arch/<name>/ElfTarget.cpp.
+//===----------------------------------------------------------------------===//
+#ifndef PERCPU_ELFPATCH_TARGET_H
+#define PERCPU_ELFPATCH_TARGET_H
+
+#include "percpu/elfpatch/Object.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace percpu::elfpatch {
+
+// The value a relocation computes, arch-neutral (psABI letters: S symbol,
+// A addend, P place, G GOT entry, GOT base, L PLT entry, Z size).
+enum class RelExpr {
+    None,         // no-op
+    Absolute,     // S + A
+    PCRelative,   // S + A - P
+    PLT,          // L + A - P (a call: a stub may stand in for S)
+    GotPCRelative,// G + GOT + A - P (loads the address from a GOT entry)
+    GotRelative,  // S + A - GOT
+    GotBaseRelative, // GOT + A - P
+    Size,         // Z + A
+    PageRelative, // Page(S + A) - Page(P)   (AArch64 ADRP)
+    PageOffset,   // (S + A) & 0xfff, scaled (AArch64 :lo12:)
+    TLS,          // any thread-local model
+    Unknown,
+};
+
+// What the instruction at a relocation does with the address.
+enum class AccessKind {
+    Address,      // computes the address (x86-64 lea, AArch64 adrp/add): fine
+    Memory,       // loads or stores through it: a direct access
+    GotLoad,      // loads the address from a GOT entry: fine
+    Data,         // not an instruction (a data or debug section)
+    Undecodable,  // the bytes did not decode
+};
+
+struct Access {
+    AccessKind kind = AccessKind::Undecodable;
+    uint64_t instOffset = 0;  // start of the instruction in its section
+    uint64_t instSize = 0;
+    std::string text;         // disassembly, for messages
+};
+
+// A slot for `patch --indirect`: an 8-byte literal holding symbol + addend.
+struct IndirectSlot {
+    uint32_t symbol = 0;
+    int64_t addend = 0;
+};
+
+class Target {
+public:
+    virtual ~Target();
+    virtual uint16_t machine() const = 0;
+    virtual llvm::StringRef relocName(uint32_t type) const = 0;
+    virtual RelExpr relExpr(uint32_t type) const = 0;
+
+    // Classifies the instruction that relocation `rel` (in executable section
+    // `sec`) patches.  `relocs` are all relocations of that section.
+    virtual Access classifyAccess(const Section &sec, const Reloc &rel,
+                                  const std::vector<Reloc> &relocs) const = 0;
+
+    // Rewrites one per-CPU address computation so that it loads the address
+    // from a slot instead (DESIGN.md, "Reach").  `slotFor(symbol, addend)`
+    // returns the index of the slot section's symbol and the slot's offset;
+    // the arch edits `sec.data` and `rel` (and may look at the section's other
+    // relocations).  Fails with a direct-access diagnostic when the
+    // instruction is not a rewritable address computation.
+    struct SlotRef {
+        uint32_t symbol;  // symbol to relocate against (the slot section's)
+        uint64_t offset;  // slot offset within that section
+    };
+    virtual llvm::Error rewriteIndirect(
+        const ObjectFile &obj, Section &sec, Reloc &rel, const std::vector<Reloc> &relocs,
+        const std::function<SlotRef(uint32_t symbol, int64_t addend)> &slotFor) const = 0;
+
+    // The relocation type of an 8-byte absolute address (slot contents).
+    virtual uint32_t absolute64() const = 0;
+};
+
+// The Target for `machine`, or nullptr when unsupported.
+std::unique_ptr<Target> createTarget(uint16_t machine);
+
+// Factories in arch/*/ElfTarget.cpp.
+std::unique_ptr<Target> createX86_64Target();
+std::unique_ptr<Target> createAArch64Target();
+
+} // namespace percpu::elfpatch
+
+#endif

@@ -1,0 +1,81 @@
+//===- CheckCommand.cpp - percpu-elfpatch check ------------------------------===//
+#include "Commands.h"
+
+#include "percpu/elfpatch/Report.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+using namespace llvm;
+
+namespace percpu::elfpatch::tool {
+
+int runCheck(const CheckCommand &c)
+{
+    CheckOptions opts;
+    opts.cacheline = c.cacheline;
+    for (const std::string &r : c.disable) {
+        if (!isRule(r)) {
+            errs() << "percpu-elfpatch check: error: --disable " << r << ": no such rule (see --help)\n";
+            return kExitInput;
+        }
+        opts.disabled.insert(r);
+    }
+    if (!c.maxBlock.empty()) {
+        opts.maxBlock = parseBytes(c.maxBlock);
+        if (!opts.maxBlock) {
+            errs() << "percpu-elfpatch check: error: --max-block " << c.maxBlock
+                   << ": expected a byte count such as 8192 or 8K\n";
+            return kExitInput;
+        }
+    }
+    if (!c.maxGrowth.empty()) {
+        opts.maxGrowth = parseGrowth(c.maxGrowth);
+        if (!opts.maxGrowth) {
+            errs() << "percpu-elfpatch check: error: --max-growth " << c.maxGrowth
+                   << ": expected bytes (512) or a percentage (10%)\n";
+            return kExitInput;
+        }
+    }
+    if (!c.baseline.empty()) {
+        auto b = readBaseline(c.baseline);
+        if (!b) {
+            for (const Diagnostic &d : takeDiagnostics(b.takeError(), "layout-drift", c.baseline))
+                errs() << d.str() << "\n";
+            return kExitInput;
+        }
+        opts.baseline = std::move(*b);
+    }
+
+    std::vector<Diagnostic> diags;
+    std::vector<LoadedFile> loaded;
+    bool unreadable = false;
+    for (const std::string &path : c.inputs) {
+        std::vector<Diagnostic> readDiags;
+        auto f = loadFile(path, &readDiags);
+        if (!f) {
+            if (!opts.disabled.count("malformed")) {
+                unreadable = true;
+                diags.insert(diags.end(), readDiags.begin(), readDiags.end());
+            }
+            continue;
+        }
+        loaded.push_back(std::move(*f));
+    }
+    std::vector<ObjectFile> objects;
+    for (LoadedFile &f : loaded)
+        objects.push_back(std::move(f.object));
+    std::vector<Diagnostic> found = runChecks(objects, opts);
+    diags.insert(diags.end(), found.begin(), found.end());
+
+    if (c.format == "json")
+        outs() << formatv("{0:2}", diagnosticsJson(diags, c.inputs.size())) << "\n";
+    else if (c.format == "sarif")
+        outs() << formatv("{0:2}", diagnosticsSarif(diags, toolVersion())) << "\n";
+    else
+        outs() << diagnosticsText(diags);
+    if (unreadable)
+        return kExitInput;
+    return found.empty() ? kExitOk : kExitRule;
+}
+
+} // namespace percpu::elfpatch::tool

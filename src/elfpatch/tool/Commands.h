@@ -1,0 +1,76 @@
+//===- Commands.h - percpu-elfpatch subcommands ----------------------------===//
+//
+// Each subcommand has an options struct and a run function here, and its
+// command-line set-up in main.cpp (the one translation unit that includes
+// CLI11).  Exit statuses: 0 success/clean, 1 a rule failed, 2 an input could
+// not be read or the usage is wrong.
+//===----------------------------------------------------------------------===//
+#ifndef PERCPU_ELFPATCH_TOOL_COMMANDS_H
+#define PERCPU_ELFPATCH_TOOL_COMMANDS_H
+
+#include "percpu/elfpatch/Check.h"
+#include "percpu/elfpatch/Object.h"
+
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace percpu::elfpatch::tool {
+
+enum Exit { kExitOk = 0, kExitRule = 1, kExitInput = 2 };
+
+struct PatchCommand {
+    std::string input;
+    std::string output;
+    bool indirect = false;
+    bool verbose = false;
+};
+int runPatch(const PatchCommand &c);
+
+struct CheckCommand {
+    std::vector<std::string> inputs;
+    std::string format = "text";
+    std::vector<std::string> disable;
+    uint64_t cacheline = 64;
+    std::string maxBlock;   // bytes, with optional K/M suffix
+    std::string baseline;
+    std::string maxGrowth;  // bytes or N%
+};
+int runCheck(const CheckCommand &c);
+
+struct LayoutCommand {
+    std::string input;
+    std::string format = "text";
+    unsigned cpus = 0;      // 0: this machine's possible CPUs
+    uint64_t cacheline = 64;
+};
+int runLayout(const LayoutCommand &c);
+
+struct LinkCommand {
+    std::vector<std::string> inputs;
+    std::string output;
+    std::string ld;         // empty: ld.lld on PATH, then LLVM's
+    bool indirect = false;
+};
+int runLink(const LinkCommand &c);
+
+// Shared helpers (Common.cpp).
+struct LoadedFile {
+    std::unique_ptr<llvm::MemoryBuffer> buffer;
+    ObjectFile object;
+};
+// Reads and parses `path`; prints the diagnostic and returns nullopt on error.
+std::optional<LoadedFile> loadFile(const std::string &path, std::vector<Diagnostic> *sink = nullptr);
+// Writes `bytes` to `path` through a temporary file and a rename, so a
+// failure leaves no partial output.  Prints an error and returns false.
+bool writeFileAtomically(const std::string &path, llvm::ArrayRef<uint8_t> bytes);
+// Parses "4096", "64K", "2M".
+std::optional<uint64_t> parseBytes(const std::string &text);
+const char *toolVersion();
+
+} // namespace percpu::elfpatch::tool
+
+#endif

@@ -1,0 +1,29 @@
+//===- LayoutCommand.cpp - percpu-elfpatch layout ----------------------------===//
+#include "Commands.h"
+
+#include "percpu/elfpatch/Report.h"
+
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <thread>
+
+using namespace llvm;
+
+namespace percpu::elfpatch::tool {
+
+int runLayout(const LayoutCommand &c)
+{
+    auto f = loadFile(c.input);
+    if (!f)
+        return kExitInput;
+    unsigned cpus = c.cpus ? c.cpus : std::max(1u, std::thread::hardware_concurrency());
+    LayoutReport r = buildLayoutReport(f->object, cpus, c.cacheline);
+    if (c.format == "json")
+        outs() << formatv("{0:2}", layoutJson(r)) << "\n";
+    else
+        outs() << layoutText(r);
+    return kExitOk;
+}
+
+} // namespace percpu::elfpatch::tool

@@ -1,0 +1,48 @@
+//===- PatchCommand.cpp - percpu-elfpatch patch ------------------------------===//
+#include "Commands.h"
+
+#include "percpu/elfpatch/Patch.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+using namespace llvm;
+
+namespace percpu::elfpatch::tool {
+
+int runPatch(const PatchCommand &c)
+{
+    auto f = loadFile(c.input);
+    if (!f)
+        return kExitInput;
+    ArrayRef<uint8_t> original(reinterpret_cast<const uint8_t *>(f->buffer->getBufferStart()),
+                               f->buffer->getBufferSize());
+    PatchOptions opts;
+    opts.indirect = c.indirect;
+    auto result = patchObject(f->object, original, opts);
+    if (!result) {
+        bool inputProblem = false;
+        for (const Diagnostic &d : takeDiagnostics(result.takeError(), "malformed", c.input)) {
+            errs() << d.str() << "\n";
+            inputProblem |= d.rule == "malformed";
+        }
+        errs() << c.input << ": nothing written to " << c.output << "\n";
+        return inputProblem ? kExitInput : kExitRule;
+    }
+    if (!writeFileAtomically(c.output, result->bytes))
+        return kExitInput;
+    if (c.verbose) {
+        outs() << c.output << ": ";
+        if (!result->changed)
+            outs() << "unchanged";
+        else
+            outs() << "per-CPU block " << result->layout.size << " bytes in "
+                   << result->layout.sections.size() << " section(s) merged";
+        if (c.indirect)
+            outs() << ", " << result->rewritten << " reference(s) made indirect through "
+                   << result->slots << " slot(s)";
+        outs() << "\n";
+    }
+    return kExitOk;
+}
+
+} // namespace percpu::elfpatch::tool

@@ -1,0 +1,138 @@
+//===- main.cpp - percpu-elfpatch: command-line set-up ----------------------===//
+//
+// The only translation unit that includes CLI11 (it is slow to compile); the
+// subcommands' work is in their own files (Commands.h).
+//===----------------------------------------------------------------------===//
+#include "Commands.h"
+
+#include "percpu/elfpatch/Check.h"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+using namespace percpu::elfpatch;
+using namespace percpu::elfpatch::tool;
+
+namespace {
+
+std::string rulesHelp()
+{
+    std::string s = "Rules (IDs for --disable and all output formats):\n";
+    for (const RuleInfo &r : allRules())
+        s += "  " + std::string(r.id) + std::string(std::max<size_t>(2, 20 - std::string(r.id).size()), ' ') +
+             r.summary + "\n";
+    return s;
+}
+
+void setupPatch(CLI::App &app, PatchCommand &c, std::function<void()> &run, int &rc)
+{
+    CLI::App *sub = app.add_subcommand(
+        "patch", "Merge an object's per-CPU sections into one .data..percpu section in canonical "
+                 "order, with a layout record");
+    sub->footer("The output links with ld.lld and GNU ld and behaves like the input. Objects without\n"
+                "per-CPU data, and objects already patched, are copied unchanged.\n"
+                "--indirect also rewrites every per-CPU address computation to load the address\n"
+                "from an 8-byte slot (x86-64: lea -> mov from a literal; AArch64: adrp+add ->\n"
+                "adrp+ldr), so the module's block may be placed anywhere in the address space.\n"
+                "An access that cannot be rewritten is a direct-access error; nothing is written.\n\n"
+                "Example:\n  percpu-elfpatch patch plugin.o -o plugin.patched.o\n"
+                "  percpu-elfpatch patch --indirect plugin.o -o plugin.far.o\n\n"
+                "Exit status: 0 written, 1 a rule failed (nothing written), 2 unreadable input.");
+    sub->add_option("input", c.input, "Relocatable object (.o) to patch")->required()->check(CLI::ExistingFile);
+    sub->add_option("-o,--output", c.output, "Where to write the patched object")->required();
+    sub->add_flag("--indirect", c.indirect, "Make per-CPU references reach a block placed anywhere");
+    sub->add_flag("-v,--verbose", c.verbose, "Say what was done");
+    sub->callback([&] { run = [&] { rc = runPatch(c); }; });
+}
+
+void setupCheck(CLI::App &app, CheckCommand &c, std::function<void()> &run, int &rc)
+{
+    CLI::App *sub = app.add_subcommand(
+        "check", "Check per-CPU layout rules over objects and linked programs, for CI");
+    sub->footer(rulesHelp() +
+                "\nAll files are checked together, so cross-object rules (kind-mismatch, the\n"
+                "block-budget total) see every definition and reference.\n"
+                "Text output: file:(section+0xOFF): error: message [rule-id]\n\n"
+                "Examples:\n"
+                "  percpu-elfpatch check build/*.o build/host\n"
+                "  percpu-elfpatch check --format sarif --max-block 8K plugins/*.o > percpu.sarif\n"
+                "  percpu-elfpatch layout --format json plugin.o > base.json\n"
+                "  percpu-elfpatch check --baseline base.json --max-growth 10% plugin.o\n\n"
+                "Exit status: 0 clean, 1 a rule failed, 2 an input could not be read or bad usage.\n"
+                "--disable malformed skips unreadable inputs instead.");
+    sub->add_option("files", c.inputs, "Objects (.o) and linked programs")->required();
+    sub->add_option("--format", c.format, "Output format")
+        ->check(CLI::IsMember({"text", "json", "sarif"}))
+        ->capture_default_str();
+    sub->add_option("--disable", c.disable, "Turn a rule off (repeatable)");
+    sub->add_option("--cacheline", c.cacheline, "Cache-line size for `misaligned`")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    sub->add_option("--max-block", c.maxBlock,
+                    "Per-CPU bytes allowed per module and for all modules together (e.g. 8K)");
+    sub->add_option("--baseline", c.baseline, "Layout JSON (from `layout --format json`) to compare with")
+        ->check(CLI::ExistingFile);
+    sub->add_option("--max-growth", c.maxGrowth,
+                    "With --baseline: allowed block growth, in bytes or percent (e.g. 64, 10%)");
+    sub->callback([&] { run = [&] { rc = runCheck(c); }; });
+}
+
+void setupLayout(CLI::App &app, LayoutCommand &c, std::function<void()> &run, int &rc)
+{
+    CLI::App *sub = app.add_subcommand("layout", "Print the per-CPU block map of an object or program");
+    sub->footer("Each variable with its section (group), offset, size, alignment, the padding before\n"
+                "it and the cache lines it occupies; totals per CPU and for --cpus CPUs; and a\n"
+                "reordering that would remove padding, when one exists.\n"
+                "The JSON form is the baseline format of `check --baseline`.\n\n"
+                "Example:\n  percpu-elfpatch layout --cpus 64 plugin.o");
+    sub->add_option("file", c.input, "Object or linked program")->required()->check(CLI::ExistingFile);
+    sub->add_option("--format", c.format, "Output format")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+    sub->add_option("--cpus", c.cpus, "CPUs to total the block for (default: this machine's)");
+    sub->add_option("--cacheline", c.cacheline, "Cache-line size")->check(CLI::PositiveNumber)->capture_default_str();
+    sub->callback([&] { run = [&] { rc = runLayout(c); }; });
+}
+
+void setupLink(CLI::App &app, LinkCommand &c, std::function<void()> &run, int &rc)
+{
+    CLI::App *sub = app.add_subcommand(
+        "link", "Combine objects into one module with `ld.lld -r`, then patch it");
+    sub->footer("ld.lld is taken from --ld, else PATH, else LLVM's bin directory.\n\n"
+                "Example:\n  percpu-elfpatch link -o plugin.o a.o b.o c.o");
+    sub->add_option("inputs", c.inputs, "Objects to combine")->required()->check(CLI::ExistingFile);
+    sub->add_option("-o,--output", c.output, "Module object to write")->required();
+    sub->add_option("--ld", c.ld, "The ld.lld to use");
+    sub->add_flag("--indirect", c.indirect, "Also make per-CPU references indirect (see patch)");
+    sub->callback([&] { run = [&] { rc = runLink(c); }; });
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    CLI::App app{"percpu-elfpatch: patch, check and map the per-CPU data of ELF objects"};
+    app.set_version_flag("--version", std::string("percpu-elfpatch ") + toolVersion());
+    app.require_subcommand(1);
+    app.footer("Run `percpu-elfpatch SUBCOMMAND --help` for each subcommand's options and examples.");
+    int rc = kExitOk;
+    std::function<void()> run;
+    PatchCommand patch;
+    CheckCommand check;
+    LayoutCommand layout;
+    LinkCommand link;
+    setupPatch(app, patch, run, rc);
+    setupCheck(app, check, run, rc);
+    setupLayout(app, layout, run, rc);
+    setupLink(app, link, run, rc);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError &e) {
+        int r = app.exit(e);
+        return r == 0 ? kExitOk : kExitInput;
+    }
+    if (run)
+        run();
+    return rc;
+}
