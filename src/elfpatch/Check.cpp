@@ -275,7 +275,7 @@ void Checker::hostLayout(const ObjectFile &f)
         const Symbol &s = f.symbols[i];
         if (!s.isDefinedInSection() || !StringRef(s.name).starts_with(kPerCpuPrefix))
             continue;
-        if (s.value < start->value || s.value + s.size > end->value)
+        if (s.value < start->value || s.value + std::max<uint64_t>(s.size, 1) > end->value)
             report("host-layout", f, f.sectionLabel(s.shndx), s.value, s.name,
                    "per-CPU variable '" + s.name + "' at " + hexs(s.value) +
                        " is outside __per_cpu_start..__per_cpu_end");
@@ -296,6 +296,14 @@ void Checker::kindMismatch()
             if (s.binding != STB_LOCAL && (s.isDefinedInSection() || s.shndx == SHN_COMMON) &&
                 !s.name.empty() && s.type != STT_SECTION) {
                 bool perCpu = s.isDefinedInSection() && classifySection(f.sections[s.shndx].name);
+                if (!f.isRelocatable()) {
+                    // In a linked program the sections are merged: a per-CPU
+                    // definition is one inside the block (host-layout checks
+                    // the rest).
+                    perCpu = StringRef(s.name).starts_with(kPerCpuPrefix);
+                    defs.emplace(s.name, Def{&f, &s, perCpu});
+                    continue;
+                }
                 defs.emplace(s.name, Def{&f, &s, perCpu});
                 if (StringRef(s.name).starts_with(kPerCpuPrefix) && !perCpu)
                     report("kind-mismatch", f,

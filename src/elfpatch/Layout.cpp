@@ -86,10 +86,17 @@ bool isPerCpuSymbol(const ObjectFile &obj, const Symbol &sym)
 
 namespace {
 
-uint64_t alignmentOf(uint64_t offset, uint64_t cap)
+// An object file does not record a variable's alignment.  Infer it: no more
+// than the largest power of two dividing its offset (capped by its section's
+// alignment), and no more than its size rounded down to a power of two (the
+// natural alignment of C scalars and of most aggregates).
+uint64_t alignmentOf(uint64_t offset, uint64_t cap, uint64_t size)
 {
+    cap = std::max<uint64_t>(cap, 1);
     uint64_t a = offset ? (offset & (~offset + 1)) : cap;
-    return std::min(a, std::max<uint64_t>(cap, 1));
+    a = std::min(a, cap);
+    uint64_t natural = size ? (uint64_t{1} << Log2_64(size)) : 1;
+    return std::min(a, natural);
 }
 
 } // namespace
@@ -158,7 +165,9 @@ BlockLayout planBlock(const ObjectFile &obj)
                 ps.group = p.group;
         ps.offset = *off + s.value;
         ps.size = s.size;
-        ps.align = alignmentOf(s.value, std::max<uint64_t>(1, obj.sections[s.shndx].addralign));
+        uint64_t groupAlign = groupAlignment(ps.group, kGroupStep);
+        ps.align = groupAlign ? groupAlign
+                              : alignmentOf(s.value, obj.sections[s.shndx].addralign, s.size);
         ps.global = s.binding != STB_LOCAL;
         layout.symbols.push_back(std::move(ps));
     }
@@ -194,7 +203,7 @@ BlockLayout linkedBlock(const ObjectFile &obj, bool &found)
         ps.section = s.shndx;
         ps.offset = s.value - start->value;
         ps.size = s.size;
-        ps.align = alignmentOf(s.value, 4096);
+        ps.align = alignmentOf(s.value, 4096, s.size);
         ps.global = s.binding != STB_LOCAL;
         layout.symbols.push_back(std::move(ps));
     }

@@ -44,32 +44,36 @@ LayoutReport buildLayoutReport(const ObjectFile &obj, unsigned cpus, uint64_t ca
         r.padding += b.size - prevEnd;
 
     // Suggested order: within each group, larger alignment first, then
-    // larger size; padding recomputed with the same group steps.
+    // larger size.  Both orders are simulated the same way (each variable at
+    // its alignment, the fragment's step after each group) and compared by
+    // the padding between variables.
     if (!r.program && !b.symbols.empty()) {
-        std::map<unsigned, std::vector<const PlacedSymbol *>> groups;
+        std::map<unsigned, std::vector<const PlacedSymbol *>> current, sorted;
         for (const PlacedSymbol &s : b.symbols)
-            groups[static_cast<unsigned>(s.group)].push_back(&s);
-        uint64_t at = 0, pad = 0;
-        std::vector<std::string> order;
-        for (auto &[g, vars] : groups) {
+            current[static_cast<unsigned>(s.group)].push_back(&s);
+        sorted = current;
+        for (auto &[g, vars] : sorted)
             std::stable_sort(vars.begin(), vars.end(), [](const PlacedSymbol *a, const PlacedSymbol *b) {
                 return a->align != b->align ? a->align > b->align : a->size > b->size;
             });
-            for (const PlacedSymbol *s : vars) {
-                uint64_t next = alignTo(at, std::max<uint64_t>(s->align, 1));
-                pad += next - at;
-                at = next + s->size;
-                order.push_back(s->name);
+        auto padding = [](const std::map<unsigned, std::vector<const PlacedSymbol *>> &groups) {
+            uint64_t at = 0, pad = 0;
+            for (auto &[g, vars] : groups) {
+                for (const PlacedSymbol *s : vars) {
+                    uint64_t next = alignTo(at, std::max<uint64_t>(s->align, 1));
+                    pad += next - at;
+                    at = next + s->size;
+                }
+                at = alignTo(at, kGroupStep);
             }
-            at = alignTo(at, kGroupStep);
-        }
-        // Compare variable padding only (group steps are the same either way).
-        uint64_t current = 0;
-        for (const LayoutRow &row : r.rows)
-            current += row.paddingBefore;
-        if (pad < current) {
-            r.reorder = std::move(order);
-            r.reorderPadding = pad;
+            return pad;
+        };
+        uint64_t now = padding(current), better = padding(sorted);
+        if (better < now) {
+            for (auto &[g, vars] : sorted)
+                for (const PlacedSymbol *s : vars)
+                    r.reorder.push_back(s->name);
+            r.reorderPadding = better;
         }
     }
     return r;

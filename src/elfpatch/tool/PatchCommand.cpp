@@ -12,8 +12,10 @@ namespace percpu::elfpatch::tool {
 int runPatch(const PatchCommand &c)
 {
     auto f = loadFile(c.input);
-    if (!f)
+    if (!f) {
+        errs() << c.input << ": nothing written to " << c.output << "\n";
         return kExitInput;
+    }
     ArrayRef<uint8_t> original(reinterpret_cast<const uint8_t *>(f->buffer->getBufferStart()),
                                f->buffer->getBufferSize());
     PatchOptions opts;

@@ -65,7 +65,9 @@ void setupCheck(CLI::App &app, CheckCommand &c, std::function<void()> &run, int 
     sub->add_option("--format", c.format, "Output format")
         ->check(CLI::IsMember({"text", "json", "sarif"}))
         ->capture_default_str();
-    sub->add_option("--disable", c.disable, "Turn a rule off (repeatable)");
+    sub->add_option("--disable", c.disable, "Turn a rule off (repeatable, or comma-separated)")
+        ->allow_extra_args(false)
+        ->delimiter(',');
     sub->add_option("--cacheline", c.cacheline, "Cache-line size for `misaligned`")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();

@@ -64,7 +64,7 @@ struct PlacedSymbol {
     Group group = Group::Plain;
     uint64_t offset = 0;   // in the block
     uint64_t size = 0;
-    uint64_t align = 1;    // largest power of two dividing the offset, capped by the section's
+    uint64_t align = 1;    // inferred: the group's, else min(offset's, size's power of two)
     bool global = false;
 };
 
