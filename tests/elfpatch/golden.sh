@@ -13,7 +13,8 @@
 #   # CHECK...                FileCheck expectations on stdout+stderr; every
 #                             line with "error:" must be matched (no other error)
 # Substitutions: %t (a scratch directory), %s (the test file), %ld (ld.lld),
-# %percpu_ld (the linker fragment), %tool (percpu-elfpatch).
+# %percpu_ld (the linker fragment), %tool (percpu-elfpatch), %bin (LLVM's
+# bin directory).
 set -euo pipefail
 tool=$1 bindir=$2 percpu_ld=$3 test=$4
 tmp=$(mktemp -d)
@@ -28,6 +29,7 @@ subst() {
   s=${s//%tool/$tool}
   s=${s//%percpu_ld/$percpu_ld}
   s=${s//%ld/$bindir/ld.lld}
+  s=${s//%bin/$bindir}
   s=${s//%t/$tmp}
   s=${s//%s/$test}
   printf '%s' "$s"
