@@ -164,8 +164,12 @@ Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
         s.entsize = sh.sh_entsize;
         s.size = sh.sh_size;
         s.fileOffset = sh.sh_offset;
-        if (i == 0)
+        if (i == 0) {
+            // Section 0's fields only matter for extended numbering, which
+            // is not supported; they are written back as zeros.
+            s = Section{};
             continue;
+        }
         auto nameOrErr = elf.getSectionName(sh);
         if (!nameOrErr)
             return fail("#" + std::to_string(i), std::nullopt,
@@ -177,6 +181,10 @@ Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
         if (sh.sh_link >= shdrs.size())
             return fail(s.name, std::nullopt,
                         "sh_link " + std::to_string(sh.sh_link) + " is not a section index (" +
+                            std::to_string(shdrs.size()) + " sections)");
+        if ((s.flags & SHF_INFO_LINK) && sh.sh_info >= shdrs.size())
+            return fail(s.name, std::nullopt,
+                        "sh_info " + std::to_string(sh.sh_info) + " (SHF_INFO_LINK) is not a section index (" +
                             std::to_string(shdrs.size()) + " sections)");
         if (s.type == SHT_REL && obj.isRelocatable())
             return fail(s.name, std::nullopt,
@@ -280,6 +288,11 @@ Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
         std::vector<Reloc> relocs;
         relocs.reserve(relasOrErr->size());
         const Section *target = obj.isRelocatable() ? &obj.sections[s.info] : nullptr;
+        if (target && (target->type == SHT_NOBITS || target->type == SHT_NULL) && !relasOrErr->empty())
+            return fail(s.name, std::nullopt,
+                        "relocations apply to " + obj.sectionLabel(target->index) +
+                            ", which has no contents (" +
+                            (target->type == SHT_NOBITS ? "SHT_NOBITS" : "SHT_NULL") + ")");
         uint64_t k = 0;
         for (const auto &r : *relasOrErr) {
             Reloc rel;
@@ -421,13 +434,14 @@ Error removeSections(ObjectFile &obj, const std::vector<uint32_t> &indices)
     if (Error e = removeSymbols(obj, deadSyms))
         return e;
     for (Section &s : obj.sections) {
-        if (gone.count(s.index))
+        if (gone.count(s.index) || s.index == 0)
             continue;
         if (s.link && gone.count(s.link))
             return makeError("internal", obj.path, s.name, std::nullopt, "",
                              "sh_link names a removed section");
         s.link = map[s.link];
-        if ((s.type == SHT_RELA || s.type == SHT_REL || (s.flags & SHF_INFO_LINK)) && s.info) {
+        if ((s.type == SHT_RELA || s.type == SHT_REL || (s.flags & SHF_INFO_LINK)) && s.info &&
+            s.info < map.size()) {
             if (gone.count(s.info))
                 return makeError("internal", obj.path, s.name, std::nullopt, "",
                                  "sh_info names a removed section");
@@ -558,9 +572,11 @@ Expected<std::vector<uint8_t>> writeRelocatable(const ObjectFile &objIn)
     for (const Section &s : obj.sections) {
         if (s.index == 0)
             continue;
-        pos = alignTo(pos, std::max<uint64_t>(1, s.addralign));
+        // File offsets need no more than page alignment in a relocatable
+        // object (sh_addralign keeps the real constraint).
+        pos = alignTo(pos, std::clamp<uint64_t>(s.addralign, 1, 4096));
         offsets[s.index] = pos;
-        if (s.type != SHT_NOBITS)
+        if (s.type != SHT_NOBITS && s.type != SHT_NULL)
             pos += s.data.size();
     }
     uint64_t shoff = alignTo(pos, 8);
@@ -589,7 +605,7 @@ Expected<std::vector<uint8_t>> writeRelocatable(const ObjectFile &objIn)
     for (const Section &s : obj.sections) {
         if (s.index == 0)
             continue;
-        if (s.type != SHT_NOBITS && !s.data.empty())
+        if (s.type != SHT_NOBITS && s.type != SHT_NULL && !s.data.empty())
             std::memcpy(out.data() + offsets[s.index], s.data.data(), s.data.size());
         ELF64LE::Shdr sh{};
         sh.sh_name = nameOff[s.index];
@@ -597,7 +613,7 @@ Expected<std::vector<uint8_t>> writeRelocatable(const ObjectFile &objIn)
         sh.sh_flags = s.flags;
         sh.sh_addr = s.addr;
         sh.sh_offset = offsets[s.index];
-        sh.sh_size = s.type == SHT_NOBITS ? s.size : s.data.size();
+        sh.sh_size = (s.type == SHT_NOBITS || s.type == SHT_NULL) ? s.size : s.data.size();
         sh.sh_link = s.link;
         sh.sh_info = s.info;
         sh.sh_addralign = s.addralign;

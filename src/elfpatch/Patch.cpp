@@ -66,6 +66,13 @@ Expected<bool> mergePerCpuSections(ObjectFile &obj, const BlockLayout &layout)
 {
     if (layout.empty() || alreadyPatched(obj, layout))
         return false;
+    constexpr uint64_t kMaxBlock = uint64_t{1} << 30; // the largest unit stride
+    if (layout.size > kMaxBlock || layout.align > kMaxBlock)
+        return makeError("block-budget", obj.path, obj.sectionLabel(layout.sections[0].section),
+                         std::nullopt, "",
+                         "per-CPU block of " + std::to_string(layout.size) + " bytes (alignment " +
+                             std::to_string(layout.align) +
+                             ") does not fit the 1 GiB a per-CPU unit can hold");
     std::set<uint32_t> members = groupMembers(obj);
     for (const PlacedSection &p : layout.sections)
         if (members.count(p.section))
@@ -83,7 +90,7 @@ Expected<bool> mergePerCpuSections(ObjectFile &obj, const BlockLayout &layout)
         keep = std::min(keep, p.section);
         offsetOf[p.section] = p.offset;
         allNobits &= obj.sections[p.section].type == SHT_NOBITS;
-        flags |= obj.sections[p.section].flags & ~uint64_t{SHF_GROUP};
+        flags |= obj.sections[p.section].flags & SHF_GNU_RETAIN; // keep --gc-sections roots
     }
     std::vector<uint8_t> data(allNobits ? 0 : layout.size, 0);
     if (!allNobits)
@@ -166,6 +173,9 @@ Expected<bool> mergePerCpuSections(ObjectFile &obj, const BlockLayout &layout)
     merged.name = kMergedSection.str();
     merged.type = allNobits ? SHT_NOBITS : SHT_PROGBITS;
     merged.flags = flags;
+    merged.link = 0;
+    merged.info = 0;
+    merged.entsize = 0;
     merged.addralign = layout.align;
     merged.size = layout.size;
     merged.data = std::move(data);
