@@ -84,3 +84,7 @@ print(f"  after start-up: {mem['committed_after_startup']} bytes (static block {
 print(f"  after 10,000 allocations of 8..64 bytes ({mem['requested_bytes']} bytes requested): "
       f"{mem['committed_after_10000']} bytes, slack {slack} bytes  target < 4096: {'ok' if slack < 4096 else 'MISSED'}")
 PY
+
+echo
+echo "percpu-elfpatch over 1,000 objects"
+"$(dirname "$0")/elfpatch/run.sh" "$build"
