@@ -1,10 +1,11 @@
 # The two commands of the README:
 #   make demo   build, then run the demo (threads bumping per-CPU counters)
 #   make test   build and run the whole test suite: the default build, then
-#               ASan+UBSan and TSan builds (ctest underneath)
+#               ASan+UBSan and TSan builds, then the tool built against LLVM 14
+#               (the oldest supported) with its golden tests (ctest underneath)
 # Both install missing Debian packages first (scripts/install-deps.sh).
 # Other targets: make bench (benchmarks with ratios), make install PREFIX=...
-PRESETS ?= default asan tsan
+PRESETS ?= default asan tsan llvm14
 PREFIX ?= /usr/local
 JOBS ?= 2
 

@@ -11,6 +11,7 @@ packages=(
   binutils                               # GNU ld, for the linker fragment tests
   "llvm-${llvm}-dev" "lld-${llvm}" "clang-${llvm}" "libclang-rt-${llvm}-dev"
   lld                                    # the default ld.lld on PATH
+  llvm-14-dev lld-14 clang-14            # the oldest supported LLVM, built in CI
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   libzstd-dev zlib1g-dev
   libc6-dev-arm64-cross libstdc++-12-dev-arm64-cross   # AArch64 compile check

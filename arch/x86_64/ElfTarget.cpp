@@ -12,6 +12,7 @@
 //    a block placed anywhere that relaxation must not happen, so --indirect
 //    turns them into plain GOTPCREL.
 //===----------------------------------------------------------------------===//
+#include "percpu/elfpatch/Compat.h"
 #include "percpu/elfpatch/Diagnostic.h"
 #include "percpu/elfpatch/Disassembler.h"
 #include "percpu/elfpatch/Target.h"
@@ -126,7 +127,11 @@ X86_64::MemOperand X86_64::memoryOperand(const MCInst &inst) const
     MemOperand m;
     const MCInstrDesc &desc = dis_->instrInfo().get(inst.getOpcode());
     for (unsigned i = 0; i < desc.getNumOperands() && i + 4 < inst.getNumOperands(); ++i) {
+#if LLVM_VERSION_MAJOR >= 16
         if (desc.operands()[i].OperandType != MCOI::OPERAND_MEMORY)
+#else
+        if (desc.OpInfo[i].OperandType != MCOI::OPERAND_MEMORY)
+#endif
             continue;
         // X86 memory operands: base, scale, index, displacement, segment.
         m.present = true;
@@ -153,7 +158,7 @@ AccessKind X86_64::gotLoadUse(const Section &sec, Sweep::const_iterator at, cons
         const MCInstrDesc &desc = dis_->instrInfo().get(d->inst.getOpcode());
         MemOperand m = memoryOperand(d->inst);
         bool usesAsBase = m.present && m.base && mri.isSubRegisterEq(reg, m.base) && !m.index;
-        bool isLea = StringRef(dis_->opcodeName(d->inst)).starts_with("LEA");
+        bool isLea = startsWith(dis_->opcodeName(d->inst), "LEA");
         if (usesAsBase && !isLea && (desc.mayLoad() || desc.mayStore())) {
             text += "; then " + dis_->print(d->inst) + " at +0x" + utohexstr(it->first);
             return AccessKind::Memory;
@@ -162,7 +167,7 @@ AccessKind X86_64::gotLoadUse(const Section &sec, Sweep::const_iterator at, cons
             break;
         bool redefined = false;
         for (unsigned i = 0; i < desc.getNumDefs() && i < d->inst.getNumOperands(); ++i)
-            if (d->inst.getOperand(i).isReg() && mri.regsOverlap(d->inst.getOperand(i).getReg(), reg))
+            if (d->inst.getOperand(i).isReg() && mri.isSuperOrSubRegisterEq(d->inst.getOperand(i).getReg(), reg))
                 redefined = true;
         if (redefined)
             break;
@@ -198,7 +203,7 @@ Access X86_64::classifyAccess(const Section &sec, const Reloc &rel,
         return a;
     }
     std::string name = dis_->opcodeName(d->inst);
-    if (StringRef(name).starts_with("LEA")) {
+    if (startsWith(name, "LEA")) {
         a.kind = AccessKind::Address;
         return a;
     }

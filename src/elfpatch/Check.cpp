@@ -1,4 +1,5 @@
 //===- Check.cpp - per-CPU layout rules -------------------------------------===//
+#include "percpu/elfpatch/Compat.h"
 #include "percpu/elfpatch/Check.h"
 #include "percpu/elfpatch/Layout.h"
 #include "percpu/elfpatch/Target.h"
@@ -72,7 +73,7 @@ Expected<Baseline> readBaseline(const std::string &path)
                          "(expected \"block\" and \"variables\")");
     if (auto f = o->getString("file"))
         b.file = f->str();
-    b.blockSize = static_cast<uint64_t>(block->getInteger("size").value_or(0));
+    b.blockSize = static_cast<uint64_t>(valueOr(block->getInteger("size"), 0));
     for (const json::Value &v : *vars) {
         const json::Object *vo = v.getAsObject();
         if (!vo || !vo->getString("name"))
@@ -80,9 +81,9 @@ Expected<Baseline> readBaseline(const std::string &path)
                              "a variable entry without a \"name\"");
         Baseline::Var var;
         var.name = vo->getString("name")->str();
-        var.section = vo->getString("section").value_or("").str();
-        var.offset = static_cast<uint64_t>(vo->getInteger("offset").value_or(0));
-        var.size = static_cast<uint64_t>(vo->getInteger("size").value_or(0));
+        var.section = valueOr(vo->getString("section"), "").str();
+        var.offset = static_cast<uint64_t>(valueOr(vo->getInteger("offset"), 0));
+        var.size = static_cast<uint64_t>(valueOr(vo->getInteger("size"), 0));
         b.vars.push_back(std::move(var));
     }
     return b;
@@ -172,9 +173,9 @@ void Checker::symbolRules(const ObjectFile &f, const BlockLayout &layout)
         std::string secName = f.isRelocatable() ? f.sectionLabel(ps.section) : f.sectionLabel(sym.shndx);
         uint64_t inSection = f.isRelocatable() ? sym.value : ps.offset;
         // Assembler-local and mapping symbols are not variables.
-        if (name.empty() || name.starts_with(".L") || name.starts_with("$"))
+        if (name.empty() || startsWith(name, ".L") || startsWith(name, "$"))
             continue;
-        if (!name.starts_with(kPerCpuPrefix) && sym.type != STT_SECTION) {
+        if (!startsWith(name, kPerCpuPrefix) && sym.type != STT_SECTION) {
             report("section-collision", f, secName, inSection, ps.name,
                    "ordinary symbol '" + ps.name + "' lies inside per-CPU section '" + secName +
                        "': it would be copied per CPU and read through the template (a global "
@@ -239,7 +240,7 @@ void Checker::hostLayout(const ObjectFile &f)
             pcpu.push_back(&s);
     bool hasPerCpu = !pcpu.empty();
     for (const Symbol &s : f.symbols)
-        hasPerCpu |= s.isDefinedInSection() && StringRef(s.name).starts_with(kPerCpuPrefix);
+        hasPerCpu |= s.isDefinedInSection() && startsWith(s.name, kPerCpuPrefix);
     if (!hasPerCpu && !found)
         return; // not a per-CPU host
     if (!start || !end) {
@@ -273,7 +274,7 @@ void Checker::hostLayout(const ObjectFile &f)
     }
     for (uint32_t i = 1; i < f.symbols.size(); ++i) {
         const Symbol &s = f.symbols[i];
-        if (!s.isDefinedInSection() || !StringRef(s.name).starts_with(kPerCpuPrefix))
+        if (!s.isDefinedInSection() || !startsWith(s.name, kPerCpuPrefix))
             continue;
         if (s.value < start->value || s.value + std::max<uint64_t>(s.size, 1) > end->value)
             report("host-layout", f, f.sectionLabel(s.shndx), s.value, s.name,
@@ -300,12 +301,12 @@ void Checker::kindMismatch()
                     // In a linked program the sections are merged: a per-CPU
                     // definition is one inside the block (host-layout checks
                     // the rest).
-                    perCpu = StringRef(s.name).starts_with(kPerCpuPrefix);
+                    perCpu = startsWith(s.name, kPerCpuPrefix);
                     defs.emplace(s.name, Def{&f, &s, perCpu});
                     continue;
                 }
                 defs.emplace(s.name, Def{&f, &s, perCpu});
-                if (StringRef(s.name).starts_with(kPerCpuPrefix) && !perCpu)
+                if (startsWith(s.name, kPerCpuPrefix) && !perCpu)
                     report("kind-mismatch", f,
                            s.shndx == SHN_COMMON ? "COMMON" : f.sectionLabel(s.shndx), s.value, s.name,
                            "'" + s.name + "' is named like a per-CPU variable but defined in " +
@@ -322,7 +323,7 @@ void Checker::kindMismatch()
             auto it = defs.find(s.name);
             if (it == defs.end())
                 continue;
-            bool wantPerCpu = StringRef(s.name).starts_with(kPerCpuPrefix);
+            bool wantPerCpu = startsWith(s.name, kPerCpuPrefix);
             const Def &d = it->second;
             std::string where = d.file->path + ":(" + d.file->sectionLabel(d.sym->shndx) + ")";
             if (wantPerCpu && !d.perCpu)

@@ -1,4 +1,5 @@
 //===- Layout.cpp - canonical per-CPU block layout --------------------------===//
+#include "percpu/elfpatch/Compat.h"
 #include "percpu/elfpatch/Layout.h"
 
 #include "llvm/BinaryFormat/ELF.h"
@@ -81,7 +82,7 @@ bool isPerCpuSymbol(const ObjectFile &obj, const Symbol &sym)
 {
     if (sym.isDefinedInSection())
         return sym.shndx < obj.sections.size() && classifySection(obj.sections[sym.shndx].name);
-    return sym.shndx == SHN_UNDEF && StringRef(sym.name).starts_with(kPerCpuPrefix);
+    return sym.shndx == SHN_UNDEF && startsWith(sym.name, kPerCpuPrefix);
 }
 
 namespace {

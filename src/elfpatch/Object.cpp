@@ -8,6 +8,7 @@
 // Writing is the part no library offers for relocatable objects (llvm-objcopy's
 // object model is not a public API): the layout is the simplest valid one.
 //===----------------------------------------------------------------------===//
+#include "percpu/elfpatch/Compat.h"
 #include "percpu/elfpatch/Object.h"
 #include "percpu/elfpatch/Diagnostic.h"
 
@@ -109,7 +110,7 @@ Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
                          std::move(msg));
     };
     StringRef bytes = buffer.getBuffer();
-    if (bytes.size() < 16 || !bytes.starts_with("\x7f" "ELF"))
+    if (bytes.size() < 16 || !startsWith(bytes, "\x7f" "ELF"))
         return fail("", std::nullopt, "not an ELF file (bad magic)");
     if (static_cast<uint8_t>(bytes[EI_CLASS]) != ELFCLASS64)
         return fail("", std::nullopt, "not a 64-bit ELF file (EI_CLASS " +

@@ -7,6 +7,7 @@
 
 #include "percpu/elfpatch/Patch.h"
 
+#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/Program.h"
@@ -42,7 +43,11 @@ int runLink(const LinkCommand &c)
     for (const std::string &in : c.inputs)
         args.push_back(in);
     std::string err;
+#if LLVM_VERSION_MAJOR >= 16
     int rc = sys::ExecuteAndWait(ld, args, std::nullopt, {}, 0, 0, &err);
+#else
+    int rc = sys::ExecuteAndWait(ld, args, llvm::None, {}, 0, 0, &err);
+#endif
     if (rc != 0) {
         errs() << "percpu-elfpatch link: error: " << ld << " -r failed"
                << (err.empty() ? " (exit " + std::to_string(rc) + ")" : ": " + err) << "\n";
