@@ -22,6 +22,7 @@
 #include "llvm/MC/MCInstrDesc.h"
 #include "llvm/MC/MCInstrInfo.h"
 #include "llvm/MC/MCRegisterInfo.h"
+#include "llvm/Support/Endian.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -46,6 +47,22 @@ public:
                           const std::vector<Reloc> &relocs,
                           const std::function<SlotRef(uint32_t, int64_t)> &slotFor) const override;
     uint32_t absolute64() const override { return R_X86_64_64; }
+    Error applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v,
+                          const Diagnostic &where) const override;
+    unsigned pltStubSize() const override { return 8; }
+    bool addressToGotLoad(uint8_t *secBytes, const Section &sec, uint64_t offset) const override
+    {
+        // REX.W 8D /r with ModRM mod=00 r/m=101: lea disp32(%rip), %r64; the
+        // field is the last four bytes.  8B makes it mov disp32(%rip), %r64.
+        if (offset < 3 || offset + 4 > sec.size)
+            return false;
+        uint8_t *p = secBytes + offset - 3;
+        if ((p[0] & 0xf8) != 0x48 || p[1] != 0x8d || (p[2] & 0xc7) != 0x05)
+            return false;
+        p[1] = 0x8b;
+        return true;
+    }
+    void writePltStub(uint8_t *stub, uint64_t stubAddr, uint64_t gotEntry) const override;
 
 private:
     // Instruction starts of a section, from a linear sweep (cached by the
@@ -288,6 +305,79 @@ Error X86_64::rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
     rel.symbol = slot.symbol;
     rel.addend = static_cast<int64_t>(slot.offset) - static_cast<int64_t>(fromPlace);
     return Error::success();
+}
+
+// The loader's relocation engine.  Each case reads like the psABI table
+// (section 4.4.1): the value, then a store through a range check.
+Error X86_64::applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v,
+                              const Diagnostic &where) const
+{
+    auto outOfRange = [&](int64_t value, int64_t lo, int64_t hi) {
+        Diagnostic d = where;
+        d.rule = "relocation-overflow";
+        d.message = "relocation " + relocName(type).str() + " out of range: " +
+                    std::to_string(value) + " is not in [" + std::to_string(lo) + ", " +
+                    std::to_string(hi) + "]" + (d.symbol.empty() ? "" : "; references '" + d.symbol + "'");
+        return make_error<DiagnosticError>(std::move(d));
+    };
+    auto s32 = [&](int64_t x) -> Error {
+        if (x < INT32_MIN || x > INT32_MAX)
+            return outOfRange(x, INT32_MIN, INT32_MAX);
+        support::endian::write32le(loc, static_cast<uint32_t>(x));
+        return Error::success();
+    };
+    auto u32 = [&](uint64_t x) -> Error {
+        if (x > UINT32_MAX)
+            return outOfRange(static_cast<int64_t>(x), 0, UINT32_MAX);
+        support::endian::write32le(loc, static_cast<uint32_t>(x));
+        return Error::success();
+    };
+    auto w64 = [&](uint64_t x) {
+        support::endian::write64le(loc, x);
+        return Error::success();
+    };
+    const int64_t A = v.A;
+    switch (type) {
+    case R_X86_64_NONE: return Error::success();
+    case R_X86_64_64: return w64(v.S + A);                                   // S + A
+    case R_X86_64_PC32: return s32(static_cast<int64_t>(v.S + A - v.P));     // S + A - P
+    case R_X86_64_PLT32: return s32(static_cast<int64_t>(v.L + A - v.P));    // L + A - P
+    case R_X86_64_32: return u32(v.S + A);                                   // S + A (zero-ext)
+    case R_X86_64_32S: return s32(static_cast<int64_t>(v.S + A));            // S + A (sign-ext)
+    case R_X86_64_PC64: return w64(v.S + A - v.P);                           // S + A - P
+    case R_X86_64_GOTPCREL:
+    case R_X86_64_GOTPCRELX:
+    case R_X86_64_REX_GOTPCRELX:
+        // G + GOT + A - P.  Never relaxed to lea: the target may be far
+        // (per-CPU blocks, libc).
+        return s32(static_cast<int64_t>(v.G + A - v.P));
+    case R_X86_64_GOTPCREL64: return w64(v.G + A - v.P);
+    case R_X86_64_GOTOFF64: return w64(v.S + A - v.GOT);                     // S + A - GOT
+    case R_X86_64_GOTPC32: return s32(static_cast<int64_t>(v.GOT + A - v.P));// GOT + A - P
+    case R_X86_64_GOTPC64: return w64(v.GOT + A - v.P);
+    case R_X86_64_SIZE32: return u32(v.Z + A);                               // Z + A
+    case R_X86_64_SIZE64: return w64(v.Z + A);
+    default: break;
+    }
+    Diagnostic d = where;
+    d.rule = "unsupported-relocation";
+    if (relExpr(type) == RelExpr::TLS)
+        d.message = "relocation " + relocName(type).str() + " against '" + d.symbol +
+                    "': thread-local storage is not supported in modules (a module has no TLS "
+                    "block); use a per-CPU variable or pass the data explicitly";
+    else
+        d.message = "unsupported relocation " + relocName(type).str() + " (" + std::to_string(type) + ")";
+    return make_error<DiagnosticError>(std::move(d));
+}
+
+// jmp *gotEntry(%rip) ; ud2        (ff 25 disp32 ; 0f 0b)
+void X86_64::writePltStub(uint8_t *stub, uint64_t stubAddr, uint64_t gotEntry) const
+{
+    stub[0] = 0xff; // jmp *disp32(%rip)
+    stub[1] = 0x25;
+    support::endian::write32le(stub + 2, static_cast<uint32_t>(gotEntry - (stubAddr + 6)));
+    stub[6] = 0x0f; // ud2: never reached
+    stub[7] = 0x0b;
 }
 
 } // namespace

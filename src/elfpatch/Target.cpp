@@ -7,6 +7,18 @@ namespace percpu::elfpatch {
 
 Target::~Target() = default;
 
+llvm::Error Target::applyRelocation(uint32_t type, uint8_t *, const RelocValues &,
+                                    const Diagnostic &where) const
+{
+    Diagnostic d = where;
+    d.rule = "unsupported-relocation";
+    d.message = "loading " + machineName(machine()) + " modules is not supported (relocation " +
+                relocName(type).str() + ")";
+    return llvm::make_error<DiagnosticError>(std::move(d));
+}
+
+void Target::writePltStub(uint8_t *, uint64_t, uint64_t) const {}
+
 std::unique_ptr<Target> createTarget(uint16_t machine)
 {
     switch (machine) {

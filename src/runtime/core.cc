@@ -644,6 +644,26 @@ void pcpu_put_cpu(void)
     s.cpu = -1;
 }
 
+void *pcpu_module_block_alloc(size_t size, size_t align)
+{
+    if (pcpu_init() != 0)
+        return nullptr;
+    return spaceAlloc(size, align, Owner::Module);
+}
+
+int pcpu_module_block_free(void *canonical)
+{
+    if (!canonical)
+        return 0;
+    char why[256];
+    if (spaceFree(canonical, Owner::Module, why, sizeof(why)) == 0)
+        return 0;
+    int e = errno;
+    fprintf(stderr, "percpu: pcpu_module_block_free: %s\n", why);
+    errno = e;
+    return -1;
+}
+
 const struct pcpu_export *pcpu_host_export(const char *name)
 {
     if (!name || !__start_percpu_exports)
@@ -655,3 +675,25 @@ const struct pcpu_export *pcpu_host_export(const char *name)
 }
 
 } // extern "C"
+
+// The runtime's own symbols that inline code in modules references, exported
+// so that modules resolve them against the host (they are not in the
+// executable's dynamic symbol table).
+PCPU_EXPORT_SYMBOL(pcpu_unit_offset);
+PCPU_EXPORT_SYMBOL(pcpu__nr_units);
+PCPU_EXPORT_SYMBOL(pcpu__rseq_offset);
+PCPU_EXPORT_SYMBOL(pcpu__this_cpu_slow);
+PCPU_EXPORT_SYMBOL(pcpu__nr_cpus_slow);
+PCPU_EXPORT_SYMBOL(pcpu_init);
+PCPU_EXPORT_SYMBOL(pcpu_current_cpu);
+PCPU_EXPORT_SYMBOL(pcpu_cpu_source);
+PCPU_EXPORT_SYMBOL(pcpu_cpu_source_name);
+PCPU_EXPORT_SYMBOL(pcpu_cpu_online);
+PCPU_EXPORT_SYMBOL(pcpu_next_online_cpu);
+PCPU_EXPORT_SYMBOL(pcpu_refresh_online);
+PCPU_EXPORT_SYMBOL(pcpu_alloc);
+PCPU_EXPORT_SYMBOL(pcpu_free);
+PCPU_EXPORT_SYMBOL(pcpu_get_stats);
+PCPU_EXPORT_SYMBOL(pcpu_get_cpu);
+PCPU_EXPORT_SYMBOL(pcpu_put_cpu);
+PCPU_EXPORT_SYMBOL(pcpu_host_export);

@@ -220,8 +220,8 @@ uint32_t findFree(const Chunk &c, uint64_t n)
 }
 
 // Returns block g (of n granules, not in any list) to the TLSF lists, merged
-// with free neighbours.
-void releaseBlock(Chunk &c, uint32_t g, uint32_t n)
+// with free neighbours; returns the merged free block as (first, count).
+std::pair<uint32_t, uint32_t> releaseBlock(Chunk &c, uint32_t g, uint32_t n)
 {
     uint32_t end = g + n;
     if (end < c.nGran) {
@@ -248,6 +248,7 @@ void releaseBlock(Chunk &c, uint32_t g, uint32_t n)
         }
     }
     insertFree(c, g, n);
+    return {g, n};
 }
 
 void flushQuick(Chunk &c)
@@ -323,6 +324,33 @@ int commit(Chunk &c, size_t off, size_t len)
 // clearing keeps untouched units uncommitted.  memcmp of the range against
 // itself shifted by 8 (after the first 8 bytes are found zero) uses libc's
 // vectorised compare.
+// Makes committed pages that lie wholly inside the free block [g, g + n)
+// inaccessible again in every unit, giving their memory back.
+void decommitFree(Chunk &c, uint32_t g, uint32_t n)
+{
+    size_t first = (size_t{g} * kGranule + kPage - 1) / kPage;
+    size_t end = (size_t{g} + n) * kGranule / kPage;
+    for (size_t p = first; p < end;) {
+        if (!pageCommitted(c, p)) {
+            ++p;
+            continue;
+        }
+        size_t q = p;
+        while (q + 1 < end && pageCommitted(c, q + 1))
+            ++q;
+        size_t bytes = (q - p + 1) * kPage;
+        for (unsigned u = 0; u < space.cfg.nrUnits; ++u) {
+            void *at = reinterpret_cast<void *>(c.unit(u, space.cfg.stride) + p * kPage);
+            madvise(at, bytes, MADV_DONTNEED);
+            mprotect(at, bytes, PROT_NONE);
+        }
+        for (size_t r = p; r <= q; ++r)
+            c.committed[r / 64] &= ~(uint64_t{1} << (r % 64));
+        c.committedPages -= q - p + 1;
+        p = q + 1;
+    }
+}
+
 bool allZero(const unsigned char *p, size_t len)
 {
     if (len <= 128) { // granule-sized and aligned: whole words
@@ -633,7 +661,13 @@ int spaceFree(void *canonical, Owner owner, char *why, size_t whyLen)
         space.dynamicBytes -= bytes;
         --space.dynamicCount;
     }
-    if (n <= kQuickMax) {
+    if (s == State::Module) {
+        // Module blocks are rare and large: merge at once and give whole
+        // pages back, so that loading and unloading (or a failed load)
+        // leaves the units' mappings as they were.
+        auto [fg, fn] = releaseBlock(*c, g, n);
+        decommitFree(*c, fg, fn);
+    } else if (n <= kQuickMax) {
         c->hdr[g] = makeHdr(n, State::Quick);
         c->next[g] = c->quick[n];
         c->quick[n] = g;

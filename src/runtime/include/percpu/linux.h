@@ -25,6 +25,7 @@
 #ifndef PERCPU_LINUX_H
 #define PERCPU_LINUX_H
 
+#include <percpu/module.h>
 #include <percpu/percpu.h>
 
 /* ---- Definitions and declarations -------------------------------------- */

@@ -215,6 +215,18 @@ int pcpu_get_stats(struct pcpu_stats *st);
 int pcpu_get_cpu(void);
 void pcpu_put_cpu(void);
 
+/* ---- Module blocks (used by the module loader) -------------------------------- */
+
+/*
+ * pcpu_module_block_alloc() - per-CPU space for a module's block: an offset
+ * valid in every unit, zeroed on every CPU, accounted as module data.
+ * RETURNS the canonical address or NULL with errno (EINVAL, ENOMEM).
+ * pcpu_module_block_free() zeroes and frees it (RETURNS 0 or -1/EINVAL).
+ * MT-safe.
+ */
+void *pcpu_module_block_alloc(size_t size, size_t align);
+int pcpu_module_block_free(void *canonical);
+
 /* ---- Exports (read by the module loader) ------------------------------------ */
 
 enum pcpu_export_kind { PCPU_EXPORT_PLAIN = 0, PCPU_EXPORT_PER_CPU = 1 };

@@ -50,7 +50,7 @@ static inline int pcpu_arch_current_cpu(void)
  *        tbnz wt, #31, 5f                                      ; unregistered
  *        ldr  t, [offs, wt, uxtw #3] ; add t, t, p             ; copy address
  *        body                                                  ; ... commit
- *   2:                                                         ; post_commit
+ *   2:   str  xzr, [rs, #8]                                    ; disarm (see x86_64.h)
  *   (section __rseq_failure)
  *        .inst RSEQ_SIG
  *   4:   b 6b                                                  ; abort: restart
@@ -75,6 +75,7 @@ static inline int pcpu_arch_current_cpu(void)
     "add %[t], %[t], %[p]\n\t"                                                 \
     body                                                                       \
     "2:\n\t"                                                                   \
+    "str xzr, [%[rs], #8]\n\t"                                                 \
     ".pushsection __rseq_failure, \"ax\"\n\t"                                  \
     ".inst 0xd428bc00\n\t"                                                     \
     "4:\n\t"                                                                   \

@@ -17,6 +17,12 @@
  *    to memory): an interrupt either happens before it, and the kernel moves
  *    us to the abort handler, or after it.  The abort handler restarts the
  *    whole sequence, re-arming rseq_cs (the kernel clears it on abort).
+ *  - rseq_cs is cleared again right after the commit (one store).  The
+ *    descriptor lives in the code's own object; if it belongs to a module,
+ *    unloading the module unmaps it, and a thread whose rseq_cs still pointed
+ *    there would be killed with SIGSEGV the next time the kernel looked at it
+ *    (on preemption or signal delivery).  With the clear, only a thread still
+ *    executing the module's code can hold it, which unloading forbids anyway.
  *
  * Do not include this file directly: include <percpu/percpu.h>.
  */
@@ -60,7 +66,7 @@ static inline int pcpu_arch_current_cpu(void)
  *        test %eax, %eax ; js 5f      ; not registered: slow path
  *        mov  (offs,%rax,8), %rax     ; unit offset of this CPU
  *        body                          ; ... commit
- *   2:                                 ; post_commit_ip
+ *   2:   movq $0, %fs:8(off)          ; post_commit_ip: disarm
  *   (section __rseq_failure)
  *        ud1  0x53053053(%rip), %edi  ; signature
  *   4:   jmp  6b                      ; abort_ip: restart
@@ -84,6 +90,7 @@ static inline int pcpu_arch_current_cpu(void)
     "movq (%[offs],%%rax,8), %%rax\n\t"                                        \
     body                                                                       \
     "2:\n\t"                                                                   \
+    "movq $0, %%fs:8(%[roff])\n\t"                                             \
     ".pushsection __rseq_failure, \"ax\"\n\t"                                  \
     ".byte 0x0f, 0xb9, 0x3d\n\t"                                               \
     ".long 0x53053053\n\t"                                                     \

@@ -8,6 +8,7 @@
 #ifndef PERCPU_ELFPATCH_TARGET_H
 #define PERCPU_ELFPATCH_TARGET_H
 
+#include "percpu/elfpatch/Diagnostic.h"
 #include "percpu/elfpatch/Object.h"
 
 #include "llvm/ADT/StringRef.h"
@@ -86,6 +87,35 @@ public:
 
     // The relocation type of an 8-byte absolute address (slot contents).
     virtual uint32_t absolute64() const = 0;
+
+    // ---- Loading (the module loader's relocation engine) ----
+    // Values a relocation is computed from (psABI letters).
+    struct RelocValues {
+        uint64_t S = 0;   // symbol address
+        int64_t A = 0;    // addend
+        uint64_t P = 0;   // place (address of the field being relocated)
+        uint64_t G = 0;   // address of the symbol's GOT entry (if it has one)
+        uint64_t GOT = 0; // GOT base
+        uint64_t L = 0;   // PLT stub address, or S when the target is in reach
+        uint64_t Z = 0;   // symbol size
+    };
+    // Writes relocation `type` at `loc`, with range checks.  Errors are
+    // DiagnosticErrors located by `where` (file, section, offset, symbol).
+    virtual llvm::Error applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v,
+                                        const Diagnostic &where) const;
+    // Turns the address computation whose 32-bit PC-relative field is at
+    // `field` (a section offset `offset` of `sec`, whose bytes in memory
+    // start at `secBytes`) into a load of the address from a GOT entry: the
+    // reverse of the linker's GOT relaxation, for targets out of reach.
+    // RETURNS false when the instruction is not such a computation.
+    virtual bool addressToGotLoad(uint8_t *secBytes, const Section &sec, uint64_t offset) const
+    {
+        (void)secBytes, (void)sec, (void)offset;
+        return false;
+    }
+    // Size of one PLT stub, and the stub code jumping through `gotEntry`.
+    virtual unsigned pltStubSize() const { return 0; }
+    virtual void writePltStub(uint8_t *stub, uint64_t stubAddr, uint64_t gotEntry) const;
 };
 
 // The Target for `machine`, or nullptr when unsupported.

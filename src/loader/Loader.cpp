@@ -1,0 +1,971 @@
+//===- Loader.cpp - loading relocatable modules into a per-CPU host --------===//
+//
+// The pipeline, each step a function returning llvm::Error; a failure at any
+// step unwinds everything done so far (the Module destructor releases what it
+// holds), so a failed load leaves the allocator, the export registry and the
+// address space as they were:
+//
+//   parse -> plan per-CPU block (elfpatch::planBlock) -> [make indirect] ->
+//   lay out sections by permission -> map in the module area -> place the
+//   per-CPU block (pcpu_module_block_alloc) -> resolve symbols -> GOT/stubs ->
+//   relocate (code, data, per-CPU image) -> copy the image into every unit ->
+//   register exports -> protect -> register .eh_frame -> run initialisers
+//
+// Reach: module code addresses its own and the host's data with 32-bit
+// PC-relative displacements.  Modules are mapped in a "module area" reserved
+// near the host image (like the kernel's module space), and the first chunk
+// of per-CPU units is canonically addressed near the host too, so the default
+// placement needs no extra instruction.  When a per-CPU reference does not
+// reach (or PCPU_RTLD_FAR / PERCPU_FORCE_FAR=1 asks), the module is loaded
+// again with elfpatch::makeIndirect applied in memory: per-CPU address
+// computations then load full addresses from slots.
+//
+// Synchronisation: one mutex (Loader::lock) protects the module list, the
+// export registry and the module area.  Per-CPU data of a loaded module is
+// used by module code without any lock, like host data.
+//===----------------------------------------------------------------------===//
+#include "percpu/loader.h"
+#include "percpu/module.h"
+#include "percpu/percpu.h"
+
+#include "percpu/elfpatch/Compat.h"
+#include "percpu/elfpatch/Diagnostic.h"
+#include "percpu/elfpatch/Layout.h"
+#include "percpu/elfpatch/Object.h"
+#include "percpu/elfpatch/Patch.h"
+#include "percpu/elfpatch/Target.h"
+
+#include "llvm/BinaryFormat/ELF.h"
+#include "llvm/Support/Endian.h"
+#include "llvm/Support/MathExtras.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <dlfcn.h>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <unordered_map>
+#include <vector>
+
+extern "C" {
+// libgcc's unwinder registry, for C++ exceptions through module code.
+void __register_frame(void *);
+void __deregister_frame(void *);
+int __cxa_finalize(void *);
+// Linker-defined bounds of the executable (GNU ld and ld.lld).
+extern char __executable_start[] __attribute__((weak, visibility("hidden")));
+extern char _end[] __attribute__((weak, visibility("hidden")));
+}
+
+using namespace llvm;
+using namespace llvm::ELF;
+using namespace percpu::elfpatch;
+
+struct pcpu_module; // the C handle is the Module below
+
+namespace percpu::loader {
+namespace {
+
+constexpr uint64_t kPage = 4096;
+constexpr uint64_t kAreaSize = uint64_t{512} << 20;
+
+// ---- errors -----------------------------------------------------------------------
+
+thread_local std::string lastError;
+thread_local bool hasError = false;
+
+void setError(std::string msg)
+{
+    lastError = std::move(msg);
+    hasError = true;
+}
+
+Error loadError(const std::string &file, std::string section, std::optional<uint64_t> off,
+                std::string symbol, std::string message, std::string rule = "load")
+{
+    return makeError(std::move(rule), file, std::move(section), off, std::move(symbol),
+                     std::move(message));
+}
+
+std::string describe(Error e, const std::string &file)
+{
+    std::string out;
+    for (const Diagnostic &d : takeDiagnostics(std::move(e), "load", file)) {
+        if (!out.empty())
+            out += "\n";
+        out += d.str();
+    }
+    return out;
+}
+
+// ---- the module area: address space near the host -------------------------------------
+
+class ModuleArea {
+public:
+    // Reserves the area on first use; false when none could be placed near.
+    bool ready()
+    {
+        if (tried_)
+            return base_ != 0;
+        tried_ = true;
+        uintptr_t anchor = reinterpret_cast<uintptr_t>(_end ? _end : __executable_start);
+        if (!anchor)
+            return false;
+        uintptr_t start = reinterpret_cast<uintptr_t>(__executable_start);
+        // Candidates within 32-bit reach of the image (and of the first
+        // per-CPU chunk, which is addressed from __per_cpu_start): above the
+        // image in 64 MiB steps (skipping the brk heap, randomised up to
+        // 1 GiB above it), then below it.
+        std::vector<uintptr_t> candidates;
+        for (uint64_t gap = uint64_t{64} << 20; gap + kAreaSize <= (uint64_t{1400} << 20); gap += uint64_t{64} << 20)
+            candidates.push_back(alignTo(anchor, 2 << 20) + gap);
+        for (uint64_t gap = uint64_t{64} << 20; gap + kAreaSize <= (uint64_t{1400} << 20); gap += uint64_t{64} << 20)
+            if (start > gap + kAreaSize)
+                candidates.push_back(alignDown(start, 2 << 20) - gap - kAreaSize);
+        for (uintptr_t c : candidates) {
+            void *p = mmap(reinterpret_cast<void *>(c), kAreaSize, PROT_NONE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+            if (p == MAP_FAILED)
+                continue;
+            if (reinterpret_cast<uintptr_t>(p) != c) { // kernels without MAP_FIXED_NOREPLACE
+                munmap(p, kAreaSize);
+                continue;
+            }
+            base_ = c;
+            free_[0] = kAreaSize;
+            return true;
+        }
+        return false;
+    }
+
+    // Maps `size` bytes read-write in the area; 0 when full.
+    uintptr_t allocate(uint64_t size)
+    {
+        if (!ready())
+            return 0;
+        for (auto it = free_.begin(); it != free_.end(); ++it) {
+            if (it->second < size)
+                continue;
+            uint64_t off = it->first, len = it->second;
+            free_.erase(it);
+            if (len > size)
+                free_[off + size] = len - size;
+            void *p = mmap(reinterpret_cast<void *>(base_ + off), size, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+            if (p == MAP_FAILED) {
+                release(base_ + off, size, false);
+                return 0;
+            }
+            return base_ + off;
+        }
+        return 0;
+    }
+
+    bool contains(uintptr_t addr) const { return base_ && addr - base_ < kAreaSize; }
+
+    // Returns pages to the area (PROT_NONE again, contents discarded).
+    void release(uintptr_t addr, uint64_t size, bool remap = true)
+    {
+        if (remap)
+            mmap(reinterpret_cast<void *>(addr), size, PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+        uint64_t off = addr - base_;
+        auto next = free_.lower_bound(off);
+        if (next != free_.end() && off + size == next->first) {
+            size += next->second;
+            next = free_.erase(next);
+        }
+        if (next != free_.begin()) {
+            auto prev = std::prev(next);
+            if (prev->first + prev->second == off) {
+                prev->second += size;
+                return;
+            }
+        }
+        free_[off] = size;
+    }
+
+private:
+    static uintptr_t alignDown(uintptr_t x, uintptr_t a) { return x & ~(a - 1); }
+    bool tried_ = false;
+    uintptr_t base_ = 0;
+    std::map<uint64_t, uint64_t> free_; // offset -> size
+};
+
+// ---- modules -----------------------------------------------------------------------------
+
+struct ExportEntry {
+    uint64_t addr;
+    uint32_t kind;
+    struct Module *owner; // nullptr: the host
+};
+
+struct Module {
+    std::string name;
+    ObjectFile obj;
+    std::unique_ptr<Target> target;
+    BlockLayout block;
+    bool far = false;
+    int flags = 0;
+
+    uintptr_t blockCanon = 0;
+    std::vector<uint8_t> image; // the per-CPU block's initial contents
+
+    uintptr_t base = 0; // the mapping
+    uint64_t mapSize = 0;
+    bool inArea = false;
+    struct Region {
+        uint64_t offset, size;
+        int prot;
+    };
+    std::vector<Region> regions;
+
+    std::vector<uint64_t> secAddr;  // by section index (0: not loaded)
+    std::vector<uint64_t> symAddr;  // by symbol index
+    std::map<uint32_t, uint64_t> gotEntry;  // symbol index -> entry address
+    std::map<uint32_t, uint64_t> pltStub;   // symbol index -> stub address
+    std::map<uint32_t, uint64_t> commonAddr;
+    uint64_t gotBase = 0;
+    uint64_t ehFrame = 0;
+    bool ehRegistered = false;
+
+    std::vector<std::string> exportNames; // registered in the loader's table
+    std::set<Module *> deps, dependents;
+    std::vector<uint64_t> finiArray, exitcalls;
+    bool constructed = false;
+    uint64_t dsoHandle = 0; // the module's __dso_handle (a word in its data)
+
+    ~Module();
+};
+
+struct Loader {
+    std::recursive_mutex lock;
+    std::vector<Module *> modules;
+    std::unordered_map<std::string, ExportEntry> exports;
+    ModuleArea area;
+};
+
+Loader &loader()
+{
+    static Loader *l = new Loader(); // never destroyed: modules may outlive statics
+    return *l;
+}
+
+Module::~Module()
+{
+    Loader &L = loader();
+    for (const std::string &n : exportNames)
+        L.exports.erase(n);
+    for (Module *d : deps)
+        d->dependents.erase(this);
+    if (ehRegistered)
+        __deregister_frame(reinterpret_cast<void *>(ehFrame));
+    if (blockCanon)
+        pcpu_module_block_free(reinterpret_cast<void *>(blockCanon));
+    if (base) {
+        if (inArea)
+            L.area.release(base, mapSize);
+        else
+            munmap(reinterpret_cast<void *>(base), mapSize);
+    }
+}
+
+bool isPerCpuSection(const Section &s) { return classifySection(s.name).has_value(); }
+
+bool loadable(const Section &s)
+{
+    return s.index && (s.flags & SHF_ALLOC) && s.type != SHT_GROUP && !isPerCpuSection(s);
+}
+
+int permOf(const Section &s)
+{
+    if (s.flags & SHF_EXECINSTR)
+        return PROT_READ | PROT_EXEC;
+    if (s.flags & SHF_WRITE)
+        return PROT_READ | PROT_WRITE;
+    return PROT_READ;
+}
+
+// ---- steps ------------------------------------------------------------------------------
+
+Error validate(Module &m)
+{
+    const ObjectFile &o = m.obj;
+    if (!o.isRelocatable())
+        return loadError(m.name, "", std::nullopt, "",
+                         "not a relocatable object (ET_REL); link modules with -r or "
+                         "`percpu-elfpatch link`",
+                         "malformed");
+#if defined(__x86_64__)
+    const uint16_t host = EM_X86_64;
+#elif defined(__aarch64__)
+    const uint16_t host = EM_AARCH64;
+#endif
+    if (o.machine != host)
+        return loadError(m.name, "", std::nullopt, "",
+                         "object is for " + machineName(o.machine) + ", the host is " + machineName(host),
+                         "malformed");
+    if (!o.symtabIndex)
+        return loadError(m.name, "", std::nullopt, "", "object has no symbol table", "malformed");
+    m.target = createTarget(o.machine);
+    for (const Section &s : o.sections)
+        if (s.index && (s.flags & SHF_ALLOC) && (s.flags & SHF_WRITE) && (s.flags & SHF_EXECINSTR))
+            return loadError(m.name, s.name, std::nullopt, "",
+                             "section is both writable and executable; modules are never mapped "
+                             "writable and executable at once");
+    for (const Section &s : o.sections)
+        if (s.index && (s.flags & SHF_TLS))
+            return loadError(m.name, s.name, std::nullopt, "",
+                             "thread-local data (SHF_TLS) is not supported in modules: a module "
+                             "has no TLS block");
+    return Error::success();
+}
+
+// Counts GOT entries and PLT stubs the relocations need.
+void planGotAndStubs(Module &m, std::vector<uint32_t> &gotSyms, std::vector<uint32_t> &stubSyms)
+{
+    std::set<uint32_t> got, stub;
+    for (const auto &[rela, list] : m.obj.relocs) {
+        const Section &t = m.obj.sections[m.obj.relocTarget(rela)];
+        if (!(t.flags & SHF_ALLOC))
+            continue;
+        for (const Reloc &r : list) {
+            RelExpr e = m.target->relExpr(r.type);
+            if (e == RelExpr::GotPCRelative)
+                got.insert(r.symbol);
+            bool undef = r.symbol && m.obj.symbols[r.symbol].shndx == SHN_UNDEF;
+            if (e == RelExpr::PLT && undef) {
+                stub.insert(r.symbol);
+                got.insert(r.symbol);
+            }
+            // A PC-relative address of an external symbol may not reach
+            // (libstdc++'s typeinfo from -fPIE code): keep a GOT entry ready.
+            if (e == RelExpr::PCRelative && undef && (t.flags & SHF_EXECINSTR))
+                got.insert(r.symbol);
+        }
+    }
+    gotSyms.assign(got.begin(), got.end());
+    stubSyms.assign(stub.begin(), stub.end());
+}
+
+Error layOutAndMap(Module &m)
+{
+    const ObjectFile &o = m.obj;
+    std::vector<uint32_t> gotSyms, stubSyms;
+    planGotAndStubs(m, gotSyms, stubSyms);
+    const unsigned stubSize = m.target->pltStubSize();
+
+    // COMMON symbols go to the end of the data region.
+    uint64_t commonSize = 0, commonAlign = 1;
+    std::vector<std::pair<uint32_t, uint64_t>> commons;
+    for (uint32_t i = 1; i < o.symbols.size(); ++i) {
+        const Symbol &s = o.symbols[i];
+        if (s.shndx != SHN_COMMON)
+            continue;
+        uint64_t a = std::max<uint64_t>(1, s.value);
+        if (!isPowerOf2_64(a) || a > kPage)
+            return loadError(m.name, "COMMON", std::nullopt, s.name,
+                             "COMMON symbol '" + s.name + "' has alignment " + std::to_string(a));
+        commonSize = alignTo(commonSize, a);
+        commons.emplace_back(i, commonSize);
+        commonSize += s.size;
+        commonAlign = std::max(commonAlign, a);
+    }
+
+    // Regions in order: text (+stubs), read-only (+GOT), data (+bss, COMMON).
+    m.secAddr.assign(o.sections.size(), 0);
+    std::vector<uint64_t> offsets(o.sections.size(), 0);
+    uint64_t at = 0;
+    uint64_t stubOff = 0, gotOff = 0, commonOff = 0, dsoOff = 0;
+    const int prots[] = {PROT_READ | PROT_EXEC, PROT_READ, PROT_READ | PROT_WRITE};
+    for (int prot : prots) {
+        uint64_t start = at;
+        for (bool nobits : {false, true})
+            for (const Section &s : o.sections) {
+                if (!loadable(s) || permOf(s) != prot || (s.type == SHT_NOBITS) != nobits)
+                    continue;
+                at = alignTo(at, std::max<uint64_t>(1, s.addralign));
+                offsets[s.index] = at;
+                at += s.size;
+                if (s.name == ".eh_frame")
+                    at += 4; // zero terminator for the unwinder
+            }
+        if (prot == (PROT_READ | PROT_EXEC) && !stubSyms.empty()) {
+            at = alignTo(at, 16);
+            stubOff = at;
+            at += stubSyms.size() * stubSize;
+        }
+        if (prot == PROT_READ && !gotSyms.empty()) {
+            at = alignTo(at, 8);
+            gotOff = at;
+            at += gotSyms.size() * 8;
+        }
+        if (prot == (PROT_READ | PROT_WRITE)) {
+            at = alignTo(at, commonAlign);
+            commonOff = at;
+            at += commonSize;
+            at = alignTo(at, 8);
+            dsoOff = at; // the module's __dso_handle: an address inside it
+            at += 8;
+        }
+        if (at > start) {
+            at = alignTo(at, kPage);
+            m.regions.push_back({start, at - start, prot});
+        }
+    }
+    m.mapSize = std::max<uint64_t>(at, kPage);
+
+    Loader &L = loader();
+    m.base = L.area.allocate(m.mapSize); // near the host, far path or not
+    m.inArea = m.base != 0;
+    if (!m.base) {
+        void *p = mmap(nullptr, m.mapSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return loadError(m.name, "", std::nullopt, "",
+                             "cannot map " + std::to_string(m.mapSize) + " bytes: " + strerror(errno));
+        m.base = reinterpret_cast<uintptr_t>(p);
+    }
+    for (const Section &s : o.sections) {
+        if (!loadable(s))
+            continue;
+        m.secAddr[s.index] = m.base + offsets[s.index];
+        if (s.type != SHT_NOBITS && !s.data.empty())
+            std::memcpy(reinterpret_cast<void *>(m.secAddr[s.index]), s.data.data(), s.data.size());
+        if (s.name == ".eh_frame" && s.size)
+            m.ehFrame = m.secAddr[s.index];
+    }
+    uint64_t stubAt = m.base + stubOff, gotAt = m.base + gotOff;
+    m.gotBase = gotAt;
+    for (uint32_t sym : gotSyms) {
+        m.gotEntry[sym] = gotAt;
+        gotAt += 8;
+    }
+    for (uint32_t sym : stubSyms) {
+        m.pltStub[sym] = stubAt;
+        stubAt += stubSize;
+    }
+    for (auto &[sym, off] : commons)
+        m.commonAddr[sym] = m.base + commonOff + off;
+    m.dsoHandle = m.base + dsoOff;
+    return Error::success();
+}
+
+Error placeBlock(Module &m)
+{
+    if (m.block.empty())
+        return Error::success();
+    void *p = pcpu_module_block_alloc(m.block.size ? m.block.size : 1, std::min<uint64_t>(m.block.align, kPage));
+    if (!p)
+        return loadError(m.name, m.obj.sectionLabel(m.block.sections[0].section), std::nullopt, "",
+                         "cannot allocate " + std::to_string(m.block.size) + " bytes of per-CPU data: " +
+                             strerror(errno));
+    m.blockCanon = reinterpret_cast<uintptr_t>(p);
+    m.image.assign(m.block.size, 0);
+    for (const PlacedSection &ps : m.block.sections) {
+        m.secAddr[ps.section] = m.blockCanon + ps.offset;
+        const Section &s = m.obj.sections[ps.section];
+        if (s.type != SHT_NOBITS)
+            std::copy(s.data.begin(), s.data.end(), m.image.begin() + static_cast<long>(ps.offset));
+    }
+    return Error::success();
+}
+
+// Looks a name up as the loader resolves it: host, modules, process.
+Error lookup(Module &m, uint32_t index, uint64_t &addr)
+{
+    const Symbol &s = m.obj.symbols[index];
+    const bool wantPerCpu = startsWith(s.name, kPerCpuPrefix);
+    Loader &L = loader();
+    auto mismatch = [&](const std::string &where, bool isPerCpu) {
+        return loadError(m.name, "", std::nullopt, s.name,
+                         wantPerCpu ? "per-CPU reference '" + s.name + "' resolves to ordinary " +
+                                          where + " symbol (expected an EXPORT_PER_CPU_SYMBOL)"
+                                    : "ordinary reference '" + s.name + "' resolves to a per-CPU " +
+                                          where + " export (declare it with DECLARE_PER_CPU)",
+                         "kind-mismatch");
+        (void)isPerCpu;
+    };
+    if (const pcpu_export *e = pcpu_host_export(s.name.c_str())) {
+        if ((e->kind == PCPU_EXPORT_PER_CPU) != wantPerCpu)
+            return mismatch("host", e->kind == PCPU_EXPORT_PER_CPU);
+        addr = reinterpret_cast<uint64_t>(e->addr);
+        return Error::success();
+    }
+    auto it = L.exports.find(s.name);
+    if (it != L.exports.end()) {
+        if ((it->second.kind == PCPU_EXPORT_PER_CPU) != wantPerCpu)
+            return mismatch("module '" + it->second.owner->name + "'", it->second.kind == PCPU_EXPORT_PER_CPU);
+        addr = it->second.addr;
+        m.deps.insert(it->second.owner);
+        return Error::success();
+    }
+    if (s.name == "__dso_handle") {
+        addr = m.dsoHandle;
+        return Error::success();
+    }
+    if (s.name == "_GLOBAL_OFFSET_TABLE_") {
+        addr = m.gotBase;
+        return Error::success();
+    }
+    if (!wantPerCpu && !(m.flags & PCPU_RTLD_NO_PROCESS_SYMBOLS)) {
+        if (void *p = dlsym(RTLD_DEFAULT, s.name.c_str())) {
+            addr = reinterpret_cast<uint64_t>(p);
+            return Error::success();
+        }
+    }
+    if (s.binding == STB_WEAK) {
+        addr = 0;
+        return Error::success();
+    }
+    // The other kind under the other spelling is a likely mistake: say so.
+    std::string other = wantPerCpu ? s.name.substr(kPerCpuPrefix.size()) : kPerCpuPrefix.str() + s.name;
+    const pcpu_export *hostOther = pcpu_host_export(other.c_str());
+    auto modOther = L.exports.find(other);
+    if (hostOther || modOther != L.exports.end())
+        return loadError(m.name, "", std::nullopt, s.name,
+                         wantPerCpu ? "undefined per-CPU symbol '" + s.name + "'; '" + other +
+                                          "' is exported as ordinary data (use EXPORT_PER_CPU_SYMBOL "
+                                          "with DEFINE_PER_CPU)"
+                                    : "undefined symbol '" + s.name + "'; '" + other +
+                                          "' is a per-CPU export (declare it with DECLARE_PER_CPU)",
+                         "kind-mismatch");
+    return loadError(m.name, "", std::nullopt, s.name,
+                     std::string(wantPerCpu ? "undefined per-CPU symbol '" : "undefined symbol '") + s.name +
+                         "'" +
+                         (wantPerCpu ? " (no EXPORT_PER_CPU_SYMBOL in the host or a loaded module)"
+                                     : (m.flags & PCPU_RTLD_NO_PROCESS_SYMBOLS)
+                                           ? " (not exported by the host or a loaded module; process "
+                                             "symbols are disabled)"
+                                           : " (not exported by the host or a loaded module, nor in the "
+                                             "process)"),
+                     "undefined-symbol");
+}
+
+Error resolveSymbols(Module &m)
+{
+    const ObjectFile &o = m.obj;
+    m.symAddr.assign(o.symbols.size(), 0);
+    std::vector<bool> referenced(o.symbols.size(), false);
+    for (const auto &[rela, list] : o.relocs)
+        if (o.sections[o.relocTarget(rela)].flags & SHF_ALLOC)
+            for (const Reloc &r : list)
+                referenced[r.symbol] = true;
+    Error errors = Error::success();
+    for (uint32_t i = 1; i < o.symbols.size(); ++i) {
+        const Symbol &s = o.symbols[i];
+        if (s.shndx == SHN_UNDEF) {
+            if (!referenced[i] || s.name.empty())
+                continue;
+            uint64_t a = 0;
+            if (Error e = lookup(m, i, a))
+                errors = joinErrors(std::move(errors), std::move(e));
+            m.symAddr[i] = a;
+        } else if (s.shndx == SHN_ABS) {
+            m.symAddr[i] = s.value;
+        } else if (s.shndx == SHN_COMMON) {
+            m.symAddr[i] = m.commonAddr[i];
+        } else if (s.shndx < o.sections.size()) {
+            uint64_t base = m.secAddr[s.shndx];
+            if (!base && referenced[i])
+                errors = joinErrors(std::move(errors),
+                                    loadError(m.name, o.sectionLabel(s.shndx), s.value, s.name,
+                                              "symbol '" + s.name + "' is defined in section '" +
+                                                  o.sectionLabel(s.shndx) + "', which is not loaded"));
+            m.symAddr[i] = base + (s.type == STT_SECTION ? 0 : s.value);
+        }
+    }
+    return errors;
+}
+
+Error relocate(Module &m)
+{
+    const ObjectFile &o = m.obj;
+    // GOT entries and stubs.
+    for (auto &[sym, entry] : m.gotEntry)
+        support::endian::write64le(reinterpret_cast<void *>(entry), m.symAddr[sym]);
+    for (auto &[sym, stub] : m.pltStub)
+        m.target->writePltStub(reinterpret_cast<uint8_t *>(stub), stub, m.gotEntry[sym]);
+
+    Error errors = Error::success();
+    unsigned count = 0;
+    for (const auto &[rela, list] : o.relocs) {
+        const Section &t = o.sections[o.relocTarget(rela)];
+        if (!(t.flags & SHF_ALLOC))
+            continue; // debug information is not loaded
+        auto off = m.block.offsetOf(t.index);
+        uint8_t *dst;
+        uint64_t place;
+        if (off) {
+            dst = m.image.data() + *off;
+            place = m.blockCanon + *off;
+        } else {
+            dst = reinterpret_cast<uint8_t *>(m.secAddr[t.index]);
+            place = m.secAddr[t.index];
+        }
+        for (const Reloc &r : list) {
+            const Symbol &sym = o.symbols[r.symbol];
+            Target::RelocValues v;
+            v.S = m.symAddr[r.symbol];
+            v.A = r.addend;
+            v.P = place + r.offset;
+            v.GOT = m.gotBase;
+            v.Z = sym.size;
+            auto g = m.gotEntry.find(r.symbol);
+            v.G = g != m.gotEntry.end() ? g->second : 0;
+            v.L = v.S;
+            auto st = m.pltStub.find(r.symbol);
+            if (st != m.pltStub.end()) {
+                int64_t direct = static_cast<int64_t>(v.S + v.A - v.P);
+                if (direct < INT32_MIN || direct > INT32_MAX)
+                    v.L = st->second;
+            }
+            if (m.target->relExpr(r.type) == RelExpr::PCRelative && v.G && !off &&
+                sym.shndx == SHN_UNDEF) {
+                int64_t direct = static_cast<int64_t>(v.S + v.A - v.P);
+                if ((direct < INT32_MIN || direct > INT32_MAX) &&
+                    m.target->addressToGotLoad(dst, t, r.offset)) {
+                    Target::RelocValues g = v;
+                    g.S = v.G; // the field now addresses the GOT entry
+                    v = g;
+                }
+            }
+            Diagnostic where;
+            where.file = m.name;
+            where.section = t.name;
+            where.offset = r.offset;
+            where.symbol = sym.type == STT_SECTION ? o.sectionLabel(sym.shndx) : sym.name;
+            if (Error e = m.target->applyRelocation(r.type, dst + r.offset, v, where)) {
+                errors = joinErrors(std::move(errors), std::move(e));
+                if (++count > 20)
+                    return errors;
+            }
+        }
+    }
+    return errors;
+}
+
+// Whether any relocation error is an overflow against per-CPU data (then the
+// far path can fix it).
+bool perCpuOverflowOnly(Module &m, Error &err)
+{
+    bool fixable = true;
+    std::vector<Diagnostic> diags = takeDiagnostics(std::move(err), "load", m.name);
+    for (const Diagnostic &d : diags) {
+        bool perCpuSym = false;
+        for (const Symbol &s : m.obj.symbols)
+            if ((s.name == d.symbol || (s.type == STT_SECTION && m.obj.sectionLabel(s.shndx) == d.symbol)) &&
+                isPerCpuSymbol(m.obj, s))
+                perCpuSym = true;
+        if (d.rule != "relocation-overflow" || !perCpuSym)
+            fixable = false;
+    }
+    Error rebuilt = Error::success();
+    for (Diagnostic &d : diags)
+        rebuilt = joinErrors(std::move(rebuilt), make_error<DiagnosticError>(std::move(d)));
+    err = std::move(rebuilt);
+    return fixable && !diags.empty();
+}
+
+Error registerExports(Module &m)
+{
+    Loader &L = loader();
+    const Section *sec = m.obj.sectionByName("percpu_exports");
+    if (!sec || !m.secAddr[sec->index])
+        return Error::success();
+    size_t n = sec->size / sizeof(pcpu_export);
+    auto *recs = reinterpret_cast<const pcpu_export *>(m.secAddr[sec->index]);
+    for (size_t i = 0; i < n; ++i) {
+        const pcpu_export &e = recs[i];
+        if (!e.name)
+            continue;
+        std::string name = e.name;
+        if (pcpu_host_export(e.name))
+            return loadError(m.name, sec->name, i * sizeof(pcpu_export), name,
+                             "module exports '" + name + "', which the host already exports",
+                             "duplicate-export");
+        auto it = L.exports.find(name);
+        if (it != L.exports.end())
+            return loadError(m.name, sec->name, i * sizeof(pcpu_export), name,
+                             "module exports '" + name + "', already exported by module '" +
+                                 it->second.owner->name + "'",
+                             "duplicate-export");
+        L.exports[name] = {reinterpret_cast<uint64_t>(e.addr), e.kind, &m};
+        m.exportNames.push_back(name);
+    }
+    return Error::success();
+}
+
+void copyImage(Module &m)
+{
+    if (!m.blockCanon)
+        return;
+    unsigned n = pcpu_nr_cpus();
+    for (unsigned c = 0; c < n; ++c)
+        std::memcpy(reinterpret_cast<void *>(m.blockCanon + pcpu_unit_offset[c]), m.image.data(),
+                    m.image.size());
+}
+
+Error protect(Module &m)
+{
+    for (const Module::Region &r : m.regions)
+        if (mprotect(reinterpret_cast<void *>(m.base + r.offset), r.size, r.prot) != 0)
+            return loadError(m.name, "", std::nullopt, "",
+                             std::string("mprotect failed: ") + strerror(errno));
+    return Error::success();
+}
+
+// Function pointers of the init/fini arrays (sorted by priority) and of
+// module_init/module_exit.
+std::vector<uint64_t> pointersOf(Module &m, StringRef base, bool prioritised)
+{
+    std::vector<std::pair<unsigned, const Section *>> secs;
+    for (const Section &s : m.obj.sections) {
+        if (!m.secAddr[s.index] || !s.index)
+            continue;
+        StringRef n(s.name);
+        if (n == base)
+            secs.emplace_back(prioritised ? 65536 : 0, &s);
+        else if (prioritised && n.consume_front(base) && n.consume_front(".")) {
+            unsigned prio = 65535;
+            n.getAsInteger(10, prio);
+            secs.emplace_back(prio, &s);
+        }
+    }
+    std::stable_sort(secs.begin(), secs.end(),
+                     [](const auto &a, const auto &b) { return a.first < b.first; });
+    std::vector<uint64_t> out;
+    for (auto &[prio, s] : secs)
+        for (uint64_t off = 0; off + 8 <= s->size; off += 8) {
+            uint64_t fn = support::endian::read64le(reinterpret_cast<const void *>(m.secAddr[s->index] + off));
+            if (fn && fn != ~uint64_t{0})
+                out.push_back(fn);
+        }
+    return out;
+}
+
+Error runInit(Module &m)
+{
+    if (m.ehFrame) {
+        __register_frame(reinterpret_cast<void *>(m.ehFrame));
+        m.ehRegistered = true;
+    }
+    for (uint64_t fn : pointersOf(m, ".init_array", true))
+        reinterpret_cast<void (*)()>(fn)();
+    m.constructed = true;
+    m.finiArray = pointersOf(m, ".fini_array", true);
+    m.exitcalls = pointersOf(m, PCPU_MODULE_EXIT_SECTION, false);
+    for (uint64_t fn : pointersOf(m, PCPU_MODULE_INIT_SECTION, false)) {
+        int rc = reinterpret_cast<int (*)()>(fn)();
+        if (rc != 0)
+            return loadError(m.name, PCPU_MODULE_INIT_SECTION, std::nullopt, "",
+                             "module_init function returned " + std::to_string(rc) +
+                                 "; the module is not loaded",
+                             "init-failed");
+    }
+    return Error::success();
+}
+
+void runDestructors(Module &m)
+{
+    if (!m.constructed)
+        return;
+    __cxa_finalize(reinterpret_cast<void *>(m.dsoHandle));
+    for (auto it = m.finiArray.rbegin(); it != m.finiArray.rend(); ++it)
+        reinterpret_cast<void (*)()>(*it)();
+    m.constructed = false;
+}
+
+bool forceFar(int flags)
+{
+    if (flags & PCPU_RTLD_FAR)
+        return true;
+    const char *e = getenv("PERCPU_FORCE_FAR");
+    return e && *e && strcmp(e, "0") != 0;
+}
+
+// One attempt at loading; `far` selects the indirect path.
+Expected<std::unique_ptr<Module>> loadOnce(const std::string &name, const ObjectFile &obj,
+                                           int flags, bool far)
+{
+    auto m = std::make_unique<Module>();
+    m->name = name;
+    m->obj = obj;
+    m->flags = flags;
+    m->far = far;
+    if (Error e = validate(*m))
+        return e;
+    if (far) {
+        auto n = makeIndirect(m->obj);
+        if (!n)
+            return n.takeError();
+    }
+    m->block = planBlock(m->obj);
+    if (Error e = layOutAndMap(*m))
+        return e;
+    if (Error e = placeBlock(*m))
+        return e;
+    if (Error e = resolveSymbols(*m))
+        return e;
+    if (Error e = relocate(*m))
+        return e;
+    return m;
+}
+
+pcpu_module *load(const std::string &name, MemoryBufferRef buf, int flags)
+{
+    Loader &L = loader();
+    auto parsed = readObject(name, buf);
+    if (!parsed) {
+        setError(describe(parsed.takeError(), name));
+        return nullptr;
+    }
+    std::lock_guard<std::recursive_mutex> guard(L.lock);
+    bool far = forceFar(flags);
+    auto m = loadOnce(name, *parsed, flags, far);
+    if (!m && !far) {
+        // A per-CPU reference out of 32-bit reach: load it again the far way
+        // (indirect references).  Anything else is final.
+        Error err = m.takeError();
+        Module probe;
+        probe.name = name;
+        probe.obj = *parsed; // loadOnce worked on its own copy
+        if (perCpuOverflowOnly(probe, err)) {
+            consumeError(std::move(err));
+            m = loadOnce(name, *parsed, flags, true);
+        } else {
+            m = std::move(err);
+        }
+    }
+    if (!m) {
+        setError(describe(m.takeError(), name));
+        return nullptr;
+    }
+    Module &mod = **m;
+    copyImage(mod);
+    if (Error e = registerExports(mod)) {
+        setError(describe(std::move(e), name));
+        return nullptr;
+    }
+    if (Error e = protect(mod)) {
+        setError(describe(std::move(e), name));
+        return nullptr;
+    }
+    for (Module *d : mod.deps)
+        d->dependents.insert(&mod);
+    if (Error e = runInit(mod)) {
+        runDestructors(mod);
+        setError(describe(std::move(e), name));
+        return nullptr;
+    }
+    L.modules.push_back(m->get());
+    return reinterpret_cast<pcpu_module *>(m->release());
+}
+
+} // namespace
+} // namespace percpu::loader
+
+using namespace percpu::loader;
+
+extern "C" {
+
+pcpu_module *pcpu_dlopen(const char *path, int flags)
+{
+    if (!path) {
+        setError("pcpu_dlopen: path is NULL");
+        return nullptr;
+    }
+    auto buf = MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+    if (!buf) {
+        setError(std::string(path) + ": error: cannot read: " + buf.getError().message());
+        return nullptr;
+    }
+    return load(path, (*buf)->getMemBufferRef(), flags);
+}
+
+pcpu_module *pcpu_dlopen_mem(const void *image, size_t size, const char *name, int flags)
+{
+    if (!image && size) {
+        setError("pcpu_dlopen_mem: image is NULL");
+        return nullptr;
+    }
+    std::string n = name ? name : "<memory>";
+    StringRef bytes(static_cast<const char *>(image), size);
+    return load(n, MemoryBufferRef(bytes, n), flags);
+}
+
+void *pcpu_dlsym(pcpu_module *handle, const char *symbol)
+{
+    if (!handle || !symbol) {
+        setError("pcpu_dlsym: NULL module or symbol");
+        return nullptr;
+    }
+    auto *m = reinterpret_cast<Module *>(handle);
+    std::lock_guard<std::recursive_mutex> guard(loader().lock);
+    for (uint32_t i = 1; i < m->obj.symbols.size(); ++i) {
+        const Symbol &s = m->obj.symbols[i];
+        if (s.name == symbol && s.binding != STB_LOCAL && s.shndx != SHN_UNDEF)
+            return reinterpret_cast<void *>(m->symAddr[i]);
+    }
+    setError(m->name + ": error: no symbol '" + symbol + "'");
+    return nullptr;
+}
+
+int pcpu_dlclose(pcpu_module *handle)
+{
+    if (!handle) {
+        setError("pcpu_dlclose: NULL module");
+        return -1;
+    }
+    auto *m = reinterpret_cast<Module *>(handle);
+    Loader &L = loader();
+    std::lock_guard<std::recursive_mutex> guard(L.lock);
+    auto it = std::find(L.modules.begin(), L.modules.end(), m);
+    if (it == L.modules.end()) {
+        setError("pcpu_dlclose: not a loaded module");
+        return -1;
+    }
+    if (!m->dependents.empty()) {
+        std::string names;
+        for (Module *d : m->dependents)
+            names += (names.empty() ? "'" : ", '") + d->name + "'";
+        setError(m->name + ": error: cannot unload: used by " + names);
+        return -1;
+    }
+    for (uint64_t fn : m->exitcalls)
+        reinterpret_cast<void (*)()>(fn)();
+    runDestructors(*m);
+    L.modules.erase(it);
+    delete m;
+    return 0;
+}
+
+const char *pcpu_dlerror(void)
+{
+    if (!hasError)
+        return nullptr;
+    hasError = false;
+    return lastError.c_str();
+}
+
+int pcpu_module_get_info(const pcpu_module *handle, struct pcpu_module_info *info)
+{
+    if (!handle || !info) {
+        errno = EINVAL;
+        return -1;
+    }
+    auto *m = reinterpret_cast<const Module *>(handle);
+    info->name = m->name.c_str();
+    info->percpu_bytes = m->block.size;
+    info->percpu_block = reinterpret_cast<void *>(m->blockCanon);
+    info->far = m->far;
+    info->mapped_bytes = m->mapSize;
+    return 0;
+}
+
+} // extern "C"

@@ -1,0 +1,349 @@
+// The module loader, on fixture modules compiled by the test build
+// (testdata/modules) with one compiler and one set of flags per run:
+// PERCPU_FIXTURES names the directory.  ctest runs this host for gcc and
+// clang, -O0 and -O2, -fPIC and -fPIE, near and far (PERCPU_FORCE_FAR=1), and
+// a non-PIE host for -fno-pic modules.
+#include <percpu/linux.h>
+#include <percpu/loader.h>
+
+#include "test_util.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <iterator>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+// What the host exports to modules.
+DEFINE_PER_CPU(long, host_hits);
+EXPORT_PER_CPU_SYMBOL(host_hits);
+int host_value = 42;
+EXPORT_SYMBOL(host_value);
+extern "C" {
+int host_cxx_destroyed = 0; // set by cxx_module.o's static destructor
+}
+EXPORT_SYMBOL(host_cxx_destroyed);
+// An ordinary variable that merely carries the per-CPU prefix: a per-CPU
+// reference to it is a kind mismatch.
+extern "C" {
+long per_cpu__fake_plain = 0;
+}
+EXPORT_SYMBOL(per_cpu__fake_plain);
+
+namespace {
+
+std::string fixture(const char *name)
+{
+    const char *dir = getenv("PERCPU_FIXTURES");
+    return std::string(dir ? dir : ".") + "/" + name;
+}
+
+bool forcedFar()
+{
+    const char *e = getenv("PERCPU_FORCE_FAR");
+    return e && *e && strcmp(e, "0") != 0;
+}
+
+template <typename F> F sym(pcpu_module *m, const char *name)
+{
+    void *p = pcpu_dlsym(m, name);
+    EXPECT_NE(p, nullptr) << name;
+    return reinterpret_cast<F>(p);
+}
+
+struct Snapshot {
+    pcpu_stats stats{};
+    std::vector<std::string> maps;
+    static Snapshot take()
+    {
+        Snapshot s;
+        pcpu_get_stats(&s.stats);
+        std::ifstream f("/proc/self/maps");
+        for (std::string line; std::getline(f, line);)
+            if (line.find("[heap]") == std::string::npos) // brk moves with malloc
+                s.maps.push_back(line);
+        return s;
+    }
+};
+
+void expectSameState(const Snapshot &a, const Snapshot &b)
+{
+    EXPECT_EQ(a.stats.module_bytes, b.stats.module_bytes);
+    EXPECT_EQ(a.stats.module_blocks, b.stats.module_blocks);
+    EXPECT_EQ(a.stats.used_bytes, b.stats.used_bytes);
+    std::vector<std::string> gone, added;
+    std::set_difference(a.maps.begin(), a.maps.end(), b.maps.begin(), b.maps.end(),
+                        std::back_inserter(gone));
+    std::set_difference(b.maps.begin(), b.maps.end(), a.maps.begin(), a.maps.end(),
+                        std::back_inserter(added));
+    std::string diff;
+    for (auto &l : gone)
+        diff += "\n  - " + l;
+    for (auto &l : added)
+        diff += "\n  + " + l;
+    EXPECT_TRUE(diff.empty()) << "the process's mappings changed:" << diff;
+}
+
+bool anyWritableExecutable()
+{
+    std::ifstream f("/proc/self/maps");
+    for (std::string line; std::getline(f, line);) {
+        std::istringstream is(line);
+        std::string range, perms;
+        is >> range >> perms;
+        if (perms.size() >= 3 && perms[1] == 'w' && perms[2] == 'x')
+            return true;
+    }
+    return false;
+}
+
+class Loader : public ::testing::Test {
+protected:
+    void TearDown() override
+    {
+        for (auto it = mods_.rbegin(); it != mods_.rend(); ++it)
+            EXPECT_EQ(pcpu_dlclose(*it), 0) << pcpu_dlerror();
+        mods_.clear();
+    }
+    pcpu_module *load(const char *name, int flags = 0)
+    {
+        pcpu_module *m = pcpu_dlopen(fixture(name).c_str(), flags);
+        EXPECT_NE(m, nullptr) << pcpu_dlerror();
+        if (m)
+            mods_.push_back(m);
+        return m;
+    }
+    std::vector<pcpu_module *> mods_;
+};
+
+TEST_F(Loader, RunsModuleInitAndCallsLibc)
+{
+    pcpu_module *m = load("counters.o");
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(sym<int (*)()>(m, "counters_initialised")(), 1);
+    EXPECT_STREQ(sym<const char *(*)()>(m, "counters_greeting")(), "hello from counters");
+    pcpu_module_info info;
+    ASSERT_EQ(pcpu_module_get_info(m, &info), 0);
+    EXPECT_EQ(info.far, forcedFar() ? 1 : 0);
+    EXPECT_GT(info.percpu_bytes, 4096u); // holds a page-aligned variable
+    EXPECT_FALSE(anyWritableExecutable());
+}
+
+TEST_F(Loader, InitialValuesAndAlignmentOnEveryCpu)
+{
+    pcpu_module *m = load("counters.o");
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(sym<int (*)()>(m, "counters_check_init")(), 0);
+    auto *hits = static_cast<long *>(pcpu_dlsym(m, "per_cpu__mod_hits"));
+    ASSERT_NE(hits, nullptr);
+    for (unsigned c = 0; c < pcpu_nr_cpus(); ++c)
+        ASSERT_EQ(*per_cpu_ptr(hits, c), 5) << "cpu " << c;
+}
+
+TEST_F(Loader, ModuleDataFollowsTheHostFormula)
+{
+    pcpu_module *m = load("counters.o");
+    ASSERT_NE(m, nullptr);
+    auto *hits = static_cast<long *>(pcpu_dlsym(m, "per_cpu__mod_hits"));
+    ASSERT_NE(hits, nullptr);
+    pcpu_stats st;
+    pcpu_get_stats(&st);
+    for (unsigned c = 0; c + 1 < pcpu_nr_cpus(); ++c) {
+        auto a = reinterpret_cast<uintptr_t>(per_cpu_ptr(hits, c));
+        auto b = reinterpret_cast<uintptr_t>(per_cpu_ptr(hits, c + 1));
+        ASSERT_EQ(b - a, st.unit_stride);
+        ASSERT_EQ(a - reinterpret_cast<uintptr_t>(hits), pcpu_unit_offset[c]);
+    }
+    // What the module's code computes is what the host computes.
+    auto bump = sym<void (*)(long)>(m, "counters_bump");
+    auto sum = sym<long (*)()>(m, "counters_sum");
+    long before = sum();
+    bump(10);
+    long host = 0;
+    for (unsigned c = 0; c < pcpu_nr_cpus(); ++c)
+        host += *per_cpu_ptr(hits, c);
+    EXPECT_EQ(sum(), before + 10);
+    EXPECT_EQ(host, before + 10);
+}
+
+TEST_F(Loader, ThreadsMigratingKeepModuleCountersExact)
+{
+    pcpu_module *m = load("counters.o");
+    ASSERT_NE(m, nullptr);
+    auto bump = sym<void (*)(long)>(m, "counters_bump");
+    auto sum = sym<long (*)()>(m, "counters_sum");
+    auto priv = sym<long (*)()>(m, "counters_private_sum");
+    long s0 = sum(), p0 = priv();
+    const int threads = static_cast<int>(2 * std::thread::hardware_concurrency() + 2);
+    const long per = 50000;
+    std::vector<std::thread> ts;
+    for (int t = 0; t < threads; ++t)
+        ts.emplace_back([=] {
+            for (long i = 0; i < per; i += 100) {
+                percpu::test::migrate(t + static_cast<int>(i / 100));
+                bump(100);
+                this_cpu_add(host_hits, 100);
+            }
+        });
+    for (auto &t : ts)
+        t.join();
+    EXPECT_EQ(sum(), s0 + threads * per);
+    EXPECT_EQ(priv(), p0 + 3 * threads * per); // +1 private, +2 events per bump
+}
+
+TEST_F(Loader, ModulesUseEachOthersAndTheHostsExports)
+{
+    pcpu_module *a = load("counters.o");
+    pcpu_module *b = load("user.o");
+    ASSERT_TRUE(a && b);
+    long hostBefore = 0;
+    for (unsigned c = 0; c < pcpu_nr_cpus(); ++c)
+        hostBefore += per_cpu(host_hits, c);
+    auto sumA = sym<long (*)()>(a, "counters_sum");
+    long aBefore = sumA();
+    sym<void (*)(long)>(b, "user_bump_both")(7);
+    EXPECT_EQ(sumA(), aBefore + 7);
+    EXPECT_EQ(sym<long (*)()>(b, "user_read_a")(), aBefore + 7);
+    long hostAfter = 0;
+    for (unsigned c = 0; c < pcpu_nr_cpus(); ++c)
+        hostAfter += per_cpu(host_hits, c);
+    EXPECT_EQ(hostAfter, hostBefore + 7);
+    // Weak undefined resolves to 0; COMMON gets storage.
+    EXPECT_EQ(sym<int (*)()>(b, "user_has_optional")(), 0);
+    EXPECT_EQ(sym<int (*)()>(b, "user_common_value")(), 7);
+
+    // A cannot go while B uses it.
+    EXPECT_EQ(pcpu_dlclose(a), -1);
+    const char *err = pcpu_dlerror();
+    ASSERT_NE(err, nullptr);
+    EXPECT_NE(std::string(err).find("used by '" + fixture("user.o") + "'"), std::string::npos) << err;
+    EXPECT_EQ(pcpu_dlerror(), nullptr); // read once, like dlerror
+}
+
+TEST_F(Loader, FailedLoadsLeaveNothingBehind)
+{
+    pcpu_module *a = load("counters.o");
+    ASSERT_NE(a, nullptr);
+    Snapshot before = Snapshot::take();
+    struct Case {
+        const char *file;
+        const char *message;
+    } cases[] = {
+        {"failing_init.o", "module_init function returned -5"},
+        {"tls_module.o", "thread-local"},
+        {"kind_mismatch.o", "per-CPU reference 'per_cpu__fake_plain' resolves to ordinary host symbol"},
+        {"kind_mismatch.o", "undefined per-CPU symbol 'per_cpu__host_value'; 'host_value' is exported as ordinary data"},
+        {"counters.o", "already exported by module"},
+        {"garbage.o", "[malformed]"},
+        {"missing.o", "cannot read"},
+    };
+    for (const Case &c : cases) {
+        SCOPED_TRACE(c.file);
+        pcpu_module *m = pcpu_dlopen(fixture(c.file).c_str(), 0);
+        EXPECT_EQ(m, nullptr);
+        const char *err = pcpu_dlerror();
+        ASSERT_NE(err, nullptr);
+        EXPECT_NE(std::string(err).find(c.message), std::string::npos) << err;
+        EXPECT_NE(std::string(err).find(c.file), std::string::npos) << "message names the file: " << err;
+    }
+    Snapshot after = Snapshot::take();
+    expectSameState(before, after);
+}
+
+TEST_F(Loader, UndefinedSymbolsAreNamedAndProcessSymbolsCanBeForbidden)
+{
+    // user.o needs counters.o's exports.
+    EXPECT_EQ(pcpu_dlopen(fixture("user.o").c_str(), 0), nullptr);
+    std::string err = pcpu_dlerror();
+    EXPECT_NE(err.find("undefined per-CPU symbol 'per_cpu__mod_hits'"), std::string::npos) << err;
+    // counters.o calls libc: refused when process symbols are off.
+    EXPECT_EQ(pcpu_dlopen(fixture("counters.o").c_str(), PCPU_RTLD_NO_PROCESS_SYMBOLS), nullptr);
+    err = pcpu_dlerror();
+    EXPECT_NE(err.find("process symbols are disabled"), std::string::npos) << err;
+}
+
+TEST_F(Loader, CxxConstructorsExceptionsAndDestructors)
+{
+    if (getenv("PERCPU_EXPECT_ABSOLUTE_REFUSAL")) {
+        // -fno-pic C++ code holds 32-bit absolute addresses of libstdc++
+        // symbols, which live far above 4 GiB: refused, naming them.
+        EXPECT_EQ(pcpu_dlopen(fixture("cxx_module.o").c_str(), 0), nullptr);
+        std::string err = pcpu_dlerror();
+        EXPECT_NE(err.find("relocation R_X86_64_32 out of range"), std::string::npos) << err;
+        EXPECT_NE(err.find("references '_ZTISt13runtime_error'"), std::string::npos) << err;
+        return;
+    }
+    pcpu_module *m = load("cxx_module.o");
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(sym<int (*)()>(m, "cxx_constructed")(), 1);
+    EXPECT_EQ(sym<int (*)(int)>(m, "cxx_catch")(1), 1);
+    EXPECT_EQ(sym<int (*)(int)>(m, "cxx_catch")(5), static_cast<int>(strlen("too big: 5")));
+    long n = sym<long (*)(long)>(m, "cxx_bump")(4);
+    EXPECT_EQ(n, 3L * pcpu_nr_cpus() + 4);
+    host_cxx_destroyed = 0;
+    mods_.clear();
+    ASSERT_EQ(pcpu_dlclose(m), 0) << pcpu_dlerror();
+    EXPECT_EQ(host_cxx_destroyed, 1) << "the static destructor did not run on unload";
+}
+
+TEST_F(Loader, LoadUnloadCyclesDoNotGrow)
+{
+    // Warm up once (first use maps the module area, commits pages).
+    {
+        pcpu_module *m = pcpu_dlopen(fixture("small.o").c_str(), 0);
+        ASSERT_NE(m, nullptr) << pcpu_dlerror();
+        ASSERT_EQ(pcpu_dlclose(m), 0);
+    }
+    Snapshot before = Snapshot::take();
+    for (int i = 0; i < 10000; ++i) {
+        pcpu_module *m = pcpu_dlopen(fixture("small.o").c_str(), 0);
+        ASSERT_NE(m, nullptr) << pcpu_dlerror();
+        if (i % 1000 == 0) {
+            auto f9 = sym<long (*)(long)>(m, "small_f9");
+            ASSERT_EQ(f9(0), 45);
+            ASSERT_FALSE(anyWritableExecutable());
+        }
+        ASSERT_EQ(pcpu_dlclose(m), 0) << pcpu_dlerror();
+    }
+    Snapshot after = Snapshot::take();
+    expectSameState(before, after);
+    EXPECT_EQ(after.stats.committed_per_unit, before.stats.committed_per_unit);
+}
+
+TEST_F(Loader, LoadingWhileOtherThreadsUpdatePerCpuData)
+{
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> ts;
+    std::atomic<long> done{0};
+    for (int t = 0; t < 3; ++t)
+        ts.emplace_back([&] {
+            long n = 0;
+            while (!stop.load(std::memory_order_relaxed)) {
+                this_cpu_inc(host_hits);
+                ++n;
+            }
+            done += n;
+        });
+    long before = 0;
+    for (unsigned c = 0; c < pcpu_nr_cpus(); ++c)
+        before += __atomic_load_n(&per_cpu(host_hits, c), __ATOMIC_RELAXED);
+    (void)before;
+    for (int i = 0; i < 200; ++i) {
+        pcpu_module *a = pcpu_dlopen(fixture("counters.o").c_str(), 0);
+        ASSERT_NE(a, nullptr) << pcpu_dlerror();
+        ASSERT_EQ(sym<int (*)()>(a, "counters_check_init")(), 0);
+        ASSERT_EQ(pcpu_dlclose(a), 0);
+    }
+    stop = true;
+    for (auto &t : ts)
+        t.join();
+    EXPECT_GT(done.load(), 0);
+}
+
+} // namespace
