@@ -969,3 +969,19 @@ int pcpu_module_get_info(const pcpu_module *handle, struct pcpu_module_info *inf
 }
 
 } // extern "C"
+
+extern "C" int pcpu_loader_get_stats(struct pcpu_loader_stats *st)
+{
+    if (!st) {
+        errno = EINVAL;
+        return -1;
+    }
+    Loader &L = loader();
+    std::lock_guard<std::recursive_mutex> guard(L.lock);
+    st->modules = L.modules.size();
+    st->exports = L.exports.size();
+    st->mapped_bytes = 0;
+    for (Module *m : L.modules)
+        st->mapped_bytes += m->mapSize;
+    return 0;
+}

@@ -59,6 +59,14 @@ struct pcpu_module_info {
 };
 int pcpu_module_get_info(const pcpu_module *m, struct pcpu_module_info *info);
 
+/* Loader-wide figures. */
+struct pcpu_loader_stats {
+    size_t modules;      /* loaded */
+    size_t exports;      /* symbols exported by loaded modules */
+    size_t mapped_bytes; /* module memory mapped (code, data, GOT, stubs) */
+};
+int pcpu_loader_get_stats(struct pcpu_loader_stats *st);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,78 @@
+// Real code nobody here wrote: zlib's objects from Debian's libz.a, combined
+// into one module with `percpu-elfpatch link`, loaded with pcpu_dlopen, must
+// compress and uncompress exactly like the system's zlib the host links.
+#include <percpu/loader.h>
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Compress2 = int (*)(Bytef *, uLongf *, const Bytef *, uLong, int);
+using Uncompress = int (*)(Bytef *, uLongf *, const Bytef *, uLong);
+using Crc32 = uLong (*)(uLong, const Bytef *, uInt);
+using Version = const char *(*)();
+
+std::vector<uint8_t> sampleData()
+{
+    // Compressible but not trivial: text-like runs and random bytes.
+    std::vector<uint8_t> v;
+    std::mt19937 rng(42);
+    const char *words[] = {"per-CPU ", "variable ", "module ", "offset ", "unit ", "stride "};
+    while (v.size() < (1u << 20)) {
+        if (rng() % 4) {
+            const char *w = words[rng() % 6];
+            v.insert(v.end(), w, w + strlen(w));
+        } else {
+            v.push_back(static_cast<uint8_t>(rng()));
+        }
+    }
+    return v;
+}
+
+TEST(Zlib, ModuleBuiltFromLibzBehavesLikeTheSystemZlib)
+{
+    const char *path = getenv("PERCPU_ZLIB_MODULE");
+    ASSERT_NE(path, nullptr);
+    pcpu_module *m = pcpu_dlopen(path, 0);
+    ASSERT_NE(m, nullptr) << pcpu_dlerror();
+    auto modCompress = reinterpret_cast<Compress2>(pcpu_dlsym(m, "compress2"));
+    auto modUncompress = reinterpret_cast<Uncompress>(pcpu_dlsym(m, "uncompress"));
+    auto modCrc = reinterpret_cast<Crc32>(pcpu_dlsym(m, "crc32"));
+    auto modVersion = reinterpret_cast<Version>(pcpu_dlsym(m, "zlibVersion"));
+    ASSERT_TRUE(modCompress && modUncompress && modCrc && modVersion);
+    EXPECT_NE(reinterpret_cast<void *>(modCompress), reinterpret_cast<void *>(&compress2))
+        << "the module's compress2 must be its own copy";
+    EXPECT_STREQ(modVersion(), zlibVersion());
+
+    std::vector<uint8_t> data = sampleData();
+    EXPECT_EQ(modCrc(0, data.data(), static_cast<uInt>(data.size())),
+              crc32(0, data.data(), static_cast<uInt>(data.size())));
+    for (int level : {1, 6, 9}) {
+        SCOPED_TRACE(level);
+        uLongf a = compressBound(data.size()), b = a;
+        std::vector<uint8_t> outMod(a), outSys(b);
+        ASSERT_EQ(modCompress(outMod.data(), &a, data.data(), data.size(), level), Z_OK);
+        ASSERT_EQ(compress2(outSys.data(), &b, data.data(), data.size(), level), Z_OK);
+        outMod.resize(a);
+        outSys.resize(b);
+        EXPECT_EQ(outMod, outSys) << "compressed bytes differ";
+        std::vector<uint8_t> back(data.size());
+        uLongf n = back.size();
+        ASSERT_EQ(modUncompress(back.data(), &n, outSys.data(), outSys.size()), Z_OK);
+        EXPECT_EQ(n, data.size());
+        EXPECT_EQ(back, data);
+        n = back.size();
+        std::fill(back.begin(), back.end(), 0);
+        ASSERT_EQ(uncompress(back.data(), &n, outMod.data(), outMod.size()), Z_OK);
+        EXPECT_EQ(back, data);
+    }
+    EXPECT_EQ(pcpu_dlclose(m), 0) << pcpu_dlerror();
+}
+
+} // namespace
