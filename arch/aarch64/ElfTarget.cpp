@@ -19,6 +19,7 @@
 #include "percpu/elfpatch/Target.h"
 
 #include "llvm/BinaryFormat/ELF.h"
+#include <mutex>
 #include "llvm/MC/MCInstrDesc.h"
 #include "llvm/MC/MCInstrInfo.h"
 #include "llvm/Support/Endian.h"
@@ -31,7 +32,7 @@ namespace {
 
 class AArch64 final : public Target {
 public:
-    AArch64() : dis_(Disassembler::create("aarch64-unknown-linux-gnu")) {}
+    AArch64() = default;
     uint16_t machine() const override { return EM_AARCH64; }
     StringRef relocName(uint32_t type) const override;
     RelExpr relExpr(uint32_t type) const override;
@@ -54,7 +55,15 @@ private:
             return false;
         }
     }
-    std::unique_ptr<Disassembler> dis_;
+    // The MC disassembler is costly to set up and only analysis needs it:
+    // created on first use (the loader never does).
+    const Disassembler *dis() const
+    {
+        std::call_once(disOnce_, [this] { dis_ = Disassembler::create("aarch64-unknown-linux-gnu"); });
+        return dis_.get();
+    }
+    mutable std::once_flag disOnce_;
+    mutable std::unique_ptr<Disassembler> dis_;
 };
 
 StringRef AArch64::relocName(uint32_t type) const
@@ -105,17 +114,17 @@ Access AArch64::classifyAccess(const Section &sec, const Reloc &rel,
     a.instSize = 4;
     if (a.instOffset + 4 > sec.data.size())
         return a;
-    auto d = dis_ ? dis_->decode(ArrayRef<uint8_t>(sec.data).slice(a.instOffset, 4), a.instOffset)
+    auto d = dis() ? dis()->decode(ArrayRef<uint8_t>(sec.data).slice(a.instOffset, 4), a.instOffset)
                   : std::nullopt;
     if (!d)
         return a;
-    a.text = dis_->print(d->inst);
+    a.text = dis()->print(d->inst);
     RelExpr e = relExpr(rel.type);
     if (e == RelExpr::GotPCRelative) {
         a.kind = AccessKind::GotLoad;
         return a;
     }
-    const MCInstrDesc &desc = dis_->instrInfo().get(d->inst.getOpcode());
+    const MCInstrDesc &desc = dis()->instrInfo().get(d->inst.getOpcode());
     if (isLoadStoreLo12(rel.type) || rel.type == R_AARCH64_LD_PREL_LO19)
         a.kind = (desc.mayLoad() || desc.mayStore()) ? AccessKind::Memory : AccessKind::Address;
     else

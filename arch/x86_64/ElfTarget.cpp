@@ -37,7 +37,7 @@ namespace {
 
 class X86_64 final : public Target {
 public:
-    X86_64() : dis_(Disassembler::create("x86_64-unknown-linux-gnu")) {}
+    X86_64() = default;
     uint16_t machine() const override { return EM_X86_64; }
     StringRef relocName(uint32_t type) const override;
     RelExpr relExpr(uint32_t type) const override;
@@ -48,7 +48,7 @@ public:
                           const std::function<SlotRef(uint32_t, int64_t)> &slotFor) const override;
     uint32_t absolute64() const override { return R_X86_64_64; }
     Error applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v,
-                          const Diagnostic &where) const override;
+                          function_ref<Diagnostic()> where) const override;
     unsigned pltStubSize() const override { return 8; }
     bool addressToGotLoad(uint8_t *secBytes, const Section &sec, uint64_t offset) const override
     {
@@ -79,7 +79,15 @@ private:
     AccessKind gotLoadUse(const Section &sec, Sweep::const_iterator at, const Sweep &insts,
                           const MCInst &load, std::string &text) const;
 
-    std::unique_ptr<Disassembler> dis_;
+    // The MC disassembler is costly to set up and only analysis needs it:
+    // created on first use (the loader never does).
+    const Disassembler *dis() const
+    {
+        std::call_once(disOnce_, [this] { dis_ = Disassembler::create("x86_64-unknown-linux-gnu"); });
+        return dis_.get();
+    }
+    mutable std::once_flag disOnce_;
+    mutable std::unique_ptr<Disassembler> dis_;
     mutable std::mutex cacheLock_;
     mutable std::map<std::pair<const uint8_t *, size_t>, std::vector<std::pair<uint64_t, uint64_t>>>
         sweeps_;
@@ -130,7 +138,7 @@ const std::vector<std::pair<uint64_t, uint64_t>> &X86_64::instructions(const Sec
     std::vector<std::pair<uint64_t, uint64_t>> starts;
     ArrayRef<uint8_t> bytes(sec.data);
     for (uint64_t off = 0; off < bytes.size();) {
-        auto d = dis_ ? dis_->decode(bytes.drop_front(off), off) : std::nullopt;
+        auto d = dis() ? dis()->decode(bytes.drop_front(off), off) : std::nullopt;
         uint64_t size = d ? d->size : 1; // resynchronise past undecodable bytes
         if (d)
             starts.emplace_back(off, size);
@@ -142,7 +150,7 @@ const std::vector<std::pair<uint64_t, uint64_t>> &X86_64::instructions(const Sec
 X86_64::MemOperand X86_64::memoryOperand(const MCInst &inst) const
 {
     MemOperand m;
-    const MCInstrDesc &desc = dis_->instrInfo().get(inst.getOpcode());
+    const MCInstrDesc &desc = dis()->instrInfo().get(inst.getOpcode());
     for (unsigned i = 0; i < desc.getNumOperands() && i + 4 < inst.getNumOperands(); ++i) {
 #if LLVM_VERSION_MAJOR >= 16
         if (desc.operands()[i].OperandType != MCOI::OPERAND_MEMORY)
@@ -164,20 +172,20 @@ AccessKind X86_64::gotLoadUse(const Section &sec, Sweep::const_iterator at, cons
 {
     if (load.getNumOperands() == 0 || !load.getOperand(0).isReg())
         return AccessKind::GotLoad;
-    const MCRegisterInfo &mri = dis_->registerInfo();
+    const MCRegisterInfo &mri = dis()->registerInfo();
     unsigned reg = load.getOperand(0).getReg();
     // Follow the loaded register through the next few instructions of the
     // same straight-line code.
     for (auto it = std::next(at); it != insts.end() && it - at <= 8; ++it) {
-        auto d = dis_->decode(ArrayRef<uint8_t>(sec.data).drop_front(it->first), it->first);
+        auto d = dis()->decode(ArrayRef<uint8_t>(sec.data).drop_front(it->first), it->first);
         if (!d)
             break;
-        const MCInstrDesc &desc = dis_->instrInfo().get(d->inst.getOpcode());
+        const MCInstrDesc &desc = dis()->instrInfo().get(d->inst.getOpcode());
         MemOperand m = memoryOperand(d->inst);
         bool usesAsBase = m.present && m.base && mri.isSubRegisterEq(reg, m.base) && !m.index;
-        bool isLea = startsWith(dis_->opcodeName(d->inst), "LEA");
+        bool isLea = startsWith(dis()->opcodeName(d->inst), "LEA");
         if (usesAsBase && !isLea && (desc.mayLoad() || desc.mayStore())) {
-            text += "; then " + dis_->print(d->inst) + " at +0x" + utohexstr(it->first);
+            text += "; then " + dis()->print(d->inst) + " at +0x" + utohexstr(it->first);
             return AccessKind::Memory;
         }
         if (desc.isBranch() || desc.isCall() || desc.isReturn())
@@ -211,15 +219,15 @@ Access X86_64::classifyAccess(const Section &sec, const Reloc &rel,
         return a;
     a.instOffset = it->first;
     a.instSize = it->second;
-    auto d = dis_->decode(ArrayRef<uint8_t>(sec.data).drop_front(a.instOffset), a.instOffset);
+    auto d = dis()->decode(ArrayRef<uint8_t>(sec.data).drop_front(a.instOffset), a.instOffset);
     if (!d)
         return a;
-    a.text = dis_->print(d->inst);
+    a.text = dis()->print(d->inst);
     if (e == RelExpr::GotPCRelative) {
         a.kind = gotLoadUse(sec, it, insts, d->inst, a.text);
         return a;
     }
-    std::string name = dis_->opcodeName(d->inst);
+    std::string name = dis()->opcodeName(d->inst);
     if (startsWith(name, "LEA")) {
         a.kind = AccessKind::Address;
         return a;
@@ -229,7 +237,7 @@ Access X86_64::classifyAccess(const Section &sec, const Reloc &rel,
         a.kind = AccessKind::Address; // the address is an immediate operand
         return a;
     }
-    const MCRegisterInfo &mri = dis_->registerInfo();
+    const MCRegisterInfo &mri = dis()->registerInfo();
     bool ripBase = m.base && StringRef(mri.getName(m.base)) == "RIP";
     uint64_t end = a.instOffset + a.instSize;
     if (e == RelExpr::PCRelative || e == RelExpr::PLT) {
@@ -310,10 +318,10 @@ Error X86_64::rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
 // The loader's relocation engine.  Each case reads like the psABI table
 // (section 4.4.1): the value, then a store through a range check.
 Error X86_64::applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v,
-                              const Diagnostic &where) const
+                              function_ref<Diagnostic()> where) const
 {
     auto outOfRange = [&](int64_t value, int64_t lo, int64_t hi) {
-        Diagnostic d = where;
+        Diagnostic d = where();
         d.rule = "relocation-overflow";
         d.message = "relocation " + relocName(type).str() + " out of range: " +
                     std::to_string(value) + " is not in [" + std::to_string(lo) + ", " +
@@ -359,7 +367,7 @@ Error X86_64::applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v,
     case R_X86_64_SIZE64: return w64(v.Z + A);
     default: break;
     }
-    Diagnostic d = where;
+    Diagnostic d = where();
     d.rule = "unsupported-relocation";
     if (relExpr(type) == RelExpr::TLS)
         d.message = "relocation " + relocName(type).str() + " against '" + d.symbol +

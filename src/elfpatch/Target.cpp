@@ -8,9 +8,9 @@ namespace percpu::elfpatch {
 Target::~Target() = default;
 
 llvm::Error Target::applyRelocation(uint32_t type, uint8_t *, const RelocValues &,
-                                    const Diagnostic &where) const
+                                    llvm::function_ref<Diagnostic()> where) const
 {
-    Diagnostic d = where;
+    Diagnostic d = where();
     d.rule = "unsupported-relocation";
     d.message = "loading " + machineName(machine()) + " modules is not supported (relocation " +
                 relocName(type).str() + ")";

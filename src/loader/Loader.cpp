@@ -144,11 +144,22 @@ public:
         return false;
     }
 
-    // Maps `size` bytes read-write in the area; 0 when full.
-    uintptr_t allocate(uint64_t size)
+    // Maps `size` bytes read-write (and zeroed) in the area; 0 when full.
+    // `reused` says whether they come from the cache of unloaded modules.
+    uintptr_t allocate(uint64_t size, bool &reused)
     {
+        reused = false;
         if (!ready())
             return 0;
+        auto cached = cache_.find(size);
+        if (cached != cache_.end()) {
+            uintptr_t addr = cached->second;
+            cache_.erase(cached);
+            cachedBytes_ -= size;
+            std::memset(reinterpret_cast<void *>(addr), 0, size);
+            reused = true;
+            return addr;
+        }
         for (auto it = free_.begin(); it != free_.end(); ++it) {
             if (it->second < size)
                 continue;
@@ -159,7 +170,7 @@ public:
             void *p = mmap(reinterpret_cast<void *>(base_ + off), size, PROT_READ | PROT_WRITE,
                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
             if (p == MAP_FAILED) {
-                release(base_ + off, size, false);
+                giveBack(base_ + off, size, false);
                 return 0;
             }
             return base_ + off;
@@ -169,8 +180,25 @@ public:
 
     bool contains(uintptr_t addr) const { return base_ && addr - base_ < kAreaSize; }
 
-    // Returns pages to the area (PROT_NONE again, contents discarded).
-    void release(uintptr_t addr, uint64_t size, bool remap = true)
+    // Takes a mapping back.  An unloaded module's (`keep`) stays mapped
+    // read-write (never executable) in a cache for the next load of that
+    // size, up to kCacheBytes; otherwise the pages become PROT_NONE again.
+    // A failed load's mapping returns to exactly where it came from.
+    void release(uintptr_t addr, uint64_t size, bool keep, bool reused)
+    {
+        if ((keep && cachedBytes_ + size <= kCacheBytes) || (!keep && reused)) {
+            mprotect(reinterpret_cast<void *>(addr), size, PROT_READ | PROT_WRITE);
+            cache_.emplace(size, addr);
+            cachedBytes_ += size;
+            return;
+        }
+        giveBack(addr, size, true);
+    }
+
+private:
+    // Returns pages to the area's free list (PROT_NONE again when `remap`,
+    // contents discarded).
+    void giveBack(uintptr_t addr, uint64_t size, bool remap)
     {
         if (remap)
             mmap(reinterpret_cast<void *>(addr), size, PROT_NONE,
@@ -191,11 +219,13 @@ public:
         free_[off] = size;
     }
 
-private:
     static uintptr_t alignDown(uintptr_t x, uintptr_t a) { return x & ~(a - 1); }
     bool tried_ = false;
     uintptr_t base_ = 0;
     std::map<uint64_t, uint64_t> free_; // offset -> size
+    static constexpr uint64_t kCacheBytes = uint64_t{8} << 20;
+    std::multimap<uint64_t, uintptr_t> cache_; // size -> address, read-write
+    uint64_t cachedBytes_ = 0;
 };
 
 // ---- modules -----------------------------------------------------------------------------
@@ -220,6 +250,7 @@ struct Module {
     uintptr_t base = 0; // the mapping
     uint64_t mapSize = 0;
     bool inArea = false;
+    bool reused = false; // the mapping came from the area's cache
     struct Region {
         uint64_t offset, size;
         int prot;
@@ -228,8 +259,8 @@ struct Module {
 
     std::vector<uint64_t> secAddr;  // by section index (0: not loaded)
     std::vector<uint64_t> symAddr;  // by symbol index
-    std::map<uint32_t, uint64_t> gotEntry;  // symbol index -> entry address
-    std::map<uint32_t, uint64_t> pltStub;   // symbol index -> stub address
+    std::vector<uint64_t> gotEntry; // by symbol index: GOT entry address, or 0
+    std::vector<uint64_t> pltStub;  // by symbol index: PLT stub address, or 0
     std::map<uint32_t, uint64_t> commonAddr;
     uint64_t gotBase = 0;
     uint64_t ehFrame = 0;
@@ -240,6 +271,7 @@ struct Module {
     std::vector<uint64_t> finiArray, exitcalls;
     bool constructed = false;
     uint64_t dsoHandle = 0; // the module's __dso_handle (a word in its data)
+    bool loaded = false;    // fully loaded: unloading keeps reusable memory
 
     ~Module();
 };
@@ -266,11 +298,13 @@ Module::~Module()
         d->dependents.erase(this);
     if (ehRegistered)
         __deregister_frame(reinterpret_cast<void *>(ehFrame));
+    // A failed load is undone exactly (pages given back, mappings as they
+    // were); an unloaded module's memory stays ready for the next load.
     if (blockCanon)
-        pcpu_module_block_free(reinterpret_cast<void *>(blockCanon));
+        pcpu_module_block_free(reinterpret_cast<void *>(blockCanon), loaded ? 0 : 1);
     if (base) {
         if (inArea)
-            L.area.release(base, mapSize);
+            L.area.release(base, mapSize, loaded, reused);
         else
             munmap(reinterpret_cast<void *>(base), mapSize);
     }
@@ -422,7 +456,7 @@ Error layOutAndMap(Module &m)
     m.mapSize = std::max<uint64_t>(at, kPage);
 
     Loader &L = loader();
-    m.base = L.area.allocate(m.mapSize); // near the host, far path or not
+    m.base = L.area.allocate(m.mapSize, m.reused); // near the host, far path or not
     m.inArea = m.base != 0;
     if (!m.base) {
         void *p = mmap(nullptr, m.mapSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -442,6 +476,8 @@ Error layOutAndMap(Module &m)
     }
     uint64_t stubAt = m.base + stubOff, gotAt = m.base + gotOff;
     m.gotBase = gotAt;
+    m.gotEntry.assign(o.symbols.size(), 0);
+    m.pltStub.assign(o.symbols.size(), 0);
     for (uint32_t sym : gotSyms) {
         m.gotEntry[sym] = gotAt;
         gotAt += 8;
@@ -587,10 +623,13 @@ Error relocate(Module &m)
 {
     const ObjectFile &o = m.obj;
     // GOT entries and stubs.
-    for (auto &[sym, entry] : m.gotEntry)
-        support::endian::write64le(reinterpret_cast<void *>(entry), m.symAddr[sym]);
-    for (auto &[sym, stub] : m.pltStub)
-        m.target->writePltStub(reinterpret_cast<uint8_t *>(stub), stub, m.gotEntry[sym]);
+    for (uint32_t sym = 0; sym < m.gotEntry.size(); ++sym) {
+        if (m.gotEntry[sym])
+            support::endian::write64le(reinterpret_cast<void *>(m.gotEntry[sym]), m.symAddr[sym]);
+        if (m.pltStub[sym])
+            m.target->writePltStub(reinterpret_cast<uint8_t *>(m.pltStub[sym]), m.pltStub[sym],
+                                   m.gotEntry[sym]);
+    }
 
     Error errors = Error::success();
     unsigned count = 0;
@@ -616,14 +655,12 @@ Error relocate(Module &m)
             v.P = place + r.offset;
             v.GOT = m.gotBase;
             v.Z = sym.size;
-            auto g = m.gotEntry.find(r.symbol);
-            v.G = g != m.gotEntry.end() ? g->second : 0;
+            v.G = m.gotEntry[r.symbol];
             v.L = v.S;
-            auto st = m.pltStub.find(r.symbol);
-            if (st != m.pltStub.end()) {
+            if (uint64_t stub = m.pltStub[r.symbol]) {
                 int64_t direct = static_cast<int64_t>(v.S + v.A - v.P);
                 if (direct < INT32_MIN || direct > INT32_MAX)
-                    v.L = st->second;
+                    v.L = stub;
             }
             if (m.target->relExpr(r.type) == RelExpr::PCRelative && v.G && !off &&
                 sym.shndx == SHN_UNDEF) {
@@ -635,11 +672,14 @@ Error relocate(Module &m)
                     v = g;
                 }
             }
-            Diagnostic where;
-            where.file = m.name;
-            where.section = t.name;
-            where.offset = r.offset;
-            where.symbol = sym.type == STT_SECTION ? o.sectionLabel(sym.shndx) : sym.name;
+            auto where = [&] {
+                Diagnostic d;
+                d.file = m.name;
+                d.section = t.name;
+                d.offset = r.offset;
+                d.symbol = sym.type == STT_SECTION ? o.sectionLabel(sym.shndx) : sym.name;
+                return d;
+            };
             if (Error e = m.target->applyRelocation(r.type, dst + r.offset, v, where)) {
                 errors = joinErrors(std::move(errors), std::move(e));
                 if (++count > 20)
@@ -790,12 +830,12 @@ bool forceFar(int flags)
 }
 
 // One attempt at loading; `far` selects the indirect path.
-Expected<std::unique_ptr<Module>> loadOnce(const std::string &name, const ObjectFile &obj,
-                                           int flags, bool far)
+Expected<std::unique_ptr<Module>> loadOnce(const std::string &name, ObjectFile obj, int flags,
+                                           bool far)
 {
     auto m = std::make_unique<Module>();
     m->name = name;
-    m->obj = obj;
+    m->obj = std::move(obj);
     m->flags = flags;
     m->far = far;
     if (Error e = validate(*m))
@@ -827,19 +867,25 @@ pcpu_module *load(const std::string &name, MemoryBufferRef buf, int flags)
     }
     std::lock_guard<std::recursive_mutex> guard(L.lock);
     bool far = forceFar(flags);
-    auto m = loadOnce(name, *parsed, flags, far);
+    auto m = loadOnce(name, std::move(*parsed), flags, far);
     if (!m && !far) {
         // A per-CPU reference out of 32-bit reach: load it again the far way
         // (indirect references).  Anything else is final.
         Error err = m.takeError();
-        Module probe;
-        probe.name = name;
-        probe.obj = *parsed; // loadOnce worked on its own copy
-        if (perCpuOverflowOnly(probe, err)) {
-            consumeError(std::move(err));
-            m = loadOnce(name, *parsed, flags, true);
-        } else {
+        auto again = readObject(name, buf); // the first attempt consumed its copy
+        if (!again) {
+            consumeError(again.takeError());
             m = std::move(err);
+        } else {
+            Module probe;
+            probe.name = name;
+            probe.obj = *again;
+            if (perCpuOverflowOnly(probe, err)) {
+                consumeError(std::move(err));
+                m = loadOnce(name, std::move(*again), flags, true);
+            } else {
+                m = std::move(err);
+            }
         }
     }
     if (!m) {
@@ -863,6 +909,7 @@ pcpu_module *load(const std::string &name, MemoryBufferRef buf, int flags)
         setError(describe(std::move(e), name));
         return nullptr;
     }
+    mod.loaded = true;
     L.modules.push_back(m->get());
     return reinterpret_cast<pcpu_module *>(m->release());
 }

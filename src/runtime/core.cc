@@ -651,12 +651,12 @@ void *pcpu_module_block_alloc(size_t size, size_t align)
     return spaceAlloc(size, align, Owner::Module);
 }
 
-int pcpu_module_block_free(void *canonical)
+int pcpu_module_block_free(void *canonical, int give_pages_back)
 {
     if (!canonical)
         return 0;
     char why[256];
-    if (spaceFree(canonical, Owner::Module, why, sizeof(why)) == 0)
+    if (spaceFree(canonical, Owner::Module, why, sizeof(why), give_pages_back != 0) == 0)
         return 0;
     int e = errno;
     fprintf(stderr, "percpu: pcpu_module_block_free: %s\n", why);

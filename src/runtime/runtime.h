@@ -39,7 +39,9 @@ void *spaceAlloc(size_t size, size_t align, Owner owner);
 // Frees a block allocated with `owner`.  Returns 0, or -1 + errno with a
 // message in `why` (static storage or the caller's buffer) describing the
 // problem.
-int spaceFree(void *canonical, Owner owner, char *why, size_t whyLen);
+// With `givePagesBack`, committed pages left wholly free are made
+// inaccessible again (used to undo a failed module load exactly).
+int spaceFree(void *canonical, Owner owner, char *why, size_t whyLen, bool givePagesBack = false);
 
 // Adds the space's figures to *st.
 void spaceStats(pcpu_stats *st);

@@ -324,12 +324,16 @@ int commit(Chunk &c, size_t off, size_t len)
 // clearing keeps untouched units uncommitted.  memcmp of the range against
 // itself shifted by 8 (after the first 8 bytes are found zero) uses libc's
 // vectorised compare.
-// Makes committed pages that lie wholly inside the free block [g, g + n)
-// inaccessible again in every unit, giving their memory back.
-void decommitFree(Chunk &c, uint32_t g, uint32_t n)
+// Of the pages the freed block [bg, bg + bn) touched, makes those that now
+// lie wholly inside the free block [g, g + n) inaccessible again in every
+// unit, giving their memory back.  Only the freed block's pages are looked
+// at: the merged block can span a whole chunk.
+void decommitFree(Chunk &c, uint32_t bg, uint32_t bn, uint32_t g, uint32_t n)
 {
-    size_t first = (size_t{g} * kGranule + kPage - 1) / kPage;
-    size_t end = (size_t{g} + n) * kGranule / kPage;
+    size_t freeFirst = (size_t{g} * kGranule + kPage - 1) / kPage;
+    size_t freeEnd = (size_t{g} + n) * kGranule / kPage;
+    size_t first = std::max(freeFirst, size_t{bg} * kGranule / kPage);
+    size_t end = std::min(freeEnd, ((size_t{bg} + bn) * kGranule + kPage - 1) / kPage);
     for (size_t p = first; p < end;) {
         if (!pageCommitted(c, p)) {
             ++p;
@@ -606,7 +610,7 @@ void *spaceAlloc(size_t size, size_t align, Owner owner)
     }
 }
 
-int spaceFree(void *canonical, Owner owner, char *why, size_t whyLen)
+int spaceFree(void *canonical, Owner owner, char *why, size_t whyLen, bool givePagesBack)
 {
     uintptr_t p = reinterpret_cast<uintptr_t>(canonical);
     LockGuard guard(space.lock);
@@ -662,11 +666,12 @@ int spaceFree(void *canonical, Owner owner, char *why, size_t whyLen)
         --space.dynamicCount;
     }
     if (s == State::Module) {
-        // Module blocks are rare and large: merge at once and give whole
-        // pages back, so that loading and unloading (or a failed load)
-        // leaves the units' mappings as they were.
+        // Module blocks are rare and large: merge at once; when asked (a
+        // failed load being undone), give whole pages back so that the
+        // units' mappings are exactly as before.
         auto [fg, fn] = releaseBlock(*c, g, n);
-        decommitFree(*c, fg, fn);
+        if (givePagesBack)
+            decommitFree(*c, g, n, fg, fn);
     } else if (n <= kQuickMax) {
         c->hdr[g] = makeHdr(n, State::Quick);
         c->next[g] = c->quick[n];

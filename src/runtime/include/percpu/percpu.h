@@ -221,11 +221,14 @@ void pcpu_put_cpu(void);
  * pcpu_module_block_alloc() - per-CPU space for a module's block: an offset
  * valid in every unit, zeroed on every CPU, accounted as module data.
  * RETURNS the canonical address or NULL with errno (EINVAL, ENOMEM).
- * pcpu_module_block_free() zeroes and frees it (RETURNS 0 or -1/EINVAL).
+ * pcpu_module_block_free() zeroes and frees it (RETURNS 0 or -1/EINVAL);
+ * with `give_pages_back`, committed pages left wholly free become
+ * inaccessible again, so that undoing a failed load leaves the units exactly
+ * as they were (otherwise pages stay committed for the next block).
  * MT-safe.
  */
 void *pcpu_module_block_alloc(size_t size, size_t align);
-int pcpu_module_block_free(void *canonical);
+int pcpu_module_block_free(void *canonical, int give_pages_back);
 
 /* ---- Exports (read by the module loader) ------------------------------------ */
 

@@ -11,6 +11,7 @@
 #include "percpu/elfpatch/Diagnostic.h"
 #include "percpu/elfpatch/Object.h"
 
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
@@ -100,9 +101,10 @@ public:
         uint64_t Z = 0;   // symbol size
     };
     // Writes relocation `type` at `loc`, with range checks.  Errors are
-    // DiagnosticErrors located by `where` (file, section, offset, symbol).
+    // DiagnosticErrors located by `where()` (file, section, offset, symbol),
+    // which is only called on failure.
     virtual llvm::Error applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v,
-                                        const Diagnostic &where) const;
+                                        llvm::function_ref<Diagnostic()> where) const;
     // Turns the address computation whose 32-bit PC-relative field is at
     // `field` (a section offset `offset` of `sec`, whose bytes in memory
     // start at `secBytes`) into a load of the address from a GOT entry: the
