@@ -86,5 +86,29 @@ print(f"  after 10,000 allocations of 8..64 bytes ({mem['requested_bytes']} byte
 PY
 
 echo
+echo "module loading (small module: 10 functions, 1 per-CPU variable; load + 10 lookups + call + unload)"
+mods="$build/bench/modules"
+export PERCPU_BENCH_SMALL_O="$mods/small.o" PERCPU_BENCH_SMALL_SO="$build/bench/libsmall_module.so"
+export PERCPU_BENCH_ZLIB_O="$mods/zlib.o" PERCPU_BENCH_BIG_O="$mods/big.o"
+llvm=${PERCPU_LLVM_VERSION:-19}
+export PERCPU_BENCH_ZLIB_O_RELOCS=$(/usr/lib/llvm-$llvm/bin/llvm-readelf -r "$mods/zlib.o" | grep -c 'R_X86_64')
+export PERCPU_BENCH_BIG_O_RELOCS=$(/usr/lib/llvm-$llvm/bin/llvm-readelf -r "$mods/big.o" | grep -c 'R_X86_64')
+"$build/bench/percpu-loader-bench" "${common[@]}" --benchmark_min_time=0.3 > "$out/loader.json"
+python3 - "$out/loader.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = {b["run_name"]: b for b in d["benchmarks"] if b.get("aggregate_name") == "median"}
+def us(name):
+    b = r[name]; return b["real_time"] * {"ns": 1e-3, "us": 1, "ms": 1e3, "s": 1e6}[b["time_unit"]]
+ours, so, orc = us("BM_percpu_load_unload"), us("BM_dlopen_dlclose"), us("BM_orc_lljit")
+print(f"  pcpu_dlopen_mem + dlclose:  {ours:8.1f} us")
+print(f"  dlopen + dlclose (.so):     {so:8.1f} us   ratio ours/dlopen {ours/so:5.2f}x (target <= 0.5) {'ok' if ours <= so/2 else 'MISSED'}")
+print(f"  LLVM ORC LLJIT add+remove:  {orc:8.1f} us   ORC/ours {orc/ours:5.2f}x (target >= 4) {'ok' if orc >= 4*ours else 'MISSED'}")
+for name, label in (("BM_load_zlib", "zlib (libz.a objects)"), ("BM_load_big", "generated module")):
+    b = r[name]
+    print(f"  relocations per second, {label:22s}: {b['relocs_per_s']/1e6:6.1f} M/s ({int(b['relocs'])} relocations; target >= 20 M/s on the large module)")
+PY
+
+echo
 echo "percpu-elfpatch over 1,000 objects"
 "$(dirname "$0")/elfpatch/run.sh" "$build"
