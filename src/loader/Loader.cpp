@@ -36,6 +36,7 @@
 #include "percpu/elfpatch/Target.h"
 
 #include "llvm/BinaryFormat/ELF.h"
+#include "llvm/Object/ELFTypes.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -54,6 +55,24 @@
 #include <vector>
 
 extern "C" {
+// GDB's JIT interface (GDB manual, "JIT Compilation Interface").  libLLVM
+// defines the descriptor and the breakpoint function; using its copies keeps
+// one registration list per process for the debugger.
+struct jit_code_entry {
+    jit_code_entry *next_entry;
+    jit_code_entry *prev_entry;
+    const char *symfile_addr;
+    uint64_t symfile_size;
+};
+struct jit_descriptor {
+    uint32_t version;
+    uint32_t action_flag; // 0 no action, 1 register, 2 unregister
+    jit_code_entry *relevant_entry;
+    jit_code_entry *first_entry;
+};
+extern jit_descriptor __jit_debug_descriptor;
+void __jit_debug_register_code();
+
 // libgcc's unwinder registry, for C++ exceptions through module code.
 void __register_frame(void *);
 void __deregister_frame(void *);
@@ -66,6 +85,7 @@ extern char _end[] __attribute__((weak, visibility("hidden")));
 using namespace llvm;
 using namespace llvm::ELF;
 using namespace percpu::elfpatch;
+using llvm::object::ELF64LE;
 
 struct pcpu_module; // the C handle is the Module below
 
@@ -272,6 +292,9 @@ struct Module {
     bool constructed = false;
     uint64_t dsoHandle = 0; // the module's __dso_handle (a word in its data)
     bool loaded = false;    // fully loaded: unloading keeps reusable memory
+    std::vector<char> debugImage; // the object with load addresses, for GDB
+    jit_code_entry debugEntry{};
+    bool debugRegistered = false;
 
     ~Module();
 };
@@ -296,6 +319,18 @@ Module::~Module()
         L.exports.erase(n);
     for (Module *d : deps)
         d->dependents.erase(this);
+    if (debugRegistered) {
+        jit_code_entry *e = &debugEntry;
+        if (e->prev_entry)
+            e->prev_entry->next_entry = e->next_entry;
+        else
+            __jit_debug_descriptor.first_entry = e->next_entry;
+        if (e->next_entry)
+            e->next_entry->prev_entry = e->prev_entry;
+        __jit_debug_descriptor.relevant_entry = e;
+        __jit_debug_descriptor.action_flag = 2;
+        __jit_debug_register_code();
+    }
     if (ehRegistered)
         __deregister_frame(reinterpret_cast<void *>(ehFrame));
     // A failed load is undone exactly (pages given back, mappings as they
@@ -789,6 +824,36 @@ std::vector<uint64_t> pointersOf(Module &m, StringRef base, bool prioritised)
     return out;
 }
 
+// Tells a debugger about the module: the object as read, with each section's
+// sh_addr set to where it was loaded (what RuntimeDyld gives GDB too), so
+// backtraces and breakpoints show the module's functions.
+void registerWithDebugger(Module &m, StringRef original)
+{
+    if (original.size() < sizeof(ELF64LE::Ehdr))
+        return;
+    m.debugImage.assign(original.begin(), original.end());
+    ELF64LE::Ehdr eh;
+    std::memcpy(&eh, m.debugImage.data(), sizeof(eh));
+    for (uint32_t i = 1; i < eh.e_shnum && i < m.secAddr.size(); ++i) {
+        uint64_t at = eh.e_shoff + uint64_t{i} * sizeof(ELF64LE::Shdr) + offsetof(ELF64LE::Shdr, sh_addr);
+        if (at + 8 > m.debugImage.size())
+            return;
+        support::endian::write64le(m.debugImage.data() + at, m.secAddr[i]);
+    }
+    jit_code_entry *e = &m.debugEntry;
+    e->symfile_addr = m.debugImage.data();
+    e->symfile_size = m.debugImage.size();
+    e->prev_entry = nullptr;
+    e->next_entry = __jit_debug_descriptor.first_entry;
+    if (e->next_entry)
+        e->next_entry->prev_entry = e;
+    __jit_debug_descriptor.first_entry = e;
+    __jit_debug_descriptor.relevant_entry = e;
+    __jit_debug_descriptor.action_flag = 1;
+    __jit_debug_register_code();
+    m.debugRegistered = true;
+}
+
 Error runInit(Module &m)
 {
     if (m.ehFrame) {
@@ -904,6 +969,7 @@ pcpu_module *load(const std::string &name, MemoryBufferRef buf, int flags)
     }
     for (Module *d : mod.deps)
         d->dependents.insert(&mod);
+    registerWithDebugger(mod, buf.getBuffer());
     if (Error e = runInit(mod)) {
         runDestructors(mod);
         setError(describe(std::move(e), name));
