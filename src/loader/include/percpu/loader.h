@@ -29,6 +29,10 @@ typedef struct pcpu_module pcpu_module;
 #define PCPU_RTLD_NO_PROCESS_SYMBOLS 0x1 /* do not resolve against libc & co. */
 #define PCPU_RTLD_FAR 0x2                /* make per-CPU references indirect
                                             (as PERCPU_FORCE_FAR=1 does) */
+#define PCPU_RTLD_NOINIT 0x4             /* run no module code: neither
+                                            constructors/module_init nor, on
+                                            close, module_exit/destructors
+                                            (inspection, fuzzing) */
 
 /* Loads the relocatable object at `path`.  RETURNS the module or NULL. */
 pcpu_module *pcpu_dlopen(const char *path, int flags);
