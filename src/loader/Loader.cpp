@@ -278,6 +278,9 @@ struct Module {
     std::vector<Region> regions;
 
     std::vector<uint64_t> secAddr;  // by section index (0: not loaded)
+    std::vector<uint8_t *> secData; // testing::relocateAt only: where the bytes are
+    bool undefinedAsZero = false;   // testing::relocateAt only (as a linker's
+                                    // --unresolved-symbols=ignore-all)
     std::vector<uint64_t> symAddr;  // by symbol index
     std::vector<uint64_t> gotEntry; // by symbol index: GOT entry address, or 0
     std::vector<uint64_t> pltStub;  // by symbol index: PLT stub address, or 0
@@ -631,7 +634,7 @@ Error resolveSymbols(Module &m)
     for (uint32_t i = 1; i < o.symbols.size(); ++i) {
         const Symbol &s = o.symbols[i];
         if (s.shndx == SHN_UNDEF) {
-            if (!referenced[i] || s.name.empty())
+            if (!referenced[i] || s.name.empty() || m.undefinedAsZero)
                 continue;
             uint64_t a = 0;
             if (Error e = lookup(m, i, a))
@@ -658,7 +661,7 @@ Error relocate(Module &m)
 {
     const ObjectFile &o = m.obj;
     // GOT entries and stubs.
-    for (uint32_t sym = 0; sym < m.gotEntry.size(); ++sym) {
+    for (uint32_t sym = 0; sym < m.gotEntry.size() && m.secData.empty(); ++sym) {
         if (m.gotEntry[sym])
             support::endian::write64le(reinterpret_cast<void *>(m.gotEntry[sym]), m.symAddr[sym]);
         if (m.pltStub[sym])
@@ -675,7 +678,12 @@ Error relocate(Module &m)
         auto off = m.block.offsetOf(t.index);
         uint8_t *dst;
         uint64_t place;
-        if (off) {
+        if (!m.secData.empty()) { // relocateAt: bytes elsewhere than their address
+            dst = m.secData[t.index];
+            place = m.secAddr[t.index];
+            if (!dst)
+                continue;
+        } else if (off) {
             dst = m.image.data() + *off;
             place = m.blockCanon + *off;
         } else {
@@ -998,6 +1006,58 @@ pcpu_module *load(const std::string &name, MemoryBufferRef buf, int flags)
 }
 
 } // namespace
+
+namespace testing {
+
+Expected<std::map<uint32_t, std::vector<uint8_t>>> relocateAt(const ObjectFile &obj,
+                                                             const std::vector<uint64_t> &addresses)
+{
+    Module m;
+    m.name = obj.path;
+    m.obj = obj;
+    m.undefinedAsZero = true;
+    if (Error e = validate(m))
+        return e;
+    std::map<uint32_t, std::vector<uint8_t>> bytes;
+    m.secAddr.assign(obj.sections.size(), 0);
+    m.secData.assign(obj.sections.size(), nullptr);
+    for (const Section &s : obj.sections) {
+        if (!s.index || !(s.flags & SHF_ALLOC) || s.index >= addresses.size() || !addresses[s.index])
+            continue;
+        m.secAddr[s.index] = addresses[s.index];
+        auto &b = bytes[s.index];
+        b = s.type == SHT_NOBITS ? std::vector<uint8_t>(s.size, 0) : s.data;
+        m.secData[s.index] = b.data();
+    }
+    // GOT entries and stubs get addresses below the sections but no memory
+    // (their places differ from any linker's: callers leave GOT-relative
+    // fields out of comparisons).
+    std::vector<uint32_t> gotSyms, stubSyms;
+    planGotAndStubs(m, gotSyms, stubSyms);
+    uint64_t lowest = UINT64_MAX;
+    for (uint64_t a : addresses)
+        if (a)
+            lowest = std::min(lowest, a);
+    uint64_t at = lowest == UINT64_MAX ? 0x1000 : (lowest - (8 * gotSyms.size() + 16 * stubSyms.size()) - 4096) & ~uint64_t{15};
+    m.gotEntry.assign(obj.symbols.size(), 0);
+    m.pltStub.assign(obj.symbols.size(), 0);
+    for (uint32_t sym : stubSyms) {
+        m.pltStub[sym] = at;
+        at += 16;
+    }
+    m.gotBase = at;
+    for (uint32_t sym : gotSyms) {
+        m.gotEntry[sym] = at;
+        at += 8;
+    }
+    if (Error e = resolveSymbols(m))
+        return e;
+    if (Error e = relocate(m))
+        return e;
+    return bytes;
+}
+
+} // namespace testing
 } // namespace percpu::loader
 
 using namespace percpu::loader;

@@ -1,0 +1,156 @@
+// Differential test of the relocation engine against ld.lld: for fixture
+// objects, the bytes the loader's engine writes for given section addresses
+// must equal what ld.lld writes when it links the same object at the same
+// addresses.  Accounted for explicitly: lld is run with --no-relax (no GOT
+// relaxation), fields of GOT-relative relocations are left out (each side
+// has its own GOT) and so are those against COMMON symbols (each side
+// allocates them), undefined symbols are 0 on both sides, SHF_MERGE is
+// cleared on both sides' input (lld would merge strings), and .eh_frame,
+// which lld rebuilds, is not compared; every other byte of every allocated
+// section counts.
+#include "LoaderTesting.h"
+
+#include "percpu/elfpatch/Object.h"
+#include "percpu/elfpatch/Target.h"
+
+#include "llvm/BinaryFormat/ELF.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <string>
+
+using namespace percpu;
+using namespace llvm::ELF;
+
+namespace {
+
+std::string env(const char *name)
+{
+    const char *v = getenv(name);
+    return v ? v : "";
+}
+
+elfpatch::ObjectFile readOrDie(const std::string &path, std::unique_ptr<llvm::MemoryBuffer> &keep)
+{
+    auto buf = llvm::MemoryBuffer::getFile(path);
+    EXPECT_TRUE(static_cast<bool>(buf)) << path;
+    keep = std::move(*buf);
+    auto obj = elfpatch::readObject(path, keep->getMemBufferRef());
+    EXPECT_TRUE(static_cast<bool>(obj)) << (obj ? "" : llvm::toString(obj.takeError()));
+    return std::move(*obj);
+}
+
+void differential(const std::string &objPath)
+{
+    std::unique_ptr<llvm::MemoryBuffer> objBuf;
+    elfpatch::ObjectFile original = readOrDie(objPath, objBuf);
+    auto target = elfpatch::createTarget(original.machine);
+    ASSERT_TRUE(target);
+    // lld merges SHF_MERGE sections (strings), moving their contents; both
+    // sides get a copy of the object where they are ordinary sections.
+    elfpatch::ObjectFile obj = original;
+    for (elfpatch::Section &s : obj.sections)
+        if (s.flags & SHF_MERGE) {
+            s.flags &= ~uint64_t{SHF_MERGE | SHF_STRINGS};
+            s.entsize = 0;
+        }
+    auto plain = elfpatch::writeRelocatable(obj);
+    ASSERT_TRUE(static_cast<bool>(plain));
+    std::string plainPath = objPath + ".plain.o";
+    std::ofstream(plainPath, std::ios::binary)
+        .write(reinterpret_cast<const char *>(plain->data()), static_cast<std::streamsize>(plain->size()));
+
+    // Each allocated section at its own address, in its own output section.
+    std::vector<uint64_t> addresses(obj.sections.size(), 0);
+    std::string script = "SECTIONS {\n";
+    std::set<std::string> names;
+    for (const elfpatch::Section &s : obj.sections) {
+        if (!s.index || !(s.flags & SHF_ALLOC) || s.type == SHT_GROUP)
+            continue;
+        ASSERT_TRUE(names.insert(s.name).second) << "section names must be unique: " << s.name;
+        addresses[s.index] = 0x10000000 + uint64_t{s.index} * 0x100000;
+        char line[256];
+        snprintf(line, sizeof(line), "  out%u 0x%llx : { KEEP(*(%s)) }\n", s.index,
+                 static_cast<unsigned long long>(addresses[s.index]), s.name.c_str());
+        script += line;
+    }
+    script += "}\n";
+    std::string base = objPath + ".diff";
+    std::ofstream(base + ".ld") << script;
+    std::string cmd = env("PERCPU_LLD") + " --no-relax -z norelro -e 0 --unresolved-symbols=ignore-all -T " +
+                      base + ".ld -o " + base + ".elf " + plainPath + " 2>&1";
+    FILE *p = popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    char out[4096];
+    std::string lldOut;
+    while (fgets(out, sizeof(out), p))
+        lldOut += out;
+    ASSERT_EQ(pclose(p), 0) << cmd << "\n" << lldOut;
+
+    std::unique_ptr<llvm::MemoryBuffer> linkedBuf;
+    elfpatch::ObjectFile linked = readOrDie(base + ".elf", linkedBuf);
+    auto ours = loader::testing::relocateAt(obj, addresses);
+    ASSERT_TRUE(static_cast<bool>(ours)) << llvm::toString(ours.takeError());
+
+    // Bytes to leave out: fields of GOT-relative relocations.
+    std::map<uint32_t, std::set<uint64_t>> skip;
+    size_t relocsCompared = 0;
+    for (const auto &[rela, list] : obj.relocs) {
+        uint32_t t = obj.relocTarget(rela);
+        if (!addresses[t])
+            continue;
+        for (const elfpatch::Reloc &r : list) {
+            elfpatch::RelExpr e = target->relExpr(r.type);
+            // COMMON symbols are allocated by each side where it likes.
+            bool common = obj.symbols[r.symbol].shndx == SHN_COMMON;
+            if (common || e == elfpatch::RelExpr::GotPCRelative || e == elfpatch::RelExpr::GotRelative ||
+                e == elfpatch::RelExpr::GotBaseRelative) {
+                for (uint64_t k = 0; k < 8; ++k)
+                    skip[t].insert(r.offset + k);
+            } else {
+                ++relocsCompared;
+            }
+        }
+    }
+    size_t bytesCompared = 0;
+    for (const auto &[index, bytes] : *ours) {
+        const elfpatch::Section *out = linked.sectionByName("out" + std::to_string(index));
+        ASSERT_NE(out, nullptr) << "lld dropped " << obj.sections[index].name;
+        ASSERT_EQ(out->addr, addresses[index]);
+        // .eh_frame is rebuilt by lld (CIEs merged, the terminator dropped):
+        // not a relocation question.
+        if (obj.sections[index].type == SHT_NOBITS || obj.sections[index].name == ".eh_frame")
+            continue;
+        ASSERT_EQ(out->data.size(), bytes.size()) << obj.sections[index].name;
+        for (size_t i = 0; i < bytes.size(); ++i) {
+            if (skip[index].count(i))
+                continue;
+            ASSERT_EQ(static_cast<unsigned>(bytes[i]), static_cast<unsigned>(out->data[i]))
+                << objPath << ": " << obj.sections[index].name << "+0x" << std::hex << i
+                << ": ours vs ld.lld";
+            ++bytesCompared;
+        }
+    }
+    EXPECT_GT(relocsCompared, 10u) << "the fixture should exercise relocations";
+    EXPECT_GT(bytesCompared, 100u);
+    std::remove(plainPath.c_str());
+    std::remove((base + ".ld").c_str());
+    std::remove((base + ".elf").c_str());
+}
+
+TEST(Differential, RelocationsMatchLld)
+{
+    std::string dir = env("PERCPU_FIXTURES");
+    ASSERT_FALSE(dir.empty());
+    for (const char *name : {"diff.o", "counters.o", "small.o", "user.o"}) {
+        SCOPED_TRACE(name);
+        differential(dir + "/" + name);
+    }
+}
+
+} // namespace
