@@ -3,6 +3,7 @@
 #include "percpu/elfpatch/Target.h"
 
 #include "llvm/BinaryFormat/ELF.h"
+#include "llvm/Object/ELFTypes.h"
 #include "llvm/Support/MathExtras.h"
 
 #include <algorithm>
@@ -39,6 +40,22 @@ bool alreadyPatched(const ObjectFile &obj, const BlockLayout &layout)
         return false;
     const Section *note = obj.sectionByName(kLayoutNote);
     return note && note->data == encodeLayoutNote(layout);
+}
+
+// Appends an empty SHT_RELA section for `target`; returns its index.
+uint32_t addRelaSection(ObjectFile &obj, uint32_t target)
+{
+    Section s;
+    s.index = static_cast<uint32_t>(obj.sections.size());
+    s.name = ".rela" + obj.sections[target].name;
+    s.type = SHT_RELA;
+    s.flags = SHF_INFO_LINK;
+    s.link = obj.symtabIndex;
+    s.info = target;
+    s.addralign = 8;
+    s.entsize = sizeof(llvm::object::ELF64LE::Rela);
+    obj.sections.push_back(std::move(s));
+    return static_cast<uint32_t>(obj.sections.size() - 1);
 }
 
 void setNote(ObjectFile &obj, const BlockLayout &layout)
@@ -152,19 +169,8 @@ Expected<bool> mergePerCpuSections(ObjectFile &obj, const BlockLayout &layout)
     std::stable_sort(mergedRelocs.begin(), mergedRelocs.end(),
                      [](const Reloc &a, const Reloc &b) { return a.offset < b.offset; });
     if (!mergedRelocs.empty()) {
-        if (!keepRela) {
-            Section s;
-            s.index = static_cast<uint32_t>(obj.sections.size());
-            s.name = ".rela" + kMergedSection.str();
-            s.type = SHT_RELA;
-            s.flags = SHF_INFO_LINK;
-            s.link = obj.symtabIndex;
-            s.info = keep;
-            s.addralign = 8;
-            s.entsize = 24;
-            keepRela = s.index;
-            obj.sections.push_back(std::move(s));
-        }
+        if (!keepRela)
+            keepRela = addRelaSection(obj, keep);
         obj.sections[keepRela].name = ".rela" + kMergedSection.str();
         obj.relocs[keepRela] = std::move(mergedRelocs);
     }
@@ -235,17 +241,7 @@ Expected<unsigned> makeIndirect(ObjectFile &obj, unsigned *slotCount)
         if (obj.relocTarget(rela) == slotSec)
             slotRela = rela;
     if (!slotRela) {
-        Section s;
-        s.index = static_cast<uint32_t>(obj.sections.size());
-        s.name = ".rela" + kSlotSection.str();
-        s.type = SHT_RELA;
-        s.flags = SHF_INFO_LINK;
-        s.link = obj.symtabIndex;
-        s.info = slotSec;
-        s.addralign = 8;
-        s.entsize = 24;
-        slotRela = s.index;
-        obj.sections.push_back(std::move(s));
+        slotRela = addRelaSection(obj, slotSec);
         obj.relocs[slotRela];
     }
 
