@@ -250,6 +250,16 @@ Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
                                 ") has section index " + std::to_string(s.shndx) +
                                 ", past the " + std::to_string(shdrs.size()) + " sections",
                             s.name);
+            if (obj.isRelocatable() && s.isDefinedInSection()) {
+                // The writer regenerates these tables: nothing may live in them.
+                // (GCC defines COMDAT signature symbols in SHT_GROUP sections.)
+                uint32_t t = obj.sections[s.shndx].type;
+                if (t == SHT_SYMTAB || t == SHT_STRTAB || t == SHT_RELA || t == SHT_REL)
+                    return fail(secName, i * sizeof(ELF64LE::Sym),
+                                "symbol '" + s.name + "' is defined in " + obj.sections[s.shndx].name +
+                                    ", a symbol, string or relocation table",
+                                s.name);
+            }
             if (obj.isRelocatable() && s.isDefinedInSection() && s.type != STT_SECTION) {
                 const Section &in = obj.sections[s.shndx];
                 if (s.value > in.size)
