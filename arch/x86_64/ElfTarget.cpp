@@ -174,6 +174,8 @@ AccessKind X86_64::gotLoadUse(const Section &sec, Sweep::const_iterator at, cons
         return AccessKind::GotLoad;
     const MCRegisterInfo &mri = dis()->registerInfo();
     unsigned reg = load.getOperand(0).getReg();
+    if (!reg)
+        return AccessKind::GotLoad;
     // Follow the loaded register through the next few instructions of the
     // same straight-line code.
     for (auto it = std::next(at); it != insts.end() && it - at <= 8; ++it) {
@@ -192,7 +194,8 @@ AccessKind X86_64::gotLoadUse(const Section &sec, Sweep::const_iterator at, cons
             break;
         bool redefined = false;
         for (unsigned i = 0; i < desc.getNumDefs() && i < d->inst.getNumOperands(); ++i)
-            if (d->inst.getOperand(i).isReg() && mri.isSuperOrSubRegisterEq(d->inst.getOperand(i).getReg(), reg))
+            if (d->inst.getOperand(i).isReg() && d->inst.getOperand(i).getReg() &&
+                mri.isSuperOrSubRegisterEq(d->inst.getOperand(i).getReg(), reg))
                 redefined = true;
         if (redefined)
             break;

@@ -50,5 +50,5 @@ for d in "$@"; do
 done
 echo "fuzz: $(ls "$work/corpus" | wc -l) seeds, ${seconds}s"
 (cd "$work" && "$work/${target}_fuzz" -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 \
-  -print_final_stats=1 "$work/corpus" 2>&1 | tail -15)
+  -seed="${PERCPU_FUZZ_SEED:-1}" -print_final_stats=1 "$work/corpus" 2>&1 | tail -15)
 echo "fuzz ok"
