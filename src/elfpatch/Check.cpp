@@ -296,7 +296,7 @@ void Checker::kindMismatch()
         for (const Symbol &s : f.symbols)
             if (s.binding != STB_LOCAL && (s.isDefinedInSection() || s.shndx == SHN_COMMON) &&
                 !s.name.empty() && s.type != STT_SECTION) {
-                bool perCpu = s.isDefinedInSection() && classifySection(f.sections[s.shndx].name);
+                bool perCpu = s.isDefinedInSection() && isPerCpuDataSection(f.sections[s.shndx]);
                 if (!f.isRelocatable()) {
                     // In a linked program the sections are merged: a per-CPU
                     // definition is one inside the block (host-layout checks

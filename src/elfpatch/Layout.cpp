@@ -70,6 +70,11 @@ std::optional<SectionClass> classifySection(StringRef name)
     return std::nullopt;
 }
 
+bool isPerCpuDataSection(const Section &s)
+{
+    return s.index && (s.type == SHT_PROGBITS || s.type == SHT_NOBITS) && classifySection(s.name);
+}
+
 std::optional<uint64_t> BlockLayout::offsetOf(uint32_t index) const
 {
     for (const PlacedSection &p : sections)
@@ -81,7 +86,7 @@ std::optional<uint64_t> BlockLayout::offsetOf(uint32_t index) const
 bool isPerCpuSymbol(const ObjectFile &obj, const Symbol &sym)
 {
     if (sym.isDefinedInSection())
-        return sym.shndx < obj.sections.size() && classifySection(obj.sections[sym.shndx].name);
+        return sym.shndx < obj.sections.size() && isPerCpuDataSection(obj.sections[sym.shndx]);
     return sym.shndx == SHN_UNDEF && startsWith(sym.name, kPerCpuPrefix);
 }
 
@@ -107,11 +112,9 @@ BlockLayout planBlock(const ObjectFile &obj)
     BlockLayout layout;
     std::vector<PlacedSection> byGroup[kGroupCount];
     for (const Section &s : obj.sections) {
-        if (!s.index)
+        if (!isPerCpuDataSection(s))
             continue;
         auto cls = classifySection(s.name);
-        if (!cls)
-            continue;
         PlacedSection p;
         p.section = s.index;
         p.group = cls->group;

@@ -348,7 +348,7 @@ Module::~Module()
     }
 }
 
-bool isPerCpuSection(const Section &s) { return classifySection(s.name).has_value(); }
+bool isPerCpuSection(const Section &s) { return isPerCpuDataSection(s); }
 
 bool loadable(const Section &s)
 {

@@ -44,6 +44,11 @@ struct SectionClass {
 // Classifies a section name; nullopt when it is not a per-CPU section.
 std::optional<SectionClass> classifySection(llvm::StringRef name);
 
+// Whether `s` holds per-CPU data: a per-CPU name and SHT_PROGBITS/SHT_NOBITS
+// (a table that merely carries such a name is reported by `section-flags`
+// and otherwise left alone).
+bool isPerCpuDataSection(const Section &s);
+
 constexpr llvm::StringLiteral kPerCpuPrefix = "per_cpu__";
 constexpr llvm::StringLiteral kMergedSection = ".data..percpu";
 constexpr llvm::StringLiteral kLayoutNote = ".note.percpu";
