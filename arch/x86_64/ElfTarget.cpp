@@ -310,11 +310,12 @@ Error X86_64::rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
     if (!rexW)
         return cannot("only `lea sym(%rip), %r64` can be rewritten", &a);
     uint64_t fromPlace = a.instOffset + a.instSize - rel.offset; // 4
-    int64_t target = rel.addend + static_cast<int64_t>(fromPlace);
+    // Addends are arbitrary 64-bit values: wrap as the linker would.
+    int64_t target = static_cast<int64_t>(static_cast<uint64_t>(rel.addend) + fromPlace);
     SlotRef slot = slotFor(rel.symbol, target);
     sec.data[a.instOffset + 1] = 0x8b; // lea -> mov: load the address from the slot
     rel.symbol = slot.symbol;
-    rel.addend = static_cast<int64_t>(slot.offset) - static_cast<int64_t>(fromPlace);
+    rel.addend = static_cast<int64_t>(slot.offset - fromPlace);
     return Error::success();
 }
 

@@ -140,7 +140,7 @@ Expected<bool> mergePerCpuSections(ObjectFile &obj, const BlockLayout &layout)
             if (it == sectionSymOffset.end())
                 continue;
             r.symbol = mergedSym;
-            r.addend += static_cast<int64_t>(it->second);
+            r.addend = static_cast<int64_t>(static_cast<uint64_t>(r.addend) + it->second);
         }
     // Move the other per-CPU symbols.
     for (Symbol &s : obj.symbols)
