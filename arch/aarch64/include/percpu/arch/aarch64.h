@@ -56,6 +56,12 @@ static inline int pcpu_arch_current_cpu(void)
  *   4:   b 6b                                                  ; abort: restart
  *   5:   mov ret, #1 ; b 2b
  */
+#ifdef PCPU_RSEQ_NO_DISARM /* see <percpu/arch/x86_64.h> */
+#define PCPU__A64_DISARM ""
+#else
+#define PCPU__A64_DISARM "str xzr, [%[rs], #8]\n\t"
+#endif
+
 #define PCPU__A64_RSEQ(body)                                                   \
     ".pushsection __rseq_cs, \"aw\"\n\t"                                       \
     ".balign 32\n\t"                                                           \
@@ -75,7 +81,7 @@ static inline int pcpu_arch_current_cpu(void)
     "add %[t], %[t], %[p]\n\t"                                                 \
     body                                                                       \
     "2:\n\t"                                                                   \
-    "str xzr, [%[rs], #8]\n\t"                                                 \
+    PCPU__A64_DISARM                                                           \
     ".pushsection __rseq_failure, \"ax\"\n\t"                                  \
     ".inst 0xd428bc00\n\t"                                                     \
     "4:\n\t"                                                                   \

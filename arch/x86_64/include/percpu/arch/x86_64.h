@@ -23,6 +23,9 @@
  *    there would be killed with SIGSEGV the next time the kernel looked at it
  *    (on preemption or signal delivery).  With the clear, only a thread still
  *    executing the module's code can hold it, which unloading forbids anyway.
+ *    A program that never unloads modules may define PCPU_RSEQ_NO_DISARM
+ *    before including <percpu/percpu.h> to drop that store (measured: about
+ *    0.1-0.5 ns per operation here).
  *
  * Do not include this file directly: include <percpu/percpu.h>.
  */
@@ -72,6 +75,12 @@ static inline int pcpu_arch_current_cpu(void)
  *   4:   jmp  6b                      ; abort_ip: restart
  *   5:   mov  $1, ret ; jmp 2b        ; slow path wanted
  */
+#ifdef PCPU_RSEQ_NO_DISARM
+#define PCPU__X86_DISARM ""
+#else
+#define PCPU__X86_DISARM "movq $0, %%fs:8(%[roff])\n\t"
+#endif
+
 #define PCPU__X86_RSEQ(body)                                                   \
     ".pushsection __rseq_cs, \"aw\"\n\t"                                       \
     ".balign 32\n\t"                                                           \
@@ -90,7 +99,7 @@ static inline int pcpu_arch_current_cpu(void)
     "movq (%[offs],%%rax,8), %%rax\n\t"                                        \
     body                                                                       \
     "2:\n\t"                                                                   \
-    "movq $0, %%fs:8(%[roff])\n\t"                                             \
+    PCPU__X86_DISARM                                                           \
     ".pushsection __rseq_failure, \"ax\"\n\t"                                  \
     ".byte 0x0f, 0xb9, 0x3d\n\t"                                               \
     ".long 0x53053053\n\t"                                                     \
