@@ -42,6 +42,18 @@ bool alreadyPatched(const ObjectFile &obj, const BlockLayout &layout)
     return note && note->data == encodeLayoutNote(layout);
 }
 
+// The STT_SECTION symbol of `section`, added (local) when there is none.
+uint32_t ensureSectionSymbol(ObjectFile &obj, uint32_t section)
+{
+    if (uint32_t sym = sectionSymbol(obj, section))
+        return sym;
+    Symbol s;
+    s.type = STT_SECTION;
+    s.binding = STB_LOCAL;
+    s.shndx = section;
+    return addLocalSymbol(obj, s);
+}
+
 // Appends an empty SHT_RELA section for `target`; returns its index.
 uint32_t addRelaSection(ObjectFile &obj, uint32_t target)
 {
@@ -118,14 +130,7 @@ Expected<bool> mergePerCpuSections(ObjectFile &obj, const BlockLayout &layout)
         }
 
     // A section symbol for the merged section.
-    uint32_t mergedSym = sectionSymbol(obj, keep);
-    if (!mergedSym) {
-        Symbol s;
-        s.type = STT_SECTION;
-        s.binding = STB_LOCAL;
-        s.shndx = keep;
-        mergedSym = addLocalSymbol(obj, s);
-    }
+    uint32_t mergedSym = ensureSectionSymbol(obj, keep);
 
     // Redirect relocations that use per-CPU section symbols.
     std::map<uint32_t, uint64_t> sectionSymOffset; // symbol index -> offset
@@ -228,14 +233,7 @@ Expected<unsigned> makeIndirect(ObjectFile &obj, unsigned *slotCount)
         slotSec = s.index;
         obj.sections.push_back(std::move(s));
     }
-    uint32_t slotSym = sectionSymbol(obj, slotSec);
-    if (!slotSym) {
-        Symbol s;
-        s.type = STT_SECTION;
-        s.binding = STB_LOCAL;
-        s.shndx = slotSec;
-        slotSym = addLocalSymbol(obj, s);
-    }
+    uint32_t slotSym = ensureSectionSymbol(obj, slotSec);
     uint32_t slotRela = 0;
     for (auto &[rela, list] : obj.relocs)
         if (obj.relocTarget(rela) == slotSec)
