@@ -299,11 +299,25 @@ Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
         std::vector<Reloc> relocs;
         relocs.reserve(relasOrErr->size());
         const Section *target = obj.isRelocatable() ? &obj.sections[s.info] : nullptr;
-        if (target && (target->type == SHT_NOBITS || target->type == SHT_NULL) && !relasOrErr->empty())
-            return fail(s.name, std::nullopt,
-                        "relocations apply to " + obj.sectionLabel(target->index) +
-                            ", which has no contents (" +
-                            (target->type == SHT_NOBITS ? "SHT_NOBITS" : "SHT_NULL") + ")");
+        if (target && !relasOrErr->empty()) {
+            if (target->type == SHT_NOBITS || target->type == SHT_NULL)
+                return fail(s.name, std::nullopt,
+                            "relocations apply to " + obj.sectionLabel(target->index) +
+                                ", which has no contents (" +
+                                (target->type == SHT_NOBITS ? "SHT_NOBITS" : "SHT_NULL") + ")");
+            // The symbol and string tables, relocation tables and groups are
+            // metadata that the writer regenerates: a relocation into them
+            // has no meaning a linker would give it.
+            static constexpr std::pair<uint32_t, const char *> metadata[] = {
+                {SHT_SYMTAB, "SHT_SYMTAB"}, {SHT_STRTAB, "SHT_STRTAB"}, {SHT_RELA, "SHT_RELA"},
+                {SHT_REL, "SHT_REL"},       {SHT_GROUP, "SHT_GROUP"},   {SHT_SYMTAB_SHNDX, "SHT_SYMTAB_SHNDX"},
+                {SHT_DYNSYM, "SHT_DYNSYM"}, {SHT_HASH, "SHT_HASH"},     {SHT_DYNAMIC, "SHT_DYNAMIC"}};
+            for (const auto &[type, typeName] : metadata)
+                if (target->type == type)
+                    return fail(s.name, std::nullopt,
+                                "relocations apply to " + obj.sectionLabel(target->index) + ", a " +
+                                    typeName + " section; only sections with code or data can be relocated");
+        }
         uint64_t k = 0;
         for (const auto &r : *relasOrErr) {
             Reloc rel;
