@@ -309,8 +309,17 @@ struct Loader {
     ModuleArea area;
 };
 
+#if defined(__x86_64__)
+extern "C" void pcpu_loader_libc_anchor(void); // libc_data.c
+#endif
+
 Loader &loader()
 {
+#if defined(__x86_64__)
+    // Keeps the object that gives the host copies of libc's variables linked,
+    // also under --gc-sections.
+    __asm__ volatile("" : : "r"(&pcpu_loader_libc_anchor));
+#endif
     static Loader *l = new Loader(); // never destroyed: modules may outlive statics
     return *l;
 }
@@ -657,6 +666,29 @@ Error resolveSymbols(Module &m)
     return errors;
 }
 
+// A PC-relative reference to something defined outside the module that is
+// out of reach: name where it lives and say what to do. The usual case is
+// -fPIE code reading a shared library's variable directly, which only works
+// in an executable (the linker copies the variable into it).
+Error explainFarData(Error e, const Module &m, const std::string &name, uint64_t addr)
+{
+    Dl_info info{};
+    if (!addr || !dladdr(reinterpret_cast<void *>(addr), &info) || !info.dli_fname)
+        return e;
+    std::string where = info.dli_fname[0] ? info.dli_fname : "the host executable";
+    std::vector<Diagnostic> diags = takeDiagnostics(std::move(e), "load", m.name);
+    Error out = Error::success();
+    for (Diagnostic &d : diags) {
+        if (d.rule == "relocation-overflow")
+            d.message += "; '" + name + "' is defined in " + where +
+                         ", out of 32-bit reach of the module: code built with -fPIE reaches data "
+                         "outside its object directly (an executable would get a copy relocation), "
+                         "build the module with -fPIC";
+        out = joinErrors(std::move(out), make_error<DiagnosticError>(std::move(d)));
+    }
+    return out;
+}
+
 Error relocate(Module &m)
 {
     const ObjectFile &o = m.obj;
@@ -724,6 +756,8 @@ Error relocate(Module &m)
                 return d;
             };
             if (Error e = m.target->applyRelocation(r.type, dst + r.offset, v, where)) {
+                if (sym.shndx == SHN_UNDEF && m.target->relExpr(r.type) == RelExpr::PCRelative)
+                    e = explainFarData(std::move(e), m, sym.name, v.S);
                 errors = joinErrors(std::move(errors), std::move(e));
                 if (++count > 20)
                     return errors;

@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # Builds a fuzzer with clang (-fsanitize=fuzzer,address,undefined) and runs it
-# for a bounded time over a seed corpus of objects.
-#   run_fuzz.sh elfpatch|loader SRC_DIR LLVM_BINDIR WORK_DIR SECONDS SEED_DIR...
+# over a seed corpus of objects for a fixed number of inputs, bounded in time.
+#   run_fuzz.sh elfpatch|loader SRC_DIR LLVM_BINDIR WORK_DIR RUNS MAX_SECONDS SEED_DIR...
+# The run is reproducible: a fresh corpus from the same seeds, a fixed random
+# seed (PERCPU_FUZZ_SEED, default 1) and a fixed count (PERCPU_FUZZ_RUNS
+# overrides RUNS) give the same inputs on every machine, so a failure in CI
+# replays here. MAX_SECONDS only guards against a machine far slower than
+# expected. Inputs that once crashed live in testdata/fuzz/TARGET/ and are
+# always run first.
 set -euo pipefail
-target=$1 src=$2 bindir=$3 work=$4 seconds=$5
-shift 5
+target=$1 src=$2 bindir=$3 work=$4 runs=${PERCPU_FUZZ_RUNS:-$5} seconds=$6
+shift 6
 llvm_prefix=$(dirname "$bindir")
+rm -rf "$work/corpus"
 mkdir -p "$work/objs" "$work/corpus"
 cxx="$bindir/clang++"
-flags=(-std=c++20 -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+flags=(-std=c++20 -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -Wno-deprecated-declarations
        -I"$src/src/elfpatch/include" -I"$src/src/loader/include" -I"$src/src/runtime/include"
        -I"$src/arch/x86_64/include" -isystem "$llvm_prefix/include"
        -D_GNU_SOURCE -D__STDC_CONSTANT_MACROS -D__STDC_FORMAT_MACROS -D__STDC_LIMIT_MACROS)
@@ -45,10 +52,23 @@ done
 for f in "$src"/testdata/elfpatch/golden/*.yaml "$src"/testdata/elfpatch/malformed/*.yaml; do
   "$bindir/yaml2obj" "$f" -o "$work/corpus/seed$((n++)).o" 2>/dev/null || true
 done
-for d in "$@"; do
+for d in "$src/testdata/fuzz/$target" "$@"; do
+  [ -d "$d" ] || continue
   while IFS= read -r o; do cp "$o" "$work/corpus/seed$((n++)).o"; done < <(find "$d" -name '*.o' -size -256k)
 done
-echo "fuzz: $(ls "$work/corpus" | wc -l) seeds, ${seconds}s"
-(cd "$work" && "$work/${target}_fuzz" -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=65536 \
-  -seed="${PERCPU_FUZZ_SEED:-1}" -print_final_stats=1 "$work/corpus" 2>&1 | tail -15)
+seed=${PERCPU_FUZZ_SEED:-1}
+echo "fuzz: $(ls "$work/corpus" | wc -l) seeds, $runs inputs, seed $seed, at most ${seconds}s"
+rm -f "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-*
+status=0
+(cd "$work" && "$work/${target}_fuzz" -runs="$runs" -max_total_time="$seconds" -rss_limit_mb=2048 \
+  -max_len=65536 -seed="$seed" -print_final_stats=1 "$work/corpus") > "$work/fuzz.log" 2>&1 || status=$?
+if [ "$status" != 0 ]; then
+  # The reason (our harness's message or the sanitizer's report) and where the
+  # input was written; replay with: WORK/TARGET_fuzz WORK/crash-...
+  grep -v -e '^INFO:' -e '^#[0-9]' -e '^[[:space:]]*$' "$work/fuzz.log" | head -60
+  echo "fuzz FAILED (exit $status): replay with PERCPU_FUZZ_SEED=$seed PERCPU_FUZZ_RUNS=$runs," \
+       "or run $work/${target}_fuzz on the input named above"
+  exit 1
+fi
+tail -8 "$work/fuzz.log"
 echo "fuzz ok"
