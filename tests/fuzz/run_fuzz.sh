@@ -2,12 +2,13 @@
 # Builds a fuzzer with clang (-fsanitize=fuzzer,address,undefined) and runs it
 # over a seed corpus of objects for a fixed number of inputs, bounded in time.
 #   run_fuzz.sh elfpatch|loader SRC_DIR LLVM_BINDIR WORK_DIR RUNS MAX_SECONDS SEED_DIR...
-# The run is reproducible: a fresh corpus from the same seeds, a fixed random
-# seed (PERCPU_FUZZ_SEED, default 1) and a fixed count (PERCPU_FUZZ_RUNS
-# overrides RUNS) give the same inputs on every machine, so a failure in CI
-# replays here. MAX_SECONDS only guards against a machine far slower than
-# expected. Inputs that once crashed live in testdata/fuzz/TARGET/ and are
-# always run first.
+# The amount of work is the same on every machine: a fresh corpus from the same
+# seeds, a fixed random seed (PERCPU_FUZZ_SEED, default 1) and a fixed count
+# (PERCPU_FUZZ_RUNS overrides RUNS). libFuzzer's coverage feedback still makes
+# two runs differ a little, so a failure prints the input's path; replay it
+# with WORK/TARGET_fuzz FILE. MAX_SECONDS only guards against a machine far
+# slower than expected. Inputs that once crashed live in testdata/fuzz/TARGET/
+# and are always run first.
 set -euo pipefail
 target=$1 src=$2 bindir=$3 work=$4 runs=${PERCPU_FUZZ_RUNS:-$5} seconds=$6
 shift 6
@@ -22,14 +23,18 @@ flags=(-std=c++20 -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-saniti
 sources=("$src"/src/elfpatch/*.cpp "$src/arch/x86_64/ElfTarget.cpp" "$src/arch/aarch64/ElfTarget.cpp")
 link=()
 if [ "$target" = loader ]; then
-  sources+=("$src/src/loader/Loader.cpp" "$src/src/runtime/core.cc" "$src/src/runtime/space.cc")
+  sources+=("$src/src/loader/Loader.cpp" "$src/src/loader/libc_data.c" "$src/src/runtime/core.cc"
+            "$src/src/runtime/space.cc")
   link=(-Wl,-T,"$src/src/runtime/percpu.ld" -ldl)
 fi
 objs=()
 for s in "${sources[@]}" "$src/tests/fuzz/${target}_fuzz.cpp"; do
   o="$work/objs/$(echo "$s" | tr '/' '_').o"
   if [ ! -e "$o" ] || [ "$s" -nt "$o" ] || [ -n "$(find "$src/src/elfpatch/include" -newer "$o" -print -quit)" ]; then
-    "$cxx" "${flags[@]}" -c "$s" -o "$o"
+    case "$s" in
+      *.c) "$bindir/clang" -std=c11 "${flags[@]:1}" -c "$s" -o "$o" ;;
+      *) "$cxx" "${flags[@]}" -c "$s" -o "$o" ;;
+    esac
   fi
   objs+=("$o")
 done
@@ -64,10 +69,10 @@ status=0
   -max_len=65536 -seed="$seed" -print_final_stats=1 "$work/corpus") > "$work/fuzz.log" 2>&1 || status=$?
 if [ "$status" != 0 ]; then
   # The reason (our harness's message or the sanitizer's report) and where the
-  # input was written; replay with: WORK/TARGET_fuzz WORK/crash-...
+  # input was written.
   grep -v -e '^INFO:' -e '^#[0-9]' -e '^[[:space:]]*$' "$work/fuzz.log" | head -60
-  echo "fuzz FAILED (exit $status): replay with PERCPU_FUZZ_SEED=$seed PERCPU_FUZZ_RUNS=$runs," \
-       "or run $work/${target}_fuzz on the input named above"
+  echo "fuzz FAILED (exit $status): replay with $work/${target}_fuzz on the input named above;" \
+       "keep it under testdata/fuzz/$target/ once fixed"
   exit 1
 fi
 tail -8 "$work/fuzz.log"
