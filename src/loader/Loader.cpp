@@ -283,6 +283,8 @@ struct Module {
                                     // --unresolved-symbols=ignore-all)
     std::vector<uint64_t> symAddr;  // by symbol index
     std::vector<uint64_t> gotEntry; // by symbol index: GOT entry address, or 0
+    // GOT entries holding symbol + k, for `lea sym+k(%rip)` turned into a load.
+    std::map<std::pair<uint32_t, int64_t>, uint64_t> gotOffsetEntry;
     std::vector<uint64_t> pltStub;  // by symbol index: PLT stub address, or 0
     std::map<uint32_t, uint64_t> commonAddr;
     uint64_t gotBase = 0;
@@ -409,9 +411,18 @@ Error validate(Module &m)
 }
 
 // Counts GOT entries and PLT stubs the relocations need.
-void planGotAndStubs(Module &m, std::vector<uint32_t> &gotSyms, std::vector<uint32_t> &stubSyms)
+// k in `lea sym+k(%rip)`: the field is the instruction's last four bytes, so
+// the addend is k - 4. (Only meaningful where addressToGotLoad matches.)
+int64_t leaTarget(const Reloc &r) { return static_cast<int64_t>(static_cast<uint64_t>(r.addend) + 4); }
+
+// The GOT entries and PLT stubs a module needs. `offsetSlots` are entries for
+// symbol + k (k != 0), which a PC-relative `lea sym+k(%rip)` needs when it is
+// turned into a load from the GOT.
+void planGotAndStubs(Module &m, std::vector<uint32_t> &gotSyms, std::vector<uint32_t> &stubSyms,
+                     std::vector<std::pair<uint32_t, int64_t>> &offsetSlots)
 {
     std::set<uint32_t> got, stub;
+    std::set<std::pair<uint32_t, int64_t>> offsets;
     for (const auto &[rela, list] : m.obj.relocs) {
         const Section &t = m.obj.sections[m.obj.relocTarget(rela)];
         if (!(t.flags & SHF_ALLOC))
@@ -427,19 +438,25 @@ void planGotAndStubs(Module &m, std::vector<uint32_t> &gotSyms, std::vector<uint
             }
             // A PC-relative address of an external symbol may not reach
             // (libstdc++'s typeinfo from -fPIE code): keep a GOT entry ready.
-            if (e == RelExpr::PCRelative && undef && (t.flags & SHF_EXECINSTR))
-                got.insert(r.symbol);
+            if (e == RelExpr::PCRelative && undef && (t.flags & SHF_EXECINSTR)) {
+                if (leaTarget(r) == 0)
+                    got.insert(r.symbol);
+                else
+                    offsets.insert({r.symbol, leaTarget(r)});
+            }
         }
     }
     gotSyms.assign(got.begin(), got.end());
     stubSyms.assign(stub.begin(), stub.end());
+    offsetSlots.assign(offsets.begin(), offsets.end());
 }
 
 Error layOutAndMap(Module &m)
 {
     const ObjectFile &o = m.obj;
     std::vector<uint32_t> gotSyms, stubSyms;
-    planGotAndStubs(m, gotSyms, stubSyms);
+    std::vector<std::pair<uint32_t, int64_t>> offsetSlots;
+    planGotAndStubs(m, gotSyms, stubSyms, offsetSlots);
     const unsigned stubSize = m.target->pltStubSize();
 
     // COMMON symbols go to the end of the data region.
@@ -482,10 +499,10 @@ Error layOutAndMap(Module &m)
             stubOff = at;
             at += stubSyms.size() * stubSize;
         }
-        if (prot == PROT_READ && !gotSyms.empty()) {
+        if (prot == PROT_READ && !(gotSyms.empty() && offsetSlots.empty())) {
             at = alignTo(at, 8);
             gotOff = at;
-            at += gotSyms.size() * 8;
+            at += (gotSyms.size() + offsetSlots.size()) * 8;
         }
         if (prot == (PROT_READ | PROT_WRITE)) {
             at = alignTo(at, commonAlign);
@@ -527,6 +544,10 @@ Error layOutAndMap(Module &m)
     m.pltStub.assign(o.symbols.size(), 0);
     for (uint32_t sym : gotSyms) {
         m.gotEntry[sym] = gotAt;
+        gotAt += 8;
+    }
+    for (const auto &key : offsetSlots) {
+        m.gotOffsetEntry[key] = gotAt;
         gotAt += 8;
     }
     for (uint32_t sym : stubSyms) {
@@ -700,6 +721,9 @@ Error relocate(Module &m)
             m.target->writePltStub(reinterpret_cast<uint8_t *>(m.pltStub[sym]), m.pltStub[sym],
                                    m.gotEntry[sym]);
     }
+    if (m.secData.empty())
+        for (const auto &[key, entry] : m.gotOffsetEntry)
+            support::endian::write64le(reinterpret_cast<void *>(entry), m.symAddr[key.first] + key.second);
 
     Error errors = Error::success();
     unsigned count = 0;
@@ -737,14 +761,20 @@ Error relocate(Module &m)
                 if (direct < INT32_MIN || direct > INT32_MAX)
                     v.L = stub;
             }
-            if (m.target->relExpr(r.type) == RelExpr::PCRelative && v.G && !off &&
-                sym.shndx == SHN_UNDEF) {
+            if (m.target->relExpr(r.type) == RelExpr::PCRelative && !off && sym.shndx == SHN_UNDEF) {
+                // `lea sym+k(%rip)` out of reach becomes `mov slot(%rip)`,
+                // the slot holding sym + k.
+                int64_t k = leaTarget(r);
+                uint64_t slot = v.G;
+                if (k) {
+                    auto it = m.gotOffsetEntry.find({r.symbol, k});
+                    slot = it == m.gotOffsetEntry.end() ? 0 : it->second;
+                }
                 int64_t direct = static_cast<int64_t>(v.S + v.A - v.P);
-                if ((direct < INT32_MIN || direct > INT32_MAX) &&
+                if (slot && (direct < INT32_MIN || direct > INT32_MAX) &&
                     m.target->addressToGotLoad(dst, t, r.offset)) {
-                    Target::RelocValues g = v;
-                    g.S = v.G; // the field now addresses the GOT entry
-                    v = g;
+                    v.S = slot; // the field now addresses the slot
+                    v.A = -4;
                 }
             }
             auto where = [&] {
@@ -1067,7 +1097,8 @@ Expected<std::map<uint32_t, std::vector<uint8_t>>> relocateAt(const ObjectFile &
     // (their places differ from any linker's: callers leave GOT-relative
     // fields out of comparisons).
     std::vector<uint32_t> gotSyms, stubSyms;
-    planGotAndStubs(m, gotSyms, stubSyms);
+    std::vector<std::pair<uint32_t, int64_t>> offsetSlots; // left out: no lea conversions here
+    planGotAndStubs(m, gotSyms, stubSyms, offsetSlots);
     uint64_t lowest = UINT64_MAX;
     for (uint64_t a : addresses)
         if (a)

@@ -4,6 +4,9 @@
 # well-known variables, so the module reaches them; the values must be the
 # real ones: fileno(stderr) == 2, fileno(stdout) == 1, and the PC-relative and
 # GOT routes must agree.
+# Addresses of variables nobody copied (`lea daylight(%rip)`, `lea
+# tzname+8(%rip)`, i.e. &tzname[1]) are out of reach too; the loader turns each
+# lea into a load from a GOT entry holding the symbol plus its offset.
         .text
         .globl  far_data_check
         .type   far_data_check,@function
@@ -23,6 +26,14 @@ far_data_check:
         movl    optind(%rip), %ebx
         movq    optind@GOTPCREL(%rip), %rax
         cmpl    (%rax), %ebx
+        jne     .Lfail
+        leaq    daylight(%rip), %rax
+        cmpq    daylight@GOTPCREL(%rip), %rax
+        jne     .Lfail
+        leaq    tzname+8(%rip), %rax
+        movq    tzname@GOTPCREL(%rip), %rcx
+        addq    $8, %rcx
+        cmpq    %rcx, %rax
         jne     .Lfail
         xorl    %eax, %eax
         popq    %rbx
