@@ -309,6 +309,20 @@ TEST_F(Loader, CxxConstructorsExceptionsAndDestructors)
     EXPECT_EQ(host_cxx_destroyed, 1) << "the static destructor did not run on unload";
 }
 
+TEST_F(Loader, IndirectFunctionsReachTheResolvedImplementation)
+{
+    pcpu_module *m = load("ifunc.o");
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(sym<int (*)()>(m, "ifunc_check")(), 0);
+    EXPECT_EQ(sym<int (*)()>(m, "ifunc_resolver_calls")(), 1);
+    // What pcpu_dlsym gives is the function, the same address the module's
+    // own data holds.
+    auto add = sym<int (*)(int)>(m, "ifunc_add");
+    EXPECT_EQ(add(1), 3);
+    EXPECT_EQ(reinterpret_cast<void *>(add), *static_cast<void **>(pcpu_dlsym(m, "ifunc_add_ptr")));
+    EXPECT_FALSE(anyWritableExecutable());
+}
+
 TEST_F(Loader, LoadUnloadCyclesDoNotGrow)
 {
     // Warm up once (first use maps the module area, commits pages).

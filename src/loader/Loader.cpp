@@ -285,6 +285,12 @@ struct Module {
     std::vector<uint64_t> gotEntry; // by symbol index: GOT entry address, or 0
     // GOT entries holding symbol + k, for `lea sym+k(%rip)` turned into a load.
     std::map<std::pair<uint32_t, int64_t>, uint64_t> gotOffsetEntry;
+    // Indirect functions (STT_GNU_IFUNC) defined here: symbol index and
+    // resolver address. As in an executable, the symbol's address everywhere
+    // (calls, GOT entry, data, pcpu_dlsym) is its PLT stub, which jumps
+    // through its own entry (gotOffsetEntry[{sym, kJumpSlot}]) that the
+    // resolver's answer fills.
+    std::vector<std::pair<uint32_t, uint64_t>> ifuncs;
     std::vector<uint64_t> pltStub;  // by symbol index: PLT stub address, or 0
     std::map<uint32_t, uint64_t> commonAddr;
     uint64_t gotBase = 0;
@@ -415,6 +421,9 @@ Error validate(Module &m)
 // the addend is k - 4. (Only meaningful where addressToGotLoad matches.)
 int64_t leaTarget(const Reloc &r) { return static_cast<int64_t>(static_cast<uint64_t>(r.addend) + 4); }
 
+// The key of an indirect function's jump slot among the offset entries.
+constexpr int64_t kJumpSlot = INT64_MIN;
+
 // The GOT entries and PLT stubs a module needs. `offsetSlots` are entries for
 // symbol + k (k != 0), which a PC-relative `lea sym+k(%rip)` needs when it is
 // turned into a load from the GOT.
@@ -446,6 +455,14 @@ void planGotAndStubs(Module &m, std::vector<uint32_t> &gotSyms, std::vector<uint
             }
         }
     }
+    // Every indirect function gets a stub and a GOT entry: its address for
+    // relocations, pcpu_dlsym and exports alike.
+    for (uint32_t i = 1; i < m.obj.symbols.size(); ++i)
+        if (m.obj.symbols[i].type == STT_GNU_IFUNC && m.obj.symbols[i].isDefinedInSection()) {
+            stub.insert(i);
+            got.insert(i);
+            offsets.insert({i, kJumpSlot});
+        }
     gotSyms.assign(got.begin(), got.end());
     stubSyms.assign(stub.begin(), stub.end());
     offsetSlots.assign(offsets.begin(), offsets.end());
@@ -682,6 +699,16 @@ Error resolveSymbols(Module &m)
                                               "symbol '" + s.name + "' is defined in section '" +
                                                   o.sectionLabel(s.shndx) + "', which is not loaded"));
             m.symAddr[i] = base + (s.type == STT_SECTION ? 0 : s.value);
+            if (s.type == STT_GNU_IFUNC && m.pltStub[i]) {
+                if (!(o.sections[s.shndx].flags & SHF_EXECINSTR) || s.value >= o.sections[s.shndx].size)
+                    errors = joinErrors(std::move(errors),
+                                        loadError(m.name, o.sectionLabel(s.shndx), s.value, s.name,
+                                                  "indirect function '" + s.name +
+                                                      "' has its resolver outside executable code",
+                                                  "malformed"));
+                m.ifuncs.emplace_back(i, m.symAddr[i]);
+                m.symAddr[i] = m.pltStub[i];
+            }
         }
     }
     return errors;
@@ -717,13 +744,16 @@ Error relocate(Module &m)
     for (uint32_t sym = 0; sym < m.gotEntry.size() && m.secData.empty(); ++sym) {
         if (m.gotEntry[sym])
             support::endian::write64le(reinterpret_cast<void *>(m.gotEntry[sym]), m.symAddr[sym]);
-        if (m.pltStub[sym])
+        if (m.pltStub[sym]) {
+            auto jump = m.gotOffsetEntry.find({sym, kJumpSlot});
             m.target->writePltStub(reinterpret_cast<uint8_t *>(m.pltStub[sym]), m.pltStub[sym],
-                                   m.gotEntry[sym]);
+                                   jump == m.gotOffsetEntry.end() ? m.gotEntry[sym] : jump->second);
+        }
     }
-    if (m.secData.empty())
+    if (m.secData.empty()) // jump slots wait for their resolvers
         for (const auto &[key, entry] : m.gotOffsetEntry)
-            support::endian::write64le(reinterpret_cast<void *>(entry), m.symAddr[key.first] + key.second);
+            support::endian::write64le(reinterpret_cast<void *>(entry),
+                                       key.second == kJumpSlot ? 0 : m.symAddr[key.first] + key.second);
 
     Error errors = Error::success();
     unsigned count = 0;
@@ -873,13 +903,28 @@ void copyImage(Module &m)
                     m.image.size());
 }
 
+// Protects the mapping. Code becomes executable first, so that indirect
+// functions' resolvers can run and fill their GOT entries before the GOT
+// becomes read-only (as IRELATIVE relocations are applied by ld.so). With
+// PCPU_RTLD_NOINIT no module code runs: the entries stay 0.
 Error protect(Module &m)
 {
-    for (const Module::Region &r : m.regions)
-        if (mprotect(reinterpret_cast<void *>(m.base + r.offset), r.size, r.prot) != 0)
-            return loadError(m.name, "", std::nullopt, "",
-                             std::string("mprotect failed: ") + strerror(errno));
-    return Error::success();
+    auto apply = [&](bool exec) -> Error {
+        for (const Module::Region &r : m.regions)
+            if (((r.prot & PROT_EXEC) != 0) == exec &&
+                mprotect(reinterpret_cast<void *>(m.base + r.offset), r.size, r.prot) != 0)
+                return loadError(m.name, "", std::nullopt, "",
+                                 std::string("mprotect failed: ") + strerror(errno));
+        return Error::success();
+    };
+    if (Error e = apply(true))
+        return e;
+    if (!(m.flags & PCPU_RTLD_NOINIT))
+        for (auto [sym, resolver] : m.ifuncs) {
+            auto fn = reinterpret_cast<uint64_t (*)()>(resolver);
+            support::endian::write64le(reinterpret_cast<void *>(m.gotOffsetEntry.at({sym, kJumpSlot})), fn());
+        }
+    return apply(false);
 }
 
 // Function pointers of the init/fini arrays (sorted by priority) and of

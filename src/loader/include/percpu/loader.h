@@ -30,9 +30,12 @@ typedef struct pcpu_module pcpu_module;
 #define PCPU_RTLD_FAR 0x2                /* make per-CPU references indirect
                                             (as PERCPU_FORCE_FAR=1 does) */
 #define PCPU_RTLD_NOINIT 0x4             /* run no module code: neither
+                                            indirect-function resolvers,
                                             constructors/module_init nor, on
                                             close, module_exit/destructors
-                                            (inspection, fuzzing) */
+                                            (inspection, fuzzing; the module's
+                                            indirect functions cannot be
+                                            called) */
 
 /* Loads the relocatable object at `path`.  RETURNS the module or NULL. */
 pcpu_module *pcpu_dlopen(const char *path, int flags);
