@@ -13,7 +13,7 @@ packages=(
   lld                                    # the default ld.lld on PATH
   llvm-14-dev lld-14 clang-14            # the oldest supported LLVM, built in CI
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
-  libzstd-dev zlib1g-dev gdb
+  libzstd-dev libssl-dev zlib1g-dev gdb
   libc6-dev-arm64-cross libstdc++-12-dev-arm64-cross   # AArch64 compile check
 )
 

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <algorithm>
 #include <atomic>
 #include <iterator>
@@ -29,6 +31,10 @@ extern "C" {
 int host_cxx_destroyed = 0; // set by cxx_module.o's static destructor
 }
 EXPORT_SYMBOL(host_cxx_destroyed);
+int host_atexit_runs = 0; // atexit_module.o's handlers add to these
+EXPORT_SYMBOL(host_atexit_runs);
+int host_atfork_runs = 0;
+EXPORT_SYMBOL(host_atfork_runs);
 // An ordinary variable that merely carries the per-CPU prefix: a per-CPU
 // reference to it is a kind mismatch.
 extern "C" {
@@ -321,6 +327,31 @@ TEST_F(Loader, IndirectFunctionsReachTheResolvedImplementation)
     EXPECT_EQ(add(1), 3);
     EXPECT_EQ(reinterpret_cast<void *>(add), *static_cast<void **>(pcpu_dlsym(m, "ifunc_add_ptr")));
     EXPECT_FALSE(anyWritableExecutable());
+}
+
+TEST_F(Loader, AtexitAndAtforkHandlersBelongToTheModule)
+{
+    host_atexit_runs = host_atfork_runs = 0;
+    pcpu_module *m = pcpu_dlopen(fixture("atexit_module.o").c_str(), 0);
+    ASSERT_NE(m, nullptr) << pcpu_dlerror();
+    ASSERT_EQ(sym<int (*)()>(m, "atexit_register_later")(), 0);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(0);
+    ASSERT_GT(pid, 0);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    EXPECT_EQ(host_atfork_runs, 1) << "the module's fork handler did not run";
+    EXPECT_EQ(host_atexit_runs, 0);
+    ASSERT_EQ(pcpu_dlclose(m), 0) << pcpu_dlerror();
+    EXPECT_EQ(host_atexit_runs, 11) << "unloading must run both atexit handlers, once";
+    // Forgotten on unload: a fork now must not call into unmapped code.
+    pid = fork();
+    if (pid == 0)
+        _exit(0);
+    ASSERT_GT(pid, 0);
+    waitpid(pid, &status, 0);
+    EXPECT_EQ(host_atfork_runs, 1);
 }
 
 TEST_F(Loader, LoadUnloadCyclesDoNotGrow)

@@ -1,11 +1,14 @@
-// Real code nobody here wrote: zlib's and zstd's objects from Debian's libz.a
-// and libzstd.a, each combined into one module with `percpu-elfpatch link` and
-// loaded with pcpu_dlopen, must compress and uncompress exactly like the
-// system's shared libraries the host links (same package, same version, so
-// the same bytes).
+// Real code nobody here wrote: zlib's, zstd's and OpenSSL's objects from
+// Debian's libz.a, libzstd.a and libcrypto.a, each combined into one module
+// with `percpu-elfpatch link` and loaded with pcpu_dlopen, must compute exactly
+// what the system's shared libraries the host links compute (same package,
+// same version, so the same bytes).
 #include <percpu/loader.h>
 
 #include <gtest/gtest.h>
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -120,6 +123,41 @@ TEST(Zstd, ModuleBuiltFromLibzstdBehavesLikeTheSystemZstd)
     // Corrupt input is an error reported by the module's own code, not a crash.
     std::vector<uint8_t> junk(64, 0x5a), back(1024);
     EXPECT_TRUE(modIsError(modDecompress(back.data(), back.size(), junk.data(), junk.size())));
+    EXPECT_EQ(pcpu_dlclose(m), 0) << pcpu_dlerror();
+}
+
+using Digest = unsigned char *(*)(const unsigned char *, size_t, unsigned char *);
+using VersionNum = unsigned long (*)();
+
+// OpenSSL's libcrypto: perlasm assembly chosen at run time by CPUID
+// (OPENSSL_ia32cap), an atexit cleanup handler that unloading runs.
+TEST(Crypto, ModuleBuiltFromLibcryptoDigestsLikeTheSystemLibcrypto)
+{
+    const char *path = getenv("PERCPU_CRYPTO_MODULE");
+    ASSERT_NE(path, nullptr);
+    pcpu_module *m = pcpu_dlopen(path, 0);
+    ASSERT_NE(m, nullptr) << pcpu_dlerror();
+    auto modVersion = reinterpret_cast<VersionNum>(pcpu_dlsym(m, "OpenSSL_version_num"));
+    ASSERT_NE(modVersion, nullptr);
+    EXPECT_EQ(modVersion(), OpenSSL_version_num());
+    struct Algo {
+        const char *name;
+        Digest system;
+        size_t size;
+    } algos[] = {{"SHA1", &SHA1, 20}, {"SHA256", &SHA256, 32}, {"SHA512", &SHA512, 64}};
+    std::vector<uint8_t> data = sampleData();
+    for (const Algo &a : algos) {
+        SCOPED_TRACE(a.name);
+        auto mod = reinterpret_cast<Digest>(pcpu_dlsym(m, a.name));
+        ASSERT_NE(mod, nullptr);
+        EXPECT_NE(reinterpret_cast<void *>(mod), reinterpret_cast<void *>(a.system));
+        for (size_t len : {size_t{0}, size_t{3}, size_t{1000}, data.size()}) {
+            std::vector<uint8_t> x(a.size, 0), y(a.size, 1);
+            mod(data.data(), len, x.data());
+            a.system(data.data(), len, y.data());
+            EXPECT_EQ(x, y) << len << " bytes";
+        }
+    }
     EXPECT_EQ(pcpu_dlclose(m), 0) << pcpu_dlerror();
 }
 

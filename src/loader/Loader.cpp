@@ -35,6 +35,7 @@
 #include "percpu/elfpatch/Patch.h"
 #include "percpu/elfpatch/Target.h"
 
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/BinaryFormat/ELF.h"
 #include "llvm/Object/ELFTypes.h"
 #include "llvm/Support/Endian.h"
@@ -77,6 +78,8 @@ void __jit_debug_register_code();
 void __register_frame(void *);
 void __deregister_frame(void *);
 int __cxa_finalize(void *);
+int __cxa_atexit(void (*)(void *), void *, void *);
+int __register_atfork(void (*)(void), void (*)(void), void (*)(void), void *);
 // Linker-defined bounds of the executable (GNU ld and ld.lld).
 extern char __executable_start[] __attribute__((weak, visibility("hidden")));
 extern char _end[] __attribute__((weak, visibility("hidden")));
@@ -313,6 +316,7 @@ struct Module {
 struct Loader {
     std::recursive_mutex lock;
     std::vector<Module *> modules;
+    Module *loading = nullptr; // the module whose resolvers or init run
     std::unordered_map<std::string, ExportEntry> exports;
     ModuleArea area;
 };
@@ -598,6 +602,60 @@ Error placeBlock(Module &m)
 }
 
 // Looks a name up as the loader resolves it: host, modules, process.
+// The module whose mapping holds `addr` (the one being loaded included), or
+// null. Called with the loader's lock held.
+Module *moduleAt(uint64_t addr)
+{
+    Loader &L = loader();
+    auto holds = [&](const Module *m) { return m && addr - m->base < m->mapSize; };
+    if (holds(L.loading))
+        return L.loading;
+    for (Module *m : L.modules)
+        if (holds(m))
+            return m;
+    return nullptr;
+}
+
+// The __dso_handle of the module that owns a handler (by the handler's
+// address, then by the caller's), or null for code outside modules.
+void *dsoHandleFor(const void *handler, const void *caller)
+{
+    std::lock_guard<std::recursive_mutex> guard(loader().lock);
+    Module *m = moduleAt(reinterpret_cast<uint64_t>(handler));
+    if (!m)
+        m = moduleAt(reinterpret_cast<uint64_t>(caller));
+    return m ? reinterpret_cast<void *>(m->dsoHandle) : nullptr;
+}
+
+// What libc_nonshared.a gives every executable and shared object: functions
+// that register handlers under the caller's __dso_handle, so that unloading
+// the caller runs (atexit) or forgets (pthread_atfork) them. libc.so does not
+// export them; a module gets these, which find the module by the handler.
+extern "C" int pcpuModuleAtexit(void (*fn)(void))
+{
+    void *dso = dsoHandleFor(reinterpret_cast<const void *>(fn), __builtin_return_address(0));
+    return __cxa_atexit(reinterpret_cast<void (*)(void *)>(fn), nullptr, dso);
+}
+
+extern "C" int pcpuModulePthreadAtfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+    const void *any = prepare ? reinterpret_cast<const void *>(prepare)
+                      : parent ? reinterpret_cast<const void *>(parent)
+                               : reinterpret_cast<const void *>(child);
+    return __register_atfork(prepare, parent, child, dsoHandleFor(any, __builtin_return_address(0)));
+}
+
+void *nonsharedFunction(const std::string &name)
+{
+    if (name == "atexit")
+        return reinterpret_cast<void *>(&pcpuModuleAtexit);
+    if (name == "pthread_atfork" || name == "__pthread_atfork")
+        return reinterpret_cast<void *>(&pcpuModulePthreadAtfork);
+    if (name == "__stack_chk_fail_local") // i386's spelling; the same function
+        return dlsym(RTLD_DEFAULT, "__stack_chk_fail");
+    return nullptr;
+}
+
 Error lookup(Module &m, uint32_t index, uint64_t &addr)
 {
     const Symbol &s = m.obj.symbols[index];
@@ -633,6 +691,12 @@ Error lookup(Module &m, uint32_t index, uint64_t &addr)
     if (s.name == "_GLOBAL_OFFSET_TABLE_") {
         addr = m.gotBase;
         return Error::success();
+    }
+    if (!wantPerCpu) {
+        if (void *p = nonsharedFunction(s.name)) {
+            addr = reinterpret_cast<uint64_t>(p);
+            return Error::success();
+        }
     }
     if (!wantPerCpu && !(m.flags & PCPU_RTLD_NO_PROCESS_SYMBOLS)) {
         if (void *p = dlsym(RTLD_DEFAULT, s.name.c_str())) {
@@ -1097,6 +1161,10 @@ pcpu_module *load(const std::string &name, MemoryBufferRef buf, int flags)
         setError(describe(std::move(e), name));
         return nullptr;
     }
+    // Module code runs from here on (resolvers, constructors, module_init):
+    // handlers it registers belong to it.
+    L.loading = &mod;
+    auto notLoading = make_scope_exit([&] { L.loading = nullptr; });
     if (Error e = protect(mod)) {
         setError(describe(std::move(e), name));
         return nullptr;
