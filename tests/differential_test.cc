@@ -107,7 +107,7 @@ void differential(const std::string &objPath)
         for (const elfpatch::Reloc &r : list) {
             elfpatch::RelExpr e = target->relExpr(r.type);
             // COMMON symbols are allocated by each side where it likes.
-            bool common = obj.symbols[r.symbol].shndx == SHN_COMMON;
+            bool common = obj.symbols[r.symbol].shndx == percpu::elfpatch::kShnCommon;
             if (common || e == elfpatch::RelExpr::GotPCRelative || e == elfpatch::RelExpr::GotRelative ||
                 e == elfpatch::RelExpr::GotBaseRelative) {
                 for (uint64_t k = 0; k < 8; ++k)

@@ -294,7 +294,7 @@ void Checker::kindMismatch()
     std::map<std::string, Def> defs;
     for (const ObjectFile &f : files_)
         for (const Symbol &s : f.symbols)
-            if (s.binding != STB_LOCAL && (s.isDefinedInSection() || s.shndx == SHN_COMMON) &&
+            if (s.binding != STB_LOCAL && (s.isDefinedInSection() || s.shndx == kShnCommon) &&
                 !s.name.empty() && s.type != STT_SECTION) {
                 bool perCpu = s.isDefinedInSection() && isPerCpuDataSection(f.sections[s.shndx]);
                 if (!f.isRelocatable()) {
@@ -308,9 +308,9 @@ void Checker::kindMismatch()
                 defs.emplace(s.name, Def{&f, &s, perCpu});
                 if (startsWith(s.name, kPerCpuPrefix) && !perCpu)
                     report("kind-mismatch", f,
-                           s.shndx == SHN_COMMON ? "COMMON" : f.sectionLabel(s.shndx), s.value, s.name,
+                           s.shndx == kShnCommon ? "COMMON" : f.sectionLabel(s.shndx), s.value, s.name,
                            "'" + s.name + "' is named like a per-CPU variable but defined in " +
-                               (s.shndx == SHN_COMMON ? std::string("COMMON")
+                               (s.shndx == kShnCommon ? std::string("COMMON")
                                                       : "'" + f.sectionLabel(s.shndx) + "'") +
                                ", not in a per-CPU section");
             }

@@ -14,6 +14,7 @@
 
 #include "llvm/BinaryFormat/ELF.h"
 #include "llvm/Object/ELF.h"
+#include "llvm/Support/Endian.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/raw_ostream.h"
@@ -31,7 +32,7 @@ namespace percpu::elfpatch {
 
 bool Symbol::isDefinedInSection() const
 {
-    return shndx != SHN_UNDEF && shndx < SHN_LORESERVE;
+    return shndx != SHN_UNDEF && shndx < reservedShndx(0);
 }
 
 bool ObjectFile::isRelocatable() const { return elfType == ET_REL; }
@@ -151,6 +152,7 @@ Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
     if (shdrs.empty() && obj.isRelocatable())
         return fail("", std::nullopt, "relocatable object without a section header table");
 
+    uint32_t shndxTable = 0; // the SHT_SYMTAB_SHNDX section, if any
     obj.sections.resize(shdrs.size());
     for (size_t i = 0; i < shdrs.size(); ++i) {
         const auto &sh = shdrs[i];
@@ -167,7 +169,7 @@ Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
         s.fileOffset = sh.sh_offset;
         if (i == 0) {
             // Section 0's fields only matter for extended numbering, which
-            // is not supported; they are written back as zeros.
+            // the writer recomputes.
             s = Section{};
             continue;
         }
@@ -191,9 +193,6 @@ Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
             return fail(s.name, std::nullopt,
                         "SHT_REL relocations are not used on " + machineName(obj.machine) +
                             " (expected SHT_RELA)");
-        if (s.type == SHT_SYMTAB_SHNDX)
-            return fail(s.name, std::nullopt,
-                        "extended section indices (SHT_SYMTAB_SHNDX) are not supported");
         if (s.type != SHT_NOBITS && s.type != SHT_NULL) {
             auto dataOrErr = elf.getSectionContents(sh);
             if (!dataOrErr)
@@ -204,6 +203,11 @@ Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
             if (obj.symtabIndex)
                 return fail(s.name, std::nullopt, "more than one SHT_SYMTAB section");
             obj.symtabIndex = s.index;
+        }
+        if (s.type == SHT_SYMTAB_SHNDX) {
+            if (shndxTable)
+                return fail(s.name, std::nullopt, "more than one SHT_SYMTAB_SHNDX section");
+            shndxTable = s.index;
         }
     }
 
@@ -225,6 +229,14 @@ Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
             return fail(secName, std::nullopt,
                         "sh_info (first global symbol) " + std::to_string(symtab.sh_info) +
                             " is past the " + std::to_string(symsOrErr->size()) + " symbols");
+        // Extended section indices: one 32-bit word per symbol.
+        const Section *xindex = shndxTable ? &obj.sections[shndxTable] : nullptr;
+        if (xindex && (xindex->link != obj.symtabIndex || xindex->data.size() != symsOrErr->size() * 4))
+            return fail(xindex->name, std::nullopt,
+                        xindex->link != obj.symtabIndex
+                            ? "sh_link " + std::to_string(xindex->link) + " is not the symbol table"
+                            : "holds " + std::to_string(xindex->data.size()) + " bytes for " +
+                                  std::to_string(symsOrErr->size()) + " symbols (4 bytes each expected)");
         uint32_t i = 0;
         for (const auto &sym : *symsOrErr) {
             Symbol s;
@@ -236,15 +248,21 @@ Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
             s.type = sym.getType();
             s.binding = sym.getBinding();
             s.other = sym.st_other;
-            s.shndx = sym.st_shndx;
+            s.shndx = sym.st_shndx >= SHN_LORESERVE ? reservedShndx(sym.st_shndx) : sym.st_shndx;
             s.value = sym.st_value;
             s.size = sym.st_size;
-            if (s.shndx == SHN_XINDEX)
-                return fail(secName, i * sizeof(ELF64LE::Sym),
-                            "symbol '" + s.name + "' uses an extended section index (SHN_XINDEX), "
-                                                  "which is not supported",
-                            s.name);
-            if (s.shndx != SHN_UNDEF && s.shndx < SHN_LORESERVE && s.shndx >= shdrs.size())
+            if (sym.st_shndx == SHN_XINDEX) {
+                if (!xindex)
+                    return fail(secName, i * sizeof(ELF64LE::Sym),
+                                "symbol '" + s.name +
+                                    "' uses an extended section index (SHN_XINDEX) but there is no "
+                                    "SHT_SYMTAB_SHNDX section",
+                                s.name);
+                s.shndx = support::endian::read32le(xindex->data.data() + i * 4);
+                if (s.shndx == SHN_UNDEF)
+                    s.shndx = shdrs.size(); // reported as out of range below
+            }
+            if (s.isDefinedInSection() && s.shndx >= shdrs.size())
                 return fail(secName, i * sizeof(ELF64LE::Sym),
                             "symbol '" + s.name + "' (index " + std::to_string(i) +
                                 ") has section index " + std::to_string(s.shndx) +
@@ -254,7 +272,8 @@ Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
                 // The writer regenerates these tables: nothing may live in them.
                 // (GCC defines COMDAT signature symbols in SHT_GROUP sections.)
                 uint32_t t = obj.sections[s.shndx].type;
-                if (t == SHT_SYMTAB || t == SHT_STRTAB || t == SHT_RELA || t == SHT_REL)
+                if (t == SHT_SYMTAB || t == SHT_STRTAB || t == SHT_RELA || t == SHT_REL ||
+                    t == SHT_SYMTAB_SHNDX)
                     return fail(secName, i * sizeof(ELF64LE::Sym),
                                 "symbol '" + s.name + "' is defined in " + obj.sections[s.shndx].name +
                                     ", a symbol, string or relocation table",
@@ -541,6 +560,24 @@ Expected<std::vector<uint8_t>> writeRelocatable(const ObjectFile &objIn)
         obj.sections.push_back(s);
         shstrndx = s.index;
     }
+    // Extended numbering: from SHN_LORESERVE sections on, symbols name their
+    // section through a SHT_SYMTAB_SHNDX table (added when missing).
+    bool extended = obj.sections.size() >= SHN_LORESERVE;
+    uint32_t xindex = 0;
+    for (const Section &s : obj.sections)
+        if (s.type == SHT_SYMTAB_SHNDX)
+            xindex = s.index;
+    if (extended && !xindex && obj.symtabIndex) {
+        Section s;
+        s.index = static_cast<uint32_t>(obj.sections.size());
+        s.name = ".symtab_shndx";
+        s.type = SHT_SYMTAB_SHNDX;
+        s.link = obj.symtabIndex;
+        s.addralign = 4;
+        s.entsize = 4;
+        obj.sections.push_back(s);
+        xindex = s.index;
+    }
     std::vector<uint8_t> shstr{0};
     std::map<std::string, uint32_t> shstrSeen;
     std::vector<uint32_t> nameOff(obj.sections.size());
@@ -556,13 +593,21 @@ Expected<std::vector<uint8_t>> writeRelocatable(const ObjectFile &objIn)
         std::vector<uint8_t> str{0};
         std::map<std::string, uint32_t> seen;
         std::vector<uint8_t> tab(obj.symbols.size() * sizeof(ELF64LE::Sym));
+        std::vector<uint8_t> shndx(xindex ? obj.symbols.size() * 4 : 0);
         for (size_t i = 0; i < obj.symbols.size(); ++i) {
             const Symbol &s = obj.symbols[i];
             ELF64LE::Sym e{};
             e.st_name = i ? addString(str, seen, s.name) : 0;
             e.st_info = static_cast<uint8_t>((s.binding << 4) | (s.type & 0xf));
             e.st_other = s.other;
-            e.st_shndx = static_cast<uint16_t>(s.shndx);
+            e.st_shndx = static_cast<uint16_t>(s.shndx); // reserved values keep their low half
+            if (s.isDefinedInSection() && s.shndx >= SHN_LORESERVE) {
+                if (!xindex)
+                    return makeError("internal", obj.path, symtab.name, std::nullopt, s.name,
+                                     "extended section index without a SHT_SYMTAB_SHNDX table");
+                e.st_shndx = SHN_XINDEX;
+                support::endian::write32le(shndx.data() + i * 4, s.shndx);
+            }
             e.st_value = s.value;
             e.st_size = s.size;
             std::memcpy(tab.data() + i * sizeof(e), &e, sizeof(e));
@@ -573,6 +618,12 @@ Expected<std::vector<uint8_t>> writeRelocatable(const ObjectFile &objIn)
         symtab.entsize = sizeof(ELF64LE::Sym);
         strtab.data = std::move(str);
         strtab.size = strtab.data.size();
+        if (xindex) {
+            obj.sections[xindex].data = std::move(shndx);
+            obj.sections[xindex].size = obj.sections[xindex].data.size();
+            obj.sections[xindex].link = obj.symtabIndex;
+            obj.sections[xindex].entsize = 4;
+        }
     }
     for (auto &[idx, list] : obj.relocs) {
         Section &s = obj.sections[idx];
@@ -620,13 +671,16 @@ Expected<std::vector<uint8_t>> writeRelocatable(const ObjectFile &objIn)
     eh.e_flags = obj.eflags;
     eh.e_ehsize = sizeof(ELF64LE::Ehdr);
     eh.e_shentsize = sizeof(ELF64LE::Shdr);
-    eh.e_shnum = static_cast<uint16_t>(obj.sections.size());
-    eh.e_shstrndx = static_cast<uint16_t>(shstrndx);
+    eh.e_shnum = extended ? 0 : static_cast<uint16_t>(obj.sections.size());
+    eh.e_shstrndx = static_cast<uint16_t>(shstrndx >= SHN_LORESERVE ? uint32_t{SHN_XINDEX} : shstrndx);
     eh.e_shoff = shoff;
-    if (obj.sections.size() >= SHN_LORESERVE)
-        return makeError("malformed", obj.path, "", std::nullopt, "",
-                         "too many sections (" + std::to_string(obj.sections.size()) + ")");
     std::memcpy(out.data(), &eh, sizeof(eh));
+    if (extended) { // section 0 holds the real count and string table index
+        ELF64LE::Shdr sh0{};
+        sh0.sh_size = obj.sections.size();
+        sh0.sh_link = shstrndx >= SHN_LORESERVE ? shstrndx : 0;
+        std::memcpy(out.data() + shoff, &sh0, sizeof(sh0));
+    }
     for (const Section &s : obj.sections) {
         if (s.index == 0)
             continue;

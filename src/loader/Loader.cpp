@@ -485,7 +485,7 @@ Error layOutAndMap(Module &m)
     std::vector<std::pair<uint32_t, uint64_t>> commons;
     for (uint32_t i = 1; i < o.symbols.size(); ++i) {
         const Symbol &s = o.symbols[i];
-        if (s.shndx != SHN_COMMON)
+        if (s.shndx != kShnCommon)
             continue;
         uint64_t a = std::max<uint64_t>(1, s.value);
         if (!isPowerOf2_64(a) || a > kPage)
@@ -751,9 +751,9 @@ Error resolveSymbols(Module &m)
             if (Error e = lookup(m, i, a))
                 errors = joinErrors(std::move(errors), std::move(e));
             m.symAddr[i] = a;
-        } else if (s.shndx == SHN_ABS) {
+        } else if (s.shndx == kShnAbs) {
             m.symAddr[i] = s.value;
-        } else if (s.shndx == SHN_COMMON) {
+        } else if (s.shndx == kShnCommon) {
             m.symAddr[i] = m.commonAddr[i];
         } else if (s.shndx < o.sections.size()) {
             uint64_t base = m.secAddr[s.shndx];

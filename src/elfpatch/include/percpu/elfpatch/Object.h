@@ -5,8 +5,9 @@
 // is an in-memory copy that the patcher edits and writeRelocatable()
 // serialises again (ET_REL only).  What it does not model it refuses with a
 // precise `malformed` diagnostic rather than guessing: REL (non-RELA)
-// relocation sections, extended section indices (SHN_XINDEX), big-endian or
-// 32-bit files.
+// relocation sections, big-endian or 32-bit files. Extended section numbering
+// (more than 65,279 sections: SHN_XINDEX and SHT_SYMTAB_SHNDX) is read and
+// written.
 //===----------------------------------------------------------------------===//
 #ifndef PERCPU_ELFPATCH_OBJECT_H
 #define PERCPU_ELFPATCH_OBJECT_H
@@ -21,6 +22,13 @@
 #include <vector>
 
 namespace percpu::elfpatch {
+
+// Symbol::shndx holds a section's real index, which may be 65,280 or more in
+// an object with extended numbering, so st_shndx's reserved values are kept
+// apart from section indices as 0xffff0000 | value.
+constexpr uint32_t reservedShndx(uint16_t v) { return 0xffff0000u | v; }
+constexpr uint32_t kShnAbs = reservedShndx(0xfff1);    // SHN_ABS
+constexpr uint32_t kShnCommon = reservedShndx(0xfff2); // SHN_COMMON
 
 struct Section {
     uint32_t index = 0;
@@ -42,7 +50,7 @@ struct Symbol {
     uint8_t type = 0;       // STT_*
     uint8_t binding = 0;    // STB_*
     uint8_t other = 0;      // st_other (visibility)
-    uint32_t shndx = 0;     // st_shndx (SHN_UNDEF, SHN_ABS, SHN_COMMON or a section)
+    uint32_t shndx = 0;     // SHN_UNDEF, a section index, or reservedShndx(st_shndx)
     uint64_t value = 0;
     uint64_t size = 0;
 
