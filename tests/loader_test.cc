@@ -35,6 +35,8 @@ int host_atexit_runs = 0; // atexit_module.o's handlers add to these
 EXPORT_SYMBOL(host_atexit_runs);
 int host_atfork_runs = 0;
 EXPORT_SYMBOL(host_atfork_runs);
+char host_ctor_order[32]; // ctors.o's constructors and destructors append to it
+EXPORT_SYMBOL(host_ctor_order);
 // An ordinary variable that merely carries the per-CPU prefix: a per-CPU
 // reference to it is a kind mismatch.
 extern "C" {
@@ -352,6 +354,16 @@ TEST_F(Loader, AtexitAndAtforkHandlersBelongToTheModule)
     ASSERT_GT(pid, 0);
     waitpid(pid, &status, 0);
     EXPECT_EQ(host_atfork_runs, 1);
+}
+
+TEST_F(Loader, CtorsAndDtorsTablesRunInAProgramsOrder)
+{
+    memset(host_ctor_order, 0, sizeof host_ctor_order);
+    pcpu_module *m = pcpu_dlopen(fixture("ctors.o").c_str(), 0);
+    ASSERT_NE(m, nullptr) << pcpu_dlerror();
+    EXPECT_STREQ(host_ctor_order, "bcda");
+    ASSERT_EQ(pcpu_dlclose(m), 0) << pcpu_dlerror();
+    EXPECT_STREQ(host_ctor_order, "bcdaxyz");
 }
 
 TEST_F(Loader, LoadUnloadCyclesDoNotGrow)

@@ -1050,6 +1050,51 @@ void registerWithDebugger(Module &m, StringRef original)
     m.debugRegistered = true;
 }
 
+// .init_array (or .fini_array) as GNU ld builds it for a program: the
+// entries of `array`.P and of the older `legacy`.N tables (.ctors/.dtors,
+// N = 65535 - P, each section's words reversed) by priority P, then plain
+// `array`, then plain `legacy` reversed. A program runs .init_array forward
+// and .fini_array backward. (Sentinels 0 and -1 are skipped.)
+std::vector<uint64_t> arrayOrder(Module &m, StringRef array, StringRef legacy)
+{
+    struct Part {
+        unsigned prio;
+        int legacy;
+        const Section *s;
+    };
+    std::vector<Part> parts;
+    for (const Section &s : m.obj.sections) {
+        if (!s.index || !m.secAddr[s.index])
+            continue;
+        for (int isLegacy : {0, 1}) {
+            StringRef n(s.name);
+            if (!n.consume_front(isLegacy ? legacy : array))
+                continue;
+            if (n.empty()) {
+                parts.push_back({65536, isLegacy, &s});
+            } else if (unsigned v; n.consume_front(".") && !n.getAsInteger(10, v) && v <= 65535) {
+                parts.push_back({isLegacy ? 65535 - v : v, isLegacy, &s});
+            }
+        }
+    }
+    std::stable_sort(parts.begin(), parts.end(), [](const Part &a, const Part &b) {
+        return a.prio != b.prio ? a.prio < b.prio : a.legacy < b.legacy;
+    });
+    std::vector<uint64_t> out;
+    for (const Part &p : parts) {
+        std::vector<uint64_t> words;
+        for (uint64_t off = 0; off + 8 <= p.s->size; off += 8) {
+            uint64_t fn = support::endian::read64le(reinterpret_cast<const void *>(m.secAddr[p.s->index] + off));
+            if (fn && fn != ~uint64_t{0})
+                words.push_back(fn);
+        }
+        if (p.legacy)
+            std::reverse(words.begin(), words.end());
+        out.insert(out.end(), words.begin(), words.end());
+    }
+    return out;
+}
+
 Error runInit(Module &m)
 {
     if (m.flags & PCPU_RTLD_NOINIT)
@@ -1058,10 +1103,10 @@ Error runInit(Module &m)
         __register_frame(reinterpret_cast<void *>(m.ehFrame));
         m.ehRegistered = true;
     }
-    for (uint64_t fn : pointersOf(m, ".init_array", true))
+    for (uint64_t fn : arrayOrder(m, ".init_array", ".ctors"))
         reinterpret_cast<void (*)()>(fn)();
     m.constructed = true;
-    m.finiArray = pointersOf(m, ".fini_array", true);
+    m.finiArray = arrayOrder(m, ".fini_array", ".dtors");
     m.exitcalls = pointersOf(m, PCPU_MODULE_EXIT_SECTION, false);
     for (uint64_t fn : pointersOf(m, PCPU_MODULE_INIT_SECTION, false)) {
         int rc = reinterpret_cast<int (*)()>(fn)();
