@@ -50,6 +50,11 @@ public:
     Error applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v,
                           function_ref<Diagnostic()> where) const override;
     unsigned pltStubSize() const override { return 8; }
+    unsigned farStubSize() const override { return 64; }
+    uint32_t pc32() const override { return R_X86_64_PC32; }
+    Error writeFarStub(uint8_t *secBytes, const Section &sec, uint64_t secAddr, const Reloc &rel,
+                       const std::vector<Reloc> &relocs, uint64_t symbolPlusAddend, uint8_t *stub,
+                       uint64_t stubAddr) const override;
     bool addressToGotLoad(uint8_t *secBytes, const Section &sec, uint64_t offset) const override
     {
         // REX.W 8D /r with ModRM mod=00 r/m=101: lea disp32(%rip), %r64; the
@@ -390,6 +395,113 @@ void X86_64::writePltStub(uint8_t *stub, uint64_t stubAddr, uint64_t gotEntry) c
     support::endian::write32le(stub + 2, static_cast<uint32_t>(gotEntry - (stubAddr + 6)));
     stub[6] = 0x0f; // ud2: never reached
     stub[7] = 0x0b;
+}
+
+// A far access moved out of line. The instruction `op disp32(%rip)` becomes
+// `jmp stub` (the rest of its bytes int3), and the stub does, without
+// touching the flags:
+//     lea -128(%rsp), %rsp      skip the red zone leaf code may use
+//     push %r11                 a scratch register (%r10 if the instruction
+//     movabs $address, %r11       itself names %r11)
+//     op (%r11)                 the same instruction, memory operand [%r11]
+//     pop %r11
+//     lea 128(%rsp), %rsp
+//     jmp back                  to the instruction after the original
+// Legacy and REX encodings only: VEX/EVEX instructions, control flow, stack
+// operations, instructions naming %rsp or a high-byte register (a REX prefix
+// would change it), and instructions holding another relocation are refused.
+Error X86_64::writeFarStub(uint8_t *secBytes, const Section &sec, uint64_t secAddr, const Reloc &rel,
+                           const std::vector<Reloc> &relocs, uint64_t symbolPlusAddend, uint8_t *stub,
+                           uint64_t stubAddr) const
+{
+    auto cannot = [&](const std::string &why) {
+        return make_error<StringError>(why, inconvertibleErrorCode());
+    };
+    Access a = classifyAccess(sec, rel, relocs);
+    if (a.kind != AccessKind::Memory)
+        return cannot("the instruction at the reference is not a memory access that can be moved");
+    const uint64_t start = a.instOffset, end = a.instOffset + a.instSize;
+    if (rel.offset < start + 2 || rel.offset + 4 > end || a.instSize < 6)
+        return cannot("unexpected encoding of '" + a.text + "'");
+    for (const Reloc &other : relocs)
+        if (&other != &rel && other.offset < end && other.offset + 4 > start && other.offset != rel.offset)
+            return cannot("'" + a.text + "' holds another relocation");
+    auto d = dis()->decode(ArrayRef<uint8_t>(sec.data).drop_front(start), start);
+    if (!d)
+        return cannot("the instruction does not decode");
+    const MCInstrDesc &desc = dis()->instrInfo().get(d->inst.getOpcode());
+    std::string name = dis()->opcodeName(d->inst);
+    if (desc.isCall() || desc.isBranch() || desc.isReturn() || startsWith(name, "PUSH") ||
+        startsWith(name, "POP"))
+        return cannot("'" + a.text + "' transfers control or uses the stack");
+    const MCRegisterInfo &mri = dis()->registerInfo();
+    for (unsigned i = 0; i < d->inst.getNumOperands(); ++i) {
+        const MCOperand &op = d->inst.getOperand(i);
+        if (!op.isReg() || !op.getReg())
+            continue;
+        StringRef r = mri.getName(op.getReg());
+        if (r == "RSP" || r == "ESP" || r == "SP" || r == "SPL")
+            return cannot("'" + a.text + "' uses the stack pointer");
+        if (r == "AH" || r == "BH" || r == "CH" || r == "DH")
+            return cannot("'" + a.text + "' names a high-byte register");
+    }
+
+    // Split the encoding: legacy prefixes, REX, opcode, ModRM, disp32, imm.
+    const uint8_t *p = sec.data.data() + start;
+    size_t i = 0;
+    auto isLegacyPrefix = [](uint8_t b) {
+        return b == 0x66 || b == 0xf2 || b == 0xf3 || b == 0xf0 || b == 0x2e || b == 0x36 || b == 0x3e ||
+               b == 0x26 || b == 0x64 || b == 0x65;
+    };
+    while (i < a.instSize && isLegacyPrefix(p[i]))
+        ++i;
+    if (i < a.instSize && p[i] == 0x67)
+        return cannot("'" + a.text + "' uses 32-bit addressing");
+    size_t prefixEnd = i;
+    uint8_t rex = 0;
+    if (i < a.instSize && (p[i] & 0xf0) == 0x40)
+        rex = p[i++];
+    if (i >= a.instSize || p[i] == 0xc4 || p[i] == 0xc5 || p[i] == 0x62 || p[i] == 0x8f)
+        return cannot("'" + a.text + "' has a VEX/EVEX/XOP encoding");
+    const size_t modrmAt = rel.offset - start - 1;
+    const uint8_t modrm = p[modrmAt];
+    if (modrmAt < i || (modrm & 0xc7) != 0x05)
+        return cannot("'" + a.text + "' is not RIP-relative at the reference");
+    unsigned regField = ((rex >> 2) & 1) << 3 | ((modrm >> 3) & 7);
+    const unsigned scratch = regField == 11 ? 10 : 11; // r10 or r11: never implicit operands
+
+    std::vector<uint8_t> code;
+    auto emit = [&](std::initializer_list<uint8_t> bytes) { code.insert(code.end(), bytes); };
+    emit({0x48, 0x8d, 0x64, 0x24, 0x80});                            // lea -128(%rsp), %rsp
+    emit({0x41, static_cast<uint8_t>(0x50 + (scratch & 7))});         // push %r1x
+    uint64_t address = symbolPlusAddend + (end - rel.offset);
+    emit({0x49, static_cast<uint8_t>(0xb8 + (scratch & 7))});         // movabs $address, %r1x
+    for (int k = 0; k < 8; ++k)
+        code.push_back(static_cast<uint8_t>(address >> (8 * k)));
+    code.insert(code.end(), p, p + prefixEnd);                        // the instruction, [%r1x]
+    code.push_back(static_cast<uint8_t>((rex ? rex : 0x40) | 0x01)); // REX.B: r8..r15 as base
+    code.insert(code.end(), p + (rex ? prefixEnd + 1 : prefixEnd), p + modrmAt);
+    code.push_back(static_cast<uint8_t>((modrm & 0x38) | (scratch & 7))); // mod 00, rm = r1x
+    code.insert(code.end(), p + (rel.offset - start) + 4, p + a.instSize);
+    emit({0x41, static_cast<uint8_t>(0x58 + (scratch & 7))});         // pop %r1x
+    emit({0x48, 0x8d, 0xa4, 0x24, 0x80, 0x00, 0x00, 0x00});           // lea 128(%rsp), %rsp
+    code.push_back(0xe9);                                             // jmp back
+    uint64_t back = secAddr + end;
+    int64_t rel32 = static_cast<int64_t>(back - (stubAddr + code.size() + 4));
+    int64_t there = static_cast<int64_t>(stubAddr - (secAddr + start + 5));
+    if (rel32 < INT32_MIN || rel32 > INT32_MAX || there < INT32_MIN || there > INT32_MAX)
+        return cannot("the stub is out of reach of the code");
+    for (int k = 0; k < 4; ++k)
+        code.push_back(static_cast<uint8_t>(static_cast<uint64_t>(rel32) >> (8 * k)));
+    if (code.size() > farStubSize())
+        return cannot("'" + a.text + "' does not fit in a stub");
+    std::memcpy(stub, code.data(), code.size());
+    std::memset(stub + code.size(), 0xcc, farStubSize() - code.size());
+    uint8_t *site = secBytes + start;                                 // jmp stub; int3...
+    site[0] = 0xe9;
+    support::endian::write32le(site + 1, static_cast<uint32_t>(there));
+    std::memset(site + 5, 0xcc, a.instSize - 5);
+    return Error::success();
 }
 
 } // namespace

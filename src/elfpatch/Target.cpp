@@ -19,6 +19,13 @@ llvm::Error Target::applyRelocation(uint32_t type, uint8_t *, const RelocValues 
 
 void Target::writePltStub(uint8_t *, uint64_t, uint64_t) const {}
 
+llvm::Error Target::writeFarStub(uint8_t *, const Section &, uint64_t, const Reloc &,
+                                 const std::vector<Reloc> &, uint64_t, uint8_t *, uint64_t) const
+{
+    return llvm::make_error<llvm::StringError>("not supported on this architecture",
+                                               llvm::inconvertibleErrorCode());
+}
+
 std::unique_ptr<Target> createTarget(uint16_t machine)
 {
     switch (machine) {

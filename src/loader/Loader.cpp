@@ -294,6 +294,10 @@ struct Module {
     // through its own entry (gotOffsetEntry[{sym, kJumpSlot}]) that the
     // resolver's answer fills.
     std::vector<std::pair<uint32_t, uint64_t>> ifuncs;
+    // Out-of-line copies of instructions whose memory operand is out of reach
+    // (Target::writeFarStub): the next free one, and how many are left.
+    uint64_t farStubs = 0;
+    unsigned farStubsLeft = 0;
     std::vector<uint64_t> pltStub;  // by symbol index: PLT stub address, or 0
     std::map<uint32_t, uint64_t> commonAddr;
     uint64_t gotBase = 0;
@@ -432,8 +436,9 @@ constexpr int64_t kJumpSlot = INT64_MIN;
 // symbol + k (k != 0), which a PC-relative `lea sym+k(%rip)` needs when it is
 // turned into a load from the GOT.
 void planGotAndStubs(Module &m, std::vector<uint32_t> &gotSyms, std::vector<uint32_t> &stubSyms,
-                     std::vector<std::pair<uint32_t, int64_t>> &offsetSlots)
+                     std::vector<std::pair<uint32_t, int64_t>> &offsetSlots, unsigned &farStubs)
 {
+    farStubs = 0;
     std::set<uint32_t> got, stub;
     std::set<std::pair<uint32_t, int64_t>> offsets;
     for (const auto &[rela, list] : m.obj.relocs) {
@@ -452,6 +457,7 @@ void planGotAndStubs(Module &m, std::vector<uint32_t> &gotSyms, std::vector<uint
             // A PC-relative address of an external symbol may not reach
             // (libstdc++'s typeinfo from -fPIE code): keep a GOT entry ready.
             if (e == RelExpr::PCRelative && undef && (t.flags & SHF_EXECINSTR)) {
+                ++farStubs; // in case it is a memory access out of reach
                 if (leaTarget(r) == 0)
                     got.insert(r.symbol);
                 else
@@ -477,7 +483,10 @@ Error layOutAndMap(Module &m)
     const ObjectFile &o = m.obj;
     std::vector<uint32_t> gotSyms, stubSyms;
     std::vector<std::pair<uint32_t, int64_t>> offsetSlots;
-    planGotAndStubs(m, gotSyms, stubSyms, offsetSlots);
+    unsigned farStubs = 0;
+    planGotAndStubs(m, gotSyms, stubSyms, offsetSlots, farStubs);
+    if (!m.target->farStubSize())
+        farStubs = 0;
     const unsigned stubSize = m.target->pltStubSize();
 
     // COMMON symbols go to the end of the data region.
@@ -501,7 +510,7 @@ Error layOutAndMap(Module &m)
     m.secAddr.assign(o.sections.size(), 0);
     std::vector<uint64_t> offsets(o.sections.size(), 0);
     uint64_t at = 0;
-    uint64_t stubOff = 0, gotOff = 0, commonOff = 0, dsoOff = 0;
+    uint64_t stubOff = 0, farStubOff = 0, gotOff = 0, commonOff = 0, dsoOff = 0;
     const int prots[] = {PROT_READ | PROT_EXEC, PROT_READ, PROT_READ | PROT_WRITE};
     for (int prot : prots) {
         uint64_t start = at;
@@ -519,6 +528,11 @@ Error layOutAndMap(Module &m)
             at = alignTo(at, 16);
             stubOff = at;
             at += stubSyms.size() * stubSize;
+        }
+        if (prot == (PROT_READ | PROT_EXEC) && farStubs) {
+            at = alignTo(at, 16);
+            farStubOff = at;
+            at += uint64_t{farStubs} * m.target->farStubSize();
         }
         if (prot == PROT_READ && !(gotSyms.empty() && offsetSlots.empty())) {
             at = alignTo(at, 8);
@@ -560,6 +574,8 @@ Error layOutAndMap(Module &m)
             m.ehFrame = m.secAddr[s.index];
     }
     uint64_t stubAt = m.base + stubOff, gotAt = m.base + gotOff;
+    m.farStubs = farStubs ? m.base + farStubOff : 0;
+    m.farStubsLeft = farStubs;
     m.gotBase = gotAt;
     m.gotEntry.assign(o.symbols.size(), 0);
     m.pltStub.assign(o.symbols.size(), 0);
@@ -782,7 +798,8 @@ Error resolveSymbols(Module &m)
 // out of reach: name where it lives and say what to do. The usual case is
 // -fPIE code reading a shared library's variable directly, which only works
 // in an executable (the linker copies the variable into it).
-Error explainFarData(Error e, const Module &m, const std::string &name, uint64_t addr)
+Error explainFarData(Error e, const Module &m, const std::string &name, uint64_t addr,
+                     const std::string &whyNotMoved)
 {
     Dl_info info{};
     if (!addr || !dladdr(reinterpret_cast<void *>(addr), &info) || !info.dli_fname)
@@ -794,8 +811,9 @@ Error explainFarData(Error e, const Module &m, const std::string &name, uint64_t
         if (d.rule == "relocation-overflow")
             d.message += "; '" + name + "' is defined in " + where +
                          ", out of 32-bit reach of the module: code built with -fPIE reaches data "
-                         "outside its object directly (an executable would get a copy relocation), "
-                         "build the module with -fPIC";
+                         "outside its object directly (an executable would get a copy relocation)" +
+                         (whyNotMoved.empty() ? std::string() : " and " + whyNotMoved) +
+                         "; build the module with -fPIC";
         out = joinErrors(std::move(out), make_error<DiagnosticError>(std::move(d)));
     }
     return out;
@@ -855,6 +873,7 @@ Error relocate(Module &m)
                 if (direct < INT32_MIN || direct > INT32_MAX)
                     v.L = stub;
             }
+            std::string whyNotMoved;
             if (m.target->relExpr(r.type) == RelExpr::PCRelative && !off && sym.shndx == SHN_UNDEF) {
                 // `lea sym+k(%rip)` out of reach becomes `mov slot(%rip)`,
                 // the slot holding sym + k.
@@ -865,10 +884,20 @@ Error relocate(Module &m)
                     slot = it == m.gotOffsetEntry.end() ? 0 : it->second;
                 }
                 int64_t direct = static_cast<int64_t>(v.S + v.A - v.P);
-                if (slot && (direct < INT32_MIN || direct > INT32_MAX) &&
-                    m.target->addressToGotLoad(dst, t, r.offset)) {
+                bool far = direct < INT32_MIN || direct > INT32_MAX;
+                if (far && slot && m.target->addressToGotLoad(dst, t, r.offset)) {
                     v.S = slot; // the field now addresses the slot
                     v.A = -4;
+                } else if (far && r.type == m.target->pc32() && m.farStubsLeft && m.secData.empty()) {
+                    // A load or store: move it out of line, through a 64-bit address.
+                    Error moved = m.target->writeFarStub(dst, t, place, r, list, v.S + v.A,
+                                                         reinterpret_cast<uint8_t *>(m.farStubs), m.farStubs);
+                    if (!moved) {
+                        m.farStubs += m.target->farStubSize();
+                        --m.farStubsLeft;
+                        continue;
+                    }
+                    whyNotMoved = toString(std::move(moved));
                 }
             }
             auto where = [&] {
@@ -881,7 +910,7 @@ Error relocate(Module &m)
             };
             if (Error e = m.target->applyRelocation(r.type, dst + r.offset, v, where)) {
                 if (sym.shndx == SHN_UNDEF && m.target->relExpr(r.type) == RelExpr::PCRelative)
-                    e = explainFarData(std::move(e), m, sym.name, v.S);
+                    e = explainFarData(std::move(e), m, sym.name, v.S, whyNotMoved);
                 errors = joinErrors(std::move(errors), std::move(e));
                 if (++count > 20)
                     return errors;
@@ -1255,8 +1284,9 @@ Expected<std::map<uint32_t, std::vector<uint8_t>>> relocateAt(const ObjectFile &
     // (their places differ from any linker's: callers leave GOT-relative
     // fields out of comparisons).
     std::vector<uint32_t> gotSyms, stubSyms;
-    std::vector<std::pair<uint32_t, int64_t>> offsetSlots; // left out: no lea conversions here
-    planGotAndStubs(m, gotSyms, stubSyms, offsetSlots);
+    std::vector<std::pair<uint32_t, int64_t>> offsetSlots; // left out: no lea conversions
+    unsigned farStubs = 0;                                  // nor far stubs here
+    planGotAndStubs(m, gotSyms, stubSyms, offsetSlots, farStubs);
     uint64_t lowest = UINT64_MAX;
     for (uint64_t a : addresses)
         if (a)

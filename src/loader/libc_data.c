@@ -1,5 +1,5 @@
 /*
- * Keeps libc's well-known variables within reach of modules.
+ * Keeps libc's and libstdc++'s well-known variables within reach of modules.
  *
  * Code compiled with -fPIE (the default of Debian's gcc and clang) reaches
  * variables defined outside its object directly, with a 32-bit PC-relative
@@ -31,6 +31,19 @@ __asm__(".pushsection .text.pcpu_loader_libc_anchor,\"ax\",@progbits\n"
         "  lea optopt(%rip), %rax\n"
         "  lea program_invocation_name(%rip), %rax\n"
         "  lea program_invocation_short_name(%rip), %rax\n"
+        /* glibc >= 2.32; libstdc++'s inline code (shared_ptr, locale)
+           reads it directly */
+        "  lea __libc_single_threaded(%rip), %rax\n"
+        /* libstdc++'s standard streams: inline members (precision, width,
+           the vtable pointer) are read and written in place */
+        "  lea _ZSt4cout(%rip), %rax\n"
+        "  lea _ZSt4cerr(%rip), %rax\n"
+        "  lea _ZSt4clog(%rip), %rax\n"
+        "  lea _ZSt3cin(%rip), %rax\n"
+        "  lea _ZSt5wcout(%rip), %rax\n"
+        "  lea _ZSt5wcerr(%rip), %rax\n"
+        "  lea _ZSt5wclog(%rip), %rax\n"
+        "  lea _ZSt4wcin(%rip), %rax\n"
         "  ret\n"
         ".size pcpu_loader_libc_anchor, .-pcpu_loader_libc_anchor\n"
         ".popsection\n");

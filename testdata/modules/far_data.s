@@ -7,6 +7,10 @@
 # Addresses of variables nobody copied (`lea daylight(%rip)`, `lea
 # tzname+8(%rip)`, i.e. &tzname[1]) are out of reach too; the loader turns each
 # lea into a load from a GOT entry holding the symbol plus its offset.
+# far_memory_check reads and writes variables nobody copied (`daylight`,
+# `timezone`) with memory operands of several shapes; the loader moves each
+# such instruction into a stub that goes through a 64-bit address, and the
+# results (and flags) must be what the GOT route sees.
         .text
         .globl  far_data_check
         .type   far_data_check,@function
@@ -43,4 +47,39 @@ far_data_check:
         popq    %rbx
         ret
         .size   far_data_check, .-far_data_check
+
+        .globl  far_memory_check
+        .type   far_memory_check,@function
+far_memory_check:
+        movq    daylight@GOTPCREL(%rip), %rcx
+        movl    (%rcx), %r8d            # to restore
+        movl    $5, daylight(%rip)      # store, imm32 after the displacement
+        cmpl    $5, (%rcx)
+        jne     .Lmfail
+        addl    $2, daylight(%rip)      # read-modify-write, imm8
+        cmpl    $7, (%rcx)
+        jne     .Lmfail
+        movl    daylight(%rip), %r11d   # names the usual scratch register
+        cmpl    $7, %r11d
+        jne     .Lmfail
+        movb    daylight(%rip), %dl     # 8-bit, no REX prefix
+        cmpb    $7, %dl
+        jne     .Lmfail
+        movw    daylight(%rip), %si     # 16-bit, operand-size prefix
+        cmpw    $7, %si
+        jne     .Lmfail
+        movq    timezone(%rip), %rax    # 64-bit load
+        movq    timezone@GOTPCREL(%rip), %rdx
+        cmpq    (%rdx), %rax
+        jne     .Lmfail
+        cmpl    $7, daylight(%rip)      # the flags it sets survive the way back
+        jne     .Lmfail
+        movl    %r8d, (%rcx)
+        xorl    %eax, %eax
+        ret
+.Lmfail:
+        movl    %r8d, (%rcx)
+        movl    $1, %eax
+        ret
+        .size   far_memory_check, .-far_memory_check
         .section .note.GNU-stack,"",@progbits

@@ -118,6 +118,20 @@ public:
     // Size of one PLT stub, and the stub code jumping through `gotEntry`.
     virtual unsigned pltStubSize() const { return 0; }
     virtual void writePltStub(uint8_t *stub, uint64_t stubAddr, uint64_t gotEntry) const;
+    // Far accesses: the instruction holding relocation `rel`'s 32-bit
+    // PC-relative field reads or writes memory at `symbolPlusAddend` plus the
+    // distance from the field to the instruction's end, which is out of its
+    // reach. The arch moves the instruction into a stub (at `stubAddr`, bytes
+    // at `stub`, farStubSize() of them, within reach of the section loaded at
+    // `secAddr` with bytes `secBytes`) that performs the same access through
+    // a full 64-bit address and jumps back; the instruction's place becomes a
+    // jump to the stub. Fails with the reason when the instruction cannot be
+    // moved (control flow, stack pointer, other relocations in it).
+    virtual unsigned farStubSize() const { return 0; }
+    virtual uint32_t pc32() const { return 0; } // the 32-bit PC-relative type
+    virtual llvm::Error writeFarStub(uint8_t *secBytes, const Section &sec, uint64_t secAddr,
+                                     const Reloc &rel, const std::vector<Reloc> &relocs,
+                                     uint64_t symbolPlusAddend, uint8_t *stub, uint64_t stubAddr) const;
 };
 
 // The Target for `machine`, or nullptr when unsupported.
