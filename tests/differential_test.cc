@@ -109,7 +109,8 @@ void differential(const std::string &objPath)
             // COMMON symbols are allocated by each side where it likes.
             bool common = obj.symbols[r.symbol].shndx == percpu::elfpatch::kShnCommon;
             if (common || e == elfpatch::RelExpr::GotPCRelative || e == elfpatch::RelExpr::GotRelative ||
-                e == elfpatch::RelExpr::GotBaseRelative) {
+                e == elfpatch::RelExpr::GotBaseRelative || e == elfpatch::RelExpr::GotOffset ||
+                e == elfpatch::RelExpr::PltGotRelative) { // GOT and stubs placed differently
                 for (uint64_t k = 0; k < 8; ++k)
                     skip[t].insert(r.offset + k);
             } else {

@@ -123,6 +123,8 @@ RelExpr X86_64::relExpr(uint32_t type) const
     case R_X86_64_GOTPCREL64:
         return RelExpr::GotPCRelative;
     case R_X86_64_GOTOFF64: return RelExpr::GotRelative;
+    case R_X86_64_GOT64: return RelExpr::GotOffset;
+    case R_X86_64_PLTOFF64: return RelExpr::PltGotRelative;
     case R_X86_64_GOTPC32: case R_X86_64_GOTPC64: return RelExpr::GotBaseRelative;
     case R_X86_64_SIZE32: case R_X86_64_SIZE64: return RelExpr::Size;
     case R_X86_64_TLSGD: case R_X86_64_TLSLD: case R_X86_64_DTPOFF32: case R_X86_64_DTPOFF64:
@@ -291,6 +293,10 @@ Error X86_64::rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
         if (rel.type == R_X86_64_GOTPCRELX || rel.type == R_X86_64_REX_GOTPCRELX)
             rel.type = R_X86_64_GOTPCREL;
         return Error::success();
+    case RelExpr::GotOffset:
+    case RelExpr::GotRelative:
+        // Large code model: 64-bit offsets from the GOT base reach anywhere.
+        return Error::success();
     case RelExpr::Absolute:
         if (rel.type == R_X86_64_64)
             return Error::success();
@@ -370,6 +376,8 @@ Error X86_64::applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v,
         return s32(static_cast<int64_t>(v.G + A - v.P));
     case R_X86_64_GOTPCREL64: return w64(v.G + A - v.P);
     case R_X86_64_GOTOFF64: return w64(v.S + A - v.GOT);                     // S + A - GOT
+    case R_X86_64_GOT64: return w64(v.G - v.GOT + A);                        // G + A
+    case R_X86_64_PLTOFF64: return w64(v.L + A - v.GOT);                     // L + A - GOT
     case R_X86_64_GOTPC32: return s32(static_cast<int64_t>(v.GOT + A - v.P));// GOT + A - P
     case R_X86_64_GOTPC64: return w64(v.GOT + A - v.P);
     case R_X86_64_SIZE32: return u32(v.Z + A);                               // Z + A

@@ -29,6 +29,8 @@ enum class RelExpr {
     PCRelative,   // S + A - P
     PLT,          // L + A - P (a call: a stub may stand in for S)
     GotPCRelative,// G + GOT + A - P (loads the address from a GOT entry)
+    GotOffset,    // G + A: the GOT entry's offset from the GOT base (large code model)
+    PltGotRelative, // L + A - GOT (large code model calls)
     GotRelative,  // S + A - GOT
     GotBaseRelative, // GOT + A - P
     Size,         // Z + A
