@@ -323,6 +323,7 @@ TEST_F(Loader, IndirectFunctionsReachTheResolvedImplementation)
     ASSERT_NE(m, nullptr);
     EXPECT_EQ(sym<int (*)()>(m, "ifunc_check")(), 0);
     EXPECT_EQ(sym<int (*)()>(m, "ifunc_resolver_calls")(), 1);
+    EXPECT_EQ(sym<int (*)()>(m, "ifunc_clones_check")(), 0);
     // What pcpu_dlsym gives is the function, the same address the module's
     // own data holds.
     auto add = sym<int (*)(int)>(m, "ifunc_add");

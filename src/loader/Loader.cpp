@@ -719,6 +719,15 @@ Error lookup(Module &m, uint32_t index, uint64_t &addr)
             addr = reinterpret_cast<uint64_t>(p);
             return Error::success();
         }
+        // What GCC's target_clones and __builtin_cpu_supports call: programs
+        // link them from libgcc.a; libgcc_s.so keeps them only under a
+        // non-default version, which dlsym does not see.
+        if (s.name == "__cpu_model" || s.name == "__cpu_indicator_init") {
+            if (void *p = dlvsym(RTLD_DEFAULT, s.name.c_str(), "GCC_4.8.0")) {
+                addr = reinterpret_cast<uint64_t>(p);
+                return Error::success();
+            }
+        }
     }
     if (s.binding == STB_WEAK) {
         addr = 0;

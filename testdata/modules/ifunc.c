@@ -28,6 +28,24 @@ adder ifunc_add_ptr = ifunc_add; /* an address taken in data */
 
 int ifunc_resolver_calls(void) { return resolver_calls; }
 
+/* target_clones: the compiler writes the resolver, which asks libgcc's
+ * __cpu_indicator_init/__cpu_model which clone the CPU runs best. */
+__attribute__((target_clones("avx2", "default"))) int ifunc_clone_sum(const int *a, int n)
+{
+    int s = 0;
+    for (int i = 0; i < n; ++i)
+        s += a[i];
+    return s;
+}
+
+int ifunc_clones_check(void)
+{
+    int a[64];
+    for (int i = 0; i < 64; ++i)
+        a[i] = i;
+    return ifunc_clone_sum(a, 64) == 2016 ? 0 : 1;
+}
+
 /* 0 when every route reaches add_two. */
 int ifunc_check(void)
 {
