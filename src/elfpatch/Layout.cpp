@@ -177,7 +177,72 @@ BlockLayout planBlock(const ObjectFile &obj)
     }
     std::stable_sort(layout.symbols.begin(), layout.symbols.end(),
                      [](const PlacedSymbol &a, const PlacedSymbol &b) { return a.offset < b.offset; });
+
+    // A patched object: one merged section and the record patch wrote.
+    // Variables keep the group they were merged from.
+    const Section *note = obj.sectionByName(kLayoutNote);
+    if (note && layout.sections.size() == 1 && obj.sections[layout.sections[0].section].name == kMergedSection) {
+        if (auto recorded = decodeLayoutNote(note->data)) {
+            for (PlacedSymbol &ps : layout.symbols)
+                for (const NoteSymbol &n : *recorded)
+                    if (n.group && n.name == ps.name && n.offset == ps.offset && n.size == ps.size) {
+                        ps.group = *n.group;
+                        if (uint64_t a = groupAlignment(ps.group, kGroupStep))
+                            ps.align = a;
+                        break;
+                    }
+        }
+    }
     return layout;
+}
+
+std::optional<std::vector<NoteSymbol>> decodeLayoutNote(ArrayRef<uint8_t> note)
+{
+    size_t at = 0;
+    auto u32 = [&](uint32_t &v) {
+        if (note.size() - at < 4)
+            return false;
+        std::memcpy(&v, note.data() + at, 4);
+        at += 4;
+        return true;
+    };
+    auto u64 = [&](uint64_t &v) {
+        if (note.size() - at < 8)
+            return false;
+        std::memcpy(&v, note.data() + at, 8);
+        at += 8;
+        return true;
+    };
+    auto align4 = [&] { at = std::min<size_t>(alignTo(at, 4), note.size()); };
+    uint32_t namesz, descsz, type, version, count;
+    if (!u32(namesz) || !u32(descsz) || !u32(type) || type != 1 || namesz != 7 ||
+        note.size() - at < 7 || std::memcmp(note.data() + at, "percpu", 7) != 0)
+        return std::nullopt;
+    at += 7;
+    align4();
+    if (note.size() - at < descsz)
+        return std::nullopt;
+    uint64_t blockSize, blockAlign;
+    if (!u32(version) || (version != 1 && version != 2) || !u32(count) || !u64(blockSize) || !u64(blockAlign))
+        return std::nullopt;
+    std::vector<NoteSymbol> out;
+    for (uint32_t i = 0; i < count; ++i) {
+        NoteSymbol s;
+        uint32_t group = 0, len = 0;
+        if (!u64(s.offset) || !u64(s.size) || (version >= 2 && !u32(group)) || !u32(len) ||
+            note.size() - at < len)
+            return std::nullopt;
+        if (version >= 2) {
+            if (group >= kGroupCount)
+                return std::nullopt;
+            s.group = static_cast<Group>(group);
+        }
+        s.name.assign(reinterpret_cast<const char *>(note.data() + at), len);
+        at += len;
+        align4();
+        out.push_back(std::move(s));
+    }
+    return out;
 }
 
 BlockLayout linkedBlock(const ObjectFile &obj, bool &found)
@@ -227,7 +292,7 @@ std::vector<uint8_t> encodeLayoutNote(const BlockLayout &layout)
         while (v.size() % 4)
             v.push_back(0);
     };
-    uint32_t version = 1, count = static_cast<uint32_t>(layout.symbols.size());
+    uint32_t version = 2, count = static_cast<uint32_t>(layout.symbols.size());
     put(&version, 4);
     put(&count, 4);
     put(&layout.size, 8);
@@ -235,6 +300,8 @@ std::vector<uint8_t> encodeLayoutNote(const BlockLayout &layout)
     for (const PlacedSymbol &s : layout.symbols) {
         put(&s.offset, 8);
         put(&s.size, 8);
+        uint32_t group = static_cast<uint32_t>(s.group);
+        put(&group, 4);
         uint32_t len = static_cast<uint32_t>(s.name.size());
         put(&len, 4);
         put(s.name.data(), s.name.size());

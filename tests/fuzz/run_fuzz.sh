@@ -70,7 +70,7 @@ status=0
 if [ "$status" != 0 ]; then
   # The reason (our harness's message or the sanitizer's report) and where the
   # input was written.
-  grep -v -e '^INFO:' -e '^#[0-9]' -e '^[[:space:]]*$' "$work/fuzz.log" | head -60
+  grep -v -e '^INFO:' -e '^#[0-9]' -e '^[[:space:]]*$' "$work/fuzz.log" | head -60 || true
   echo "fuzz FAILED (exit $status): replay with $work/${target}_fuzz on the input named above;" \
        "keep it under testdata/fuzz/$target/ once fixed"
   exit 1

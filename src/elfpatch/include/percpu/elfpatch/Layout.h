@@ -20,6 +20,7 @@
 
 #include "percpu/elfpatch/Object.h"
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 
 #include <cstdint>
@@ -97,10 +98,19 @@ BlockLayout linkedBlock(const ObjectFile &obj, bool &found);
 bool isPerCpuSymbol(const ObjectFile &obj, const Symbol &sym);
 
 // The layout record written by `patch` (an SHT_NOTE, owner "percpu", type 1):
-//   u32 version (1), u32 symbol count, u64 block size, u64 block alignment,
-//   then per symbol: u64 offset, u64 size, u32 name length, name bytes,
-//   padded to 4.
+//   u32 version (2), u32 symbol count, u64 block size, u64 block alignment,
+//   then per symbol: u64 offset, u64 size, u32 group (Group's value), u32
+//   name length, name bytes, padded to 4. Version 1 had no group field.
+// planBlock reads it back: a patched object's variables keep the group they
+// were merged from (for `layout`, `misaligned` and `layout-drift`).
 std::vector<uint8_t> encodeLayoutNote(const BlockLayout &layout);
+struct NoteSymbol {
+    std::string name;
+    uint64_t offset = 0, size = 0;
+    std::optional<Group> group; // absent in version 1
+};
+// The symbols of a layout record; nullopt when the bytes are not one.
+std::optional<std::vector<NoteSymbol>> decodeLayoutNote(llvm::ArrayRef<uint8_t> note);
 
 } // namespace percpu::elfpatch
 
