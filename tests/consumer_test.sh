@@ -14,12 +14,14 @@ test -f "$tmp/prefix/include/percpu/arch/x86_64.h"
 test -f "$tmp/prefix/share/percpu/percpu.ld"
 test -f "$tmp/prefix/include/percpu/loader.h"
 test -f "$tmp/prefix/include/percpu/module.h"
+test -f "$tmp/prefix/include/percpu/loader.hpp"
 
 cmake -S "$src/testdata/consumer" -B "$tmp/cmake-build" -DCMAKE_PREFIX_PATH="$tmp/prefix" \
   -DCMAKE_C_COMPILER="$cc" >/dev/null
 cmake --build "$tmp/cmake-build" >/dev/null
 "$tmp/cmake-build/app"
 "$tmp/cmake-build/plugin_host" "$tmp/cmake-build/plugin.o"
+"$tmp/cmake-build/plugin_host_cxx" "$tmp/cmake-build/plugin.o"
 test -x "$tmp/prefix/bin/percpu-elfpatch"
 test -x "$tmp/prefix/bin/percpu-load"
 "$tmp/prefix/bin/percpu-elfpatch" check "$tmp/cmake-build/plugin.o"

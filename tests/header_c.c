@@ -4,6 +4,8 @@
  * used once and its result checked.  Exit status = number of failures.
  */
 #include <percpu/linux.h>
+#include <percpu/loader.h>
+#include <percpu/module.h>
 #include <percpu/percpu.h>
 
 #include <stdio.h>

@@ -5,6 +5,7 @@
 // a non-PIE host for -fno-pic modules.
 #include <percpu/linux.h>
 #include <percpu/loader.h>
+#include <percpu/loader.hpp>
 
 #include "test_util.h"
 
@@ -365,6 +366,54 @@ TEST_F(Loader, CtorsAndDtorsTablesRunInAProgramsOrder)
     EXPECT_STREQ(host_ctor_order, "bcda");
     ASSERT_EQ(pcpu_dlclose(m), 0) << pcpu_dlerror();
     EXPECT_STREQ(host_ctor_order, "bcdaxyz");
+}
+
+TEST(LoaderCxx, RaiiModulesAndResults)
+{
+    pcpu_loader_stats before{}, after{};
+    ASSERT_EQ(pcpu_loader_get_stats(&before), 0);
+    {
+        auto missing = percpu::Module::open(fixture("no-such-module.o"));
+        ASSERT_FALSE(missing);
+        EXPECT_NE(missing.error().find("no-such-module.o"), std::string::npos) << missing.error();
+
+        auto counters = percpu::Module::open(fixture("counters.o"));
+        ASSERT_TRUE(counters) << counters.error();
+        auto greeting = counters->function<const char *()>("counters_greeting");
+        ASSERT_TRUE(greeting) << greeting.error();
+        EXPECT_STREQ((*greeting)(), "hello from counters");
+        auto nothing = counters->function<int()>("counters_no_such_function");
+        ASSERT_FALSE(nothing);
+        EXPECT_NE(nothing.error().find("counters_no_such_function"), std::string::npos) << nothing.error();
+
+        // A per-CPU variable as a typed per-CPU pointer: the same canonical
+        // address as pcpu_dlsym's, this_cpu operations and sum() on it.
+        auto hits = counters->perCpu<long>("per_cpu__mod_hits");
+        ASSERT_TRUE(hits) << hits.error();
+        EXPECT_EQ(static_cast<void *>(hits->canonical()), pcpu_dlsym(counters->handle(), "per_cpu__mod_hits"));
+        long sum = hits->sum();
+        hits->inc();
+        hits->add(4);
+        EXPECT_EQ(hits->sum(), sum + 5);
+
+        {
+            auto user = percpu::Module::open(fixture("user.o"));
+            ASSERT_TRUE(user) << user.error();
+            auto refused = counters->close(); // user.o depends on it
+            ASSERT_FALSE(refused);
+            EXPECT_NE(refused.error().find("used by"), std::string::npos) << refused.error();
+            ASSERT_TRUE(counters->info());
+            EXPECT_GT(counters->info()->percpu_bytes, 0u);
+            percpu::Module moved = std::move(*user); // ownership moves; one unload
+        } // user.o unloaded here
+        auto closed = counters->close();
+        EXPECT_TRUE(closed) << closed.error();
+        EXPECT_FALSE(counters->info());
+        EXPECT_FALSE(counters->address("counters_greeting"));
+    }
+    ASSERT_EQ(pcpu_loader_get_stats(&after), 0);
+    EXPECT_EQ(after.modules, before.modules);
+    EXPECT_EQ(after.exports, before.exports);
 }
 
 TEST_F(Loader, LoadUnloadCyclesDoNotGrow)
