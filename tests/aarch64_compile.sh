@@ -8,7 +8,7 @@ clangxx=${clang%clang}clang++
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 sysroot=/usr/aarch64-linux-gnu
-inc=(-I"$src/src/runtime/include" -I"$src/arch/aarch64/include" -I"$src/arch/x86_64/include")
+inc=(-I"$src/src/runtime/include" -I"$src/src/loader/include" -I"$src/arch/aarch64/include" -I"$src/arch/x86_64/include")
 common=(--target=aarch64-linux-gnu --sysroot="$sysroot" -O2 -Wall -Wextra -Werror -fPIC)
 gxx=$(ls -d "$sysroot"/include/c++/* | sort -V | tail -1)
 cxxinc=(-isystem "$gxx" -isystem "$sysroot/include/c++/$(basename "$gxx")/aarch64-linux-gnu" -isystem "$gxx/aarch64-linux-gnu")

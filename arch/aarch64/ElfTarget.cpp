@@ -18,11 +18,15 @@
 #include "percpu/elfpatch/Disassembler.h"
 #include "percpu/elfpatch/Target.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/BinaryFormat/ELF.h"
-#include <mutex>
 #include "llvm/MC/MCInstrDesc.h"
 #include "llvm/MC/MCInstrInfo.h"
+#include "llvm/MC/MCRegisterInfo.h"
 #include "llvm/Support/Endian.h"
+
+#include <cctype>
+#include <mutex>
 
 using namespace llvm;
 using namespace llvm::ELF;
@@ -44,6 +48,9 @@ public:
     uint32_t absolute64() const override { return R_AARCH64_ABS64; }
 
 private:
+    // After `ldr xN, [xM, :got_lo12:sym]` (-fPIC): whether the next few
+    // instructions of straight-line code load or store through xN itself.
+    AccessKind gotLoadUse(const Section &sec, uint64_t at, const MCInst &load, std::string &text) const;
     static bool isLoadStoreLo12(uint32_t type)
     {
         switch (type) {
@@ -102,6 +109,48 @@ RelExpr AArch64::relExpr(uint32_t type) const
     }
 }
 
+// The base register of a load or store as printed ("[x3, #8]" -> "x3"), or "".
+std::string printedBase(const std::string &text)
+{
+    size_t open = text.find('[');
+    if (open == std::string::npos)
+        return "";
+    size_t end = open + 1;
+    while (end < text.size() && std::isalnum(static_cast<unsigned char>(text[end])))
+        ++end;
+    return text.substr(open + 1, end - open - 1);
+}
+
+AccessKind AArch64::gotLoadUse(const Section &sec, uint64_t at, const MCInst &load, std::string &text) const
+{
+    if (load.getNumOperands() == 0 || !load.getOperand(0).isReg() || !load.getOperand(0).getReg())
+        return AccessKind::GotLoad;
+    const MCRegisterInfo &mri = dis()->registerInfo();
+    unsigned reg = load.getOperand(0).getReg();
+    std::string regName = StringRef(mri.getName(reg)).lower(); // "x3"
+    for (uint64_t off = at + 4, n = 0; n < 8 && off + 4 <= sec.data.size(); off += 4, ++n) {
+        auto d = dis()->decode(ArrayRef<uint8_t>(sec.data).slice(off, 4), off);
+        if (!d)
+            break;
+        const MCInstrDesc &desc = dis()->instrInfo().get(d->inst.getOpcode());
+        std::string printed = dis()->print(d->inst);
+        if ((desc.mayLoad() || desc.mayStore()) && printedBase(printed) == regName) {
+            text += "; then " + printed + " at +0x" + utohexstr(off);
+            return AccessKind::Memory;
+        }
+        if (desc.isBranch() || desc.isCall() || desc.isReturn())
+            break;
+        bool redefined = false;
+        for (unsigned i = 0; i < desc.getNumDefs() && i < d->inst.getNumOperands(); ++i)
+            if (d->inst.getOperand(i).isReg() && d->inst.getOperand(i).getReg() &&
+                mri.isSuperOrSubRegisterEq(d->inst.getOperand(i).getReg(), reg))
+                redefined = true;
+        if (redefined)
+            break;
+    }
+    return AccessKind::GotLoad;
+}
+
 Access AArch64::classifyAccess(const Section &sec, const Reloc &rel,
                                const std::vector<Reloc> &) const
 {
@@ -121,7 +170,8 @@ Access AArch64::classifyAccess(const Section &sec, const Reloc &rel,
     a.text = dis()->print(d->inst);
     RelExpr e = relExpr(rel.type);
     if (e == RelExpr::GotPCRelative) {
-        a.kind = AccessKind::GotLoad;
+        a.kind = rel.type == R_AARCH64_LD64_GOT_LO12_NC ? gotLoadUse(sec, a.instOffset, d->inst, a.text)
+                                                        : AccessKind::GotLoad;
         return a;
     }
     const MCInstrDesc &desc = dis()->instrInfo().get(d->inst.getOpcode());
