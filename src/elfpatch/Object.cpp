@@ -111,6 +111,10 @@ Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
                          std::move(msg));
     };
     StringRef bytes = buffer.getBuffer();
+    if (startsWith(bytes, "BC\xc0\xde") || startsWith(bytes, "\xde\xc0\x17\x0b"))
+        return fail("", std::nullopt,
+                    "LLVM bitcode, not an ELF object (compiled with -flto?): percpu works on "
+                    "machine code; compile without -flto");
     if (bytes.size() < 16 || !startsWith(bytes, "\x7f" "ELF"))
         return fail("", std::nullopt, "not an ELF file (bad magic)");
     if (static_cast<uint8_t>(bytes[EI_CLASS]) != ELFCLASS64)

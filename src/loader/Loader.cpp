@@ -411,6 +411,13 @@ Error validate(Module &m)
     if (!o.symtabIndex)
         return loadError(m.name, "", std::nullopt, "", "object has no symbol table", "malformed");
     m.target = createTarget(o.machine);
+    for (const Symbol &s : o.symbols)
+        if (s.name == "__gnu_lto_slim")
+            return loadError(m.name, "", std::nullopt, s.name,
+                             "object holds only GCC's LTO bytecode (-flto without "
+                             "-ffat-lto-objects), no machine code to load; compile the module "
+                             "without -flto or add -ffat-lto-objects",
+                             "malformed");
     for (const Section &s : o.sections)
         if (s.index && (s.flags & SHF_ALLOC) && (s.flags & SHF_WRITE) && (s.flags & SHF_EXECINSTR))
             return loadError(m.name, s.name, std::nullopt, "",
