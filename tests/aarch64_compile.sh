@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Compiles the runtime and the header test for aarch64-linux-gnu and checks
-# that the objects are AArch64 and carry rseq critical-section descriptors.
+# Compiles the runtime, the header test and the loader for aarch64-linux-gnu
+# and checks that the objects are AArch64, carry rseq critical-section
+# descriptors, and leave no short-range branch to the abort handlers.
 #   aarch64_compile.sh CLANG SOURCE_DIR
 set -euo pipefail
 clang=$1 src=$2
@@ -18,6 +19,12 @@ for f in core.cc space.cc; do
 done
 "$clang" "${common[@]}" -std=c11 -pedantic-errors "${inc[@]}" -c "$src/tests/header_c.c" -o "$tmp/header_c.o"
 "$clangxx" "${common[@]}" -std=c++20 -nostdinc++ "${cxxinc[@]}" "${inc[@]}" -c "$src/tests/header_cxx.cpp" -o "$tmp/header_cxx.o"
+# The loader (machine-independent but for its arch parts) compiles too.
+llvminc=$(dirname "$clang")/../include
+"$clangxx" "${common[@]}" -std=c++20 -nostdinc++ "${cxxinc[@]}" "${inc[@]}" -I"$src/src/elfpatch/include" \
+  -isystem "$llvminc" -Wno-deprecated-declarations -D__STDC_CONSTANT_MACROS -D__STDC_LIMIT_MACROS \
+  -fsyntax-only "$src/src/loader/Loader.cpp"
+"$clang" "${common[@]}" -std=c11 -c "$src/src/loader/libc_data.c" -o "$tmp/libc_data.o"
 readelf=$(dirname "$clang")/llvm-readelf
 for o in "$tmp"/*.o; do
   hdr=$("$readelf" -h "$o")
@@ -26,4 +33,11 @@ done
 sections=$("$readelf" -S "$tmp/header_c.o")
 [[ $sections == *__rseq_cs* ]] || { echo "no __rseq_cs section in header_c.o"; exit 1; }
 [[ $sections == *__rseq_failure* ]] || { echo "no __rseq_failure section in header_c.o"; exit 1; }
+# Branches into __rseq_failure must reach wherever a linker puts it: no
+# +-32 KiB TBZ/TBNZ or +-1 MiB conditional branch may cross to it.
+relocs=$("$readelf" -r "$tmp/header_c.o")
+if grep -E "R_AARCH64_(TSTBR14|CONDBR19)" <<<"$relocs"; then
+  echo "short-range branch relocations in header_c.o (see above)"
+  exit 1
+fi
 echo "aarch64 ok"

@@ -46,6 +46,11 @@ public:
                           const std::vector<Reloc> &relocs,
                           const std::function<SlotRef(uint32_t, int64_t)> &slotFor) const override;
     uint32_t absolute64() const override { return R_AARCH64_ABS64; }
+    Error applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v,
+                          function_ref<Diagnostic()> where) const override;
+    unsigned pltStubSize() const override { return 16; }
+    void writePltStub(uint8_t *stub, uint64_t stubAddr, uint64_t gotEntry) const override;
+    int64_t branchReach() const override { return int64_t{1} << 27; } // B/BL: +-128 MiB
 
 private:
     // After `ldr xN, [xM, :got_lo12:sym]` (-fPIC): whether the next few
@@ -92,7 +97,12 @@ RelExpr AArch64::relExpr(uint32_t type) const
     case R_AARCH64_ABS64: case R_AARCH64_ABS32: case R_AARCH64_ABS16: return RelExpr::Absolute;
     case R_AARCH64_PREL64: case R_AARCH64_PREL32: case R_AARCH64_PREL16:
     case R_AARCH64_LD_PREL_LO19: case R_AARCH64_ADR_PREL_LO21:
+    case R_AARCH64_CONDBR19: case R_AARCH64_TSTBR14:
         return RelExpr::PCRelative;
+    case R_AARCH64_MOVW_UABS_G0: case R_AARCH64_MOVW_UABS_G0_NC: case R_AARCH64_MOVW_UABS_G1:
+    case R_AARCH64_MOVW_UABS_G1_NC: case R_AARCH64_MOVW_UABS_G2: case R_AARCH64_MOVW_UABS_G2_NC:
+    case R_AARCH64_MOVW_UABS_G3:
+        return RelExpr::Absolute;
     case R_AARCH64_CALL26: case R_AARCH64_JUMP26: return RelExpr::PLT;
     case R_AARCH64_ADR_PREL_PG_HI21: case R_AARCH64_ADR_PREL_PG_HI21_NC:
         return RelExpr::PageRelative;
@@ -227,6 +237,159 @@ Error AArch64::rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
         return Error::success();
     }
     return cannot("not an ADRP/ADD address computation", a.text);
+}
+
+// The loader's relocation engine for AArch64 (ELF for the Arm 64-bit
+// Architecture, section 5.7): each case computes the value, checks the range
+// the instruction can hold, and inserts the bits.
+Error AArch64::applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v,
+                               function_ref<Diagnostic()> where) const
+{
+    auto outOfRange = [&](int64_t value, int64_t lo, int64_t hi) {
+        Diagnostic d = where();
+        d.rule = "relocation-overflow";
+        d.message = "relocation " + relocName(type).str() + " out of range: " + std::to_string(value) +
+                    " is not in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]" +
+                    (d.symbol.empty() ? "" : "; references '" + d.symbol + "'");
+        return make_error<DiagnosticError>(std::move(d));
+    };
+    auto misaligned = [&](int64_t value, unsigned align) {
+        Diagnostic d = where();
+        d.rule = "relocation-overflow";
+        d.message = "relocation " + relocName(type).str() + ": " + std::to_string(value) +
+                    " is not a multiple of " + std::to_string(align) +
+                    (d.symbol.empty() ? "" : "; references '" + d.symbol + "'");
+        return make_error<DiagnosticError>(std::move(d));
+    };
+    auto insn = [&] { return support::endian::read32le(loc); };
+    auto put = [&](uint32_t value) { support::endian::write32le(loc, value); };
+    auto page = [](uint64_t x) { return x & ~uint64_t{0xfff}; };
+    // imm in bits [lsb, lsb + width) of the instruction.
+    auto field = [&](uint64_t imm, unsigned lsb, unsigned width) {
+        uint32_t mask = ((uint32_t{1} << width) - 1) << lsb;
+        put((insn() & ~mask) | ((static_cast<uint32_t>(imm) << lsb) & mask));
+    };
+    // ADR/ADRP: immlo in bits 29-30, immhi in bits 5-23.
+    auto adr = [&](int64_t imm) {
+        uint32_t u = static_cast<uint32_t>(imm);
+        put((insn() & ~((3u << 29) | (0x7ffffu << 5))) | ((u & 3) << 29) | (((u >> 2) & 0x7ffff) << 5));
+    };
+    auto checkSigned = [&](int64_t x, unsigned bits) -> Error {
+        int64_t lo = -(int64_t{1} << (bits - 1)), hi = (int64_t{1} << (bits - 1)) - 1;
+        return x < lo || x > hi ? outOfRange(x, lo, hi) : Error::success();
+    };
+    auto checkIntUInt = [&](int64_t x, unsigned bits) -> Error { // what lld accepts for data
+        int64_t lo = -(int64_t{1} << (bits - 1)), hi = (int64_t{1} << bits) - 1;
+        return x < lo || x > hi ? outOfRange(x, lo, hi) : Error::success();
+    };
+    auto branch = [&](int64_t x, unsigned bits, unsigned lsb) -> Error {
+        if (x & 3)
+            return misaligned(x, 4);
+        if (Error e = checkSigned(x, bits + 2))
+            return e;
+        field(static_cast<uint64_t>(x) >> 2, lsb, bits);
+        return Error::success();
+    };
+    auto uabs = [&](uint64_t x, unsigned shift, bool check) -> Error {
+        if (check && shift < 48 && (x >> (shift + 16)) != 0)
+            return outOfRange(static_cast<int64_t>(x), 0, static_cast<int64_t>((uint64_t{1} << (shift + 16)) - 1));
+        field(x >> shift, 5, 16);
+        return Error::success();
+    };
+    const int64_t A = v.A;
+    const uint64_t SA = v.S + static_cast<uint64_t>(A);
+    const int64_t pcrel = static_cast<int64_t>(SA - v.P);
+    switch (type) {
+    case R_AARCH64_NONE: return Error::success();
+    case R_AARCH64_ABS64: support::endian::write64le(loc, SA); return Error::success();
+    case R_AARCH64_ABS32:
+        if (Error e = checkIntUInt(static_cast<int64_t>(SA), 32))
+            return e;
+        support::endian::write32le(loc, static_cast<uint32_t>(SA));
+        return Error::success();
+    case R_AARCH64_ABS16:
+        if (Error e = checkIntUInt(static_cast<int64_t>(SA), 16))
+            return e;
+        support::endian::write16le(loc, static_cast<uint16_t>(SA));
+        return Error::success();
+    case R_AARCH64_PREL64: support::endian::write64le(loc, static_cast<uint64_t>(pcrel)); return Error::success();
+    case R_AARCH64_PREL32:
+        if (Error e = checkIntUInt(pcrel, 32))
+            return e;
+        support::endian::write32le(loc, static_cast<uint32_t>(pcrel));
+        return Error::success();
+    case R_AARCH64_PREL16:
+        if (Error e = checkIntUInt(pcrel, 16))
+            return e;
+        support::endian::write16le(loc, static_cast<uint16_t>(pcrel));
+        return Error::success();
+    case R_AARCH64_ADR_PREL_PG_HI21:
+    case R_AARCH64_ADR_PREL_PG_HI21_NC: {
+        int64_t x = static_cast<int64_t>(page(SA) - page(v.P));
+        if (type == R_AARCH64_ADR_PREL_PG_HI21)
+            if (Error e = checkSigned(x, 33))
+                return e;
+        adr(x >> 12);
+        return Error::success();
+    }
+    case R_AARCH64_ADR_PREL_LO21:
+        if (Error e = checkSigned(pcrel, 21))
+            return e;
+        adr(pcrel);
+        return Error::success();
+    case R_AARCH64_ADD_ABS_LO12_NC: field(SA & 0xfff, 10, 12); return Error::success();
+    case R_AARCH64_LDST8_ABS_LO12_NC: field(SA & 0xfff, 10, 12); return Error::success();
+    case R_AARCH64_LDST16_ABS_LO12_NC: field((SA & 0xfff) >> 1, 10, 12); return Error::success();
+    case R_AARCH64_LDST32_ABS_LO12_NC: field((SA & 0xfff) >> 2, 10, 12); return Error::success();
+    case R_AARCH64_LDST64_ABS_LO12_NC: field((SA & 0xfff) >> 3, 10, 12); return Error::success();
+    case R_AARCH64_LDST128_ABS_LO12_NC: field((SA & 0xfff) >> 4, 10, 12); return Error::success();
+    case R_AARCH64_CALL26:
+    case R_AARCH64_JUMP26: // L: a stub when the target is out of reach
+        return branch(static_cast<int64_t>(v.L + static_cast<uint64_t>(A) - v.P), 26, 0);
+    case R_AARCH64_CONDBR19: return branch(pcrel, 19, 5);
+    case R_AARCH64_TSTBR14: return branch(pcrel, 14, 5);
+    case R_AARCH64_LD_PREL_LO19: return branch(pcrel, 19, 5);
+    case R_AARCH64_ADR_GOT_PAGE: {
+        int64_t x = static_cast<int64_t>(page(v.G + static_cast<uint64_t>(A)) - page(v.P));
+        if (Error e = checkSigned(x, 33))
+            return e;
+        adr(x >> 12);
+        return Error::success();
+    }
+    case R_AARCH64_LD64_GOT_LO12_NC: field(((v.G + static_cast<uint64_t>(A)) & 0xfff) >> 3, 10, 12); return Error::success();
+    case R_AARCH64_LD64_GOTPAGE_LO15: {
+        uint64_t x = v.G + static_cast<uint64_t>(A) - page(v.GOT);
+        if (x >= (uint64_t{1} << 15))
+            return outOfRange(static_cast<int64_t>(x), 0, (int64_t{1} << 15) - 1);
+        field(x >> 3, 10, 12);
+        return Error::success();
+    }
+    case R_AARCH64_MOVW_UABS_G0: return uabs(SA, 0, true);
+    case R_AARCH64_MOVW_UABS_G0_NC: return uabs(SA, 0, false);
+    case R_AARCH64_MOVW_UABS_G1: return uabs(SA, 16, true);
+    case R_AARCH64_MOVW_UABS_G1_NC: return uabs(SA, 16, false);
+    case R_AARCH64_MOVW_UABS_G2: return uabs(SA, 32, true);
+    case R_AARCH64_MOVW_UABS_G2_NC: return uabs(SA, 32, false);
+    case R_AARCH64_MOVW_UABS_G3: return uabs(SA, 48, false);
+    default: break;
+    }
+    return unsupportedRelocation(type, where);
+}
+
+//   adrp x16, Page(gotEntry)
+//   ldr  x17, [x16, #:lo12:gotEntry]
+//   br   x17
+//   udf  #0              never reached
+void AArch64::writePltStub(uint8_t *stub, uint64_t stubAddr, uint64_t gotEntry) const
+{
+    int64_t pages = static_cast<int64_t>((gotEntry & ~uint64_t{0xfff}) - (stubAddr & ~uint64_t{0xfff})) >> 12;
+    uint32_t u = static_cast<uint32_t>(pages);
+    uint32_t adrp = 0x90000010u | ((u & 3) << 29) | (((u >> 2) & 0x7ffff) << 5);
+    uint32_t ldr = 0xf9400211u | (static_cast<uint32_t>((gotEntry & 0xfff) >> 3) << 10);
+    support::endian::write32le(stub, adrp);
+    support::endian::write32le(stub + 4, ldr);
+    support::endian::write32le(stub + 8, 0xd61f0220u); // br x17
+    support::endian::write32le(stub + 12, 0x00000000u); // udf #0
 }
 
 } // namespace

@@ -384,15 +384,7 @@ Error X86_64::applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v,
     case R_X86_64_SIZE64: return w64(v.Z + A);
     default: break;
     }
-    Diagnostic d = where();
-    d.rule = "unsupported-relocation";
-    if (relExpr(type) == RelExpr::TLS)
-        d.message = "relocation " + relocName(type).str() + " against '" + d.symbol +
-                    "': thread-local storage is not supported in modules (a module has no TLS "
-                    "block); use a per-CPU variable or pass the data explicitly";
-    else
-        d.message = "unsupported relocation " + relocName(type).str() + " (" + std::to_string(type) + ")";
-    return make_error<DiagnosticError>(std::move(d));
+    return unsupportedRelocation(type, where);
 }
 
 // jmp *gotEntry(%rip) ; ud2        (ff 25 disp32 ; 0f 0b)

@@ -17,6 +17,19 @@ llvm::Error Target::applyRelocation(uint32_t type, uint8_t *, const RelocValues 
     return llvm::make_error<DiagnosticError>(std::move(d));
 }
 
+llvm::Error Target::unsupportedRelocation(uint32_t type, llvm::function_ref<Diagnostic()> where) const
+{
+    Diagnostic d = where();
+    d.rule = "unsupported-relocation";
+    if (relExpr(type) == RelExpr::TLS)
+        d.message = "relocation " + relocName(type).str() + " against '" + d.symbol +
+                    "': thread-local storage is not supported in modules (a module has no TLS "
+                    "block); use a per-CPU variable or pass the data explicitly";
+    else
+        d.message = "unsupported relocation " + relocName(type).str() + " (" + std::to_string(type) + ")";
+    return llvm::make_error<DiagnosticError>(std::move(d));
+}
+
 void Target::writePltStub(uint8_t *, uint64_t, uint64_t) const {}
 
 llvm::Error Target::writeFarStub(uint8_t *, const Section &, uint64_t, const Reloc &,

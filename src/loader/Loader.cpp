@@ -50,6 +50,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <unordered_map>
@@ -404,7 +405,7 @@ Error validate(Module &m)
 #elif defined(__aarch64__)
     const uint16_t host = EM_AARCH64;
 #endif
-    if (o.machine != host)
+    if (o.machine != host && !m.undefinedAsZero) // relocateAt may check other machines' engines
         return loadError(m.name, "", std::nullopt, "",
                          "object is for " + machineName(o.machine) + ", the host is " + machineName(host),
                          "malformed");
@@ -886,7 +887,8 @@ Error relocate(Module &m)
             v.L = v.S;
             if (uint64_t stub = m.pltStub[r.symbol]) {
                 int64_t direct = static_cast<int64_t>(v.S + v.A - v.P);
-                if (direct < INT32_MIN || direct > INT32_MAX)
+                int64_t reach = m.target->branchReach();
+                if (direct < -reach || direct >= reach)
                     v.L = stub;
             }
             std::string whyNotMoved;
@@ -1012,12 +1014,34 @@ void copyImage(Module &m)
                     m.image.size());
 }
 
+// Calls an indirect function's resolver with what ld.so passes on this
+// architecture: nothing on x86-64; on AArch64 AT_HWCAP (with
+// _IFUNC_ARG_HWCAP) and a pointer to {size, AT_HWCAP, AT_HWCAP2}.
+uint64_t callResolver(uint64_t resolver)
+{
+#if defined(__aarch64__)
+    struct {
+        unsigned long size, hwcap, hwcap2;
+    } arg = {sizeof(arg), getauxval(AT_HWCAP), getauxval(AT_HWCAP2)};
+    return reinterpret_cast<uint64_t (*)(uint64_t, const void *)>(resolver)(arg.hwcap | (1ULL << 62), &arg);
+#else
+    return reinterpret_cast<uint64_t (*)()>(resolver)();
+#endif
+}
+
 // Protects the mapping. Code becomes executable first, so that indirect
 // functions' resolvers can run and fill their GOT entries before the GOT
 // becomes read-only (as IRELATIVE relocations are applied by ld.so). With
 // PCPU_RTLD_NOINIT no module code runs: the entries stay 0.
 Error protect(Module &m)
 {
+#if defined(__aarch64__)
+    // Code was written through the data side: make the instruction side see it.
+    for (const Module::Region &r : m.regions)
+        if (r.prot & PROT_EXEC)
+            __builtin___clear_cache(reinterpret_cast<char *>(m.base + r.offset),
+                                    reinterpret_cast<char *>(m.base + r.offset + r.size));
+#endif
     auto apply = [&](bool exec) -> Error {
         for (const Module::Region &r : m.regions)
             if (((r.prot & PROT_EXEC) != 0) == exec &&
@@ -1029,10 +1053,9 @@ Error protect(Module &m)
     if (Error e = apply(true))
         return e;
     if (!(m.flags & PCPU_RTLD_NOINIT))
-        for (auto [sym, resolver] : m.ifuncs) {
-            auto fn = reinterpret_cast<uint64_t (*)()>(resolver);
-            support::endian::write64le(reinterpret_cast<void *>(m.gotOffsetEntry.at({sym, kJumpSlot})), fn());
-        }
+        for (auto [sym, resolver] : m.ifuncs)
+            support::endian::write64le(reinterpret_cast<void *>(m.gotOffsetEntry.at({sym, kJumpSlot})),
+                                       callResolver(resolver));
     return apply(false);
 }
 

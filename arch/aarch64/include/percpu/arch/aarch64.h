@@ -47,7 +47,8 @@ static inline int pcpu_arch_current_cpu(void)
  *        mov  ret, #0
  *   6:   adrp t, 3b ; add t, t, :lo12:3b ; str t, [rs, #8]   ; arm rseq_cs
  *   1:   ldr  wt, [rs, #4]                                     ; start_ip
- *        tbnz wt, #31, 5f                                      ; unregistered
+ *        tbz  wt, #31, 7f ; b 5f                               ; unregistered?
+ *   7:
  *        ldr  t, [offs, wt, uxtw #3] ; add t, t, p             ; copy address
  *        body                                                  ; ... commit
  *   2:   str  xzr, [rs, #8]                                    ; disarm (see x86_64.h)
@@ -76,7 +77,12 @@ static inline int pcpu_arch_current_cpu(void)
     "str %[t], [%[rs], #8]\n\t"                                                \
     "1:\n\t"                                                                   \
     "ldr %w[t], [%[rs], #4]\n\t"                                               \
-    "tbnz %w[t], #31, 5f\n\t"                                                  \
+    /* TBZ reaches +-32 KiB only: the way out to __rseq_failure, which the  \
+       linker may place anywhere in .text, is a B (+-128 MiB, and linkers     \
+       insert veneers for it). */                                              \
+    "tbz %w[t], #31, 7f\n\t"                                                   \
+    "b 5f\n\t"                                                                 \
+    "7:\n\t"                                                                   \
     "ldr %[t], [%[offs], %w[t], uxtw #3]\n\t"                                  \
     "add %[t], %[t], %[p]\n\t"                                                 \
     body                                                                       \

@@ -117,6 +117,11 @@ public:
         (void)secBytes, (void)sec, (void)offset;
         return false;
     }
+    // The error for a relocation type the engine does not apply (TLS named
+    // as such), for applyRelocation implementations.
+    llvm::Error unsupportedRelocation(uint32_t type, llvm::function_ref<Diagnostic()> where) const;
+    // How far a direct call reaches (either way): beyond, a PLT stub.
+    virtual int64_t branchReach() const { return int64_t{1} << 31; }
     // Size of one PLT stub, and the stub code jumping through `gotEntry`.
     virtual unsigned pltStubSize() const { return 0; }
     virtual void writePltStub(uint8_t *stub, uint64_t stubAddr, uint64_t gotEntry) const;
