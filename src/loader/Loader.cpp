@@ -1059,31 +1059,27 @@ Error protect(Module &m)
     return apply(false);
 }
 
-// Function pointers of the init/fini arrays (sorted by priority) and of
-// module_init/module_exit.
-std::vector<uint64_t> pointersOf(Module &m, StringRef base, bool prioritised)
+// The function pointers a loaded table section holds, in order (the
+// sentinels 0 and -1 of crtstuff-style tables skipped).
+std::vector<uint64_t> pointersIn(const Module &m, const Section &s)
 {
-    std::vector<std::pair<unsigned, const Section *>> secs;
-    for (const Section &s : m.obj.sections) {
-        if (!m.secAddr[s.index] || !s.index)
-            continue;
-        StringRef n(s.name);
-        if (n == base)
-            secs.emplace_back(prioritised ? 65536 : 0, &s);
-        else if (prioritised && n.consume_front(base) && n.consume_front(".")) {
-            unsigned prio = 65535;
-            n.getAsInteger(10, prio);
-            secs.emplace_back(prio, &s);
-        }
-    }
-    std::stable_sort(secs.begin(), secs.end(),
-                     [](const auto &a, const auto &b) { return a.first < b.first; });
     std::vector<uint64_t> out;
-    for (auto &[prio, s] : secs)
-        for (uint64_t off = 0; off + 8 <= s->size; off += 8) {
-            uint64_t fn = support::endian::read64le(reinterpret_cast<const void *>(m.secAddr[s->index] + off));
-            if (fn && fn != ~uint64_t{0})
-                out.push_back(fn);
+    for (uint64_t off = 0; off + 8 <= s.size; off += 8) {
+        uint64_t fn = support::endian::read64le(reinterpret_cast<const void *>(m.secAddr[s.index] + off));
+        if (fn && fn != ~uint64_t{0})
+            out.push_back(fn);
+    }
+    return out;
+}
+
+// module_init/module_exit: every section named `name`, in section order.
+std::vector<uint64_t> pointersOf(const Module &m, StringRef name)
+{
+    std::vector<uint64_t> out;
+    for (const Section &s : m.obj.sections)
+        if (s.index && m.secAddr[s.index] && s.name == name) {
+            std::vector<uint64_t> p = pointersIn(m, s);
+            out.insert(out.end(), p.begin(), p.end());
         }
     return out;
 }
@@ -1122,7 +1118,7 @@ void registerWithDebugger(Module &m, StringRef original)
 // entries of `array`.P and of the older `legacy`.N tables (.ctors/.dtors,
 // N = 65535 - P, each section's words reversed) by priority P, then plain
 // `array`, then plain `legacy` reversed. A program runs .init_array forward
-// and .fini_array backward. (Sentinels 0 and -1 are skipped.)
+// and .fini_array backward.
 std::vector<uint64_t> arrayOrder(Module &m, StringRef array, StringRef legacy)
 {
     struct Part {
@@ -1150,12 +1146,7 @@ std::vector<uint64_t> arrayOrder(Module &m, StringRef array, StringRef legacy)
     });
     std::vector<uint64_t> out;
     for (const Part &p : parts) {
-        std::vector<uint64_t> words;
-        for (uint64_t off = 0; off + 8 <= p.s->size; off += 8) {
-            uint64_t fn = support::endian::read64le(reinterpret_cast<const void *>(m.secAddr[p.s->index] + off));
-            if (fn && fn != ~uint64_t{0})
-                words.push_back(fn);
-        }
+        std::vector<uint64_t> words = pointersIn(m, *p.s);
         if (p.legacy)
             std::reverse(words.begin(), words.end());
         out.insert(out.end(), words.begin(), words.end());
@@ -1175,8 +1166,8 @@ Error runInit(Module &m)
         reinterpret_cast<void (*)()>(fn)();
     m.constructed = true;
     m.finiArray = arrayOrder(m, ".fini_array", ".dtors");
-    m.exitcalls = pointersOf(m, PCPU_MODULE_EXIT_SECTION, false);
-    for (uint64_t fn : pointersOf(m, PCPU_MODULE_INIT_SECTION, false)) {
+    m.exitcalls = pointersOf(m, PCPU_MODULE_EXIT_SECTION);
+    for (uint64_t fn : pointersOf(m, PCPU_MODULE_INIT_SECTION)) {
         int rc = reinterpret_cast<int (*)()>(fn)();
         if (rc != 0)
             return loadError(m.name, PCPU_MODULE_INIT_SECTION, std::nullopt, "",
