@@ -148,14 +148,7 @@ AccessKind AArch64::gotLoadUse(const Section &sec, uint64_t at, const MCInst &lo
             text += "; then " + printed + " at +0x" + utohexstr(off);
             return AccessKind::Memory;
         }
-        if (desc.isBranch() || desc.isCall() || desc.isReturn())
-            break;
-        bool redefined = false;
-        for (unsigned i = 0; i < desc.getNumDefs() && i < d->inst.getNumOperands(); ++i)
-            if (d->inst.getOperand(i).isReg() && d->inst.getOperand(i).getReg() &&
-                mri.isSuperOrSubRegisterEq(d->inst.getOperand(i).getReg(), reg))
-                redefined = true;
-        if (redefined)
+        if (dis()->endsStraightLine(d->inst) || dis()->writesRegister(d->inst, reg))
             break;
     }
     return AccessKind::GotLoad;

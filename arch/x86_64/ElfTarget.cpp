@@ -197,14 +197,7 @@ AccessKind X86_64::gotLoadUse(const Section &sec, Sweep::const_iterator at, cons
             text += "; then " + dis()->print(d->inst) + " at +0x" + utohexstr(it->first);
             return AccessKind::Memory;
         }
-        if (desc.isBranch() || desc.isCall() || desc.isReturn())
-            break;
-        bool redefined = false;
-        for (unsigned i = 0; i < desc.getNumDefs() && i < d->inst.getNumOperands(); ++i)
-            if (d->inst.getOperand(i).isReg() && d->inst.getOperand(i).getReg() &&
-                mri.isSuperOrSubRegisterEq(d->inst.getOperand(i).getReg(), reg))
-                redefined = true;
-        if (redefined)
+        if (dis()->endsStraightLine(d->inst) || dis()->writesRegister(d->inst, reg))
             break;
     }
     return AccessKind::GotLoad;

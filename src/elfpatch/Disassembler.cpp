@@ -107,4 +107,20 @@ std::string Disassembler::opcodeName(const MCInst &inst) const
 const MCInstrInfo &Disassembler::instrInfo() const { return *impl_->mii; }
 const MCRegisterInfo &Disassembler::registerInfo() const { return *impl_->mri; }
 
+bool Disassembler::writesRegister(const MCInst &inst, unsigned reg) const
+{
+    const MCInstrDesc &desc = instrInfo().get(inst.getOpcode());
+    for (unsigned i = 0; i < desc.getNumDefs() && i < inst.getNumOperands(); ++i)
+        if (inst.getOperand(i).isReg() && inst.getOperand(i).getReg() &&
+            registerInfo().isSuperOrSubRegisterEq(inst.getOperand(i).getReg(), reg))
+            return true;
+    return false;
+}
+
+bool Disassembler::endsStraightLine(const MCInst &inst) const
+{
+    const MCInstrDesc &desc = instrInfo().get(inst.getOpcode());
+    return desc.isBranch() || desc.isCall() || desc.isReturn();
+}
+
 } // namespace percpu::elfpatch

@@ -34,6 +34,12 @@ public:
     const llvm::MCInstrInfo &instrInfo() const;
     const llvm::MCRegisterInfo &registerInfo() const;
 
+    // Whether `inst` writes `reg` or a register overlapping it (for following
+    // a loaded address through straight-line code).
+    bool writesRegister(const llvm::MCInst &inst, unsigned reg) const;
+    // Whether `inst` may leave straight-line code (branch, call, return).
+    bool endsStraightLine(const llvm::MCInst &inst) const;
+
 private:
     Disassembler();
     struct Impl;
