@@ -199,23 +199,16 @@ BlockLayout planBlock(const ObjectFile &obj)
 std::optional<std::vector<NoteSymbol>> decodeLayoutNote(ArrayRef<uint8_t> note)
 {
     size_t at = 0;
-    auto u32 = [&](uint32_t &v) {
-        if (note.size() - at < 4)
+    auto get = [&](auto &v) { // the next little-endian field, if it is there
+        if (note.size() - at < sizeof(v))
             return false;
-        std::memcpy(&v, note.data() + at, 4);
-        at += 4;
-        return true;
-    };
-    auto u64 = [&](uint64_t &v) {
-        if (note.size() - at < 8)
-            return false;
-        std::memcpy(&v, note.data() + at, 8);
-        at += 8;
+        std::memcpy(&v, note.data() + at, sizeof(v));
+        at += sizeof(v);
         return true;
     };
     auto align4 = [&] { at = std::min<size_t>(alignTo(at, 4), note.size()); };
     uint32_t namesz, descsz, type, version, count;
-    if (!u32(namesz) || !u32(descsz) || !u32(type) || type != 1 || namesz != 7 ||
+    if (!get(namesz) || !get(descsz) || !get(type) || type != 1 || namesz != 7 ||
         note.size() - at < 7 || std::memcmp(note.data() + at, "percpu", 7) != 0)
         return std::nullopt;
     at += 7;
@@ -223,13 +216,13 @@ std::optional<std::vector<NoteSymbol>> decodeLayoutNote(ArrayRef<uint8_t> note)
     if (note.size() - at < descsz)
         return std::nullopt;
     uint64_t blockSize, blockAlign;
-    if (!u32(version) || (version != 1 && version != 2) || !u32(count) || !u64(blockSize) || !u64(blockAlign))
+    if (!get(version) || (version != 1 && version != 2) || !get(count) || !get(blockSize) || !get(blockAlign))
         return std::nullopt;
     std::vector<NoteSymbol> out;
     for (uint32_t i = 0; i < count; ++i) {
         NoteSymbol s;
         uint32_t group = 0, len = 0;
-        if (!u64(s.offset) || !u64(s.size) || (version >= 2 && !u32(group)) || !u32(len) ||
+        if (!get(s.offset) || !get(s.size) || (version >= 2 && !get(group)) || !get(len) ||
             note.size() - at < len)
             return std::nullopt;
         if (version >= 2) {
