@@ -41,12 +41,25 @@ std::vector<uint8_t> sampleData()
     return v;
 }
 
+// The module whose path the test's environment names, loaded; null, with the
+// failure recorded, when it cannot be.
+pcpu_module *openFromEnv(const char *var)
+{
+    const char *path = getenv(var);
+    if (!path) {
+        ADD_FAILURE() << var << " is not set";
+        return nullptr;
+    }
+    pcpu_module *m = pcpu_dlopen(path, 0);
+    if (!m)
+        ADD_FAILURE() << pcpu_dlerror();
+    return m;
+}
+
 TEST(Zlib, ModuleBuiltFromLibzBehavesLikeTheSystemZlib)
 {
-    const char *path = getenv("PERCPU_ZLIB_MODULE");
-    ASSERT_NE(path, nullptr);
-    pcpu_module *m = pcpu_dlopen(path, 0);
-    ASSERT_NE(m, nullptr) << pcpu_dlerror();
+    pcpu_module *m = openFromEnv("PERCPU_ZLIB_MODULE");
+    ASSERT_NE(m, nullptr);
     auto modCompress = reinterpret_cast<Compress2>(pcpu_dlsym(m, "compress2"));
     auto modUncompress = reinterpret_cast<Uncompress>(pcpu_dlsym(m, "uncompress"));
     auto modCrc = reinterpret_cast<Crc32>(pcpu_dlsym(m, "crc32"));
@@ -88,10 +101,8 @@ using ZstdVersion = unsigned (*)();
 
 TEST(Zstd, ModuleBuiltFromLibzstdBehavesLikeTheSystemZstd)
 {
-    const char *path = getenv("PERCPU_ZSTD_MODULE");
-    ASSERT_NE(path, nullptr);
-    pcpu_module *m = pcpu_dlopen(path, 0);
-    ASSERT_NE(m, nullptr) << pcpu_dlerror();
+    pcpu_module *m = openFromEnv("PERCPU_ZSTD_MODULE");
+    ASSERT_NE(m, nullptr);
     auto modCompress = reinterpret_cast<ZstdCompress>(pcpu_dlsym(m, "ZSTD_compress"));
     auto modDecompress = reinterpret_cast<ZstdDecompress>(pcpu_dlsym(m, "ZSTD_decompress"));
     auto modIsError = reinterpret_cast<ZstdIsError>(pcpu_dlsym(m, "ZSTD_isError"));
@@ -133,10 +144,8 @@ using VersionNum = unsigned long (*)();
 // (OPENSSL_ia32cap), an atexit cleanup handler that unloading runs.
 TEST(Crypto, ModuleBuiltFromLibcryptoDigestsLikeTheSystemLibcrypto)
 {
-    const char *path = getenv("PERCPU_CRYPTO_MODULE");
-    ASSERT_NE(path, nullptr);
-    pcpu_module *m = pcpu_dlopen(path, 0);
-    ASSERT_NE(m, nullptr) << pcpu_dlerror();
+    pcpu_module *m = openFromEnv("PERCPU_CRYPTO_MODULE");
+    ASSERT_NE(m, nullptr);
     auto modVersion = reinterpret_cast<VersionNum>(pcpu_dlsym(m, "OpenSSL_version_num"));
     ASSERT_NE(modVersion, nullptr);
     EXPECT_EQ(modVersion(), OpenSSL_version_num());
