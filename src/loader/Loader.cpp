@@ -893,16 +893,18 @@ Error relocate(Module &m)
             }
             std::string whyNotMoved;
             if (m.target->relExpr(r.type) == RelExpr::PCRelative && !off && sym.shndx == SHN_UNDEF) {
-                // `lea sym+k(%rip)` out of reach becomes `mov slot(%rip)`,
-                // the slot holding sym + k.
-                int64_t k = leaTarget(r);
-                uint64_t slot = v.G;
-                if (k) {
-                    auto it = m.gotOffsetEntry.find({r.symbol, k});
-                    slot = it == m.gotOffsetEntry.end() ? 0 : it->second;
-                }
                 int64_t direct = static_cast<int64_t>(v.S + v.A - v.P);
                 bool far = direct < INT32_MIN || direct > INT32_MAX;
+                // `lea sym+k(%rip)` out of reach becomes `mov slot(%rip)`,
+                // the slot holding sym + k.
+                uint64_t slot = 0;
+                if (far) {
+                    int64_t k = leaTarget(r);
+                    if (!k)
+                        slot = v.G;
+                    else if (auto it = m.gotOffsetEntry.find({r.symbol, k}); it != m.gotOffsetEntry.end())
+                        slot = it->second;
+                }
                 if (far && slot && m.target->addressToGotLoad(dst, t, r.offset)) {
                     v.S = slot; // the field now addresses the slot
                     v.A = -4;
