@@ -61,9 +61,9 @@ int main(int argc, char **argv)
     }
     net_event = (void (*)(unsigned long))pcpu_dlsym(net, "net_event");
     latency_event = (void (*)(unsigned long))pcpu_dlsym(lat, "latency_event");
-    unsigned long *packets = pcpu_dlsym(net, "per_cpu__net_packets");
-    unsigned long *bytes = pcpu_dlsym(net, "per_cpu__net_bytes");
-    unsigned long(*buckets)[4] = pcpu_dlsym(lat, "per_cpu__lat_buckets");
+    unsigned long *packets = pcpu_dlsym(net, "net_packets");
+    unsigned long *bytes = pcpu_dlsym(net, "net_bytes");
+    unsigned long(*buckets)[4] = pcpu_dlsym(lat, "lat_buckets");
     if (!net_event || !latency_event || !packets || !bytes || !buckets) {
         fprintf(stderr, "missing symbol: %s\n", pcpu_dlerror());
         return 2;

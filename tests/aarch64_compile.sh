@@ -13,12 +13,15 @@ inc=(-I"$src/src/runtime/include" -I"$src/src/loader/include" -I"$src/arch/aarch
 common=(--target=aarch64-linux-gnu --sysroot="$sysroot" -O2 -Wall -Wextra -Werror -fPIC)
 gxx=$(ls -d "$sysroot"/include/c++/* | sort -V | tail -1)
 cxxinc=(-isystem "$gxx" -isystem "$sysroot/include/c++/$(basename "$gxx")/aarch64-linux-gnu" -isystem "$gxx/aarch64-linux-gnu")
-for f in core.cc space.cc; do
+for f in core.cc space.cc counter.cc; do
   "$clangxx" "${common[@]}" -std=c++20 -nostdinc++ "${cxxinc[@]}" "${inc[@]}" \
     -fno-exceptions -fno-rtti -c "$src/src/runtime/$f" -o "$tmp/${f%.cc}.o"
 done
 "$clang" "${common[@]}" -std=c11 -pedantic-errors "${inc[@]}" -c "$src/tests/header_c.c" -o "$tmp/header_c.o"
 "$clangxx" "${common[@]}" -std=c++20 -nostdinc++ "${cxxinc[@]}" "${inc[@]}" -c "$src/tests/header_cxx.cpp" -o "$tmp/header_cxx.o"
+# The kernel-API conformance code: every this_cpu_* form (and, or, 128-bit).
+"$clang" "${common[@]}" -std=gnu11 "${inc[@]}" -c "$src/testdata/kernel/kapi.c" -o "$tmp/kapi.o"
+"$clangxx" "${common[@]}" -std=c++20 -nostdinc++ "${cxxinc[@]}" "${inc[@]}" -c "$src/testdata/kernel/kapi_cxx.cpp" -o "$tmp/kapi_cxx.o"
 # The loader (machine-independent but for its arch parts) compiles too.
 llvminc=$(dirname "$clang")/../include
 "$clangxx" "${common[@]}" -std=c++20 -nostdinc++ "${cxxinc[@]}" "${inc[@]}" -I"$src/src/elfpatch/include" \
@@ -35,9 +38,11 @@ sections=$("$readelf" -S "$tmp/header_c.o")
 [[ $sections == *__rseq_failure* ]] || { echo "no __rseq_failure section in header_c.o"; exit 1; }
 # Branches into __rseq_failure must reach wherever a linker puts it: no
 # +-32 KiB TBZ/TBNZ or +-1 MiB conditional branch may cross to it.
-relocs=$("$readelf" -r "$tmp/header_c.o")
-if grep -E "R_AARCH64_(TSTBR14|CONDBR19)" <<<"$relocs"; then
-  echo "short-range branch relocations in header_c.o (see above)"
-  exit 1
-fi
+for o in header_c kapi; do
+  relocs=$("$readelf" -r "$tmp/$o.o")
+  if grep -E "R_AARCH64_(TSTBR14|CONDBR19)" <<<"$relocs"; then
+    echo "short-range branch relocations in $o.o (see above)"
+    exit 1
+  fi
+done
 echo "aarch64 ok"

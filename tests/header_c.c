@@ -92,9 +92,9 @@ int main(void)
     free_percpu(d);
     free_percpu(raw);
 
-    const struct pcpu_export *e = pcpu_host_export("per_cpu__hdr_plain");
+    const struct pcpu_export *e = pcpu_host_export("hdr_plain");
     CHECK(e != NULL && e->kind == PCPU_EXPORT_PER_CPU);
-    CHECK(pcpu_host_export("per_cpu__hdr_first") != NULL);
+    CHECK(pcpu_host_export("hdr_first") != NULL);
     struct pcpu_stats st;
     CHECK(pcpu_get_stats(&st) == 0 && st.nr_units == nr_cpu_ids);
     CHECK(strlen(pcpu_cpu_source_name(pcpu_cpu_source())) > 0);

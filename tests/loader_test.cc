@@ -44,6 +44,13 @@ extern "C" {
 long per_cpu__fake_plain = 0;
 }
 EXPORT_SYMBOL(per_cpu__fake_plain);
+// What percpu_test_mod.o's module_init reports: checks made and failed.
+extern "C" {
+int percpu_test_checks = 0;
+int percpu_test_failures = 0;
+}
+EXPORT_SYMBOL(percpu_test_checks);
+EXPORT_SYMBOL(percpu_test_failures);
 
 namespace {
 
@@ -166,7 +173,7 @@ TEST_F(Loader, InitialValuesAndAlignmentOnEveryCpu)
     pcpu_module *m = load("counters.o");
     ASSERT_NE(m, nullptr);
     EXPECT_EQ(sym<int (*)()>(m, "counters_check_init")(), 0);
-    auto *hits = static_cast<long *>(pcpu_dlsym(m, "per_cpu__mod_hits"));
+    auto *hits = static_cast<long *>(pcpu_dlsym(m, "mod_hits"));
     ASSERT_NE(hits, nullptr);
     for (unsigned c = 0; c < pcpu_nr_cpus(); ++c)
         ASSERT_EQ(*per_cpu_ptr(hits, c), 5) << "cpu " << c;
@@ -176,7 +183,7 @@ TEST_F(Loader, ModuleDataFollowsTheHostFormula)
 {
     pcpu_module *m = load("counters.o");
     ASSERT_NE(m, nullptr);
-    auto *hits = static_cast<long *>(pcpu_dlsym(m, "per_cpu__mod_hits"));
+    auto *hits = static_cast<long *>(pcpu_dlsym(m, "mod_hits"));
     ASSERT_NE(hits, nullptr);
     pcpu_stats st;
     pcpu_get_stats(&st);
@@ -264,7 +271,9 @@ TEST_F(Loader, FailedLoadsLeaveNothingBehind)
         {"failing_init.o", "module_init function returned -5"},
         {"tls_module.o", "thread-local"},
         {"kind_mismatch.o", "per-CPU reference 'per_cpu__fake_plain' resolves to ordinary host symbol"},
-        {"kind_mismatch.o", "undefined per-CPU symbol 'per_cpu__host_value'; 'host_value' is exported as ordinary data"},
+        {"kind_mismatch.o", "per-CPU reference 'host_value' resolves to ordinary host symbol"},
+        {"kind_plain_ref.o", "ordinary reference 'host_hits' resolves to a per-CPU host export "
+                             "(declare it with DECLARE_PER_CPU)"},
         {"counters.o", "already exported by module"},
         {"garbage.o", "[malformed]"},
         {"missing.o", "cannot read"},
@@ -287,7 +296,7 @@ TEST_F(Loader, UndefinedSymbolsAreNamedAndProcessSymbolsCanBeForbidden)
     // user.o needs counters.o's exports.
     EXPECT_EQ(pcpu_dlopen(fixture("user.o").c_str(), 0), nullptr);
     std::string err = pcpu_dlerror();
-    EXPECT_NE(err.find("undefined per-CPU symbol 'per_cpu__mod_hits'"), std::string::npos) << err;
+    EXPECT_NE(err.find("undefined per-CPU symbol 'mod_hits'"), std::string::npos) << err;
     // counters.o calls libc: refused when process symbols are off.
     EXPECT_EQ(pcpu_dlopen(fixture("counters.o").c_str(), PCPU_RTLD_NO_PROCESS_SYMBOLS), nullptr);
     err = pcpu_dlerror();
@@ -388,9 +397,9 @@ TEST(LoaderCxx, RaiiModulesAndResults)
 
         // A per-CPU variable as a typed per-CPU pointer: the same canonical
         // address as pcpu_dlsym's, this_cpu operations and sum() on it.
-        auto hits = counters->perCpu<long>("per_cpu__mod_hits");
+        auto hits = counters->perCpu<long>("mod_hits");
         ASSERT_TRUE(hits) << hits.error();
-        EXPECT_EQ(static_cast<void *>(hits->canonical()), pcpu_dlsym(counters->handle(), "per_cpu__mod_hits"));
+        EXPECT_EQ(static_cast<void *>(hits->canonical()), pcpu_dlsym(counters->handle(), "mod_hits"));
         long sum = hits->sum();
         hits->inc();
         hits->add(4);
@@ -414,6 +423,78 @@ TEST(LoaderCxx, RaiiModulesAndResults)
     ASSERT_EQ(pcpu_loader_get_stats(&after), 0);
     EXPECT_EQ(after.modules, before.modules);
     EXPECT_EQ(after.exports, before.exports);
+}
+
+TEST_F(Loader, KernelApiConformanceInAModule)
+{
+    // testdata/kernel/kapi.c, the checks the hosts run, as a module.
+    pcpu_module *m = load("kapi_module.o");
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(sym<int (*)()>(m, "kapi_run")(), 0);
+    EXPECT_EQ(sym<int (*)()>(m, "kapi_run_threads")(), 0);
+}
+
+TEST_F(Loader, KernelPercpuTestModuleRefusesItsLoadCleanly)
+{
+    Snapshot before = Snapshot::take();
+    percpu_test_checks = percpu_test_failures = 0;
+    EXPECT_EQ(pcpu_dlopen(fixture("percpu_test_mod.o").c_str(), 0), nullptr);
+    std::string err = pcpu_dlerror();
+    EXPECT_NE(err.find("module_init function returned -11"), std::string::npos) << err; // -EAGAIN
+    EXPECT_EQ(percpu_test_checks, 19); // the PT_CHECK lines of percpu_test_mod.c, all run
+    EXPECT_EQ(percpu_test_failures, 0);
+    expectSameState(before, Snapshot::take());
+}
+
+TEST_F(Loader, PerCpuArrayExportedToModulesAndTheHost)
+{
+    pcpu_module *owner = load("array_export.o");
+    ASSERT_NE(owner, nullptr);
+    pcpu_module *user = load("array_user.o");
+    ASSERT_NE(user, nullptr);
+    // The host sees the array by its C name, as a canonical pointer.
+    auto *hist = static_cast<unsigned (*)[8]>(pcpu_dlsym(owner, "shared_hist"));
+    ASSERT_NE(hist, nullptr);
+    const unsigned n = pcpu_nr_cpus();
+    for (unsigned c = 0; c < n; ++c)
+        ASSERT_EQ((*per_cpu_ptr(hist, c))[3], 4u) << "cpu " << c;
+    auto add3 = sym<unsigned (*)(unsigned)>(user, "user_add3");
+    auto bump = sym<unsigned (*)(unsigned)>(owner, "hist_bump");
+    add3(10);
+    EXPECT_EQ(bump(3), 4 * n + 10 + 1); // the user's +10 and this +1, in the owner's array
+    unsigned sum = 0;
+    for (unsigned c = 0; c < n; ++c)
+        sum += (*per_cpu_ptr(hist, c))[3];
+    EXPECT_EQ(sum, 4 * n + 11);
+    EXPECT_EQ(pcpu_dlclose(owner), -1); // in use by array_user.o
+}
+
+TEST_F(Loader, ObjectsOfThePreviousConventionStillLoad)
+{
+    // per_cpu__legacy_hits, exported under that name.
+    pcpu_module *legacy = load("legacy_module.o");
+    ASSERT_NE(legacy, nullptr);
+    auto *byOld = static_cast<long *>(pcpu_dlsym(legacy, "per_cpu__legacy_hits"));
+    auto *byName = static_cast<long *>(pcpu_dlsym(legacy, "legacy_hits"));
+    ASSERT_NE(byOld, nullptr);
+    EXPECT_EQ(byOld, byName);
+    EXPECT_EQ(sym<int (*)()>(legacy, "legacy_selftest")(), 0);
+    const long n = pcpu_nr_cpus();
+    EXPECT_EQ(sym<long (*)()>(legacy, "legacy_bump")(), 3 * n + 1);
+    // A current module's DECLARE_PER_CPU(long, legacy_hits) binds to it.
+    pcpu_module *user = load("legacy_user.o");
+    ASSERT_NE(user, nullptr);
+    auto read = sym<long (*)(int)>(user, "legacy_user_read");
+    long sum = 0;
+    for (int c = 0; c < n; ++c)
+        sum += read(c);
+    EXPECT_EQ(sum, 3 * n + 1);
+    // Its per_cpu__host_hits binds to the host's `host_hits`.
+    pcpu_module *ref = load("legacy_host_ref.o");
+    ASSERT_NE(ref, nullptr);
+    long before = pcpu_sum(&host_hits);
+    sym<void (*)()>(ref, "legacy_host_bump")();
+    EXPECT_EQ(pcpu_sum(&host_hits), before + 1);
 }
 
 TEST_F(Loader, LoadUnloadCyclesDoNotGrow)

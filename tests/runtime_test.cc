@@ -16,9 +16,9 @@
 
 extern "C" char __per_cpu_start[], __per_cpu_end[];
 
-// The ELF symbol of a per-CPU variable is per_cpu__<name>: bind to it by that
-// name and compare addresses.
-extern "C" int init42_by_symbol __asm__("per_cpu__init42");
+// The ELF symbol of a per-CPU variable is its C name, as in the kernel: bind
+// to it by that name through an asm label and compare addresses.
+extern "C" int init42_by_symbol __asm__("init42");
 
 // Defined in C++, with and without `static`.
 DEFINE_PER_CPU(long, cxx_counter) = 5;
@@ -320,19 +320,19 @@ TEST(Cpus, OnlineIterationVisitsOnlineCpusOnly)
 
 TEST(Exports, HostExportTableHasTheRecords)
 {
-    const pcpu_export *e = pcpu_host_export("per_cpu__init42");
+    const pcpu_export *e = pcpu_host_export("init42");
     ASSERT_NE(e, nullptr);
     EXPECT_EQ(e->kind, static_cast<uint32_t>(PCPU_EXPORT_PER_CPU));
     EXPECT_EQ(e->addr, static_cast<const void *>(&init42));
     EXPECT_EQ(e->gpl_only, 0u);
-    e = pcpu_host_export("per_cpu__shared_var");
+    e = pcpu_host_export("shared_var");
     ASSERT_NE(e, nullptr);
     EXPECT_EQ(e->gpl_only, 1u);
     e = pcpu_host_export("exported_function");
     ASSERT_NE(e, nullptr);
     EXPECT_EQ(e->kind, static_cast<uint32_t>(PCPU_EXPORT_PLAIN));
     EXPECT_EQ(reinterpret_cast<int (*)(int)>(const_cast<void *>(e->addr))(1), 2);
-    EXPECT_EQ(pcpu_host_export("init42"), nullptr); // the C name is not the symbol
+    EXPECT_EQ(pcpu_host_export("per_cpu__init42"), nullptr); // the 2006 spelling is not exported
     EXPECT_EQ(pcpu_host_export("nonexistent"), nullptr);
 }
 

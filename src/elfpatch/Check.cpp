@@ -23,10 +23,10 @@ const std::vector<RuleInfo> &allRules()
         {"malformed", "the file is not valid ELF, or a table, offset or index points outside it"},
         {"section-flags", "a per-CPU section is not allocated, writable, non-executable data"},
         {"unknown-section", "a per-CPU section name with a suffix that is not a canonical one"},
-        {"section-collision", "an ordinary (non-per_cpu__) symbol inside a per-CPU section"},
+        {"section-collision", "an ordinary symbol inside a per-CPU section of the 2006 spelling (.data.percpu*)"},
         {"misaligned", "a variable in an aligned per-CPU section is not on a cache line (or page)"},
         {"direct-access", "code reads or writes a per-CPU variable's canonical address directly"},
-        {"kind-mismatch", "a per_cpu__ reference bound to ordinary data, or the reverse"},
+        {"kind-mismatch", "a reference declared per-CPU bound to ordinary data, or the reverse"},
         {"block-budget", "a per-CPU block (or the sum over modules) exceeds --max-block"},
         {"host-layout", "a linked host's per-CPU block is out of order, outside its bounds, or unbounded"},
         {"layout-drift", "a per-CPU variable moved or changed size against --baseline, or the block grew"},
@@ -173,13 +173,23 @@ void Checker::symbolRules(const ObjectFile &f, const BlockLayout &layout)
         std::string secName = f.isRelocatable() ? f.sectionLabel(ps.section) : f.sectionLabel(sym.shndx);
         uint64_t inSection = f.isRelocatable() ? sym.value : ps.offset;
         // Assembler-local and mapping symbols are not variables.
-        if (name.empty() || startsWith(name, ".L") || startsWith(name, "$"))
+        if (isNonVariableSymbolName(name))
             continue;
-        if (!startsWith(name, kPerCpuPrefix) && sym.type != STT_SECTION) {
+        // Every symbol in a .data..percpu* section is a per-CPU variable: no
+        // C identifier can make a compiler put an ordinary one there.  The
+        // 2006 spelling is different: -fdata-sections puts a global named
+        // `percpu` in .data.percpu, and that convention named every per-CPU
+        // variable per_cpu__NAME, so an unprefixed symbol there is ordinary.
+        uint32_t secIndex = f.isRelocatable() ? ps.section : sym.shndx;
+        auto cls = secIndex < f.sections.size() ? classifySection(f.sections[secIndex].name)
+                                                : std::nullopt;
+        if (cls && cls->oldSpelling && sym.type != STT_SECTION &&
+            !startsWith(name, kLegacyPerCpuPrefix)) {
             report("section-collision", f, secName, inSection, ps.name,
                    "ordinary symbol '" + ps.name + "' lies inside per-CPU section '" + secName +
-                       "': it would be copied per CPU and read through the template (a global "
-                       "named like a per-CPU section, compiled with -fdata-sections?)");
+                       "' (the 2006 spelling, whose per-CPU variables are named per_cpu__NAME): "
+                       "it would be copied per CPU and read through the template (a global "
+                       "named like the section, compiled with -fdata-sections?)");
             continue;
         }
         if (!f.isRelocatable())
@@ -240,7 +250,7 @@ void Checker::hostLayout(const ObjectFile &f)
             pcpu.push_back(&s);
     bool hasPerCpu = !pcpu.empty();
     for (const Symbol &s : f.symbols)
-        hasPerCpu |= s.isDefinedInSection() && startsWith(s.name, kPerCpuPrefix);
+        hasPerCpu |= s.isDefinedInSection() && startsWith(s.name, kLegacyPerCpuPrefix);
     if (!hasPerCpu && !found)
         return; // not a per-CPU host
     if (!start || !end) {
@@ -274,7 +284,8 @@ void Checker::hostLayout(const ObjectFile &f)
     }
     for (uint32_t i = 1; i < f.symbols.size(); ++i) {
         const Symbol &s = f.symbols[i];
-        if (!s.isDefinedInSection() || !startsWith(s.name, kPerCpuPrefix))
+        // Only the legacy spelling tells a per-CPU variable by its name alone.
+        if (!s.isDefinedInSection() || !startsWith(s.name, kLegacyPerCpuPrefix))
             continue;
         if (s.value < start->value || s.value + std::max<uint64_t>(s.size, 1) > end->value)
             report("host-layout", f, f.sectionLabel(s.shndx), s.value, s.name,
@@ -292,43 +303,66 @@ void Checker::kindMismatch()
         bool perCpu;
     };
     std::map<std::string, Def> defs;
-    for (const ObjectFile &f : files_)
-        for (const Symbol &s : f.symbols)
-            if (s.binding != STB_LOCAL && (s.isDefinedInSection() || s.shndx == kShnCommon) &&
-                !s.name.empty() && s.type != STT_SECTION) {
-                bool perCpu = s.isDefinedInSection() && isPerCpuDataSection(f.sections[s.shndx]);
-                if (!f.isRelocatable()) {
-                    // In a linked program the sections are merged: a per-CPU
-                    // definition is one inside the block (host-layout checks
-                    // the rest).
-                    perCpu = startsWith(s.name, kPerCpuPrefix);
-                    defs.emplace(s.name, Def{&f, &s, perCpu});
-                    continue;
-                }
-                defs.emplace(s.name, Def{&f, &s, perCpu});
-                if (startsWith(s.name, kPerCpuPrefix) && !perCpu)
-                    report("kind-mismatch", f,
-                           s.shndx == kShnCommon ? "COMMON" : f.sectionLabel(s.shndx), s.value, s.name,
-                           "'" + s.name + "' is named like a per-CPU variable but defined in " +
-                               (s.shndx == kShnCommon ? std::string("COMMON")
-                                                      : "'" + f.sectionLabel(s.shndx) + "'") +
-                               ", not in a per-CPU section");
+    for (const ObjectFile &f : files_) {
+        // A linked program's sections are merged: a per-CPU definition is one
+        // inside __per_cpu_start..__per_cpu_end (host-layout checks the rest).
+        std::optional<uint64_t> start, end;
+        if (!f.isRelocatable())
+            for (const Symbol &s : f.symbols) {
+                if (s.name == "__per_cpu_start")
+                    start = s.value;
+                if (s.name == "__per_cpu_end")
+                    end = s.value;
             }
+        for (const Symbol &s : f.symbols) {
+            if (s.binding == STB_LOCAL || !(s.isDefinedInSection() || s.shndx == kShnCommon) ||
+                s.name.empty() || s.type == STT_SECTION)
+                continue;
+            bool perCpu = s.isDefinedInSection() && isPerCpuDataSection(f.sections[s.shndx]);
+            if (!f.isRelocatable()) {
+                perCpu |= startsWith(s.name, kLegacyPerCpuPrefix) ||
+                          (start && end && s.value >= *start && s.value < *end);
+                defs.emplace(s.name, Def{&f, &s, perCpu});
+                continue;
+            }
+            defs.emplace(s.name, Def{&f, &s, perCpu});
+            if (startsWith(s.name, kLegacyPerCpuPrefix) && !perCpu)
+                report("kind-mismatch", f, s.shndx == kShnCommon ? "COMMON" : f.sectionLabel(s.shndx),
+                       s.value, s.name,
+                       "'" + s.name + "' is named like a per-CPU variable but defined in " +
+                           (s.shndx == kShnCommon ? std::string("COMMON")
+                                                  : "'" + f.sectionLabel(s.shndx) + "'") +
+                           ", not in a per-CPU section");
+        }
+    }
     for (const ObjectFile &f : files_) {
         if (!f.isRelocatable())
             continue;
         for (const Symbol &s : f.symbols) {
             if (s.shndx != SHN_UNDEF || s.name.empty())
                 continue;
+            const bool wantPerCpu = isDeclaredPerCpu(f, s.name);
             auto it = defs.find(s.name);
+            // A per-CPU reference also binds across the two spellings, as
+            // the loader resolves it (an object of the 2006 convention
+            // against a current one, or the reverse).
+            if (it == defs.end() && wantPerCpu) {
+                StringRef n(s.name);
+                std::string other = startsWith(n, kLegacyPerCpuPrefix)
+                                        ? n.drop_front(kLegacyPerCpuPrefix.size()).str()
+                                        : (kLegacyPerCpuPrefix + n).str();
+                it = defs.find(other);
+                if (it != defs.end() && !it->second.perCpu)
+                    it = defs.end();
+            }
             if (it == defs.end())
                 continue;
-            bool wantPerCpu = startsWith(s.name, kPerCpuPrefix);
             const Def &d = it->second;
             std::string where = d.file->path + ":(" + d.file->sectionLabel(d.sym->shndx) + ")";
             if (wantPerCpu && !d.perCpu)
                 report("kind-mismatch", f, "", std::nullopt, s.name,
-                       "per-CPU reference '" + s.name + "' would bind to ordinary data defined at " + where);
+                       "per-CPU reference '" + s.name + "' (declared with DECLARE_PER_CPU) would bind to "
+                       "ordinary data defined at " + where);
             else if (!wantPerCpu && d.perCpu)
                 report("kind-mismatch", f, "", std::nullopt, s.name,
                        "ordinary reference '" + s.name + "' would bind to per-CPU data defined at " +

@@ -87,7 +87,22 @@ bool isPerCpuSymbol(const ObjectFile &obj, const Symbol &sym)
 {
     if (sym.isDefinedInSection())
         return sym.shndx < obj.sections.size() && isPerCpuDataSection(obj.sections[sym.shndx]);
-    return sym.shndx == SHN_UNDEF && startsWith(sym.name, kPerCpuPrefix);
+    return sym.shndx == SHN_UNDEF && isDeclaredPerCpu(obj, sym.name);
+}
+
+bool isDeclaredPerCpu(const ObjectFile &obj, StringRef name)
+{
+    return startsWith(name, kLegacyPerCpuPrefix) || obj.perCpuDecls.count(name.str());
+}
+
+bool isNonVariableSymbolName(StringRef name)
+{
+    if (name.empty() || startsWith(name, ".L"))
+        return true;
+    if (name.size() >= 2 && name[0] == '$' &&
+        (name[1] == 'd' || name[1] == 'x' || name[1] == 'a' || name[1] == 't'))
+        return name.size() == 2 || name[2] == '.';
+    return false;
 }
 
 namespace {

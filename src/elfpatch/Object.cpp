@@ -12,6 +12,7 @@
 #include "percpu/elfpatch/Object.h"
 #include "percpu/elfpatch/Diagnostic.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/BinaryFormat/ELF.h"
 #include "llvm/Object/ELF.h"
 #include "llvm/Support/Endian.h"
@@ -101,6 +102,29 @@ unsigned relocWidth(uint16_t machine, uint32_t type)
 }
 
 } // namespace
+
+// DECLARE_PER_CPU's records: each a declarator as the preprocessor spelled
+// it ("hits", "buf [64]"); the symbol is its leading identifier.  Records
+// that do not start with one are ignored (a record is a hint about intent,
+// never a definition).
+static void readDeclarations(ObjectFile &obj)
+{
+    for (const Section &s : obj.sections) {
+        if (s.type != SHT_PROGBITS || s.name != kDeclSection || s.flags & SHF_ALLOC)
+            continue;
+        StringRef all(reinterpret_cast<const char *>(s.data.data()), s.data.size());
+        while (!all.empty()) {
+            auto [rec, rest] = all.split('\0');
+            all = rest;
+            rec = rec.ltrim(" \t");
+            size_t n = 0;
+            while (n < rec.size() && (isAlnum(rec[n]) || rec[n] == '_' || rec[n] == '$'))
+                ++n;
+            if (n && !isDigit(rec[0]))
+                obj.perCpuDecls.insert(rec.take_front(n).str());
+        }
+    }
+}
 
 Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
 {
@@ -383,6 +407,7 @@ Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
                                              " is not a section index");
         }
     }
+    readDeclarations(obj);
     return obj;
 }
 

@@ -680,33 +680,57 @@ void *nonsharedFunction(const std::string &name)
     return nullptr;
 }
 
+// What an undefined reference wants is what its object declares: a
+// DECLARE_PER_CPU record (or the legacy per_cpu__ spelling) makes it a
+// per-CPU reference, anything else an ordinary one.  The use in code cannot
+// decide it: `lea hits(%rip)` is both `&plain_hits` and the first half of a
+// per-CPU address computation.  The export record tells what a definition is,
+// so a mismatch either way is refused before the module can run.
 Error lookup(Module &m, uint32_t index, uint64_t &addr)
 {
     const Symbol &s = m.obj.symbols[index];
-    const bool wantPerCpu = startsWith(s.name, kPerCpuPrefix);
+    const bool wantPerCpu = isDeclaredPerCpu(m.obj, s.name);
     Loader &L = loader();
-    auto mismatch = [&](const std::string &where, bool isPerCpu) {
+    auto mismatch = [&](const std::string &where) {
         return loadError(m.name, "", std::nullopt, s.name,
                          wantPerCpu ? "per-CPU reference '" + s.name + "' resolves to ordinary " +
                                           where + " symbol (expected an EXPORT_PER_CPU_SYMBOL)"
                                     : "ordinary reference '" + s.name + "' resolves to a per-CPU " +
                                           where + " export (declare it with DECLARE_PER_CPU)",
                          "kind-mismatch");
-        (void)isPerCpu;
     };
-    if (const pcpu_export *e = pcpu_host_export(s.name.c_str())) {
-        if ((e->kind == PCPU_EXPORT_PER_CPU) != wantPerCpu)
-            return mismatch("host", e->kind == PCPU_EXPORT_PER_CPU);
-        addr = reinterpret_cast<uint64_t>(e->addr);
-        return Error::success();
+    // A per-CPU reference binds across the two spellings (per_cpu__x and x),
+    // so that objects of the 2006 convention and current ones mix; only to a
+    // per-CPU export under the other spelling.
+    std::vector<std::string> names{s.name};
+    if (wantPerCpu) {
+        StringRef n(s.name);
+        names.push_back(startsWith(n, kLegacyPerCpuPrefix)
+                            ? n.drop_front(kLegacyPerCpuPrefix.size()).str()
+                            : (kLegacyPerCpuPrefix + n).str());
     }
-    auto it = L.exports.find(s.name);
-    if (it != L.exports.end()) {
-        if ((it->second.kind == PCPU_EXPORT_PER_CPU) != wantPerCpu)
-            return mismatch("module '" + it->second.owner->name + "'", it->second.kind == PCPU_EXPORT_PER_CPU);
-        addr = it->second.addr;
-        m.deps.insert(it->second.owner);
-        return Error::success();
+    for (size_t k = 0; k < names.size(); ++k) {
+        const bool alias = k > 0;
+        if (const pcpu_export *e = pcpu_host_export(names[k].c_str())) {
+            bool isPerCpu = e->kind == PCPU_EXPORT_PER_CPU;
+            if (alias && !isPerCpu)
+                continue;
+            if (isPerCpu != wantPerCpu)
+                return mismatch("host");
+            addr = reinterpret_cast<uint64_t>(e->addr);
+            return Error::success();
+        }
+        auto it = L.exports.find(names[k]);
+        if (it != L.exports.end()) {
+            bool isPerCpu = it->second.kind == PCPU_EXPORT_PER_CPU;
+            if (alias && !isPerCpu)
+                continue;
+            if (isPerCpu != wantPerCpu)
+                return mismatch("module '" + it->second.owner->name + "'");
+            addr = it->second.addr;
+            m.deps.insert(it->second.owner);
+            return Error::success();
+        }
     }
     if (s.name == "__dso_handle") {
         addr = m.dsoHandle;
@@ -741,22 +765,11 @@ Error lookup(Module &m, uint32_t index, uint64_t &addr)
         addr = 0;
         return Error::success();
     }
-    // The other kind under the other spelling is a likely mistake: say so.
-    std::string other = wantPerCpu ? s.name.substr(kPerCpuPrefix.size()) : kPerCpuPrefix.str() + s.name;
-    const pcpu_export *hostOther = pcpu_host_export(other.c_str());
-    auto modOther = L.exports.find(other);
-    if (hostOther || modOther != L.exports.end())
-        return loadError(m.name, "", std::nullopt, s.name,
-                         wantPerCpu ? "undefined per-CPU symbol '" + s.name + "'; '" + other +
-                                          "' is exported as ordinary data (use EXPORT_PER_CPU_SYMBOL "
-                                          "with DEFINE_PER_CPU)"
-                                    : "undefined symbol '" + s.name + "'; '" + other +
-                                          "' is a per-CPU export (declare it with DECLARE_PER_CPU)",
-                         "kind-mismatch");
     return loadError(m.name, "", std::nullopt, s.name,
                      std::string(wantPerCpu ? "undefined per-CPU symbol '" : "undefined symbol '") + s.name +
                          "'" +
-                         (wantPerCpu ? " (no EXPORT_PER_CPU_SYMBOL in the host or a loaded module)"
+                         (wantPerCpu ? " (declared with DECLARE_PER_CPU; no EXPORT_PER_CPU_SYMBOL "
+                                       "in the host or a loaded module)"
                                      : (m.flags & PCPU_RTLD_NO_PROCESS_SYMBOLS)
                                            ? " (not exported by the host or a loaded module; process "
                                              "symbols are disabled)"
@@ -1385,6 +1398,18 @@ void *pcpu_dlsym(pcpu_module *handle, const char *symbol)
     for (uint32_t i = 1; i < m->obj.symbols.size(); ++i) {
         const Symbol &s = m->obj.symbols[i];
         if (s.name == symbol && s.binding != STB_LOCAL && s.shndx != SHN_UNDEF)
+            return reinterpret_cast<void *>(m->symAddr[i]);
+    }
+    // Per-CPU variables answer to both spellings: "x" finds a module of the
+    // 2006 convention's per_cpu__x, "per_cpu__x" a current module's x.
+    StringRef want(symbol);
+    std::string other = startsWith(want, kLegacyPerCpuPrefix)
+                            ? want.drop_front(kLegacyPerCpuPrefix.size()).str()
+                            : (kLegacyPerCpuPrefix + want).str();
+    for (uint32_t i = 1; i < m->obj.symbols.size(); ++i) {
+        const Symbol &s = m->obj.symbols[i];
+        if (s.name == other && s.binding != STB_LOCAL && s.isDefinedInSection() &&
+            isPerCpuSymbol(m->obj, s))
             return reinterpret_cast<void *>(m->symAddr[i]);
     }
     setError(m->name + ": error: no symbol '" + symbol + "'");

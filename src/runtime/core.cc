@@ -22,6 +22,7 @@
 // with atomics from other threads on the same copy would not be atomic.
 #include "runtime.h"
 #include "lock.h"
+#include "percpu/percpu_counter.h"
 
 #include <algorithm>
 #include <atomic>
@@ -44,6 +45,9 @@ extern "C" {
 constinit uintptr_t pcpu_unit_offset[PCPU_MAX_CPUS] = {};
 constinit unsigned int pcpu__nr_units = 0;
 constinit long pcpu__rseq_offset = 0;
+constinit struct pcpu_cpumask pcpu__possible_mask = {};
+constinit struct pcpu_cpumask pcpu__online_mask = {};
+constinit struct pcpu_cpumask pcpu__present_mask = {};
 
 // Defined by the percpu.ld fragment.  A link error naming them means the
 // program was not linked with it: use percpu_add_host() or -T percpu.ld.
@@ -84,9 +88,13 @@ constinit thread_local struct rseq ownRseq
         .flags = 0,
 };
 
+// What pcpu_get_cpu() holds on this thread: the CPU, the nesting depth, and
+// the affinity mask to restore (valid when `pinned`).
 struct CpuLockState {
     int cpu = -1;
     unsigned depth = 0;
+    bool pinned = false;
+    uint64_t savedMask[PCPU_MAX_CPUS / 64] = {};
 };
 constinit thread_local CpuLockState cpuLockState;
 
@@ -97,7 +105,6 @@ struct Runtime {
     std::atomic<int> source{PCPU_CPU_SOURCE_NONE};
     unsigned nrUnits = 0;
     unsigned realCpus = 0;
-    uint64_t online[PCPU_MAX_CPUS / 64] = {};
     FutexLock onlineLock;
     signed char node[PCPU_MAX_CPUS] = {};
     bool multiNode = false;
@@ -158,17 +165,38 @@ unsigned possibleCpus()
     return std::min<unsigned>(n, PCPU_MAX_CPUS);
 }
 
-int readOnline(uint64_t *bits, unsigned limit)
+// Reads a sysfs CPU list (online, present) into `bits`; every CPU below
+// `limit` when the file cannot be read.
+int readCpuFile(const char *path, uint64_t *bits, unsigned limit)
 {
     char buf[4096];
-    std::memset(bits, 0, sizeof(rt.online));
-    if (!readSmallFile("/sys/devices/system/cpu/online", buf, sizeof(buf))) {
+    std::memset(bits, 0, sizeof(pcpu__online_mask.bits));
+    if (!readSmallFile(path, buf, sizeof(buf))) {
         for (unsigned c = 0; c < limit; ++c) // unknown: take all as online
             bits[c / 64] |= uint64_t{1} << (c % 64);
         return -1;
     }
     parseCpuList(buf, bits);
     return 0;
+}
+
+// Online and present CPUs, clipped to the units.  Returns -1 when a file
+// could not be read (then every real CPU counts).
+int storeCpuMasks()
+{
+    uint64_t online[PCPU_MAX_CPUS / 64], present[PCPU_MAX_CPUS / 64];
+    int r = readCpuFile("/sys/devices/system/cpu/online", online, rt.realCpus);
+    r |= readCpuFile("/sys/devices/system/cpu/present", present, rt.realCpus);
+    LockGuard guard(rt.onlineLock);
+    for (size_t i = 0; i < PCPU_MAX_CPUS / 64; ++i) {
+        uint64_t keep = 0;
+        for (unsigned b = 0; b < 64; ++b)
+            if (i * 64 + b < rt.nrUnits)
+                keep |= uint64_t{1} << b;
+        __atomic_store_n(&pcpu__online_mask.bits[i], online[i] & keep, __ATOMIC_RELAXED);
+        __atomic_store_n(&pcpu__present_mask.bits[i], present[i] & keep, __ATOMIC_RELAXED);
+    }
+    return r;
 }
 
 void readNodes()
@@ -296,8 +324,17 @@ int initLocked()
             units = static_cast<unsigned>(n);
     }
     rt.nrUnits = units;
-    readOnline(rt.online, rt.realCpus);
+    storeCpuMasks();
+    for (unsigned c = 0; c < units; ++c)
+        pcpu__possible_mask.bits[c / 64] |= uint64_t{1} << (c % 64);
     readNodes();
+    {
+        // The kernel's compute_batch_value(): max(32, 2 * online CPUs).
+        unsigned online = 0;
+        for (unsigned c = 0; c < units; ++c)
+            online += static_cast<unsigned>((pcpu__online_mask.bits[c / 64] >> (c % 64)) & 1);
+        percpu_counter_batch = static_cast<int>(std::max(32u, 2 * online));
+    }
 
     SpaceConfig cfg;
     cfg.nrUnits = units;
@@ -351,7 +388,7 @@ bool prepareThreadRseq()
 
 uint64_t atomicOp(int op, void *ptr, unsigned size, uint64_t v, uint64_t v2)
 {
-    int cpu = sched_getcpu();
+    int cpu = cpuLockState.depth > 0 ? cpuLockState.cpu : sched_getcpu();
     if (cpu < 0 || static_cast<unsigned>(cpu) >= rt.nrUnits)
         cpu = 0; // correct with atomics, only slower
     void *p = reinterpret_cast<void *>(reinterpret_cast<uintptr_t>(ptr) + pcpu_unit_offset[cpu]);
@@ -370,6 +407,8 @@ uint64_t atomicOp(int op, void *ptr, unsigned size, uint64_t v, uint64_t v2)
             return expected;                                                                    \
         }                                                                                       \
         case PCPU__OP_WRITE: __atomic_store_n(q, static_cast<T>(v), __ATOMIC_RELAXED); return 0; \
+        case PCPU__OP_AND: __atomic_fetch_and(q, static_cast<T>(v), __ATOMIC_RELAXED); return 0; \
+        case PCPU__OP_OR: __atomic_fetch_or(q, static_cast<T>(v), __ATOMIC_RELAXED); return 0;   \
         default: return __atomic_load_n(q, __ATOMIC_RELAXED);                                   \
         }                                                                                       \
     }
@@ -400,6 +439,8 @@ bool rseqOp(int op, void *ptr, uint64_t v, uint64_t v2, uint64_t &result)
             busy = pcpu_arch_cmpxchg_##B(ptr, static_cast<T>(v), static_cast<T>(v2), &r);       \
             break;                                                                              \
         case PCPU__OP_WRITE: busy = pcpu_arch_write_##B(ptr, static_cast<T>(v)); break;         \
+        case PCPU__OP_AND: busy = pcpu_arch_and_##B(ptr, static_cast<T>(v)); break;             \
+        case PCPU__OP_OR: busy = pcpu_arch_or_##B(ptr, static_cast<T>(v)); break;               \
         default: {                                                                              \
             int cpu = pcpu_arch_current_cpu();                                                  \
             busy = cpu < 0;                                                                     \
@@ -518,6 +559,8 @@ const char *pcpu_cpu_source_name(enum pcpu_cpu_source source)
 
 int pcpu_current_cpu(void)
 {
+    if (__builtin_expect(cpuLockState.depth > 0, 0))
+        return cpuLockState.cpu;
     int cpu = pcpu_arch_current_cpu();
     if (__builtin_expect(cpu < 0, 0)) {
         ensureInit();
@@ -554,19 +597,44 @@ uint64_t pcpu__this_cpu_slow(int op, void *ptr, unsigned int size, uint64_t v, u
     return atomicOp(op, ptr, size, v, v2);
 }
 
+static int maskBit(const pcpu_cpumask &m, unsigned cpu)
+{
+    return static_cast<int>((__atomic_load_n(&m.bits[cpu / 64], __ATOMIC_RELAXED) >> (cpu % 64)) & 1);
+}
+
+pcpu_u128 pcpu__this_cpu_slow128(void *ptr, pcpu_u128 expected, pcpu_u128 desired)
+{
+    ensureInit();
+    if (prepareThreadRseq()) {
+        pcpu_u128 old;
+        if (pcpu_arch_cmpxchg_128(ptr, expected, desired, &old) == 0)
+            return old;
+        fatal(__func__, "rseq area still unusable after registration");
+    }
+    int cpu = sched_getcpu();
+    if (cpu < 0 || static_cast<unsigned>(cpu) >= rt.nrUnits)
+        cpu = 0;
+    void *p = reinterpret_cast<void *>(reinterpret_cast<uintptr_t>(ptr) + pcpu_unit_offset[cpu]);
+    return pcpu_arch_atomic_cmpxchg_128(p, expected, desired);
+}
+
 int pcpu_cpu_online(unsigned int cpu)
 {
     ensureInit();
-    if (cpu >= rt.nrUnits)
-        return 0;
-    return static_cast<int>((__atomic_load_n(&rt.online[cpu / 64], __ATOMIC_RELAXED) >> (cpu % 64)) & 1);
+    return cpu < rt.nrUnits ? maskBit(pcpu__online_mask, cpu) : 0;
+}
+
+int pcpu_cpu_present(unsigned int cpu)
+{
+    ensureInit();
+    return cpu < rt.nrUnits ? maskBit(pcpu__present_mask, cpu) : 0;
 }
 
 unsigned int pcpu_next_online_cpu(int cpu)
 {
     ensureInit();
     for (unsigned c = static_cast<unsigned>(cpu + 1); c < rt.nrUnits; ++c)
-        if ((__atomic_load_n(&rt.online[c / 64], __ATOMIC_RELAXED) >> (c % 64)) & 1)
+        if (maskBit(pcpu__online_mask, c))
             return c;
     return rt.nrUnits;
 }
@@ -574,11 +642,7 @@ unsigned int pcpu_next_online_cpu(int cpu)
 int pcpu_refresh_online(void)
 {
     ensureInit();
-    uint64_t bits[PCPU_MAX_CPUS / 64];
-    int r = readOnline(bits, rt.realCpus);
-    LockGuard guard(rt.onlineLock);
-    for (size_t i = 0; i < PCPU_MAX_CPUS / 64; ++i)
-        __atomic_store_n(&rt.online[i], bits[i], __ATOMIC_RELAXED);
+    int r = storeCpuMasks();
     if (r != 0)
         errno = EIO;
     return r;
@@ -622,14 +686,29 @@ int pcpu_get_stats(struct pcpu_stats *st)
     return 0;
 }
 
+// The lock first (it may sleep, and the thread may move meanwhile), then the
+// pinning: sched_setaffinity() to one CPU returns once the thread runs there,
+// so the rseq area, sched_getcpu() and the this_cpu fast paths all see that
+// CPU until put.  Only the real CPUs can be pinned to; CPU numbers come from
+// the kernel, so the one chosen is always real.
 int pcpu_get_cpu(void)
 {
     CpuLockState &s = cpuLockState;
-    if (s.depth++ > 0)
+    if (s.depth > 0) {
+        s.depth++;
         return s.cpu;
+    }
     int cpu = pcpu_current_cpu();
     rt.cpuLocks[cpu].lock();
+    s.pinned = false;
+    constexpr size_t maskBytes = sizeof(s.savedMask);
+    if (sched_getaffinity(0, maskBytes, reinterpret_cast<cpu_set_t *>(s.savedMask)) == 0) {
+        uint64_t one[PCPU_MAX_CPUS / 64] = {};
+        one[cpu / 64] = uint64_t{1} << (cpu % 64);
+        s.pinned = sched_setaffinity(0, maskBytes, reinterpret_cast<cpu_set_t *>(one)) == 0;
+    }
     s.cpu = cpu;
+    s.depth = 1;
     return cpu;
 }
 
@@ -640,8 +719,17 @@ void pcpu_put_cpu(void)
         fatal(__func__, "pcpu_put_cpu() without a matching pcpu_get_cpu()");
     if (--s.depth > 0)
         return;
-    rt.cpuLocks[s.cpu].unlock();
+    if (s.pinned)
+        (void)sched_setaffinity(0, sizeof(s.savedMask), reinterpret_cast<cpu_set_t *>(s.savedMask));
+    s.pinned = false;
+    int cpu = s.cpu;
     s.cpu = -1;
+    rt.cpuLocks[cpu].unlock();
+}
+
+int pcpu_held_cpu(void)
+{
+    return cpuLockState.depth > 0 ? cpuLockState.cpu : -1;
 }
 
 void *pcpu_module_block_alloc(size_t size, size_t align)
@@ -696,4 +784,10 @@ PCPU_EXPORT_SYMBOL(pcpu_free);
 PCPU_EXPORT_SYMBOL(pcpu_get_stats);
 PCPU_EXPORT_SYMBOL(pcpu_get_cpu);
 PCPU_EXPORT_SYMBOL(pcpu_put_cpu);
+PCPU_EXPORT_SYMBOL(pcpu_held_cpu);
+PCPU_EXPORT_SYMBOL(pcpu_cpu_present);
+PCPU_EXPORT_SYMBOL(pcpu__this_cpu_slow128);
+PCPU_EXPORT_SYMBOL(pcpu__possible_mask);
+PCPU_EXPORT_SYMBOL(pcpu__online_mask);
+PCPU_EXPORT_SYMBOL(pcpu__present_mask);
 PCPU_EXPORT_SYMBOL(pcpu_host_export);

@@ -17,7 +17,7 @@ int main(int argc, char **argv)
         return 1;
     }
     int (*tick)(void) = (int (*)(void))pcpu_dlsym(m, "plugin_tick");
-    long *calls = pcpu_dlsym(m, "per_cpu__plugin_calls");
+    long *calls = pcpu_dlsym(m, "plugin_calls");
     if (!tick || !calls)
         return 1;
     for (int i = 0; i < 100; i++)

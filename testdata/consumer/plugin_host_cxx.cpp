@@ -18,7 +18,7 @@ int main(int argc, char **argv)
         return 1;
     }
     auto tick = plugin->function<int()>("plugin_tick");
-    auto calls = plugin->perCpu<long>("per_cpu__plugin_calls");
+    auto calls = plugin->perCpu<long>("plugin_calls");
     if (!tick || !calls) {
         std::cerr << tick.error() << calls.error() << '\n';
         return 1;

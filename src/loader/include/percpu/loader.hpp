@@ -4,7 +4,7 @@
 //   auto m = percpu::Module::open("plugin.o");
 //   if (!m) { std::cerr << m.error() << '\n'; return 1; }
 //   auto tick = m->function<int()>("plugin_tick");      // Result<int (*)()>
-//   auto calls = m->perCpu<long>("per_cpu__plugin_calls");  // Result<ptr<long>>
+//   auto calls = m->perCpu<long>("plugin_calls");  // Result<ptr<long>>
 //   if (tick && calls) { (*tick)(); std::cout << calls->sum() << '\n'; }
 //   // unloaded when `m` goes out of scope (or m->close() to see the error)
 //
@@ -143,7 +143,8 @@ public:
             return Result<T *>::failure(a.error());
         return static_cast<T *>(*a);
     }
-    // A per-CPU variable (ELF name per_cpu__...), as a typed per-CPU pointer.
+    // A per-CPU variable (by its C name; the 2006 per_cpu__ spelling also
+    // finds it), as a typed per-CPU pointer.
     template <typename T> Result<ptr<T>> perCpu(const std::string &name) const
     {
         auto a = address(name);

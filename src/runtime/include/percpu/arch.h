@@ -16,6 +16,10 @@
  *   int pcpu_arch_cmpxchg_N(void *canon, uintN_t expected, uintN_t desired,
  *                           uintN_t *old)
  *   int pcpu_arch_write_N(void *canon, uintN_t v)
+ *   int pcpu_arch_and_N(void *canon, uintN_t v)
+ *   int pcpu_arch_or_N(void *canon, uintN_t v)
+ *   int pcpu_arch_cmpxchg_128(void *canon, pcpu_u128 expected,
+ *                             pcpu_u128 desired, pcpu_u128 *old)
  *
  *       In one rseq critical section:
  *           cpu  = rseq->cpu_id            (negative: return 1, nothing done)
@@ -26,6 +30,11 @@
  *       RETURNS 0 when the operation was done (outputs written), 1 when the
  *       caller must take the slow path (pcpu__this_cpu_slow()).
  *       cmpxchg stores only when *copy == expected; *old is the value seen.
+ *
+ *   pcpu_u128 pcpu_arch_atomic_cmpxchg_128(void *p, pcpu_u128 expected,
+ *                                          pcpu_u128 desired)
+ *       A 16-byte compare-and-exchange atomic against every CPU (the slow
+ *       path's fallback when rseq is not in use); returns the value seen.
  *
  *   intptr_t pcpu_arch_thread_pointer(void)
  *       The thread pointer that rseq offsets are relative to.

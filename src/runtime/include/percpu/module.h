@@ -4,7 +4,7 @@
  *   static int my_init(void) { ...; return 0; }   // non-zero fails the load
  *   static void my_exit(void) { ... }
  *   module_init(my_init);
- *   module_exit(my_exit);
+ *   module_exit(my_exit)          // the `;` is optional, as in kernel code
  *
  * The loader runs .init_array (C++ constructors) first, then module_init
  * functions; on unload, module_exit functions, then C++ destructors and
@@ -19,11 +19,19 @@ typedef void (*pcpu_exitcall_t)(void);
 #define PCPU_MODULE_INIT_SECTION "percpu_module_init"
 #define PCPU_MODULE_EXIT_SECTION "percpu_module_exit"
 
+/*
+ * Each expands to complete declarations ending with a function definition,
+ * so that it stands alone (`module_init(fn)`, kernel style) and tolerates a
+ * trailing `;` (an empty declaration: accepted by GCC and Clang, and by
+ * C++11; only -pedantic C complains about it).
+ */
 #define module_init(fn)                                                        \
     static pcpu_initcall_t pcpu__initcall_##fn                                 \
-        __attribute__((used, section(PCPU_MODULE_INIT_SECTION))) = (fn)
+        __attribute__((used, section(PCPU_MODULE_INIT_SECTION))) = (fn);       \
+    static inline __attribute__((unused)) void pcpu__initcall_end_##fn(void) {}
 #define module_exit(fn)                                                        \
     static pcpu_exitcall_t pcpu__exitcall_##fn                                 \
-        __attribute__((used, section(PCPU_MODULE_EXIT_SECTION))) = (fn)
+        __attribute__((used, section(PCPU_MODULE_EXIT_SECTION))) = (fn);       \
+    static inline __attribute__((unused)) void pcpu__exitcall_end_##fn(void) {}
 
 #endif /* PERCPU_MODULE_H */

@@ -62,8 +62,22 @@ extern "C" {
 #define PCPU_SECTION                ".data..percpu"
 #define PCPU_SECTION_SHARED_ALIGNED ".data..percpu..shared_aligned"
 
-/* Prefix of the ELF symbol of every per-CPU variable. */
-#define PCPU_SYMBOL_PREFIX "per_cpu__"
+/*
+ * Symbols.  A per-CPU variable's ELF symbol is its C name, as in the kernel
+ * since 2.6.34.  What makes it per-CPU is where it is defined (a per-CPU
+ * section), how it is exported (EXPORT_PER_CPU_SYMBOL records the kind) and,
+ * for a reference to a variable defined elsewhere, the declaration record
+ * that DECLARE_PER_CPU leaves in the object (section PCPU_DECL_SECTION: one
+ * NUL-terminated declarator per record, "hits" or "buf[64]", whose leading
+ * identifier is the symbol).  The loader and `percpu-elfpatch check` read the
+ * records to tell a per-CPU reference from an ordinary one.
+ *
+ * Objects of the 2006 convention (and of this project before the change)
+ * named per-CPU variables PCPU_LEGACY_SYMBOL_PREFIX "name"; such names are
+ * still accepted on input everywhere.
+ */
+#define PCPU_DECL_SECTION ".percpu_decl"
+#define PCPU_LEGACY_SYMBOL_PREFIX "per_cpu__"
 
 #if defined(__GNUC__) || defined(__clang__)
 #define PCPU_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -123,8 +137,23 @@ int pcpu_cpu_online(unsigned int cpu);
 /* Next online CPU after `cpu` (pass -1 to start); pcpu_nr_cpus() when none. */
 unsigned int pcpu_next_online_cpu(int cpu);
 
-/* Re-read /sys/devices/system/cpu/online (CPU hotplug).  RETURNS 0 or -1. */
+/* Whether CPU `cpu` is present (/sys/devices/system/cpu/present; simulated
+ * CPUs beyond the machine's, PERCPU_NR_CPUS, are possible but not present). */
+int pcpu_cpu_present(unsigned int cpu);
+
+/* Re-read /sys/devices/system/cpu/online and .../present (CPU hotplug).
+ * RETURNS 0 or -1. */
 int pcpu_refresh_online(void);
+
+/*
+ * CPU masks kept by the runtime, PCPU_MAX_CPUS bits each (bit n of word n/64
+ * is CPU n), read with relaxed atomic loads: possible (every unit), online
+ * and present (updated by pcpu_refresh_online()).  Filled by pcpu_init().
+ */
+struct pcpu_cpumask {
+    uint64_t bits[PCPU_MAX_CPUS / 64];
+};
+extern struct pcpu_cpumask pcpu__possible_mask, pcpu__online_mask, pcpu__present_mask;
 
 /* Where the current CPU number comes from. */
 enum pcpu_cpu_source {
@@ -146,11 +175,22 @@ int pcpu_current_cpu(void);
 
 /* ---- Pointers ------------------------------------------------------------ */
 
-/* CPU `cpu`'s copy of the per-CPU object at canonical pointer `ptr`. */
+/*
+ * pcpu_ptr(ptr, cpu): CPU `cpu`'s copy of the per-CPU object at canonical
+ * pointer `ptr`.  The result has the type of `&*ptr`, as the kernel's
+ * per_cpu_ptr(): a pointer stays its own type, an array decays to a pointer
+ * to its first element, and a pointer to an array (`&buf` of
+ * `DEFINE_PER_CPU(char, buf[64])`) stays a pointer to the array.
+ */
+#ifdef __cplusplus
+#define pcpu_ptr(ptr, cpu) pcpu__shift((ptr), pcpu_unit_offset[(cpu)])
+#else
 #define pcpu_ptr(ptr, cpu) \
-    ((__typeof__(ptr))((uintptr_t)(ptr) + pcpu_unit_offset[(cpu)]))
+    ((__typeof__(&*(ptr)))((uintptr_t)(ptr) + pcpu_unit_offset[(cpu)]))
+#endif
 
-/* The calling thread's current CPU's copy (may be stale on return). */
+/* The calling thread's current CPU's copy (may be stale on return, unless
+ * the thread holds the CPU with pcpu_get_cpu()). */
 #define pcpu_this_ptr(ptr) pcpu_ptr((ptr), pcpu_current_cpu())
 
 /* ---- Dynamic per-CPU memory ---------------------------------------------- */
@@ -203,17 +243,31 @@ int pcpu_get_stats(struct pcpu_stats *st);
  * pcpu_get_cpu() / pcpu_put_cpu() - the user-space stand-in for the kernel's
  * preempt_disable()/preempt_enable() around get_cpu_var().
  *
- * User space cannot stop preemption or migration.  pcpu_get_cpu() picks the
- * current CPU and takes that CPU's lock, so that until the matching
- * pcpu_put_cpu() no other thread holding it (through get_cpu_var(),
- * get_cpu_ptr() or these calls) uses the same CPU's copies.  It does not
- * exclude this_cpu_* operations of other threads on the same data.  Nests in
- * one thread (the first CPU is kept).  The thread may migrate meanwhile: the
- * copy it uses stays the one it locked.
- * RETURNS: the locked CPU number.  MT-safe.
+ * User space cannot disable preemption.  pcpu_get_cpu() takes the current
+ * CPU's lock and then pins the calling thread to that CPU (its affinity mask
+ * becomes that one CPU until the matching pcpu_put_cpu(), which restores the
+ * mask the thread had).  Until then:
+ *  - pcpu_current_cpu() (smp_processor_id()), pcpu_this_ptr() (this_cpu_ptr())
+ *    and the this_cpu operations of this thread all name the CPU returned:
+ *    the thread runs there, so its this_cpu operations stay exact against
+ *    the other threads that the kernel runs on that CPU meanwhile;
+ *  - no other thread holding the same CPU through pcpu_get_cpu() (get_cpu(),
+ *    get_cpu_var(), get_cpu_ptr(), preempt_disable(), local_lock()) runs the
+ *    section at the same time: plain read-modify-writes of that CPU's copies
+ *    inside such sections do not race each other.
+ * It does not exclude this_cpu operations of other threads on the same data
+ * (the kernel's preempt_disable would: plain `x++` on a copy that other
+ * threads update with this_cpu_inc() can lose updates).  Nests in one thread
+ * (the first CPU is kept).  The thread must not change its own affinity in
+ * between.  Costs two sched_setaffinity() calls; when the kernel refuses the
+ * pinning (a seccomp filter, say), only the lock and the CPU number hold.
+ * RETURNS: the CPU number.  MT-safe.
  */
 int pcpu_get_cpu(void);
 void pcpu_put_cpu(void);
+
+/* The CPU the thread holds through pcpu_get_cpu(), or -1. */
+int pcpu_held_cpu(void);
 
 /* ---- Module blocks (used by the module loader) -------------------------------- */
 
@@ -236,7 +290,7 @@ enum pcpu_export_kind { PCPU_EXPORT_PLAIN = 0, PCPU_EXPORT_PER_CPU = 1 };
 
 /* One record of the export table (section "percpu_exports"). */
 struct pcpu_export {
-    const char *name;   /* ELF symbol name (per_cpu__x for per-CPU variables) */
+    const char *name;   /* ELF symbol name (the C name, per-CPU variables too) */
     const void *addr;   /* canonical address */
     uint32_t kind;      /* enum pcpu_export_kind */
     uint32_t gpl_only;  /* EXPORT_*_GPL */
@@ -253,29 +307,44 @@ const struct pcpu_export *pcpu_host_export(const char *name);
 #define PCPU_EXPORT_SYMBOL(sym) PCPU__EXPORT(sym, #sym, PCPU_EXPORT_PLAIN, 0)
 #define PCPU_EXPORT_SYMBOL_GPL(sym) PCPU__EXPORT(sym, #sym, PCPU_EXPORT_PLAIN, 1)
 #define PCPU_EXPORT_PER_CPU_SYMBOL(var) \
-    PCPU__EXPORT(var, PCPU_SYMBOL_PREFIX #var, PCPU_EXPORT_PER_CPU, 0)
+    PCPU__EXPORT(var, #var, PCPU_EXPORT_PER_CPU, 0)
 #define PCPU_EXPORT_PER_CPU_SYMBOL_GPL(var) \
-    PCPU__EXPORT(var, PCPU_SYMBOL_PREFIX #var, PCPU_EXPORT_PER_CPU, 1)
+    PCPU__EXPORT(var, #var, PCPU_EXPORT_PER_CPU, 1)
 
 /* ---- Definitions ------------------------------------------------------------ */
 
 /*
- * PCPU_DEFINE_SECTION(type, name, section_suffix): the variable's C name is
- * `name`, its ELF symbol PCPU_SYMBOL_PREFIX name, so that a plain
- * `extern T name;` elsewhere cannot bind to it by accident.
+ * PCPU_DEFINE_SECTION(type, name, section_suffix): defines `name` (an
+ * identifier, or an array declarator such as `buf[64]`) in the per-CPU
+ * section PCPU_SECTION section_suffix.  Its ELF symbol is its C name.
+ * Attributes may follow, as in the kernel:
+ *     DEFINE_PER_CPU(char, buf[64]) __aligned(64);
  *
  * The initial value must be a constant (always true in C).  In C++ a dynamic
  * initialiser (a constructor, a non-constexpr function call) runs after the
  * units were filled from the image, so it would only change the canonical
  * template, never a CPU's copy.  (`constinit` cannot be forced here: Clang
  * rejects it on class types defined without an initialiser.)
+ *
+ * PCPU_DECLARE_SECTION(type, name, section_suffix) declares it and leaves a
+ * declaration record (see PCPU_DECL_SECTION) in the object: a file-scope
+ * basic asm statement, so it works for array declarators (the preprocessor
+ * can stringify `buf[64]` but not strip the `[64]`; the reader takes the
+ * leading identifier).  The record is a few bytes in a non-allocated
+ * section: it costs nothing at run time.
  */
 #define PCPU_DEFINE_SECTION(type, name, suffix)                                \
-    __attribute__((section(PCPU_SECTION suffix))) __typeof__(type)                 \
-    name __asm__(PCPU_SYMBOL_PREFIX #name)
+    __attribute__((section(PCPU_SECTION suffix))) __typeof__(type) name
 #define PCPU_DECLARE_SECTION(type, name, suffix)                               \
-    extern __attribute__((section(PCPU_SECTION suffix))) __typeof__(type) name  \
-    __asm__(PCPU_SYMBOL_PREFIX #name)
+    PCPU_DECL_RECORD(name)                                                     \
+    extern __attribute__((section(PCPU_SECTION suffix))) __typeof__(type) name
+
+/* A declaration record for `name` (see PCPU_DECL_SECTION), on its own: for
+ * code that declares a per-CPU variable by hand. */
+#define PCPU_DECL_RECORD(name)                                                 \
+    __asm__(".pushsection " PCPU_DECL_SECTION ", \"\"\n\t"                      \
+            ".asciz \"" #name "\"\n\t"                                        \
+            ".popsection");
 
 /* ---- this_cpu operations ------------------------------------------------------ */
 
@@ -287,12 +356,25 @@ enum {
     PCPU__OP_XCHG,
     PCPU__OP_CMPXCHG,
     PCPU__OP_WRITE,
-    PCPU__OP_READ
+    PCPU__OP_READ,
+    PCPU__OP_AND,
+    PCPU__OP_OR
 };
 uint64_t pcpu__this_cpu_slow(int op, void *ptr, unsigned int size, uint64_t v,
                              uint64_t v2);
 
+/* 16-byte objects (this_cpu_cmpxchg128). */
+__extension__ typedef unsigned __int128 pcpu_u128;
+pcpu_u128 pcpu__this_cpu_slow128(void *ptr, pcpu_u128 expected, pcpu_u128 desired);
+
 #ifdef __cplusplus
+}
+
+/* pcpu_ptr() for C++, where `&*p` is ill-formed for `void *`. */
+template <typename T>
+static inline T *pcpu__shift(T *p, uintptr_t off)
+{
+    return reinterpret_cast<T *>(reinterpret_cast<uintptr_t>(p) + off);
 }
 #endif
 
@@ -302,6 +384,8 @@ uint64_t pcpu__this_cpu_slow(int op, void *ptr, unsigned int size, uint64_t v,
 #if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 4)
 extern void pcpu__bad_size(void)
     __attribute__((error("this_cpu operation on an object that is not 1, 2, 4 or 8 bytes")));
+extern void pcpu__bad_size128(void)
+    __attribute__((error("this_cpu_cmpxchg128 on an object that is not 16 bytes")));
 #endif
 
 #define PCPU__U(size, v) ((uint##size##_t)(uintptr_t)(v))
@@ -329,9 +413,34 @@ extern void pcpu__bad_size(void)
         pcpu__this_cpu_slow(PCPU__OP_ADD, (void *)pcpu__p, bits / 8,           \
                             (uint64_t)PCPU__U(bits, pcpu__v), 0)
 
-#define pcpu_this_sub(ptr, val) pcpu_this_add((ptr), -(val))
+/* As in the kernel, the operand is converted to the object's type before it
+ * is negated: this_cpu_sub(u64_var, (unsigned int)1) subtracts 1, not
+ * adds 0xffffffff. */
+#define pcpu_this_sub(ptr, val) pcpu_this_add((ptr), -(__typeof__(*(ptr)))(val))
 #define pcpu_this_inc(ptr) pcpu_this_add((ptr), 1)
 #define pcpu_this_dec(ptr) pcpu_this_add((ptr), -1)
+
+/* this_cpu and/or: *(current CPU's copy of p) &= v / |= v. */
+#define pcpu_this_and(ptr, val) pcpu__this_bitop((ptr), (val), and, PCPU__OP_AND)
+#define pcpu_this_or(ptr, val) pcpu__this_bitop((ptr), (val), or, PCPU__OP_OR)
+#define pcpu__this_bitop(ptr, val, name, OP)                                   \
+    __extension__({                                                            \
+        __typeof__(ptr) pcpu__p = (ptr);                                       \
+        __typeof__(*pcpu__p) pcpu__v = (__typeof__(*pcpu__p))(val);            \
+        switch (sizeof(*pcpu__p)) {                                            \
+        case 1: PCPU__BITOP_CASE(name, OP, 8); break;                          \
+        case 2: PCPU__BITOP_CASE(name, OP, 16); break;                         \
+        case 4: PCPU__BITOP_CASE(name, OP, 32); break;                         \
+        case 8: PCPU__BITOP_CASE(name, OP, 64); break;                         \
+        default: pcpu__bad_size();                                             \
+        }                                                                      \
+        (void)0;                                                               \
+    })
+#define PCPU__BITOP_CASE(name, OP, bits)                                       \
+    if (PCPU_UNLIKELY(pcpu_arch_##name##_##bits((void *)pcpu__p,               \
+                                                PCPU__U(bits, pcpu__v))))      \
+        pcpu__this_cpu_slow(OP, (void *)pcpu__p, bits / 8,                     \
+                            (uint64_t)PCPU__U(bits, pcpu__v), 0)
 
 /* this_cpu add_return: returns the new value of the current CPU's copy. */
 #define pcpu_this_add_return(ptr, val)                                         \
@@ -353,6 +462,12 @@ extern void pcpu__bad_size(void)
                                           bits / 8,                            \
                                           (uint64_t)PCPU__U(bits, pcpu__v), 0);\
     }
+
+/* this_cpu sub_return/inc_return/dec_return: the new value. */
+#define pcpu_this_sub_return(ptr, val)                                         \
+    pcpu_this_add_return((ptr), -(__typeof__(*(ptr)))(val))
+#define pcpu_this_inc_return(ptr) pcpu_this_add_return((ptr), 1)
+#define pcpu_this_dec_return(ptr) pcpu_this_add_return((ptr), -1)
 
 /* this_cpu xchg: stores val, returns the previous value. */
 #define pcpu_this_xchg(ptr, val)                                               \
@@ -399,6 +514,52 @@ extern void pcpu__bad_size(void)
                 (uint64_t)PCPU__U(bits, pcpu__ov),                             \
                 (uint64_t)PCPU__U(bits, pcpu__nv));                            \
     }
+
+/* this_cpu try_cmpxchg: if the copy equals *ovalp, store nval and return 1;
+ * otherwise write the value seen to *ovalp and return 0. */
+#define pcpu_this_try_cmpxchg(ptr, ovalp, nval)                                \
+    __extension__({                                                            \
+        __typeof__(ptr) pcpu__tp = (ptr);                                      \
+        __typeof__(&*(ovalp)) pcpu__top = (ovalp);                             \
+        __typeof__(*pcpu__tp) pcpu__to = *pcpu__top;                           \
+        __typeof__(*pcpu__tp) pcpu__tr =                                       \
+            pcpu_this_cmpxchg(pcpu__tp, pcpu__to, (nval));                     \
+        int pcpu__tok = pcpu__tr == pcpu__to;                                  \
+        if (!pcpu__tok)                                                        \
+            *pcpu__top = pcpu__tr;                                             \
+        pcpu__tok;                                                             \
+    })
+
+/*
+ * this_cpu cmpxchg128 on a 16-byte, 16-byte aligned object (pcpu_u128): the
+ * commit is one instruction that writes all 16 bytes (x86-64: cmpxchg16b
+ * without the lock prefix; AArch64: stp), see <percpu/arch.h>.  Returns the
+ * value seen.
+ */
+#define pcpu_this_cmpxchg128(ptr, oval, nval)                                  \
+    __extension__({                                                            \
+        __typeof__(ptr) pcpu__p = (ptr);                                       \
+        pcpu_u128 pcpu__ov = (pcpu_u128)(oval), pcpu__nv = (pcpu_u128)(nval);  \
+        pcpu_u128 pcpu__o;                                                     \
+        if (sizeof(*pcpu__p) != 16)                                            \
+            pcpu__bad_size128();                                               \
+        if (PCPU_UNLIKELY(pcpu_arch_cmpxchg_128((void *)pcpu__p, pcpu__ov,     \
+                                                pcpu__nv, &pcpu__o)))          \
+            pcpu__o = pcpu__this_cpu_slow128((void *)pcpu__p, pcpu__ov,        \
+                                             pcpu__nv);                        \
+        (__typeof__(*pcpu__p))pcpu__o;                                         \
+    })
+#define pcpu_this_try_cmpxchg128(ptr, ovalp, nval)                             \
+    __extension__({                                                            \
+        __typeof__(ptr) pcpu__tp = (ptr);                                      \
+        __typeof__(&*(ovalp)) pcpu__top = (ovalp);                             \
+        pcpu_u128 pcpu__to = (pcpu_u128)*pcpu__top;                            \
+        pcpu_u128 pcpu__tr = pcpu_this_cmpxchg128(pcpu__tp, pcpu__to, (nval)); \
+        int pcpu__tok = pcpu__tr == pcpu__to;                                  \
+        if (!pcpu__tok)                                                        \
+            *pcpu__top = pcpu__tr;                                             \
+        pcpu__tok;                                                             \
+    })
 
 /* this_cpu write: store val into the current CPU's copy. */
 #define pcpu_this_write(ptr, val)                                              \

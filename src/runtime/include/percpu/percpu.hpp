@@ -75,8 +75,9 @@ public:
         return s;
     }
 
-    // Calls f(cpu, T&) for every possible CPU.
-    template <typename F> void for_each_cpu(F &&f) const
+    // Calls f(cpu, T&) for every possible CPU.  (Not named for_each_cpu:
+    // that is the kernel's macro in <percpu/linux.h>.)
+    template <typename F> void each_cpu(F &&f) const
     {
         for (unsigned int c = 0, n = nr_cpus(); c < n; ++c)
             f(c, on(c));

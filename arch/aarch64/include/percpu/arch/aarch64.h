@@ -108,6 +108,23 @@ static inline int pcpu_arch_current_cpu(void)
 #define PCPU__A64_INPUTS                                                       \
     [rs] "r"(rs), [offs] "r"(pcpu_unit_offset), [p] "r"(canon)
 
+/* A read-modify-write whose commit is the store: name is the operation's
+ * name in pcpu_arch_<name>_N, insn its instruction. */
+#define PCPU__A64_DEFINE_RMW(bits, ld, st, reg, name, insn)                    \
+    static inline int pcpu_arch_##name##_##bits(void *canon, uint##bits##_t v) \
+    {                                                                          \
+        uint64_t r;                                                            \
+        PCPU__A64_PROLOGUE                                                     \
+        __asm__ __volatile__(                                                  \
+            PCPU__A64_RSEQ(ld " %" reg "[r], [%[t]]\n\t"                       \
+                           insn " %" reg "[r], %" reg "[r], %" reg "[v]\n\t"  \
+                           st " %" reg "[r], [%[t]]\n\t")                      \
+            : [ret] "=&r"(ret), [t] "=&r"(t), [r] "=&r"(r)                     \
+            : PCPU__A64_INPUTS, [v] "r"((uint64_t)v)                           \
+            : "memory", "cc");                                                 \
+        return ret;                                                            \
+    }
+
 /* ld/st: load/store mnemonics of the width; reg: "w" or "x" operand modifier. */
 #define PCPU__A64_DEFINE_OPS(bits, ld, st, reg)                                \
     static inline int pcpu_arch_add_##bits(void *canon, uint##bits##_t v)      \
@@ -123,6 +140,8 @@ static inline int pcpu_arch_current_cpu(void)
             : "memory", "cc");                                                 \
         return ret;                                                            \
     }                                                                          \
+    PCPU__A64_DEFINE_RMW(bits, ld, st, reg, and, "and")                        \
+    PCPU__A64_DEFINE_RMW(bits, ld, st, reg, or, "orr")                         \
     static inline int pcpu_arch_write_##bits(void *canon, uint##bits##_t v)    \
     {                                                                          \
         PCPU__A64_PROLOGUE                                                     \
@@ -189,5 +208,57 @@ PCPU__A64_DEFINE_OPS(8, "ldrb", "strb", "w")
 PCPU__A64_DEFINE_OPS(16, "ldrh", "strh", "w")
 PCPU__A64_DEFINE_OPS(32, "ldr", "str", "w")
 PCPU__A64_DEFINE_OPS(64, "ldr", "str", "x")
+
+/*
+ * 16 bytes: ldp, compare both halves, and stp as the commit.  stp is one
+ * instruction: an interrupt is taken before or after it, never inside, which
+ * is the atomicity rseq needs (other CPUs do not write this CPU's copy).
+ * CASP would need LSE and LDXP/STXP a retry loop, neither of which this
+ * needs.
+ */
+static inline int pcpu_arch_cmpxchg_128(void *canon, pcpu_u128 expected,
+                                        pcpu_u128 desired, pcpu_u128 *old)
+{
+    uint64_t lo, hi;
+    PCPU__A64_PROLOGUE
+    __asm__ __volatile__(
+        PCPU__A64_RSEQ("ldp %[lo], %[hi], [%[t]]\n\t"
+                       "cmp %[lo], %[elo]\n\t"
+                       "ccmp %[hi], %[ehi], #0, eq\n\t"
+                       "b.ne 2f\n\t"
+                       "stp %[dlo], %[dhi], [%[t]]\n\t")
+        : [ret] "=&r"(ret), [t] "=&r"(t), [lo] "=&r"(lo), [hi] "=&r"(hi)
+        : PCPU__A64_INPUTS, [elo] "r"((uint64_t)expected),
+          [ehi] "r"((uint64_t)(expected >> 64)), [dlo] "r"((uint64_t)desired),
+          [dhi] "r"((uint64_t)(desired >> 64))
+        : "memory", "cc");
+    *old = ((pcpu_u128)hi << 64) | lo;
+    return ret;
+}
+
+/* The slow path's 16-byte compare-and-exchange (the atomic fallback): an
+ * exclusive pair, which every ARMv8.0 core has. */
+static inline pcpu_u128 pcpu_arch_atomic_cmpxchg_128(void *p, pcpu_u128 expected,
+                                                     pcpu_u128 desired)
+{
+    uint64_t lo, hi;
+    uint32_t fail;
+    __asm__ __volatile__("1: ldxp %[lo], %[hi], [%[p]]\n\t"
+                         "cmp %[lo], %[elo]\n\t"
+                         "ccmp %[hi], %[ehi], #0, eq\n\t"
+                         "b.ne 2f\n\t"
+                         "stxp %w[fail], %[dlo], %[dhi], [%[p]]\n\t"
+                         "cbnz %w[fail], 1b\n\t"
+                         "b 3f\n\t"
+                         "2: stxp %w[fail], %[lo], %[hi], [%[p]]\n\t"
+                         "cbnz %w[fail], 1b\n\t"
+                         "3:\n\t"
+                         : [lo] "=&r"(lo), [hi] "=&r"(hi), [fail] "=&r"(fail)
+                         : [p] "r"(p), [elo] "r"((uint64_t)expected),
+                           [ehi] "r"((uint64_t)(expected >> 64)),
+                           [dlo] "r"((uint64_t)desired), [dhi] "r"((uint64_t)(desired >> 64))
+                         : "memory", "cc");
+    return ((pcpu_u128)hi << 64) | lo;
+}
 
 #endif /* PERCPU_ARCH_AARCH64_H */

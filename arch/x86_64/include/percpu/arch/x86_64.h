@@ -133,6 +133,26 @@ static inline int pcpu_arch_current_cpu(void)
                              : "rax", "memory", "cc");                         \
         return ret;                                                            \
     }                                                                          \
+    static inline int pcpu_arch_and_##bits(void *canon, uint##bits##_t v)      \
+    {                                                                          \
+        PCPU__X86_PROLOGUE                                                     \
+        __asm__ __volatile__(PCPU__X86_RSEQ(                                   \
+                                 "and" sfx " %" mod "[v], (%[p],%%rax)\n\t")   \
+                             : [ret] "=&r"(ret)                                \
+                             : PCPU__X86_INPUTS, [v] vc(v)                     \
+                             : "rax", "memory", "cc");                         \
+        return ret;                                                            \
+    }                                                                          \
+    static inline int pcpu_arch_or_##bits(void *canon, uint##bits##_t v)       \
+    {                                                                          \
+        PCPU__X86_PROLOGUE                                                     \
+        __asm__ __volatile__(PCPU__X86_RSEQ(                                   \
+                                 "or" sfx " %" mod "[v], (%[p],%%rax)\n\t")    \
+                             : [ret] "=&r"(ret)                                \
+                             : PCPU__X86_INPUTS, [v] vc(v)                     \
+                             : "rax", "memory", "cc");                         \
+        return ret;                                                            \
+    }                                                                          \
     static inline int pcpu_arch_write_##bits(void *canon, uint##bits##_t v)    \
     {                                                                          \
         PCPU__X86_PROLOGUE                                                     \
@@ -196,5 +216,43 @@ PCPU__X86_DEFINE_OPS(8, "b", "b", "ir")
 PCPU__X86_DEFINE_OPS(16, "w", "w", "ir")
 PCPU__X86_DEFINE_OPS(32, "l", "k", "ir")
 PCPU__X86_DEFINE_OPS(64, "q", "q", "er")
+
+/*
+ * 16 bytes: the commit is cmpxchg16b *without* the lock prefix.  It is one
+ * instruction that compares and writes all 16 bytes, which is all rseq needs
+ * (atomic against preemption and migration of this thread; other CPUs do not
+ * write this CPU's copy), and it costs a fraction of the locked form.  The
+ * instruction wants the expected value in %rdx:%rax, so the copy's address
+ * moves to its own register first.  ZF (set on success) is not needed: the
+ * value seen, left in %rdx:%rax either way, tells the caller.
+ */
+static inline int pcpu_arch_cmpxchg_128(void *canon, pcpu_u128 expected,
+                                        pcpu_u128 desired, pcpu_u128 *old)
+{
+    uint64_t lo, hi = (uint64_t)(expected >> 64), addr;
+    PCPU__X86_PROLOGUE
+    __asm__ __volatile__(
+        PCPU__X86_RSEQ("leaq (%[p],%%rax), %[addr]\n\t"
+                       "movq %[elo], %%rax\n\t"
+                       "cmpxchg16b (%[addr])\n\t")
+        : [ret] "=&r"(ret), "=&a"(lo), "+d"(hi), [addr] "=&r"(addr)
+        : PCPU__X86_INPUTS, [elo] "r"((uint64_t)expected),
+          "b"((uint64_t)desired), "c"((uint64_t)(desired >> 64))
+        : "memory", "cc");
+    *old = ((pcpu_u128)hi << 64) | lo;
+    return ret;
+}
+
+/* The slow path's 16-byte compare-and-exchange (the atomic fallback). */
+static inline pcpu_u128 pcpu_arch_atomic_cmpxchg_128(void *p, pcpu_u128 expected,
+                                                     pcpu_u128 desired)
+{
+    uint64_t lo = (uint64_t)expected, hi = (uint64_t)(expected >> 64);
+    __asm__ __volatile__("lock cmpxchg16b %[m]"
+                         : [m] "+m"(*(volatile pcpu_u128 *)p), "+a"(lo), "+d"(hi)
+                         : "b"((uint64_t)desired), "c"((uint64_t)(desired >> 64))
+                         : "memory", "cc");
+    return ((pcpu_u128)hi << 64) | lo;
+}
 
 #endif /* PERCPU_ARCH_X86_64_H */

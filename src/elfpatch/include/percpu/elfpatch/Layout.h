@@ -50,7 +50,9 @@ std::optional<SectionClass> classifySection(llvm::StringRef name);
 // and otherwise left alone).
 bool isPerCpuDataSection(const Section &s);
 
-constexpr llvm::StringLiteral kPerCpuPrefix = "per_cpu__";
+// The 2006 convention's symbol prefix (and this project's before per-CPU
+// symbols took their C names): still per-CPU on input everywhere.
+constexpr llvm::StringLiteral kLegacyPerCpuPrefix = "per_cpu__";
 constexpr llvm::StringLiteral kMergedSection = ".data..percpu";
 constexpr llvm::StringLiteral kLayoutNote = ".note.percpu";
 constexpr uint64_t kGroupStep = 64; // the fragment's ALIGN(64) between groups
@@ -87,15 +89,24 @@ struct BlockLayout {
 // Plans the block of a relocatable object.
 BlockLayout planBlock(const ObjectFile &obj);
 
-// The block of a linked program: per_cpu__ symbols (and any symbol) between
+// The block of a linked program: the symbols between
 // __per_cpu_start and __per_cpu_end, offsets relative to __per_cpu_start.
 // Sets `found` to whether both bounds exist.
 BlockLayout linkedBlock(const ObjectFile &obj, bool &found);
 
 // Whether `sym` designates per-CPU data in `obj`: defined in a per-CPU
-// section (any symbol type, section symbols included), or undefined with the
-// per_cpu__ prefix.
+// section (any symbol type, section symbols included), or undefined and
+// declared per-CPU (isDeclaredPerCpu).
 bool isPerCpuSymbol(const ObjectFile &obj, const Symbol &sym);
+
+// Whether `obj` declares `name` per-CPU: a DECLARE_PER_CPU record for it
+// (ObjectFile::perCpuDecls), or the legacy per_cpu__ spelling.  This is what
+// an undefined reference means; where it binds decides whether that is right.
+bool isDeclaredPerCpu(const ObjectFile &obj, llvm::StringRef name);
+
+// Whether `name` is a symbol that never names a variable: assembler locals
+// (.L...), mapping symbols ($d, $x, $a, $t and their "$d.N" forms), empty.
+bool isNonVariableSymbolName(llvm::StringRef name);
 
 // The layout record written by `patch` (an SHT_NOTE, owner "percpu", type 1):
 //   u32 version (2), u32 symbol count, u64 block size, u64 block alignment,

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,10 @@ namespace percpu::elfpatch {
 constexpr uint32_t reservedShndx(uint16_t v) { return 0xffff0000u | v; }
 constexpr uint32_t kShnAbs = reservedShndx(0xfff1);    // SHN_ABS
 constexpr uint32_t kShnCommon = reservedShndx(0xfff2); // SHN_COMMON
+
+// The section of DECLARE_PER_CPU's declaration records (<percpu/percpu.h>,
+// PCPU_DECL_SECTION): NUL-terminated declarators ("hits", "buf[64]").
+constexpr llvm::StringLiteral kDeclSection = ".percpu_decl";
 
 struct Section {
     uint32_t index = 0;
@@ -76,6 +81,9 @@ struct ObjectFile {
     std::vector<Symbol> symbols;        // .symtab; [0] is the null symbol
     uint32_t symtabIndex = 0;           // 0 when there is no .symtab
     std::map<uint32_t, std::vector<Reloc>> relocs; // by SHT_RELA section index
+    // Names that the object's declaration records say are per-CPU (the
+    // leading identifier of each declarator in kDeclSection).
+    std::set<std::string> perCpuDecls;
 
     bool isRelocatable() const;
     const Section *sectionByName(llvm::StringRef name) const;

@@ -1,0 +1,143 @@
+/*
+ * <percpu/percpu_counter.h> — the kernel's struct percpu_counter
+ * (<linux/percpu_counter.h>): a 64-bit counter that is cheap to update from
+ * many CPUs and approximate to read, exact when summed.
+ *
+ *   struct percpu_counter c;
+ *   if (percpu_counter_init(&c, 0, GFP_KERNEL)) ...;    // -ENOMEM
+ *   percpu_counter_inc(&c);                // this CPU's s32, no shared line
+ *   s64 rough = percpu_counter_read(&c);   // within batch * CPUs of the truth
+ *   s64 exact = percpu_counter_sum(&c);
+ *   percpu_counter_destroy(&c);
+ *
+ * The kernel's batch semantics: each CPU keeps a 32-bit delta; an update
+ * that would make |delta| reach `batch` folds the delta into the shared
+ * 64-bit count under the counter's lock.  percpu_counter_read() returns the
+ * shared count only; percpu_counter_sum() adds every CPU's delta.
+ *
+ * Differences from the kernel:
+ *  - add_batch is a this_cpu cmpxchg loop (fast path) and an xchg of the
+ *    delta plus a locked fold (slow path), instead of a preempt-disabled
+ *    read-modify-write: exact under migration without disabling preemption.
+ *  - Deltas are summed over every possible CPU and the rough comparison of
+ *    percpu_counter_compare() allows batch per *present* CPU: no CPU hotplug
+ *    callback folds the delta of a CPU that went offline.
+ *  - percpu_counter_batch is max(32, 2 * online CPUs) at start-up, as the
+ *    kernel computes it.
+ *
+ * Thread safety: every function is MT-safe except init/destroy, which must
+ * not race with other uses of the same counter.
+ * Valid C11 (gnu11) and C++20.  Included by <percpu/linux.h>.
+ */
+#ifndef PERCPU_PERCPU_COUNTER_H
+#define PERCPU_PERCPU_COUNTER_H
+
+#include <percpu/percpu.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct percpu_counter {
+    uint32_t pcpu__lock; /* futex word: 0 free, 1 locked, 2 contended */
+    int64_t count;       /* the shared count (folded deltas) */
+    int32_t *counters;   /* canonical pointer to the per-CPU deltas */
+};
+
+/* The default batch (kernel: percpu_counter_batch). */
+extern int percpu_counter_batch;
+
+/*
+ * percpu_counter_init() - allocate the deltas (zero) and set the count to
+ * `amount`.  `gfp` is accepted and ignored.
+ * RETURNS: 0, or -ENOMEM (the deltas could not be allocated; errno set).
+ */
+int pcpu_counter_init(struct percpu_counter *fbc, int64_t amount);
+#define percpu_counter_init(fbc, value, gfp) ((void)(gfp), pcpu_counter_init((fbc), (value)))
+
+/* Frees the deltas; the counter may be initialised again.  NULL deltas
+ * (never initialised, or destroyed) are ignored. */
+void percpu_counter_destroy(struct percpu_counter *fbc);
+
+/* Sets the count to `amount` and every delta to 0. */
+void percpu_counter_set(struct percpu_counter *fbc, int64_t amount);
+
+/* Exact: the shared count plus every CPU's delta (under the lock). */
+int64_t __percpu_counter_sum(struct percpu_counter *fbc);
+
+/* -1, 0 or 1 as the counter is below, equal to or above `rhs`; exact, but
+ * reads only the shared count when it is farther from rhs than the deltas
+ * can reach. */
+int __percpu_counter_compare(struct percpu_counter *fbc, int64_t rhs, int32_t batch);
+
+/* Internal: moves this CPU's delta plus `amount` into the shared count. */
+void pcpu__counter_fold(struct percpu_counter *fbc, int64_t amount);
+
+#ifdef __cplusplus
+}
+#endif
+
+static inline void percpu_counter_add_batch(struct percpu_counter *fbc, int64_t amount,
+                                            int32_t batch)
+{
+    int32_t *d = fbc->counters;
+    for (;;) {
+        int32_t old = pcpu_this_read(d);
+        int64_t now = (int64_t)old + amount;
+        if (now >= batch || now <= -(int64_t)batch)
+            break;
+        /* The cmpxchg checks the copy it writes: a migration between the
+         * read and it fails the comparison (or finds the same value on the
+         * new CPU, where adding is just as right). */
+        if (pcpu_this_cmpxchg(d, old, (int32_t)now) == old)
+            return;
+    }
+    pcpu__counter_fold(fbc, amount);
+}
+
+static inline void percpu_counter_add(struct percpu_counter *fbc, int64_t amount)
+{
+    percpu_counter_add_batch(fbc, amount, percpu_counter_batch);
+}
+static inline void percpu_counter_sub(struct percpu_counter *fbc, int64_t amount)
+{
+    percpu_counter_add(fbc, -amount);
+}
+static inline void percpu_counter_inc(struct percpu_counter *fbc)
+{
+    percpu_counter_add(fbc, 1);
+}
+static inline void percpu_counter_dec(struct percpu_counter *fbc)
+{
+    percpu_counter_add(fbc, -1);
+}
+
+/* The shared count only: cheap, off by up to batch per CPU. */
+static inline int64_t percpu_counter_read(struct percpu_counter *fbc)
+{
+    return __atomic_load_n(&fbc->count, __ATOMIC_RELAXED);
+}
+static inline int64_t percpu_counter_read_positive(struct percpu_counter *fbc)
+{
+    int64_t r = percpu_counter_read(fbc);
+    return r > 0 ? r : 0;
+}
+static inline int64_t percpu_counter_sum(struct percpu_counter *fbc)
+{
+    return __percpu_counter_sum(fbc);
+}
+static inline int64_t percpu_counter_sum_positive(struct percpu_counter *fbc)
+{
+    int64_t r = __percpu_counter_sum(fbc);
+    return r > 0 ? r : 0;
+}
+static inline int percpu_counter_compare(struct percpu_counter *fbc, int64_t rhs)
+{
+    return __percpu_counter_compare(fbc, rhs, percpu_counter_batch);
+}
+static inline int percpu_counter_initialized(struct percpu_counter *fbc)
+{
+    return fbc->counters != NULL;
+}
+
+#endif /* PERCPU_PERCPU_COUNTER_H */
