@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <mutex>
 #include <random>
 #include <sched.h>
 #include <sys/rseq.h>
@@ -198,5 +199,49 @@ void BM_pcpu_alloc_1M(benchmark::State &state)
 BENCHMARK(BM_pcpu_alloc_1M)->Iterations(2)->Unit(benchmark::kMillisecond);
 
 } // namespace
+
+// ---- counters: percpu_counter and local_lock against their peers ------------------
+
+// A shared 64-bit counter under a mutex: what code without per-CPU data does
+// when it needs an exact total.
+std::mutex counterMutex;
+long mutexCounter;
+
+void BM_mutex_counter_inc(benchmark::State &state)
+{
+    for (auto _ : state) {
+        std::lock_guard<std::mutex> g(counterMutex);
+        ++mutexCounter;
+    }
+}
+BENCHMARK(BM_mutex_counter_inc)->Threads(1)->Threads(2)->UseRealTime();
+
+struct percpu_counter benchCounter;
+
+void BM_percpu_counter_inc(benchmark::State &state)
+{
+    if (state.thread_index() == 0 && percpu_counter_init(&benchCounter, 0, GFP_KERNEL) != 0)
+        state.SkipWithError("percpu_counter_init failed");
+    for (auto _ : state)
+        percpu_counter_inc(&benchCounter);
+}
+BENCHMARK(BM_percpu_counter_inc)->Threads(1)->Threads(2)->UseRealTime();
+
+struct BenchStock {
+    local_lock_t lock;
+    long n;
+};
+DEFINE_PER_CPU(BenchStock, benchStock);
+
+// local_lock() pins the thread and takes the CPU's lock: a syscall pair.
+void BM_local_lock_inc(benchmark::State &state)
+{
+    for (auto _ : state) {
+        local_lock(&benchStock.lock);
+        this_cpu_ptr(&benchStock)->n++;
+        local_unlock(&benchStock.lock);
+    }
+}
+BENCHMARK(BM_local_lock_inc)->Threads(1)->Threads(2)->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -272,6 +272,7 @@ TEST_F(Loader, FailedLoadsLeaveNothingBehind)
         {"tls_module.o", "thread-local"},
         {"kind_mismatch.o", "per-CPU reference 'per_cpu__fake_plain' resolves to ordinary host symbol"},
         {"kind_mismatch.o", "per-CPU reference 'host_value' resolves to ordinary host symbol"},
+        {"kind_mismatch.o", "undefined per-CPU symbol 'opterr' (declared with DECLARE_PER_CPU"},
         {"kind_plain_ref.o", "ordinary reference 'host_hits' resolves to a per-CPU host export "
                              "(declare it with DECLARE_PER_CPU)"},
         {"counters.o", "already exported by module"},
