@@ -365,6 +365,20 @@ Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
                                 "relocations apply to " + obj.sectionLabel(target->index) + ", a " +
                                     typeName + " section; only sections with code or data can be relocated");
         }
+        // A compressed section (-gz: SHF_COMPRESSED, an Elf64_Chdr then the
+        // zlib or zstd stream) is relocated as its uncompressed contents.
+        uint64_t limit = target ? target->size : 0;
+        bool compressed = target && (target->flags & SHF_COMPRESSED);
+        if (compressed) {
+            if (target->data.size() < sizeof(ELF64LE::Chdr))
+                return fail(target->name, std::nullopt,
+                            "SHF_COMPRESSED section of " + std::to_string(target->data.size()) +
+                                " bytes is too small for its compression header (" +
+                                std::to_string(sizeof(ELF64LE::Chdr)) + " bytes)");
+            ELF64LE::Chdr ch;
+            std::memcpy(&ch, target->data.data(), sizeof(ch));
+            limit = ch.ch_size;
+        }
         uint64_t k = 0;
         for (const auto &r : *relasOrErr) {
             Reloc rel;
@@ -379,12 +393,12 @@ Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
                                 std::to_string(obj.symbols.size()) + " symbols");
             if (target) {
                 unsigned width = relocWidth(obj.machine, rel.type);
-                if (rel.offset > target->size || target->size - rel.offset < width)
+                if (rel.offset > limit || limit - rel.offset < width)
                     return fail(target->name, rel.offset,
                                 "relocation " + std::to_string(k) + " in " + s.name + " at offset " +
                                     hex(rel.offset) + " (" + std::to_string(width) +
-                                    " bytes) is past the end of the section (" + hex(target->size) +
-                                    " bytes)",
+                                    " bytes) is past the end of the section (" + hex(limit) +
+                                    " bytes" + (compressed ? " uncompressed" : "") + ")",
                                 rel.symbol < obj.symbols.size() ? obj.symbols[rel.symbol].name : "");
             }
             relocs.push_back(rel);

@@ -344,6 +344,20 @@ static void kapi_cpus(void)
     cpumask_copy(&copy, cpu_online_mask);
     KCHECK(cpumask_weight(&copy) == num_online_cpus());
     KCHECK(cpumask_size() == sizeof(cpumask_t));
+    cpumask_var_t all;
+    KCHECK(zalloc_cpumask_var(&all, GFP_KERNEL));
+    KCHECK(cpumask_empty(all));
+    cpumask_setall(all);
+    KCHECK(cpumask_equal(all, cpu_possible_mask));
+    cpumask_t both;
+    KCHECK(cpumask_and(&both, all, &copy) && cpumask_equal(&both, cpu_online_mask));
+    cpumask_clear(&both);
+    cpumask_or(&both, &both, &m);
+    KCHECK(cpumask_equal(&both, &m) && cpumask_any(&both) == cpumask_first(&m));
+    n = 0;
+    for_each_cpu_and(cpu, all, cpu_online_mask) n++;
+    KCHECK(n == num_online_cpus());
+    free_cpumask_var(all);
 }
 
 static void kapi_allocation(void)

@@ -249,10 +249,60 @@ static inline void cpumask_copy(struct cpumask *dst, const struct cpumask *src)
                          __ATOMIC_RELAXED);
 }
 
+static inline void cpumask_setall(struct cpumask *mask)
+{
+    cpumask_clear(mask);
+    for (unsigned int c = 0; c < pcpu_nr_cpus(); c++)
+        cpumask_set_cpu(c, mask);
+}
+
+/* dst = a & b; RETURNS whether dst is not empty. */
+static inline int cpumask_and(struct cpumask *dst, const struct cpumask *a,
+                              const struct cpumask *b)
+{
+    for (unsigned int w = 0; w < sizeof(dst->bits) / sizeof(dst->bits[0]); w++)
+        __atomic_store_n(&dst->bits[w],
+                         __atomic_load_n(&a->bits[w], __ATOMIC_RELAXED) &
+                             __atomic_load_n(&b->bits[w], __ATOMIC_RELAXED),
+                         __ATOMIC_RELAXED);
+    return !cpumask_empty(dst);
+}
+
+static inline void cpumask_or(struct cpumask *dst, const struct cpumask *a,
+                              const struct cpumask *b)
+{
+    for (unsigned int w = 0; w < sizeof(dst->bits) / sizeof(dst->bits[0]); w++)
+        __atomic_store_n(&dst->bits[w],
+                         __atomic_load_n(&a->bits[w], __ATOMIC_RELAXED) |
+                             __atomic_load_n(&b->bits[w], __ATOMIC_RELAXED),
+                         __ATOMIC_RELAXED);
+}
+
+static inline int cpumask_equal(const struct cpumask *a, const struct cpumask *b)
+{
+    for (unsigned int c = 0; c < pcpu_nr_cpus(); c++)
+        if (cpumask_test_cpu((int)c, a) != cpumask_test_cpu((int)c, b))
+            return 0;
+    return 1;
+}
+
+#define cpumask_any(mask) cpumask_first(mask)
+
+/* cpumask_var_t as the kernel has it without CONFIG_CPUMASK_OFFSTACK: an
+ * array of one mask, so that "allocating" it always succeeds. */
+typedef struct cpumask cpumask_var_t[1];
+#define alloc_cpumask_var(maskp, gfp) ((void)(gfp), 1)
+#define zalloc_cpumask_var(maskp, gfp) ((void)(gfp), cpumask_clear(*(maskp)), 1)
+#define free_cpumask_var(mask) ((void)(mask))
+
 #define for_each_cpu(cpu, mask)                                                \
     for ((cpu) = (__typeof__(cpu))cpumask_next(-1, (mask));                    \
          (unsigned int)(cpu) < pcpu_nr_cpus();                                 \
          (cpu) = (__typeof__(cpu))cpumask_next((int)(cpu), (mask)))
+
+/* CPUs set in both masks. */
+#define for_each_cpu_and(cpu, mask1, mask2)                                    \
+    for_each_cpu((cpu), (mask1)) if (!cpumask_test_cpu((int)(cpu), (mask2))) {} else
 
 /* ---- CPUs -------------------------------------------------------------------- */
 
