@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 
 using namespace llvm;
 using namespace llvm::ELF;
@@ -84,6 +85,8 @@ Expected<Baseline> readBaseline(const std::string &path)
         var.section = valueOr(vo->getString("section"), "").str();
         var.offset = static_cast<uint64_t>(valueOr(vo->getInteger("offset"), 0));
         var.size = static_cast<uint64_t>(valueOr(vo->getInteger("size"), 0));
+        var.input = valueOr(vo->getString("input"), "").str();
+        var.occurrence = static_cast<unsigned>(valueOr(vo->getInteger("occurrence"), 0));
         b.vars.push_back(std::move(var));
     }
     return b;
@@ -443,11 +446,15 @@ void Checker::layoutDrift()
         return;
     }
     const BlockLayout &now = layouts_[idx];
-    std::map<std::string, const PlacedSymbol *> byName;
+    // Keyed by (name, defining input, occurrence): two `static` variables
+    // of one name from different inputs of an `ld -r` object, or two symbols
+    // of one name in one input, are different variables.
+    using Key = std::tuple<std::string, std::string, unsigned>;
+    std::map<Key, const PlacedSymbol *> byName;
     for (const PlacedSymbol &s : now.symbols)
-        byName.emplace(s.name, &s);
+        byName.emplace(Key{s.name, s.input, s.occurrence}, &s);
     for (const Baseline::Var &v : base.vars) {
-        auto it = byName.find(v.name);
+        auto it = byName.find(Key{v.name, v.input, v.occurrence});
         if (it == byName.end()) {
             report("layout-drift", *match, v.section, v.offset, v.name,
                    "per-CPU variable '" + v.name + "' of the baseline is gone");

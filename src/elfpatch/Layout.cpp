@@ -6,6 +6,7 @@
 #include "llvm/Support/MathExtras.h"
 
 #include <algorithm>
+#include <map>
 #include <cstring>
 
 using namespace llvm;
@@ -122,6 +123,14 @@ uint64_t alignmentOf(uint64_t offset, uint64_t cap, uint64_t size)
 
 } // namespace
 
+// Counts, in block order, the earlier symbols of each (name, input).
+static void numberOccurrences(BlockLayout &layout)
+{
+    std::map<std::pair<std::string, std::string>, unsigned> seen;
+    for (PlacedSymbol &ps : layout.symbols)
+        ps.occurrence = seen[{ps.name, ps.input}]++;
+}
+
 BlockLayout planBlock(const ObjectFile &obj)
 {
     BlockLayout layout;
@@ -168,9 +177,13 @@ BlockLayout planBlock(const ObjectFile &obj)
     const PlacedSection &last = layout.sections.back();
     layout.size = last.offset + last.size;
 
+    std::string input;
     for (uint32_t i = 1; i < obj.symbols.size(); ++i) {
         const Symbol &s = obj.symbols[i];
-        if (!s.isDefinedInSection() || s.type == STT_SECTION || s.type == STT_FILE)
+        if (s.type == STT_FILE)
+            input = s.name;
+        if (!s.isDefinedInSection() || s.type == STT_SECTION || s.type == STT_FILE ||
+            isNonVariableSymbolName(s.name))
             continue;
         auto off = layout.offsetOf(s.shndx);
         if (!off)
@@ -188,13 +201,15 @@ BlockLayout planBlock(const ObjectFile &obj)
         ps.align = groupAlign ? groupAlign
                               : alignmentOf(s.value, obj.sections[s.shndx].addralign, s.size);
         ps.global = s.binding != STB_LOCAL;
+        if (!ps.global)
+            ps.input = input;
         layout.symbols.push_back(std::move(ps));
     }
     std::stable_sort(layout.symbols.begin(), layout.symbols.end(),
                      [](const PlacedSymbol &a, const PlacedSymbol &b) { return a.offset < b.offset; });
 
     // A patched object: one merged section and the record patch wrote.
-    // Variables keep the group they were merged from.
+    // Variables keep the group and alignment they had before the merge.
     const Section *note = obj.sectionByName(kLayoutNote);
     if (note && layout.sections.size() == 1 && obj.sections[layout.sections[0].section].name == kMergedSection) {
         if (auto recorded = decodeLayoutNote(note->data)) {
@@ -204,10 +219,13 @@ BlockLayout planBlock(const ObjectFile &obj)
                         ps.group = *n.group;
                         if (uint64_t a = groupAlignment(ps.group, kGroupStep))
                             ps.align = a;
+                        if (n.align)
+                            ps.align = *n.align;
                         break;
                     }
         }
     }
+    numberOccurrences(layout);
     return layout;
 }
 
@@ -231,15 +249,22 @@ std::optional<std::vector<NoteSymbol>> decodeLayoutNote(ArrayRef<uint8_t> note)
     if (note.size() - at < descsz)
         return std::nullopt;
     uint64_t blockSize, blockAlign;
-    if (!get(version) || (version != 1 && version != 2) || !get(count) || !get(blockSize) || !get(blockAlign))
+    if (!get(version) || version < 1 || version > 3 || !get(count) || !get(blockSize) ||
+        !get(blockAlign))
         return std::nullopt;
     std::vector<NoteSymbol> out;
     for (uint32_t i = 0; i < count; ++i) {
         NoteSymbol s;
         uint32_t group = 0, len = 0;
-        if (!get(s.offset) || !get(s.size) || (version >= 2 && !get(group)) || !get(len) ||
-            note.size() - at < len)
+        uint64_t align = 0;
+        if (!get(s.offset) || !get(s.size) || (version >= 2 && !get(group)) ||
+            (version >= 3 && !get(align)) || !get(len) || note.size() - at < len)
             return std::nullopt;
+        if (version >= 3) {
+            if (!align || (align & (align - 1)))
+                return std::nullopt;
+            s.align = align;
+        }
         if (version >= 2) {
             if (group >= kGroupCount)
                 return std::nullopt;
@@ -267,10 +292,13 @@ BlockLayout linkedBlock(const ObjectFile &obj, bool &found)
     if (!found || end->value < start->value)
         return layout;
     layout.size = end->value - start->value;
+    std::string input;
     for (uint32_t i = 1; i < obj.symbols.size(); ++i) {
         const Symbol &s = obj.symbols[i];
+        if (s.type == STT_FILE)
+            input = s.name;
         if (!s.isDefinedInSection() || s.type == STT_SECTION || s.type == STT_FILE ||
-            s.type == STT_NOTYPE)
+            s.type == STT_NOTYPE || isNonVariableSymbolName(s.name))
             continue;
         if (s.value < start->value || s.value >= end->value)
             continue;
@@ -282,10 +310,13 @@ BlockLayout linkedBlock(const ObjectFile &obj, bool &found)
         ps.size = s.size;
         ps.align = alignmentOf(s.value, 4096, s.size);
         ps.global = s.binding != STB_LOCAL;
+        if (!ps.global)
+            ps.input = input;
         layout.symbols.push_back(std::move(ps));
     }
     std::stable_sort(layout.symbols.begin(), layout.symbols.end(),
                      [](const PlacedSymbol &a, const PlacedSymbol &b) { return a.offset < b.offset; });
+    numberOccurrences(layout);
     return layout;
 }
 
@@ -300,7 +331,7 @@ std::vector<uint8_t> encodeLayoutNote(const BlockLayout &layout)
         while (v.size() % 4)
             v.push_back(0);
     };
-    uint32_t version = 2, count = static_cast<uint32_t>(layout.symbols.size());
+    uint32_t version = 3, count = static_cast<uint32_t>(layout.symbols.size());
     put(&version, 4);
     put(&count, 4);
     put(&layout.size, 8);
@@ -310,6 +341,7 @@ std::vector<uint8_t> encodeLayoutNote(const BlockLayout &layout)
         put(&s.size, 8);
         uint32_t group = static_cast<uint32_t>(s.group);
         put(&group, 4);
+        put(&s.align, 8);
         uint32_t len = static_cast<uint32_t>(s.name.size());
         put(&len, 4);
         put(s.name.data(), s.name.size());

@@ -33,6 +33,8 @@ LayoutReport buildLayoutReport(const ObjectFile &obj, unsigned cpus, uint64_t ca
         row.offset = s.offset;
         row.size = s.size;
         row.align = s.align;
+        row.input = s.input;
+        row.occurrence = s.occurrence;
         row.paddingBefore = s.offset > prevEnd ? s.offset - prevEnd : 0;
         row.firstLine = s.offset / cacheline;
         row.lastLine = (s.offset + std::max<uint64_t>(s.size, 1) - 1) / cacheline;
@@ -117,15 +119,22 @@ std::string layoutText(const LayoutReport &r)
 json::Value layoutJson(const LayoutReport &r)
 {
     json::Array vars;
-    for (const LayoutRow &row : r.rows)
-        vars.push_back(json::Object{{"name", row.name},
-                                    {"section", row.section},
-                                    {"offset", static_cast<int64_t>(row.offset)},
-                                    {"size", static_cast<int64_t>(row.size)},
-                                    {"align", static_cast<int64_t>(row.align)},
-                                    {"padding_before", static_cast<int64_t>(row.paddingBefore)},
-                                    {"cache_lines", json::Array{static_cast<int64_t>(row.firstLine),
-                                                                static_cast<int64_t>(row.lastLine)}}});
+    for (const LayoutRow &row : r.rows) {
+        json::Object v{{"name", row.name},
+                       {"section", row.section},
+                       {"offset", static_cast<int64_t>(row.offset)},
+                       {"size", static_cast<int64_t>(row.size)},
+                       {"align", static_cast<int64_t>(row.align)},
+                       {"padding_before", static_cast<int64_t>(row.paddingBefore)},
+                       {"cache_lines", json::Array{static_cast<int64_t>(row.firstLine),
+                                                   static_cast<int64_t>(row.lastLine)}}};
+        // What tells apart two variables of one name (baselines key on it).
+        if (!row.input.empty())
+            v["input"] = row.input;
+        if (row.occurrence)
+            v["occurrence"] = static_cast<int64_t>(row.occurrence);
+        vars.push_back(std::move(v));
+    }
     json::Object o{{"format", "percpu-layout"},
                    {"version", 1},
                    {"file", r.file},

@@ -41,6 +41,8 @@ struct Baseline {
     struct Var {
         std::string name, section;
         uint64_t offset = 0, size = 0;
+        std::string input;       // "input", absent: ""
+        unsigned occurrence = 0; // "occurrence", absent: 0
     };
     std::string file;
     uint64_t blockSize = 0;

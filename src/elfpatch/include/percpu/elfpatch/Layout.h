@@ -72,8 +72,15 @@ struct PlacedSymbol {
     Group group = Group::Plain;
     uint64_t offset = 0;   // in the block
     uint64_t size = 0;
-    uint64_t align = 1;    // inferred: the group's, else min(offset's, size's power of two)
+    uint64_t align = 1;    // the layout note's, else the group's, else inferred:
+                           // min(offset's, size's power of two)
     bool global = false;
+    // Identity for baselines: in an `ld -r` object two inputs may each have
+    // a `static DEFINE_PER_CPU` of one name.  `input` is the STT_FILE symbol
+    // that precedes a local symbol (empty for globals and when absent),
+    // `occurrence` counts earlier symbols of the same name and input.
+    std::string input;
+    unsigned occurrence = 0;
 };
 
 struct BlockLayout {
@@ -109,16 +116,19 @@ bool isDeclaredPerCpu(const ObjectFile &obj, llvm::StringRef name);
 bool isNonVariableSymbolName(llvm::StringRef name);
 
 // The layout record written by `patch` (an SHT_NOTE, owner "percpu", type 1):
-//   u32 version (2), u32 symbol count, u64 block size, u64 block alignment,
-//   then per symbol: u64 offset, u64 size, u32 group (Group's value), u32
-//   name length, name bytes, padded to 4. Version 1 had no group field.
-// planBlock reads it back: a patched object's variables keep the group they
-// were merged from (for `layout`, `misaligned` and `layout-drift`).
+//   u32 version (3), u32 symbol count, u64 block size, u64 block alignment,
+//   then per symbol: u64 offset, u64 size, u32 group (Group's value), u64
+//   alignment, u32 name length, name bytes, padded to 4.  Version 1 had no
+//   group, version 2 no alignment (both still read).
+// planBlock reads it back: a patched object's variables keep the group and
+// the alignment they had before the merge (for `layout`, `misaligned` and
+// `layout-drift`), although the merged section's sh_addralign is larger.
 std::vector<uint8_t> encodeLayoutNote(const BlockLayout &layout);
 struct NoteSymbol {
     std::string name;
     uint64_t offset = 0, size = 0;
-    std::optional<Group> group; // absent in version 1
+    std::optional<Group> group;    // absent in version 1
+    std::optional<uint64_t> align; // absent before version 3
 };
 // The symbols of a layout record; nullopt when the bytes are not one.
 std::optional<std::vector<NoteSymbol>> decodeLayoutNote(llvm::ArrayRef<uint8_t> note);

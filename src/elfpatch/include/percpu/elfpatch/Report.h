@@ -19,6 +19,8 @@ struct LayoutRow {
     std::string section;     // group name for objects, output section for programs
     uint64_t offset = 0, size = 0, align = 1, paddingBefore = 0;
     uint64_t firstLine = 0, lastLine = 0; // cache lines (offset / cacheline)
+    std::string input;       // PlacedSymbol::input
+    unsigned occurrence = 0; // PlacedSymbol::occurrence
 };
 
 struct LayoutReport {
