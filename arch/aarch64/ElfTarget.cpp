@@ -56,6 +56,7 @@ private:
     // After `ldr xN, [xM, :got_lo12:sym]` (-fPIC): whether the next few
     // instructions of straight-line code load or store through xN itself.
     AccessKind gotLoadUse(const Section &sec, uint64_t at, const MCInst &load, std::string &text) const;
+    AccessKind addressUse(const Section &sec, uint64_t at, const MCInst &add, std::string &text) const;
     static bool isLoadStoreLo12(uint32_t type)
     {
         switch (type) {
@@ -131,6 +132,45 @@ std::string printedBase(const std::string &text)
     return text.substr(open + 1, end - open - 1);
 }
 
+// Whether `text`'s memory operand is [reg] or [reg, #imm]: the register is
+// the whole address, no index register adds an offset to it.
+bool addressesThroughAlone(const std::string &text, const std::string &reg)
+{
+    size_t open = text.find('[');
+    if (open == std::string::npos || text.compare(open + 1, reg.size(), reg) != 0)
+        return false;
+    size_t after = open + 1 + reg.size();
+    return after < text.size() && (text[after] == ']' || text.compare(after, 3, ", #") == 0);
+}
+
+// After `add xN, xM, :lo12:sym` (the second half of adrp+add): whether the
+// next instructions of straight-line code load or store through xN alone,
+// that is through the canonical address itself.  With an index register
+// ([xN, xOff]) the access adds an offset (a CPU's, tpidr_el1 or
+// __per_cpu_offset[cpu]) and is fine.
+AccessKind AArch64::addressUse(const Section &sec, uint64_t at, const MCInst &add, std::string &text) const
+{
+    if (add.getNumOperands() == 0 || !add.getOperand(0).isReg() || !add.getOperand(0).getReg())
+        return AccessKind::Address;
+    const MCRegisterInfo &mri = dis()->registerInfo();
+    unsigned reg = add.getOperand(0).getReg();
+    std::string regName = StringRef(mri.getName(reg)).lower();
+    for (uint64_t off = at + 4, n = 0; n < 8 && off + 4 <= sec.data.size(); off += 4, ++n) {
+        auto d = dis()->decode(ArrayRef<uint8_t>(sec.data).slice(off, 4), off);
+        if (!d)
+            break;
+        const MCInstrDesc &desc = dis()->instrInfo().get(d->inst.getOpcode());
+        std::string printed = dis()->print(d->inst);
+        if ((desc.mayLoad() || desc.mayStore()) && addressesThroughAlone(printed, regName)) {
+            text += "; then " + printed + " at +0x" + utohexstr(off);
+            return AccessKind::Memory;
+        }
+        if (dis()->endsStraightLine(d->inst) || dis()->writesRegister(d->inst, reg))
+            break;
+    }
+    return AccessKind::Address;
+}
+
 AccessKind AArch64::gotLoadUse(const Section &sec, uint64_t at, const MCInst &load, std::string &text) const
 {
     if (load.getNumOperands() == 0 || !load.getOperand(0).isReg() || !load.getOperand(0).getReg())
@@ -180,6 +220,8 @@ Access AArch64::classifyAccess(const Section &sec, const Reloc &rel,
     const MCInstrDesc &desc = dis()->instrInfo().get(d->inst.getOpcode());
     if (isLoadStoreLo12(rel.type) || rel.type == R_AARCH64_LD_PREL_LO19)
         a.kind = (desc.mayLoad() || desc.mayStore()) ? AccessKind::Memory : AccessKind::Address;
+    else if (rel.type == R_AARCH64_ADD_ABS_LO12_NC)
+        a.kind = addressUse(sec, a.instOffset, d->inst, a.text);
     else
         a.kind = AccessKind::Address;
     return a;

@@ -75,7 +75,7 @@ private:
     const std::vector<std::pair<uint64_t, uint64_t>> &instructions(const Section &sec) const;
     struct MemOperand {
         bool present = false;
-        unsigned base = 0, index = 0;
+        unsigned base = 0, index = 0, segment = 0;
     };
     MemOperand memoryOperand(const MCInst &inst) const;
     // After `mov sym@GOTPCREL(%rip), %reg`: whether the code then reads or
@@ -169,6 +169,7 @@ X86_64::MemOperand X86_64::memoryOperand(const MCInst &inst) const
         m.present = true;
         m.base = inst.getOperand(i).isReg() ? inst.getOperand(i).getReg() : 0;
         m.index = inst.getOperand(i + 2).isReg() ? inst.getOperand(i + 2).getReg() : 0;
+        m.segment = inst.getOperand(i + 4).isReg() ? inst.getOperand(i + 4).getReg() : 0;
         break;
     }
     return m;
@@ -243,9 +244,15 @@ Access X86_64::classifyAccess(const Section &sec, const Reloc &rel,
     const MCRegisterInfo &mri = dis()->registerInfo();
     bool ripBase = m.base && StringRef(mri.getName(m.base)) == "RIP";
     uint64_t end = a.instOffset + a.instSize;
+    // %gs:var / %fs:var (kernel code: %gs:var(%rip), %gs:var): the memory
+    // operand is the per-CPU access itself, whether or not a base is there.
+    bool segmented = m.segment && (StringRef(mri.getName(m.segment)) == "GS" ||
+                                   StringRef(mri.getName(m.segment)) == "FS");
     if (e == RelExpr::PCRelative || e == RelExpr::PLT) {
         // Immediates are never PC-relative: this is the displacement.
-        a.kind = ripBase ? AccessKind::Memory : AccessKind::Address;
+        a.kind = !ripBase ? AccessKind::Address
+                 : segmented ? AccessKind::SegmentMemory
+                             : AccessKind::Memory;
         return a;
     }
     if (m.base || m.index) {
@@ -259,8 +266,8 @@ Access X86_64::classifyAccess(const Section &sec, const Reloc &rel,
     bool hasImm = false;
     for (unsigned i = 0; i < d->inst.getNumOperands(); ++i)
         hasImm |= d->inst.getOperand(i).isImm();
-    a.kind = (hasImm && rel.offset + 4 == end && rel.offset >= a.instOffset + 8) ? AccessKind::Address
-                                                                                : AccessKind::Memory;
+    bool immediate = hasImm && rel.offset + 4 == end && rel.offset >= a.instOffset + 8;
+    a.kind = immediate ? AccessKind::Address : segmented ? AccessKind::SegmentMemory : AccessKind::Memory;
     return a;
 }
 

@@ -6,11 +6,14 @@
 
 #include "llvm/BinaryFormat/ELF.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
+#include <set>
 #include <tuple>
 
 using namespace llvm;
@@ -120,6 +123,9 @@ private:
     void directAccess(const ObjectFile &f);
     void hostLayout(const ObjectFile &f);
     void kindMismatch();
+    void kernelReferences(
+        const ObjectFile &f,
+        const std::function<std::optional<std::pair<bool, std::string>>(const std::string &)> &definition);
     void blockBudget();
     void layoutDrift();
 
@@ -127,6 +133,9 @@ private:
     const CheckOptions &opts_;
     std::vector<Diagnostic> out_;
     std::vector<BlockLayout> layouts_;
+    // Undefined symbols that kernel modules reference from code, not checked
+    // for per-CPU use because no --kernel-symbols was given.
+    std::set<std::string> uncoveredKernelRefs_;
 };
 
 std::string hexs(uint64_t v)
@@ -214,23 +223,44 @@ void Checker::directAccess(const ObjectFile &f)
     std::unique_ptr<Target> target = createTarget(f.machine);
     if (!target)
         return;
+    const bool kernel = usesKernelModel(f, opts_.abi);
+    const KernelSymbols *ks = opts_.kernelSymbols ? &*opts_.kernelSymbols : nullptr;
     for (const auto &[rela, list] : f.relocs) {
         const Section &sec = f.sections[f.relocTarget(rela)];
         if (!(sec.flags & SHF_EXECINSTR))
             continue;
         for (const Reloc &r : list) {
-            if (!r.symbol || !isPerCpuSymbol(f, f.symbols[r.symbol]))
-                continue;
-            Access a = target->classifyAccess(sec, r, list);
-            if (a.kind != AccessKind::Memory)
+            if (!r.symbol)
                 continue;
             const Symbol &sym = f.symbols[r.symbol];
+            // vmlinux's per-CPU variables are undefined in a module: only
+            // --kernel-symbols tells them.
+            bool vmlinuxPerCpu = kernel && ks && sym.shndx == SHN_UNDEF && ks->perCpu.count(sym.name);
+            if (kernel && !ks && sym.shndx == SHN_UNDEF && !sym.name.empty() &&
+                target->relExpr(r.type) != RelExpr::PLT)
+                uncoveredKernelRefs_.insert(sym.name);
+            if (!vmlinuxPerCpu && !isPerCpuSymbol(f, sym))
+                continue;
+            Access a = target->classifyAccess(sec, r, list);
+            // In a kernel module %gs:var is the per-CPU access itself; in
+            // user space a segment does not make it one.
+            if (a.kind != AccessKind::Memory && !(a.kind == AccessKind::SegmentMemory && !kernel))
+                continue;
             std::string name = sym.type == STT_SECTION ? f.sectionLabel(sym.shndx) : sym.name;
-            report("direct-access", f, sec.name, r.offset, name,
-                   "'" + a.text + "' reads or writes the canonical address of per-CPU '" + name +
-                       "' (" + target->relocName(r.type).str() +
-                       "): that is the template, not a CPU's copy; take its address for "
-                       "per_cpu_ptr()/this_cpu_*() instead");
+            std::string what = vmlinuxPerCpu ? "vmlinux's per-CPU '" + name + "'" : "per-CPU '" + name + "'";
+            if (kernel)
+                report("direct-access", f, sec.name, r.offset, name,
+                       "'" + a.text + "' reads or writes " + what + " at its canonical address, with no "
+                       "segment or base register (" + target->relocName(r.type).str() +
+                       "): in a kernel module that is the template in .data..percpu, not a CPU's copy; "
+                       "use this_cpu_read()/this_cpu_write() (a %gs- or tpidr_el1-relative access) or "
+                       "per_cpu_ptr()");
+            else
+                report("direct-access", f, sec.name, r.offset, name,
+                       "'" + a.text + "' reads or writes the canonical address of " + what + " (" +
+                           target->relocName(r.type).str() +
+                           "): that is the template, not a CPU's copy; take its address for "
+                           "per_cpu_ptr()/this_cpu_*() instead");
         }
     }
 }
@@ -341,6 +371,16 @@ void Checker::kindMismatch()
     for (const ObjectFile &f : files_) {
         if (!f.isRelocatable())
             continue;
+        if (usesKernelModel(f, opts_.abi)) {
+            kernelReferences(f, [&](const std::string &name) -> std::optional<std::pair<bool, std::string>> {
+                auto it = defs.find(name);
+                if (it == defs.end())
+                    return std::nullopt;
+                return std::make_pair(it->second.perCpu, it->second.file->path + ":(" +
+                                                             it->second.file->sectionLabel(it->second.sym->shndx) + ")");
+            });
+            continue;
+        }
         for (const Symbol &s : f.symbols) {
             if (s.shndx != SHN_UNDEF || s.name.empty())
                 continue;
@@ -374,20 +414,82 @@ void Checker::kindMismatch()
     }
 }
 
+// Kernel modules declare nothing: what a reference wants shows in its use.
+// A load or store with no segment or base register treats the symbol as
+// ordinary data, a %gs-relative access treats it as per-CPU data; an
+// address computation (mov $var / lea, then a per-CPU offset) is either.
+// `definition(name)` says whether another input defines `name` and whether
+// per-CPU; vmlinux's symbols come from --kernel-symbols (direct accesses to
+// its per-CPU variables are direct-access's).
+void Checker::kernelReferences(
+    const ObjectFile &f,
+    const std::function<std::optional<std::pair<bool, std::string>>(const std::string &)> &definition)
+{
+    std::unique_ptr<Target> target = createTarget(f.machine);
+    if (!target)
+        return;
+    const KernelSymbols *ks = opts_.kernelSymbols ? &*opts_.kernelSymbols : nullptr;
+    std::set<uint32_t> reported;
+    for (const auto &[rela, list] : f.relocs) {
+        const Section &sec = f.sections[f.relocTarget(rela)];
+        if (!(sec.flags & SHF_EXECINSTR))
+            continue;
+        for (const Reloc &r : list) {
+            const Symbol &sym = f.symbols[r.symbol];
+            if (!r.symbol || sym.shndx != SHN_UNDEF || sym.name.empty() || reported.count(r.symbol))
+                continue;
+            std::optional<std::pair<bool, std::string>> def = definition(sym.name);
+            if (!def && ks && ks->ordinary.count(sym.name))
+                def = std::make_pair(false, std::string("vmlinux (per --kernel-symbols)"));
+            if (!def)
+                continue;
+            Access a = target->classifyAccess(sec, r, list);
+            if (def->first && a.kind == AccessKind::Memory) {
+                reported.insert(r.symbol);
+                report("kind-mismatch", f, sec.name, r.offset, sym.name,
+                       "'" + a.text + "' reads or writes '" + sym.name + "' as ordinary data (no segment "
+                       "or base register), but it is per-CPU data defined at " + def->second +
+                       ": use this_cpu_read()/this_cpu_write() or per_cpu_ptr()");
+            } else if (!def->first && a.kind == AccessKind::SegmentMemory) {
+                reported.insert(r.symbol);
+                report("kind-mismatch", f, sec.name, r.offset, sym.name,
+                       "'" + a.text + "' is a per-CPU (segment-relative) access to '" + sym.name +
+                           "', but it is ordinary data defined at " + def->second);
+            }
+        }
+    }
+}
+
+// The budget of one object: --max-block, else the module reserve for a
+// kernel module, else none.  A kernel module's block counts as the kernel
+// allocates it (sh_size at sh_addralign); the blocks of several modules
+// share the reserve, so their sum is checked too.
 void Checker::blockBudget()
 {
-    if (!opts_.maxBlock)
-        return;
     uint64_t total = 0;
+    bool allKernel = true;
     std::vector<std::pair<uint64_t, std::string>> contributors;
     for (size_t i = 0; i < files_.size(); ++i) {
         const ObjectFile &f = files_[i];
         if (!f.isRelocatable())
             continue;
         const BlockLayout &b = layouts_[i];
-        total += b.size;
-        contributors.emplace_back(b.size, f.path);
-        if (b.size <= *opts_.maxBlock)
+        const bool kernel = usesKernelModel(f, opts_.abi);
+        allKernel &= kernel;
+        uint64_t size = b.size, align = 1;
+        if (kernel) {
+            KernelAllocation ka = kernelAllocation(f, b);
+            size = ka.size;
+            align = ka.align;
+        }
+        if (size) {
+            total = alignTo(total, align) + size;
+            contributors.emplace_back(size, f.path);
+        }
+        std::optional<uint64_t> budget = opts_.maxBlock;
+        if (!budget && kernel)
+            budget = kKernelModuleReserve;
+        if (!budget || size <= *budget)
             continue;
         std::vector<const PlacedSymbol *> vars;
         for (const PlacedSymbol &s : b.symbols)
@@ -397,12 +499,21 @@ void Checker::blockBudget()
         std::string biggest;
         for (size_t k = 0; k < vars.size() && k < 3; ++k)
             biggest += (k ? ", " : "") + vars[k]->name + " (" + std::to_string(vars[k]->size) + " bytes)";
+        std::string limit = opts_.maxBlock ? "the budget of " + std::to_string(*budget)
+                                           : "the kernel's module reserve of " + std::to_string(*budget) +
+                                                 " bytes (PERCPU_MODULE_RESERVE): loading it fails with "
+                                                 "\"Could not allocate " + std::to_string(size) +
+                                                 " bytes percpu data\"";
         report("block-budget", f, kMergedSection.str(), std::nullopt, vars.empty() ? "" : vars[0]->name,
-               "per-CPU block is " + std::to_string(b.size) + " bytes, over the budget of " +
-                   std::to_string(*opts_.maxBlock) + (biggest.empty() ? "" : "; biggest: " + biggest));
+               "per-CPU block is " + std::to_string(size) + " bytes" +
+                   (kernel ? " (sh_size at sh_addralign " + std::to_string(align) + ")" : "") + ", over " +
+                   limit + (biggest.empty() ? "" : "; biggest: " + biggest));
     }
+    std::optional<uint64_t> setBudget = opts_.maxBlock;
+    if (!setBudget && allKernel)
+        setBudget = kKernelModuleReserve;
     size_t modules = contributors.size();
-    if (modules > 1 && total > *opts_.maxBlock) {
+    if (setBudget && modules > 1 && total > *setBudget) {
         std::sort(contributors.rbegin(), contributors.rend());
         std::string biggest;
         for (size_t k = 0; k < contributors.size() && k < 3; ++k)
@@ -413,8 +524,13 @@ void Checker::blockBudget()
             d.rule = "block-budget";
             d.file = contributors[0].second;
             d.message = "per-CPU blocks of the " + std::to_string(modules) + " modules add up to " +
-                        std::to_string(total) + " bytes, over the budget of " +
-                        std::to_string(*opts_.maxBlock) + "; biggest: " + biggest;
+                        std::to_string(total) + " bytes, over " +
+                        (opts_.maxBlock ? "the budget of " + std::to_string(*setBudget)
+                                        : "the " + std::to_string(*setBudget) +
+                                              "-byte module reserve they share (PERCPU_MODULE_RESERVE): "
+                                              "loaded together, the one that crosses it fails with "
+                                              "\"Could not allocate N bytes percpu data\"") +
+                        "; biggest: " + biggest;
             out_.push_back(std::move(d));
         }
     }
@@ -506,6 +622,18 @@ std::vector<Diagnostic> Checker::run()
     kindMismatch();
     blockBudget();
     layoutDrift();
+    if (!uncoveredKernelRefs_.empty() && !opts_.disabled.count("direct-access")) {
+        Diagnostic d;
+        d.rule = "direct-access";
+        d.severity = Severity::Note;
+        d.file = files_.empty() ? "" : files_.front().path;
+        d.message = std::to_string(uncoveredKernelRefs_.size()) +
+                    " undefined symbols referenced by kernel-module code (vmlinux's, such as '" +
+                    *uncoveredKernelRefs_.begin() +
+                    "') were not checked for per-CPU use: pass --kernel-symbols System.map (or vmlinux) "
+                    "to cover vmlinux's per-CPU variables";
+        out_.push_back(std::move(d));
+    }
     return std::move(out_);
 }
 

@@ -14,7 +14,7 @@ using namespace llvm;
 
 namespace percpu::elfpatch {
 
-LayoutReport buildLayoutReport(const ObjectFile &obj, unsigned cpus, uint64_t cacheline)
+LayoutReport buildLayoutReport(const ObjectFile &obj, unsigned cpus, uint64_t cacheline, Abi abi)
 {
     LayoutReport r;
     r.file = obj.path;
@@ -25,6 +25,13 @@ LayoutReport buildLayoutReport(const ObjectFile &obj, unsigned cpus, uint64_t ca
     BlockLayout b = r.program ? linkedBlock(obj, found) : planBlock(obj);
     r.blockSize = b.size;
     r.blockAlign = b.align;
+    if (!r.program && usesKernelModel(obj, abi)) {
+        KernelAllocation ka = kernelAllocation(obj, b);
+        r.kernel = true;
+        r.kernelSize = ka.size;
+        r.kernelAlign = ka.align;
+        r.reserve = kKernelModuleReserve;
+    }
     uint64_t prevEnd = 0;
     for (const PlacedSymbol &s : b.symbols) {
         LayoutRow row;
@@ -85,8 +92,8 @@ std::string layoutText(const LayoutReport &r)
 {
     std::string out;
     raw_string_ostream os(out);
-    os << r.file << ": per-CPU block of " << (r.program ? "a linked program" : "a relocatable object")
-       << "\n";
+    os << r.file << ": per-CPU block of "
+       << (r.program ? "a linked program" : r.kernel ? "a kernel module" : "a relocatable object") << "\n";
     if (r.rows.empty() && r.blockSize == 0) {
         os << "  no per-CPU data\n";
         return out;
@@ -105,7 +112,12 @@ std::string layoutText(const LayoutReport &r)
     }
     os << "  bytes per CPU: " << r.blockSize << " (alignment " << r.blockAlign << "), padding: "
        << r.padding << " bytes\n";
-    os << "  bytes for " << r.cpus << " CPUs: " << r.blockSize * r.cpus << "\n";
+    if (r.kernel)
+        os << "  kernel allocation: " << r.kernelSize << " bytes at alignment " << r.kernelAlign << ", "
+           << format("%.1f", 100.0 * static_cast<double>(r.kernelSize) / static_cast<double>(r.reserve))
+           << "% of the " << r.reserve << "-byte module reserve (PERCPU_MODULE_RESERVE) all modules share\n";
+    else
+        os << "  bytes for " << r.cpus << " CPUs: " << r.blockSize * r.cpus << "\n";
     if (!r.reorder.empty()) {
         os << "  padding between variables could drop to " << r.reorderPadding
            << " bytes with this order (by alignment, then size, per group):\n   ";
@@ -138,7 +150,7 @@ json::Value layoutJson(const LayoutReport &r)
     json::Object o{{"format", "percpu-layout"},
                    {"version", 1},
                    {"file", r.file},
-                   {"kind", r.program ? "program" : "object"},
+                   {"kind", r.program ? "program" : r.kernel ? "kernel-module" : "object"},
                    {"block", json::Object{{"size", static_cast<int64_t>(r.blockSize)},
                                           {"align", static_cast<int64_t>(r.blockAlign)},
                                           {"padding", static_cast<int64_t>(r.padding)},
@@ -146,6 +158,10 @@ json::Value layoutJson(const LayoutReport &r)
                                           {"cpus", static_cast<int64_t>(r.cpus)},
                                           {"bytes_for_cpus", static_cast<int64_t>(r.blockSize * r.cpus)}}},
                    {"variables", std::move(vars)}};
+    if (r.kernel)
+        o["kernel_allocation"] = json::Object{{"size", static_cast<int64_t>(r.kernelSize)},
+                                              {"align", static_cast<int64_t>(r.kernelAlign)},
+                                              {"module_reserve", static_cast<int64_t>(r.reserve)}};
     if (!r.reorder.empty()) {
         json::Array order;
         for (const std::string &n : r.reorder)
@@ -179,7 +195,10 @@ json::Value diagnosticsJson(const std::vector<Diagnostic> &diags, size_t files)
                        {"message", d.message}};
         arr.push_back(std::move(o));
         ++byRule[d.rule];
-        (d.severity == Severity::Error ? errors : warnings)++;
+        if (d.severity == Severity::Error)
+            ++errors;
+        else if (d.severity == Severity::Warning)
+            ++warnings;
     }
     json::Object rules;
     for (auto &[k, v] : byRule)
@@ -215,7 +234,9 @@ json::Value diagnosticsSarif(const std::vector<Diagnostic> &diags, const std::st
         if (!logical.empty())
             loc["logicalLocations"] = std::move(logical);
         json::Object res{{"ruleId", d.rule},
-                         {"level", d.severity == Severity::Error ? "error" : "warning"},
+                         {"level", d.severity == Severity::Error     ? "error"
+                                   : d.severity == Severity::Warning ? "warning"
+                                                                     : "note"},
                          {"message", json::Object{{"text", d.message}}},
                          {"locations", json::Array{std::move(loc)}}};
         results.push_back(std::move(res));

@@ -27,6 +27,7 @@ struct PatchCommand {
     std::string output;
     bool indirect = false;
     bool verbose = false;
+    std::string abi = "auto";
 };
 int runPatch(const PatchCommand &c);
 
@@ -38,6 +39,8 @@ struct CheckCommand {
     std::string maxBlock;   // bytes, with optional K/M suffix
     std::string baseline;
     std::string maxGrowth;  // bytes or N%
+    std::string abi = "auto";
+    std::vector<std::string> kernelSymbols;
 };
 int runCheck(const CheckCommand &c);
 
@@ -46,6 +49,7 @@ struct LayoutCommand {
     std::string format = "text";
     unsigned cpus = 0;      // 0: this machine's possible CPUs
     uint64_t cacheline = 64;
+    std::string abi = "auto";
 };
 int runLayout(const LayoutCommand &c);
 
@@ -70,6 +74,8 @@ bool writeFileAtomically(const std::string &path, llvm::ArrayRef<uint8_t> bytes)
 // Parses "4096", "64K", "2M".
 std::optional<uint64_t> parseBytes(const std::string &text);
 const char *toolVersion();
+// "auto", "user" or "kernel" (the CLI checks the spelling).
+Abi parseAbi(const std::string &text);
 
 } // namespace percpu::elfpatch::tool
 

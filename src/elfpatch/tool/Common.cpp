@@ -91,4 +91,9 @@ std::optional<uint64_t> parseBytes(const std::string &text)
     return v * mult;
 }
 
+Abi parseAbi(const std::string &text)
+{
+    return text == "kernel" ? Abi::Kernel : text == "user" ? Abi::User : Abi::Auto;
+}
+
 } // namespace percpu::elfpatch::tool

@@ -18,7 +18,7 @@ int runLayout(const LayoutCommand &c)
     if (!f)
         return kExitInput;
     unsigned cpus = c.cpus ? c.cpus : std::max(1u, std::thread::hardware_concurrency());
-    LayoutReport r = buildLayoutReport(f->object, cpus, c.cacheline);
+    LayoutReport r = buildLayoutReport(f->object, cpus, c.cacheline, parseAbi(c.abi));
     if (c.format == "json")
         outs() << formatv("{0:2}", layoutJson(r)) << "\n";
     else

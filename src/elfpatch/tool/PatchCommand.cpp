@@ -1,6 +1,7 @@
 //===- PatchCommand.cpp - percpu-elfpatch patch ------------------------------===//
 #include "Commands.h"
 
+#include "percpu/elfpatch/Kernel.h"
 #include "percpu/elfpatch/Patch.h"
 
 #include "llvm/Support/raw_ostream.h"
@@ -14,6 +15,14 @@ int runPatch(const PatchCommand &c)
     auto f = loadFile(c.input);
     if (!f) {
         errs() << c.input << ": nothing written to " << c.output << "\n";
+        return kExitInput;
+    }
+    if (c.indirect && usesKernelModel(f->object, parseAbi(c.abi))) {
+        errs() << c.input << ": error: --indirect is for user-space modules: a kernel module reaches "
+                  "its per-CPU block through a base register (%gs or tpidr_el1 plus the CPU's "
+                  "offset), wherever the kernel puts it; run patch without --indirect (or pass "
+                  "--abi user if this is not a kernel module)\n"
+               << c.input << ": nothing written to " << c.output << "\n";
         return kExitInput;
     }
     ArrayRef<uint8_t> original(reinterpret_cast<const uint8_t *>(f->buffer->getBufferStart()),

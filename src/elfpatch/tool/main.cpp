@@ -25,6 +25,17 @@ std::string rulesHelp()
     return s;
 }
 
+// --abi: which object model; kernel modules are recognised on their own.
+void addAbi(CLI::App *sub, std::string &abi)
+{
+    sub->add_option("--abi", abi,
+                    "Object model: kernel (Linux kernel modules: %gs/tpidr_el1-relative per-CPU "
+                    "access, the 8 KiB module reserve), user (this project's), or auto (kernel for "
+                    "objects with .modinfo, .gnu.linkonce.this_module or __ksymtab*)")
+        ->check(CLI::IsMember({"auto", "user", "kernel"}))
+        ->capture_default_str();
+}
+
 void setupPatch(CLI::App &app, PatchCommand &c, std::function<void()> &run, int &rc)
 {
     CLI::App *sub = app.add_subcommand(
@@ -43,6 +54,7 @@ void setupPatch(CLI::App &app, PatchCommand &c, std::function<void()> &run, int 
     sub->add_option("-o,--output", c.output, "Where to write the patched object")->required();
     sub->add_flag("--indirect", c.indirect, "Make per-CPU references reach a block placed anywhere");
     sub->add_flag("-v,--verbose", c.verbose, "Say what was done");
+    addAbi(sub, c.abi);
     sub->callback([&] { run = [&] { rc = runPatch(c); }; });
 }
 
@@ -77,6 +89,12 @@ void setupCheck(CLI::App &app, CheckCommand &c, std::function<void()> &run, int 
         ->check(CLI::ExistingFile);
     sub->add_option("--max-growth", c.maxGrowth,
                     "With --baseline: allowed block growth, in bytes or percent (e.g. 64, 10%)");
+    addAbi(sub, c.abi);
+    sub->add_option("--kernel-symbols", c.kernelSymbols,
+                    "vmlinux's symbols: System.map, a vmlinux, or Module.symvers with System.map "
+                    "(repeatable); tells which undefined symbols of kernel modules are per-CPU")
+        ->allow_extra_args(false)
+        ->check(CLI::ExistingFile);
     sub->callback([&] { run = [&] { rc = runCheck(c); }; });
 }
 
@@ -94,6 +112,7 @@ void setupLayout(CLI::App &app, LayoutCommand &c, std::function<void()> &run, in
         ->capture_default_str();
     sub->add_option("--cpus", c.cpus, "CPUs to total the block for (default: this machine's)");
     sub->add_option("--cacheline", c.cacheline, "Cache-line size")->check(CLI::PositiveNumber)->capture_default_str();
+    addAbi(sub, c.abi);
     sub->callback([&] { run = [&] { rc = runLayout(c); }; });
 }
 

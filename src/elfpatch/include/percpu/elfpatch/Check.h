@@ -9,6 +9,7 @@
 #define PERCPU_ELFPATCH_CHECK_H
 
 #include "percpu/elfpatch/Diagnostic.h"
+#include "percpu/elfpatch/Kernel.h"
 #include "percpu/elfpatch/Object.h"
 
 #include "llvm/Support/Error.h"
@@ -52,7 +53,12 @@ llvm::Expected<Baseline> readBaseline(const std::string &path);
 
 struct CheckOptions {
     uint64_t cacheline = 64;
+    // Unset: no budget for user-space objects, the module reserve
+    // (kKernelModuleReserve) for kernel modules.
     std::optional<uint64_t> maxBlock;
+    Abi abi = Abi::Auto;
+    // vmlinux's per-CPU variables (--kernel-symbols), for kernel modules.
+    std::optional<KernelSymbols> kernelSymbols;
     std::optional<Baseline> baseline;
     std::optional<Growth> maxGrowth;
     std::set<std::string> disabled;

@@ -3,6 +3,7 @@
 #define PERCPU_ELFPATCH_REPORT_H
 
 #include "percpu/elfpatch/Diagnostic.h"
+#include "percpu/elfpatch/Kernel.h"
 #include "percpu/elfpatch/Layout.h"
 #include "percpu/elfpatch/Object.h"
 
@@ -34,9 +35,13 @@ struct LayoutReport {
     // padding it would leave; empty when it saves nothing.
     std::vector<std::string> reorder;
     uint64_t reorderPadding = 0;
+    // A kernel module: what the kernel allocates from its module reserve.
+    bool kernel = false;
+    uint64_t kernelSize = 0, kernelAlign = 1, reserve = 0;
 };
 
-LayoutReport buildLayoutReport(const ObjectFile &obj, unsigned cpus, uint64_t cacheline);
+LayoutReport buildLayoutReport(const ObjectFile &obj, unsigned cpus, uint64_t cacheline,
+                               Abi abi = Abi::Auto);
 std::string layoutText(const LayoutReport &r);
 llvm::json::Value layoutJson(const LayoutReport &r);
 

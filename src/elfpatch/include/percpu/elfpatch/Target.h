@@ -44,6 +44,8 @@ enum class RelExpr {
 enum class AccessKind {
     Address,      // computes the address (x86-64 lea, AArch64 adrp/add): fine
     Memory,       // loads or stores through it: a direct access
+    SegmentMemory,// loads or stores through it with a segment override (x86-64
+                  // %gs:/%fs:): in a kernel module, the per-CPU access itself
     GotLoad,      // loads the address from a GOT entry: fine
     Data,         // not an instruction (a data or debug section)
     Undecodable,  // the bytes did not decode
