@@ -14,6 +14,7 @@ packages=(
   llvm-14-dev lld-14 clang-14            # the oldest supported LLVM, built in CI
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   libzstd-dev libssl-dev zlib1g-dev gdb
+  librsvg2-bin libxml2-utils             # render and validate layout --format svg
   libc6-dev-arm64-cross libstdc++-12-dev-arm64-cross   # AArch64 compile check
 )
 

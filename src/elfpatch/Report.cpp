@@ -3,16 +3,72 @@
 #include "percpu/elfpatch/Check.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/BinaryFormat/ELF.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 using namespace llvm;
+using namespace llvm::ELF;
 
 namespace percpu::elfpatch {
+
+namespace {
+
+// Which functions refer to each variable: a relocation against the
+// variable's symbol, or against its section with an addend inside it (the
+// addend of a PC-relative reference may stop short of the field's end, so
+// the few bytes after it are tried too, whatever the architecture).
+void findUsers(const ObjectFile &obj, const BlockLayout &b, LayoutReport &r)
+{
+    std::map<uint32_t, size_t> bySymbol;
+    for (size_t i = 0; i < b.symbols.size(); ++i)
+        bySymbol[b.symbols[i].symbol] = i;
+    auto rowAt = [&](uint64_t off) -> std::optional<size_t> {
+        for (size_t i = 0; i < b.symbols.size(); ++i)
+            if (off >= b.symbols[i].offset && off < b.symbols[i].offset + std::max<uint64_t>(b.symbols[i].size, 1))
+                return i;
+        return std::nullopt;
+    };
+    std::vector<std::set<std::string>> users(b.symbols.size());
+    for (const auto &[rela, list] : obj.relocs) {
+        uint32_t target = obj.relocTarget(rela);
+        if (target >= obj.sections.size() || !(obj.sections[target].flags & SHF_EXECINSTR))
+            continue;
+        std::vector<const Symbol *> funcs;
+        for (const Symbol &s : obj.symbols)
+            if (s.type == STT_FUNC && s.shndx == target)
+                funcs.push_back(&s);
+        for (const Reloc &rel : list) {
+            if (rel.symbol >= obj.symbols.size())
+                continue;
+            const Symbol &sym = obj.symbols[rel.symbol];
+            std::optional<size_t> row;
+            if (auto it = bySymbol.find(rel.symbol); it != bySymbol.end())
+                row = it->second;
+            else if (sym.type == STT_SECTION && sym.isDefinedInSection())
+                if (auto base = b.offsetOf(sym.shndx))
+                    for (int64_t slack = 0; slack <= 8 && !row; slack += 4)
+                        if (rel.addend + slack >= 0)
+                            row = rowAt(*base + static_cast<uint64_t>(rel.addend + slack));
+            if (!row)
+                continue;
+            std::string user = obj.sections[target].name;
+            for (const Symbol *f : funcs)
+                if (rel.offset >= f->value && rel.offset < f->value + std::max<uint64_t>(f->size, 1))
+                    user = f->name;
+            users[*row].insert(user);
+        }
+    }
+    for (size_t i = 0; i < users.size() && i < r.rows.size(); ++i)
+        r.rows[i].users.assign(users[i].begin(), users[i].end());
+}
+
+} // namespace
 
 LayoutReport buildLayoutReport(const ObjectFile &obj, unsigned cpus, uint64_t cacheline, Abi abi)
 {
@@ -51,6 +107,8 @@ LayoutReport buildLayoutReport(const ObjectFile &obj, unsigned cpus, uint64_t ca
     }
     if (b.size > prevEnd)
         r.padding += b.size - prevEnd;
+    if (!r.program)
+        findUsers(obj, b, r);
 
     // Suggested order: within each group, larger alignment first, then
     // larger size.  Both orders are simulated the same way (each variable at
@@ -170,6 +228,118 @@ json::Value layoutJson(const LayoutReport &r)
                                     {"padding", static_cast<int64_t>(r.reorderPadding)}};
     }
     return o;
+}
+
+std::vector<std::pair<uint64_t, std::pair<std::string, std::string>>> falseSharingCandidates(
+    const LayoutReport &r)
+{
+    std::vector<std::pair<uint64_t, std::pair<std::string, std::string>>> out;
+    for (size_t i = 0; i < r.rows.size(); ++i)
+        for (size_t j = i + 1; j < r.rows.size(); ++j) {
+            const LayoutRow &a = r.rows[i], &b = r.rows[j];
+            if (a.section == "read_mostly" || b.section == "read_mostly" || a.users.empty() ||
+                b.users.empty() || a.users == b.users)
+                continue;
+            uint64_t lo = std::max(a.firstLine, b.firstLine), hi = std::min(a.lastLine, b.lastLine);
+            if (lo <= hi)
+                out.push_back({lo, {a.name, b.name}});
+        }
+    return out;
+}
+
+namespace {
+
+std::string xmlEscape(StringRef s)
+{
+    std::string out;
+    for (char c : s) {
+        switch (c) {
+        case '&': out += "&amp;"; break;
+        case '<': out += "&lt;"; break;
+        case '>': out += "&gt;"; break;
+        case '"': out += "&quot;"; break;
+        default: out += c;
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+// One row per cache line, one pixel column per 12 bytes... (see the
+// constants): variables are boxes coloured by group, padding is hatched,
+// lines with a false-sharing candidate get a red frame and a legend entry.
+std::string layoutSvg(const LayoutReport &r)
+{
+    constexpr unsigned kByte = 12, kRow = 30, kLeft = 70, kTop = 58, kMaxLines = 512;
+    const uint64_t line = std::max<uint64_t>(r.cacheline, 1);
+    const uint64_t lines = std::min<uint64_t>((r.blockSize + line - 1) / line, kMaxLines);
+    auto candidates = falseSharingCandidates(r);
+    std::set<uint64_t> hot;
+    for (const auto &c : candidates)
+        hot.insert(c.first);
+    const unsigned width = kLeft + static_cast<unsigned>(line) * kByte + 20;
+    const unsigned legendRows = 2 + static_cast<unsigned>(std::min<size_t>(candidates.size(), 20));
+    const unsigned height = kTop + static_cast<unsigned>(lines) * kRow + 20 + legendRows * 18;
+    std::string out;
+    raw_string_ostream os(out);
+    os << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+       << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
+       << "\" viewBox=\"0 0 " << width << " " << height << "\" font-family=\"monospace\" font-size=\"11\">\n"
+       << "<defs><pattern id=\"pad\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" "
+          "patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#eeeeee\"/>"
+          "<line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#bbbbbb\" stroke-width=\"2\"/></pattern></defs>\n"
+       << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+       << "<text x=\"10\" y=\"20\" font-size=\"14\" font-weight=\"bold\">" << xmlEscape(r.file)
+       << ": per-CPU block, " << r.blockSize << " bytes, " << r.padding << " bytes of padding</text>\n"
+       << "<text x=\"10\" y=\"40\">one row per " << line << "-byte cache line; hatched: padding"
+       << (r.kernel ? "; a kernel module" : "") << "</text>\n";
+    static const char *colours[] = {"#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462",
+                                    "#b3de69", "#fccde5", "#d9d9d9", "#bc80bd"};
+    for (uint64_t l = 0; l < lines; ++l) {
+        unsigned y = kTop + static_cast<unsigned>(l) * kRow;
+        os << "<text x=\"10\" y=\"" << y + 19 << "\">0x" << utohexstr(l * line) << "</text>\n"
+           << "<rect x=\"" << kLeft << "\" y=\"" << y << "\" width=\""
+           << std::min<uint64_t>(line, r.blockSize - l * line) * kByte << "\" height=\""
+           << kRow - 4 << "\" fill=\"url(#pad)\" stroke=\"" << (hot.count(l) ? "#d00000" : "#999999")
+           << "\" stroke-width=\"" << (hot.count(l) ? 3 : 1) << "\"/>\n";
+    }
+    for (size_t i = 0; i < r.rows.size(); ++i) {
+        const LayoutRow &row = r.rows[i];
+        uint64_t begin = row.offset, end = row.offset + std::max<uint64_t>(row.size, 1);
+        for (uint64_t l = begin / line; l * line < end && l < lines; ++l) {
+            uint64_t from = std::max(begin, l * line), to = std::min(end, (l + 1) * line);
+            unsigned x = kLeft + static_cast<unsigned>(from - l * line) * kByte;
+            unsigned w = static_cast<unsigned>(to - from) * kByte;
+            unsigned y = kTop + static_cast<unsigned>(l) * kRow;
+            os << "<g><title>" << xmlEscape(row.name) << ": offset 0x" << utohexstr(row.offset) << ", "
+               << row.size << " bytes, " << xmlEscape(row.section) << "</title>"
+               << "<rect x=\"" << x << "\" y=\"" << y + 2 << "\" width=\"" << w << "\" height=\"" << kRow - 8
+               << "\" fill=\"" << colours[i % 10] << "\" stroke=\"#333333\"/>";
+            size_t fits = w / 7;
+            if (fits >= 2) {
+                std::string label = row.name.size() <= fits ? row.name : row.name.substr(0, fits - 1) + "~";
+                os << "<text x=\"" << x + 3 << "\" y=\"" << y + 17 << "\">" << xmlEscape(label) << "</text>";
+            }
+            os << "</g>\n";
+        }
+    }
+    unsigned y = kTop + static_cast<unsigned>(lines) * kRow + 20;
+    if (lines < (r.blockSize + line - 1) / line)
+        os << "<text x=\"10\" y=\"" << y << "\">... " << (r.blockSize + line - 1) / line - lines
+           << " more lines not drawn</text>\n";
+    y += 18;
+    os << "<text x=\"10\" y=\"" << y << "\">false-sharing candidates (variables on one line, used by "
+          "different functions): "
+       << candidates.size() << "</text>\n";
+    for (size_t k = 0; k < candidates.size() && k < 20; ++k) {
+        y += 18;
+        os << "<text x=\"20\" y=\"" << y << "\" fill=\"#d00000\">line 0x"
+           << utohexstr(candidates[k].first * line) << ": " << xmlEscape(candidates[k].second.first) << " and "
+           << xmlEscape(candidates[k].second.second) << "</text>\n";
+    }
+    os << "</svg>\n";
+    return out;
 }
 
 std::string diagnosticsText(const std::vector<Diagnostic> &diags)

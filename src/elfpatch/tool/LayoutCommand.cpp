@@ -21,6 +21,8 @@ int runLayout(const LayoutCommand &c)
     LayoutReport r = buildLayoutReport(f->object, cpus, c.cacheline, parseAbi(c.abi));
     if (c.format == "json")
         outs() << formatv("{0:2}", layoutJson(r)) << "\n";
+    else if (c.format == "svg")
+        outs() << layoutSvg(r);
     else
         outs() << layoutText(r);
     return kExitOk;

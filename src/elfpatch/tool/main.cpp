@@ -104,11 +104,17 @@ void setupLayout(CLI::App &app, LayoutCommand &c, std::function<void()> &run, in
     sub->footer("Each variable with its section (group), offset, size, alignment, the padding before\n"
                 "it and the cache lines it occupies; totals per CPU and for --cpus CPUs; and a\n"
                 "reordering that would remove padding, when one exists.\n"
-                "The JSON form is the baseline format of `check --baseline`.\n\n"
-                "Example:\n  percpu-elfpatch layout --cpus 64 plugin.o");
+                "The JSON form is the baseline format of `check --baseline`. The SVG form draws\n"
+                "the block one cache line per row, as people read a pahole dump: variables by\n"
+                "group, padding hatched, and lines where two variables used by different\n"
+                "functions meet (false-sharing candidates) framed in red.\n"
+                "For a kernel module (chosen automatically, or --abi kernel) the totals are the\n"
+                "kernel's allocation from its 8 KiB module reserve.\n\n"
+                "Examples:\n  percpu-elfpatch layout --cpus 64 plugin.o\n"
+                "  percpu-elfpatch layout --format svg drivers/net/foo.ko > foo-percpu.svg");
     sub->add_option("file", c.input, "Object or linked program")->required()->check(CLI::ExistingFile);
-    sub->add_option("--format", c.format, "Output format")
-        ->check(CLI::IsMember({"text", "json"}))
+    sub->add_option("--format", c.format, "Output format (svg: the block drawn as cache lines)")
+        ->check(CLI::IsMember({"text", "json", "svg"}))
         ->capture_default_str();
     sub->add_option("--cpus", c.cpus, "CPUs to total the block for (default: this machine's)");
     sub->add_option("--cacheline", c.cacheline, "Cache-line size")->check(CLI::PositiveNumber)->capture_default_str();

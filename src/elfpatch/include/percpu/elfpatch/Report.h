@@ -22,6 +22,9 @@ struct LayoutRow {
     uint64_t firstLine = 0, lastLine = 0; // cache lines (offset / cacheline)
     std::string input;       // PlacedSymbol::input
     unsigned occurrence = 0; // PlacedSymbol::occurrence
+    // Functions whose code refers to the variable (objects only): the
+    // "contexts" that may write it, for the false-sharing picture.
+    std::vector<std::string> users;
 };
 
 struct LayoutReport {
@@ -44,6 +47,12 @@ LayoutReport buildLayoutReport(const ObjectFile &obj, unsigned cpus, uint64_t ca
                                Abi abi = Abi::Auto);
 std::string layoutText(const LayoutReport &r);
 llvm::json::Value layoutJson(const LayoutReport &r);
+// The block as cache lines, pahole-style: a standalone SVG document.
+std::string layoutSvg(const LayoutReport &r);
+// Cache lines holding two variables referred to from different functions
+// (and not read-mostly): candidates for false sharing between contexts.
+std::vector<std::pair<uint64_t, std::pair<std::string, std::string>>> falseSharingCandidates(
+    const LayoutReport &r);
 
 std::string diagnosticsText(const std::vector<Diagnostic> &diags);
 llvm::json::Value diagnosticsJson(const std::vector<Diagnostic> &diags, size_t files);
