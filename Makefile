@@ -4,12 +4,13 @@
 #               ASan+UBSan and TSan builds, then the tool built against LLVM 14
 #               (the oldest supported) with its golden tests (ctest underneath)
 # Both install missing Debian packages first (scripts/install-deps.sh).
-# Other targets: make bench (benchmarks with ratios), make install PREFIX=...
+# Other targets: make bench (benchmarks with ratios), make corpus (the Linux
+# kernel's modules through check/layout/patch; downloads them), make install PREFIX=...
 PRESETS ?= default asan tsan llvm14
 PREFIX ?= /usr/local
 JOBS ?= 2
 
-.PHONY: demo test bench deps install clean
+.PHONY: demo test bench corpus deps install clean
 
 deps:
 	@scripts/install-deps.sh
@@ -32,6 +33,19 @@ bench: deps
 	@cmake --preset default >/dev/null
 	@cmake --build --preset default -j $(JOBS)
 	@bench/run.sh build/default
+
+# The kernel's own modules (Debian's linux-image packages, downloaded once
+# into build/kernel-corpus) through check, layout and patch, then check's
+# speed against llvm-readelf over them.  Not part of `test`: it needs the
+# network and ~130 MB.
+corpus: deps
+	@cmake --preset default >/dev/null
+	@cmake --build --preset default -j $(JOBS)
+	@tests/kernel_corpus.sh $(CURDIR)/build/default/src/elfpatch/percpu-elfpatch \
+	  /usr/lib/llvm-$${PERCPU_LLVM_VERSION:-19}/bin $(CURDIR)/build/kernel-corpus $(CURDIR); \
+	  rc=$$?; [ $$rc = 77 ] && exit 0; [ $$rc = 0 ] || exit $$rc
+	@echo "check over the corpus against llvm-readelf:"
+	@bench/elfpatch/kernel_corpus.sh build/default build/kernel-corpus
 
 install: deps
 	@cmake --preset default >/dev/null

@@ -58,6 +58,9 @@ Error readSystemMap(const std::string &path, StringRef text, KernelSymbols &out)
     std::vector<Entry> entries;
     std::optional<uint64_t> start, end;
     size_t lineNo = 0;
+    if (text.contains("The real System.map is in"))
+        return fail(path, "a placeholder, not a symbol map (Debian ships the real System.map in the "
+                          "linux-image-*-dbg package, or use that package's vmlinux)");
     for (StringRef rest = text; !rest.empty();) {
         StringRef line;
         std::tie(line, rest) = rest.split('\n');

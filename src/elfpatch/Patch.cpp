@@ -91,7 +91,7 @@ void setNote(ObjectFile &obj, const BlockLayout &layout)
 
 } // namespace
 
-Expected<bool> mergePerCpuSections(ObjectFile &obj, const BlockLayout &layout)
+Expected<bool> mergePerCpuSections(ObjectFile &obj, const BlockLayout &layout, const PatchOptions &opts)
 {
     if (layout.empty() || alreadyPatched(obj, layout))
         return false;
@@ -188,6 +188,16 @@ Expected<bool> mergePerCpuSections(ObjectFile &obj, const BlockLayout &layout)
     merged.info = 0;
     merged.entsize = 0;
     merged.addralign = layout.align;
+    if (opts.kernel) {
+        uint64_t own = 1;
+        bool oneGroup = true;
+        for (const PlacedSection &p : layout.sections) {
+            own = std::max<uint64_t>(own, p.align);
+            oneGroup &= p.group == layout.sections.front().group;
+        }
+        if (oneGroup)
+            merged.addralign = own;
+    }
     merged.size = layout.size;
     merged.data = std::move(data);
     for (const PlacedSection &p : layout.sections)
@@ -306,7 +316,7 @@ Expected<PatchResult> patchObject(const ObjectFile &objIn, ArrayRef<uint8_t> ori
                          "not a relocatable object (patch works on .o files)");
     ObjectFile obj = objIn;
     result.layout = planBlock(obj);
-    auto merged = mergePerCpuSections(obj, result.layout);
+    auto merged = mergePerCpuSections(obj, result.layout, options);
     if (!merged)
         return merged.takeError();
     bool changed = *merged;

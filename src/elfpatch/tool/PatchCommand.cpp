@@ -29,6 +29,7 @@ int runPatch(const PatchCommand &c)
                                f->buffer->getBufferSize());
     PatchOptions opts;
     opts.indirect = c.indirect;
+    opts.kernel = usesKernelModel(f->object, parseAbi(c.abi));
     auto result = patchObject(f->object, original, opts);
     if (!result) {
         bool inputProblem = false;

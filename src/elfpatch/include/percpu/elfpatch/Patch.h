@@ -30,6 +30,11 @@ namespace percpu::elfpatch {
 
 struct PatchOptions {
     bool indirect = false;
+    // A kernel module: the kernel allocates the block at the merged
+    // section's sh_addralign, so patch keeps the inputs' largest alignment
+    // when the block has one group (no group step needs a cache-line base)
+    // instead of raising it to a cache line.
+    bool kernel = false;
 };
 
 struct PatchResult {
@@ -47,7 +52,8 @@ llvm::Expected<PatchResult> patchObject(const ObjectFile &obj, llvm::ArrayRef<ui
 
 // The in-memory steps, for the loader: merge the per-CPU sections of `obj`
 // (returns whether anything changed), and make per-CPU references indirect.
-llvm::Expected<bool> mergePerCpuSections(ObjectFile &obj, const BlockLayout &layout);
+llvm::Expected<bool> mergePerCpuSections(ObjectFile &obj, const BlockLayout &layout,
+                                         const PatchOptions &opts = {});
 llvm::Expected<unsigned> makeIndirect(ObjectFile &obj, unsigned *slots = nullptr);
 
 constexpr llvm::StringLiteral kSlotSection = ".data.rel.ro.percpu_slots";
