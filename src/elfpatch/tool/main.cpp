@@ -65,12 +65,18 @@ void setupCheck(CLI::App &app, CheckCommand &c, std::function<void()> &run, int 
     sub->footer(rulesHelp() +
                 "\nAll files are checked together, so cross-object rules (kind-mismatch, the\n"
                 "block-budget total) see every definition and reference.\n"
+                "Kernel modules (.modinfo, .gnu.linkonce.this_module or __ksymtab*; or --abi kernel)\n"
+                "follow the kernel's model: %gs/tpidr_el1-relative accesses are per-CPU accesses,\n"
+                "vmlinux's per-CPU variables come from --kernel-symbols, and block-budget defaults\n"
+                "to the 8 KiB module reserve (PERCPU_MODULE_RESERVE) for each module and for all\n"
+                "of them together.\n"
                 "Text output: file:(section+0xOFF): error: message [rule-id]\n\n"
                 "Examples:\n"
                 "  percpu-elfpatch check build/*.o build/host\n"
                 "  percpu-elfpatch check --format sarif --max-block 8K plugins/*.o > percpu.sarif\n"
                 "  percpu-elfpatch layout --format json plugin.o > base.json\n"
-                "  percpu-elfpatch check --baseline base.json --max-growth 10% plugin.o\n\n"
+                "  percpu-elfpatch check --baseline base.json --max-growth 10% plugin.o\n"
+                "  percpu-elfpatch check --kernel-symbols System.map --format sarif $(find . -name '*.ko')\n\n"
                 "Exit status: 0 clean, 1 a rule failed, 2 an input could not be read or bad usage.\n"
                 "--disable malformed skips unreadable inputs instead.");
     sub->add_option("files", c.inputs, "Objects (.o) and linked programs")->required();
