@@ -90,6 +90,25 @@ $out"
   only_error block-budget "add up to"
   run 0 "$tool" check --kernel-symbols "$map" --max-block 16K half_a.ko half_b.ko
 
+  if [ $arch = x86_64 ]; then
+    # vmlinux and Module.symvers + System.map as --kernel-symbols.
+    build -I"$srcdir" -c "$srcdir/vmlinux.c" -o vmlinux.o
+    ld -static -e _start -T "$src/src/runtime/percpu.ld" vmlinux.o -o vmlinux 2>/dev/null ||
+      ld -static -e _start vmlinux.o -o vmlinux
+    run 1 "$tool" check --kernel-symbols vmlinux bug_vmlinux.ko
+    only_error direct-access "vmlinux's per-CPU '__preempt_count'"
+    run 0 "$tool" check --kernel-symbols vmlinux counter.ko other.ko
+    [ -z "$out" ] || fail "vmlinux as --kernel-symbols: $out"
+    printf '0x12345678\t__preempt_count\tvmlinux\tEXPORT_SYMBOL\n' > Module.symvers
+    run 1 "$tool" check --kernel-symbols Module.symvers --kernel-symbols "$map" bug_vmlinux.ko
+    only_error direct-access "vmlinux's per-CPU '__preempt_count'"
+    run 2 "$tool" check --kernel-symbols Module.symvers bug_vmlinux.ko
+    grep -q "Module.symvers alone does not say which symbols are per-CPU" <<<"$out" || fail "symvers alone: $out"
+    echo "ffffffffffffffff B The real System.map is in the linux-image-<version>-dbg package" > placeholder.map
+    run 2 "$tool" check --kernel-symbols placeholder.map bug_vmlinux.ko
+    grep -q "a placeholder" <<<"$out" || fail "placeholder System.map: $out"
+  fi
+
   # layout: the kernel's allocation, no mapping symbols, both kmod_local.
   run 0 "$tool" layout counter.ko
   grep -q "per-CPU block of a kernel module" <<<"$out" || fail "$arch: layout: $out"
