@@ -57,6 +57,8 @@ private:
     // instructions of straight-line code load or store through xN itself.
     AccessKind gotLoadUse(const Section &sec, uint64_t at, const MCInst &load, std::string &text) const;
     AccessKind addressUse(const Section &sec, uint64_t at, const MCInst &add, std::string &text) const;
+    bool loadsOrStoresThrough(const Section &sec, uint64_t at, const MCInst &inst, std::string &text,
+                              bool (*through)(const std::string &, const std::string &)) const;
     static bool isLoadStoreLo12(uint32_t type)
     {
         switch (type) {
@@ -143,40 +145,16 @@ bool addressesThroughAlone(const std::string &text, const std::string &reg)
     return after < text.size() && (text[after] == ']' || text.compare(after, 3, ", #") == 0);
 }
 
-// After `add xN, xM, :lo12:sym` (the second half of adrp+add): whether the
-// next instructions of straight-line code load or store through xN alone,
-// that is through the canonical address itself.  With an index register
-// ([xN, xOff]) the access adds an offset (a CPU's, tpidr_el1 or
-// __per_cpu_offset[cpu]) and is fine.
-AccessKind AArch64::addressUse(const Section &sec, uint64_t at, const MCInst &add, std::string &text) const
+// Follows the register that `inst` writes through the next few
+// instructions of straight-line code: whether one loads or stores with an
+// operand that `through(printed, reg)` accepts (the text gets it appended).
+bool AArch64::loadsOrStoresThrough(const Section &sec, uint64_t at, const MCInst &inst, std::string &text,
+                                   bool (*through)(const std::string &, const std::string &)) const
 {
-    if (add.getNumOperands() == 0 || !add.getOperand(0).isReg() || !add.getOperand(0).getReg())
-        return AccessKind::Address;
+    if (inst.getNumOperands() == 0 || !inst.getOperand(0).isReg() || !inst.getOperand(0).getReg())
+        return false;
     const MCRegisterInfo &mri = dis()->registerInfo();
-    unsigned reg = add.getOperand(0).getReg();
-    std::string regName = StringRef(mri.getName(reg)).lower();
-    for (uint64_t off = at + 4, n = 0; n < 8 && off + 4 <= sec.data.size(); off += 4, ++n) {
-        auto d = dis()->decode(ArrayRef<uint8_t>(sec.data).slice(off, 4), off);
-        if (!d)
-            break;
-        const MCInstrDesc &desc = dis()->instrInfo().get(d->inst.getOpcode());
-        std::string printed = dis()->print(d->inst);
-        if ((desc.mayLoad() || desc.mayStore()) && addressesThroughAlone(printed, regName)) {
-            text += "; then " + printed + " at +0x" + utohexstr(off);
-            return AccessKind::Memory;
-        }
-        if (dis()->endsStraightLine(d->inst) || dis()->writesRegister(d->inst, reg))
-            break;
-    }
-    return AccessKind::Address;
-}
-
-AccessKind AArch64::gotLoadUse(const Section &sec, uint64_t at, const MCInst &load, std::string &text) const
-{
-    if (load.getNumOperands() == 0 || !load.getOperand(0).isReg() || !load.getOperand(0).getReg())
-        return AccessKind::GotLoad;
-    const MCRegisterInfo &mri = dis()->registerInfo();
-    unsigned reg = load.getOperand(0).getReg();
+    unsigned reg = inst.getOperand(0).getReg();
     std::string regName = StringRef(mri.getName(reg)).lower(); // "x3"
     for (uint64_t off = at + 4, n = 0; n < 8 && off + 4 <= sec.data.size(); off += 4, ++n) {
         auto d = dis()->decode(ArrayRef<uint8_t>(sec.data).slice(off, 4), off);
@@ -184,14 +162,31 @@ AccessKind AArch64::gotLoadUse(const Section &sec, uint64_t at, const MCInst &lo
             break;
         const MCInstrDesc &desc = dis()->instrInfo().get(d->inst.getOpcode());
         std::string printed = dis()->print(d->inst);
-        if ((desc.mayLoad() || desc.mayStore()) && printedBase(printed) == regName) {
+        if ((desc.mayLoad() || desc.mayStore()) && through(printed, regName)) {
             text += "; then " + printed + " at +0x" + utohexstr(off);
-            return AccessKind::Memory;
+            return true;
         }
         if (dis()->endsStraightLine(d->inst) || dis()->writesRegister(d->inst, reg))
             break;
     }
-    return AccessKind::GotLoad;
+    return false;
+}
+
+// After `add xN, xM, :lo12:sym` (the second half of adrp+add): a load or
+// store through xN alone goes through the canonical address itself.  With
+// an index register ([xN, xOff]) the access adds an offset (a CPU's,
+// tpidr_el1 or __per_cpu_offset[cpu]) and is fine.
+AccessKind AArch64::addressUse(const Section &sec, uint64_t at, const MCInst &add, std::string &text) const
+{
+    return loadsOrStoresThrough(sec, at, add, text, addressesThroughAlone) ? AccessKind::Memory
+                                                                           : AccessKind::Address;
+}
+
+// After `ldr xN, [xM, :got_lo12:sym]` (-fPIC): a load or store based on xN.
+AccessKind AArch64::gotLoadUse(const Section &sec, uint64_t at, const MCInst &load, std::string &text) const
+{
+    auto basedOn = [](const std::string &printed, const std::string &reg) { return printedBase(printed) == reg; };
+    return loadsOrStoresThrough(sec, at, load, text, basedOn) ? AccessKind::Memory : AccessKind::GotLoad;
 }
 
 Access AArch64::classifyAccess(const Section &sec, const Reloc &rel,

@@ -122,47 +122,25 @@ static inline int pcpu_arch_current_cpu(void)
 
 /* sfx: instruction suffix; mod: operand modifier for a register of that width;
  * vc: constraint for a value operand (immediates fit the instruction). */
+/* One instruction that is both the operation and the commit: `insn v` to
+ * the copy (add, and, or; mov for write). */
+#define PCPU__X86_DEFINE_MEMOP(bits, name, insn, sfx, mod, vc)                 \
+    static inline int pcpu_arch_##name##_##bits(void *canon, uint##bits##_t v) \
+    {                                                                          \
+        PCPU__X86_PROLOGUE                                                     \
+        __asm__ __volatile__(PCPU__X86_RSEQ(                                   \
+                                 insn sfx " %" mod "[v], (%[p],%%rax)\n\t")    \
+                             : [ret] "=&r"(ret)                                \
+                             : PCPU__X86_INPUTS, [v] vc(v)                     \
+                             : "rax", "memory", "cc");                         \
+        return ret;                                                            \
+    }
+
 #define PCPU__X86_DEFINE_OPS(bits, sfx, mod, vc)                               \
-    static inline int pcpu_arch_add_##bits(void *canon, uint##bits##_t v)      \
-    {                                                                          \
-        PCPU__X86_PROLOGUE                                                     \
-        __asm__ __volatile__(PCPU__X86_RSEQ(                                   \
-                                 "add" sfx " %" mod "[v], (%[p],%%rax)\n\t")   \
-                             : [ret] "=&r"(ret)                                \
-                             : PCPU__X86_INPUTS, [v] vc(v)                     \
-                             : "rax", "memory", "cc");                         \
-        return ret;                                                            \
-    }                                                                          \
-    static inline int pcpu_arch_and_##bits(void *canon, uint##bits##_t v)      \
-    {                                                                          \
-        PCPU__X86_PROLOGUE                                                     \
-        __asm__ __volatile__(PCPU__X86_RSEQ(                                   \
-                                 "and" sfx " %" mod "[v], (%[p],%%rax)\n\t")   \
-                             : [ret] "=&r"(ret)                                \
-                             : PCPU__X86_INPUTS, [v] vc(v)                     \
-                             : "rax", "memory", "cc");                         \
-        return ret;                                                            \
-    }                                                                          \
-    static inline int pcpu_arch_or_##bits(void *canon, uint##bits##_t v)       \
-    {                                                                          \
-        PCPU__X86_PROLOGUE                                                     \
-        __asm__ __volatile__(PCPU__X86_RSEQ(                                   \
-                                 "or" sfx " %" mod "[v], (%[p],%%rax)\n\t")    \
-                             : [ret] "=&r"(ret)                                \
-                             : PCPU__X86_INPUTS, [v] vc(v)                     \
-                             : "rax", "memory", "cc");                         \
-        return ret;                                                            \
-    }                                                                          \
-    static inline int pcpu_arch_write_##bits(void *canon, uint##bits##_t v)    \
-    {                                                                          \
-        PCPU__X86_PROLOGUE                                                     \
-        __asm__ __volatile__(PCPU__X86_RSEQ(                                   \
-                                 "mov" sfx " %" mod "[v], (%[p],%%rax)\n\t")   \
-                             : [ret] "=&r"(ret)                                \
-                             : PCPU__X86_INPUTS, [v] vc(v)                     \
-                             : "rax", "memory", "cc");                         \
-        return ret;                                                            \
-    }                                                                          \
+    PCPU__X86_DEFINE_MEMOP(bits, add, "add", sfx, mod, vc)                     \
+    PCPU__X86_DEFINE_MEMOP(bits, and, "and", sfx, mod, vc)                     \
+    PCPU__X86_DEFINE_MEMOP(bits, or, "or", sfx, mod, vc)                       \
+    PCPU__X86_DEFINE_MEMOP(bits, write, "mov", sfx, mod, vc)                   \
     static inline int pcpu_arch_add_return_##bits(void *canon,                \
                                                    uint##bits##_t v,           \
                                                    uint##bits##_t *result)     \
