@@ -359,6 +359,19 @@ Error X86_64::applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v,
         support::endian::write64le(loc, x);
         return Error::success();
     };
+    // Narrow fields, checked as lld checks them: a PC-relative value must
+    // fit signed; an absolute one signed or unsigned (its checkIntUInt).
+    auto narrow = [&](int64_t x, unsigned bits, bool pcrel) -> Error {
+        int64_t lo = -(int64_t{1} << (bits - 1));
+        int64_t hi = pcrel ? (int64_t{1} << (bits - 1)) - 1 : (int64_t{1} << bits) - 1;
+        if (x < lo || x > hi)
+            return outOfRange(x, lo, hi);
+        if (bits == 8)
+            *loc = static_cast<uint8_t>(x);
+        else
+            support::endian::write16le(loc, static_cast<uint16_t>(x));
+        return Error::success();
+    };
     const int64_t A = v.A;
     switch (type) {
     case R_X86_64_NONE: return Error::success();
@@ -382,6 +395,10 @@ Error X86_64::applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v,
     case R_X86_64_GOTPC64: return w64(v.GOT + A - v.P);
     case R_X86_64_SIZE32: return u32(v.Z + A);                               // Z + A
     case R_X86_64_SIZE64: return w64(v.Z + A);
+    case R_X86_64_16: return narrow(static_cast<int64_t>(v.S + A), 16, false);      // S + A : int16/uint16
+    case R_X86_64_8: return narrow(static_cast<int64_t>(v.S + A), 8, false);        // S + A : int8/uint8
+    case R_X86_64_PC16: return narrow(static_cast<int64_t>(v.S + A - v.P), 16, true); // S + A - P : int16
+    case R_X86_64_PC8: return narrow(static_cast<int64_t>(v.S + A - v.P), 8, true);   // S + A - P : int8
     default: break;
     }
     return unsupportedRelocation(type, where);
