@@ -22,6 +22,13 @@ cmake --build "$tmp/cmake-build" >/dev/null
 "$tmp/cmake-build/app"
 "$tmp/cmake-build/plugin_host" "$tmp/cmake-build/plugin.o"
 "$tmp/cmake-build/plugin_host_cxx" "$tmp/cmake-build/plugin.o"
+# The same from a C-only project (project(... C)): the targets bring the
+# C++ runtime they need.
+cmake -S "$src/testdata/consumer_c" -B "$tmp/c-build" -DCMAKE_PREFIX_PATH="$tmp/prefix" \
+  -DCMAKE_C_COMPILER="$cc" >/dev/null
+cmake --build "$tmp/c-build" >/dev/null
+"$tmp/c-build/app"
+"$tmp/c-build/plugin_host" "$tmp/cmake-build/plugin.o"
 test -x "$tmp/prefix/bin/percpu-elfpatch"
 test -x "$tmp/prefix/bin/percpu-load"
 "$tmp/prefix/bin/percpu-elfpatch" check "$tmp/cmake-build/plugin.o"
