@@ -102,6 +102,15 @@ public:
     Checker(const std::vector<ObjectFile> &files, const CheckOptions &opts)
         : files_(files), opts_(opts) {}
     std::vector<Diagnostic> run();
+    std::vector<Diagnostic> structural(const ObjectFile &f)
+    {
+        sectionRules(f);
+        std::vector<Diagnostic> keep;
+        for (Diagnostic &d : out_)
+            if (d.rule == "section-flags")
+                keep.push_back(std::move(d));
+        return keep;
+    }
 
 private:
     void report(const std::string &rule, const ObjectFile &f, std::string section,
@@ -642,6 +651,13 @@ std::vector<Diagnostic> Checker::run()
 std::vector<Diagnostic> runChecks(const std::vector<ObjectFile> &files, const CheckOptions &options)
 {
     return Checker(files, options).run();
+}
+
+std::vector<Diagnostic> structuralDiagnostics(const ObjectFile &file)
+{
+    static const std::vector<ObjectFile> none;
+    static const CheckOptions defaults;
+    return Checker(none, defaults).structural(file);
 }
 
 } // namespace percpu::elfpatch

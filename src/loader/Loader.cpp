@@ -28,6 +28,7 @@
 #include "percpu/module.h"
 #include "percpu/percpu.h"
 
+#include "percpu/elfpatch/Check.h"
 #include "percpu/elfpatch/Compat.h"
 #include "percpu/elfpatch/Diagnostic.h"
 #include "percpu/elfpatch/Layout.h"
@@ -411,6 +412,11 @@ Error validate(Module &m)
                          "malformed");
     if (!o.symtabIndex)
         return loadError(m.name, "", std::nullopt, "", "object has no symbol table", "malformed");
+    // check's structural rules, from its own code: a per-CPU section that is
+    // not PROGBITS/NOBITS data would otherwise load as ordinary data, and the
+    // module's first per_cpu() access would fault.
+    for (Diagnostic &d : structuralDiagnostics(o))
+        return loadError(m.name, d.section, d.offset, d.symbol, d.message, d.rule);
     m.target = createTarget(o.machine);
     for (const Symbol &s : o.symbols)
         if (s.name == "__gnu_lto_slim")

@@ -66,6 +66,12 @@ struct CheckOptions {
 
 std::vector<Diagnostic> runChecks(const std::vector<ObjectFile> &files, const CheckOptions &options);
 
+// The rules about an object's structure that a loader must also enforce
+// before it maps anything (today `section-flags`: a per-CPU section that is
+// not allocated, writable, non-executable PROGBITS/NOBITS data), from the
+// same code as `check`.
+std::vector<Diagnostic> structuralDiagnostics(const ObjectFile &file);
+
 } // namespace percpu::elfpatch
 
 #endif
