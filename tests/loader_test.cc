@@ -22,6 +22,7 @@
 #include <string>
 #include <thread>
 #include <vector>
+#include <unistd.h>
 
 // What the host exports to modules.
 DEFINE_PER_CPU(long, host_hits);
@@ -496,6 +497,39 @@ TEST_F(Loader, ObjectsOfThePreviousConventionStillLoad)
     long before = pcpu_sum(&host_hits);
     sym<void (*)()>(ref, "legacy_host_bump")();
     EXPECT_EQ(pcpu_sum(&host_hits), before + 1);
+}
+
+TEST_F(Loader, GlobalModulesResolveLaterOnesAndWeakDefinitionsYield)
+{
+    // Without PCPU_RTLD_GLOBAL, a module's plain globals are its own.
+    pcpu_module *lib = load("global_lib.o");
+    ASSERT_NE(lib, nullptr);
+    EXPECT_EQ(pcpu_dlopen(fixture("global_user.o").c_str(), 0), nullptr);
+    EXPECT_NE(std::string(pcpu_dlerror()).find("undefined symbol 'lib_value'"), std::string::npos);
+    EXPECT_EQ(pcpu_dlclose(lib), 0);
+    mods_.clear();
+
+    lib = load("global_lib.o", PCPU_RTLD_GLOBAL);
+    ASSERT_NE(lib, nullptr);
+    pcpu_module *user = load("global_user.o");
+    ASSERT_NE(user, nullptr);
+    EXPECT_EQ(sym<int (*)()>(user, "use_lib")(), 42);
+    // ELF's rule: the first definition in the search order, the library's
+    // strong weak_pick, wins over the user's own weak one.
+    EXPECT_EQ(sym<int (*)()>(user, "which_pick")(), 1);
+    // The process comes before GLOBAL modules, as in dlopen's global scope.
+    EXPECT_EQ(sym<int (*)()>(user, "which_pagesize")(), getpagesize());
+    EXPECT_EQ(pcpu_dlclose(lib), -1) << "in use by global_user.o";
+}
+
+TEST_F(Loader, DeepbindPrefersGlobalModulesOverTheProcess)
+{
+    pcpu_module *lib = load("global_lib.o", PCPU_RTLD_GLOBAL);
+    ASSERT_NE(lib, nullptr);
+    pcpu_module *user = load("global_user.o", PCPU_RTLD_DEEPBIND);
+    ASSERT_NE(user, nullptr);
+    EXPECT_EQ(sym<int (*)()>(user, "which_pagesize")(), 12345);
+    EXPECT_EQ(sym<int (*)()>(user, "use_lib")(), 42);
 }
 
 TEST_F(Loader, LoadUnloadCyclesDoNotGrow)

@@ -308,6 +308,8 @@ struct Module {
 
     std::vector<std::string> exportNames; // registered in the loader's table
     std::set<Module *> deps, dependents;
+    // PCPU_RTLD_GLOBAL: the module's visible global definitions, by name.
+    std::unordered_map<std::string, uint32_t> globalDefs;
     std::vector<uint64_t> finiArray, exitcalls;
     bool constructed = false;
     uint64_t dsoHandle = 0; // the module's __dso_handle (a word in its data)
@@ -742,6 +744,27 @@ Error lookup(Module &m, uint32_t index, uint64_t &addr)
         addr = m.dsoHandle;
         return Error::success();
     }
+    // The PCPU_RTLD_GLOBAL modules' definitions, in load order.
+    auto fromGlobals = [&]() -> std::optional<Error> {
+        for (size_t k = 0; k < names.size(); ++k)
+            for (Module *g : L.modules) {
+                auto it = g->globalDefs.find(names[k]);
+                if (it == g->globalDefs.end())
+                    continue;
+                bool isPerCpu = isPerCpuSymbol(g->obj, g->obj.symbols[it->second]);
+                if (k > 0 && !isPerCpu)
+                    continue;
+                if (isPerCpu != wantPerCpu)
+                    return mismatch("module '" + g->name + "' (PCPU_RTLD_GLOBAL)");
+                addr = g->symAddr[it->second];
+                m.deps.insert(g);
+                return Error::success();
+            }
+        return std::nullopt;
+    };
+    if (m.flags & PCPU_RTLD_DEEPBIND)
+        if (auto r = fromGlobals())
+            return std::move(*r);
     if (s.name == "_GLOBAL_OFFSET_TABLE_") {
         addr = m.gotBase;
         return Error::success();
@@ -767,6 +790,9 @@ Error lookup(Module &m, uint32_t index, uint64_t &addr)
             }
         }
     }
+    if (!(m.flags & PCPU_RTLD_DEEPBIND))
+        if (auto r = fromGlobals())
+            return std::move(*r);
     if (s.binding == STB_WEAK) {
         addr = 0;
         return Error::success();
@@ -782,6 +808,37 @@ Error lookup(Module &m, uint32_t index, uint64_t &addr)
                                            : " (not exported by the host or a loaded module, nor in the "
                                              "process)"),
                      "undefined-symbol");
+}
+
+// ELF's rule for a module's weak definition: an earlier definition of the
+// name in the search order wins (a host or module export, a GLOBAL module's
+// definition) when it is of the same kind.  The process is not consulted:
+// C++ inline functions and template instances are weak, and binding them to
+// another copy in a shared library would gain nothing.
+std::optional<uint64_t> earlierDefinition(Module &m, const Symbol &s)
+{
+    if (s.name.empty() || (s.other & 3) == STV_HIDDEN || (s.other & 3) == STV_INTERNAL)
+        return std::nullopt;
+    const bool perCpu = isPerCpuSymbol(m.obj, s);
+    const uint32_t kind = perCpu ? PCPU_EXPORT_PER_CPU : PCPU_EXPORT_PLAIN;
+    if (const pcpu_export *e = pcpu_host_export(s.name.c_str()))
+        return e->kind == kind ? std::optional<uint64_t>(reinterpret_cast<uint64_t>(e->addr)) : std::nullopt;
+    Loader &L = loader();
+    if (auto it = L.exports.find(s.name); it != L.exports.end()) {
+        if (it->second.kind != kind)
+            return std::nullopt;
+        if (it->second.owner)
+            m.deps.insert(it->second.owner);
+        return it->second.addr;
+    }
+    for (Module *g : L.modules)
+        if (auto it = g->globalDefs.find(s.name); it != g->globalDefs.end()) {
+            if (isPerCpuSymbol(g->obj, g->obj.symbols[it->second]) != perCpu)
+                return std::nullopt;
+            m.deps.insert(g);
+            return g->symAddr[it->second];
+        }
+    return std::nullopt;
 }
 
 Error resolveSymbols(Module &m)
@@ -815,6 +872,9 @@ Error resolveSymbols(Module &m)
                                               "symbol '" + s.name + "' is defined in section '" +
                                                   o.sectionLabel(s.shndx) + "', which is not loaded"));
             m.symAddr[i] = base + (s.type == STT_SECTION ? 0 : s.value);
+            if (s.binding == STB_WEAK && s.type != STT_GNU_IFUNC)
+                if (std::optional<uint64_t> earlier = earlierDefinition(m, s))
+                    m.symAddr[i] = *earlier;
             if (s.type == STT_GNU_IFUNC && m.pltStub[i]) {
                 if (!(o.sections[s.shndx].flags & SHF_EXECINSTR) || s.value >= o.sections[s.shndx].size)
                     errors = joinErrors(std::move(errors),
@@ -1303,6 +1363,15 @@ pcpu_module *load(const std::string &name, MemoryBufferRef buf, int flags)
         return nullptr;
     }
     mod.loaded = true;
+    if (flags & PCPU_RTLD_GLOBAL)
+        for (uint32_t i = 1; i < mod.obj.symbols.size(); ++i) {
+            const Symbol &sym = mod.obj.symbols[i];
+            uint8_t vis = sym.other & 3;
+            if (sym.binding != STB_LOCAL && !sym.name.empty() && sym.type != STT_SECTION &&
+                (sym.isDefinedInSection() || sym.shndx == kShnAbs || sym.shndx == kShnCommon) &&
+                vis != STV_HIDDEN && vis != STV_INTERNAL)
+                mod.globalDefs.emplace(sym.name, i);
+        }
     L.modules.push_back(m->get());
     return reinterpret_cast<pcpu_module *>(m->release());
 }

@@ -53,6 +53,13 @@ int main(int argc, char **argv)
     app.add_flag("--no-process-symbols", noProcess,
                  "Resolve only against the host's and modules' exports, not libc");
     app.add_flag("--far", far, "Make per-CPU references indirect (PERCPU_FORCE_FAR=1 does the same)");
+    bool global = false, deepbind = false;
+    app.add_flag("--global", global,
+                 "Load each module with PCPU_RTLD_GLOBAL: its global definitions resolve the "
+                 "modules loaded after it (third-party libraries split over several modules)");
+    app.add_flag("--deepbind", deepbind,
+                 "Load each module with PCPU_RTLD_DEEPBIND: GLOBAL modules' definitions win over "
+                 "the process's (a library the host also links)");
     app.footer("Example:\n  percpu-load --call counters_run --stats counters.o stats.o\n\n"
                "Exit status: 0 success; 1 a called function returned non-zero or is missing;\n"
                "2 a module could not be loaded, or bad usage.");
@@ -62,7 +69,8 @@ int main(int argc, char **argv)
         int r = app.exit(e);
         return r == 0 ? 0 : 2;
     }
-    int flags = (noProcess ? PCPU_RTLD_NO_PROCESS_SYMBOLS : 0) | (far ? PCPU_RTLD_FAR : 0);
+    int flags = (noProcess ? PCPU_RTLD_NO_PROCESS_SYMBOLS : 0) | (far ? PCPU_RTLD_FAR : 0) |
+                (global ? PCPU_RTLD_GLOBAL : 0) | (deepbind ? PCPU_RTLD_DEEPBIND : 0);
     std::vector<pcpu_module *> loaded;
     int rc = 0;
     for (const std::string &path : modules) {

@@ -3,16 +3,30 @@
  *
  * A module's per-CPU block is placed in the same per-CPU address space as the
  * host's, at an offset valid in every unit, so per_cpu_ptr()/this_cpu_*() is
- * one formula for host, module and dynamic data.  Module symbols resolve
- * against the host's export table (EXPORT_SYMBOL, EXPORT_PER_CPU_SYMBOL),
- * then against loaded modules' exports, then (unless
- * PCPU_RTLD_NO_PROCESS_SYMBOLS) against the process's dynamic symbols (libc).
+ * one formula for host, module and dynamic data.
+ *
+ * Search order of a module's undefined symbols (the first definition found
+ * wins, as in ELF dynamic linking):
+ *   1. the host's export table (EXPORT_SYMBOL, EXPORT_PER_CPU_SYMBOL);
+ *   2. loaded modules' exports;
+ *   3. with PCPU_RTLD_DEEPBIND: every global definition of the modules
+ *      loaded with PCPU_RTLD_GLOBAL, in load order;
+ *   4. unless PCPU_RTLD_NO_PROCESS_SYMBOLS, the process's dynamic symbols
+ *      (libc, and any library the host links);
+ *   5. without PCPU_RTLD_DEEPBIND: the PCPU_RTLD_GLOBAL modules' definitions
+ *      (after the process, as dlopen's global scope puts the executable and
+ *      its libraries before libraries opened later).
+ * A module's own definitions bind to themselves, except weak ones: a weak
+ * definition yields to an earlier one of steps 1, 2 and the GLOBAL modules
+ * (ELF's rule, the first definition in the search order wins; the process is
+ * not searched for this, so C++ inline functions stay the module's own).
+ * Per-CPU references bind only to per-CPU definitions, and the reverse.
  *
  * Error policy: functions return NULL or -1; pcpu_dlerror() then describes
  * the failure (file, section+offset, symbol).  A failed load leaves nothing
  * behind.  All functions are MT-safe.
  *
- * Valid C11 and C++20.  x86-64 only for now.
+ * Valid C11 and C++20.  x86-64 and AArch64.
  */
 #ifndef PERCPU_LOADER_H
 #define PERCPU_LOADER_H
@@ -29,6 +43,14 @@ typedef struct pcpu_module pcpu_module;
 #define PCPU_RTLD_NO_PROCESS_SYMBOLS 0x1 /* do not resolve against libc & co. */
 #define PCPU_RTLD_FAR 0x2                /* make per-CPU references indirect
                                             (as PERCPU_FORCE_FAR=1 does) */
+#define PCPU_RTLD_GLOBAL 0x8             /* make every global definition of
+                                            the module visible to modules
+                                            loaded after it (RTLD_GLOBAL) */
+#define PCPU_RTLD_DEEPBIND 0x10          /* resolve against the GLOBAL modules
+                                            before the process (RTLD_DEEPBIND):
+                                            a library the process also has
+                                            (zstd in libLLVM) binds to the
+                                            module's copy */
 #define PCPU_RTLD_NOINIT 0x4             /* run no module code: neither
                                             indirect-function resolvers,
                                             constructors/module_init nor, on
