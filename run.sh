@@ -5,7 +5,7 @@
 #                       and in two plugins checked, patched and loaded)
 #   bash run.sh test    build and run the whole test suite (default -Werror,
 #                       ASan+UBSan, TSan, and LLVM 14 builds)
-# Other targets are the Makefile's (bench, install PREFIX=..., clean).  Each
+# Other targets are the Makefile's (bench, corpus, install PREFIX=..., clean).  Each
 # run first installs the Debian packages that are missing
 # (scripts/install-deps.sh, through apt-get, as root or with sudo).
 set -euo pipefail
