@@ -399,11 +399,7 @@ void Checker::kindMismatch()
             // the loader resolves it (an object of the 2006 convention
             // against a current one, or the reverse).
             if (it == defs.end() && wantPerCpu) {
-                StringRef n(s.name);
-                std::string other = startsWith(n, kLegacyPerCpuPrefix)
-                                        ? n.drop_front(kLegacyPerCpuPrefix.size()).str()
-                                        : (kLegacyPerCpuPrefix + n).str();
-                it = defs.find(other);
+                it = defs.find(otherPerCpuSpelling(s.name));
                 if (it != defs.end() && !it->second.perCpu)
                     it = defs.end();
             }

@@ -96,6 +96,12 @@ bool isDeclaredPerCpu(const ObjectFile &obj, StringRef name)
     return startsWith(name, kLegacyPerCpuPrefix) || obj.perCpuDecls.count(name.str());
 }
 
+std::string otherPerCpuSpelling(StringRef name)
+{
+    return startsWith(name, kLegacyPerCpuPrefix) ? name.drop_front(kLegacyPerCpuPrefix.size()).str()
+                                                 : (kLegacyPerCpuPrefix + name).str();
+}
+
 bool isNonVariableSymbolName(StringRef name)
 {
     if (name.empty() || startsWith(name, ".L"))

@@ -711,12 +711,8 @@ Error lookup(Module &m, uint32_t index, uint64_t &addr)
     // so that objects of the 2006 convention and current ones mix; only to a
     // per-CPU export under the other spelling.
     std::vector<std::string> names{s.name};
-    if (wantPerCpu) {
-        StringRef n(s.name);
-        names.push_back(startsWith(n, kLegacyPerCpuPrefix)
-                            ? n.drop_front(kLegacyPerCpuPrefix.size()).str()
-                            : (kLegacyPerCpuPrefix + n).str());
-    }
+    if (wantPerCpu)
+        names.push_back(otherPerCpuSpelling(s.name));
     for (size_t k = 0; k < names.size(); ++k) {
         const bool alias = k > 0;
         if (const pcpu_export *e = pcpu_host_export(names[k].c_str())) {
@@ -1477,10 +1473,7 @@ void *pcpu_dlsym(pcpu_module *handle, const char *symbol)
     }
     // Per-CPU variables answer to both spellings: "x" finds a module of the
     // 2006 convention's per_cpu__x, "per_cpu__x" a current module's x.
-    StringRef want(symbol);
-    std::string other = startsWith(want, kLegacyPerCpuPrefix)
-                            ? want.drop_front(kLegacyPerCpuPrefix.size()).str()
-                            : (kLegacyPerCpuPrefix + want).str();
+    std::string other = otherPerCpuSpelling(symbol);
     for (uint32_t i = 1; i < m->obj.symbols.size(); ++i) {
         const Symbol &s = m->obj.symbols[i];
         if (s.name == other && s.binding != STB_LOCAL && s.isDefinedInSection() &&

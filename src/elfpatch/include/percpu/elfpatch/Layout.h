@@ -111,6 +111,10 @@ bool isPerCpuSymbol(const ObjectFile &obj, const Symbol &sym);
 // an undefined reference means; where it binds decides whether that is right.
 bool isDeclaredPerCpu(const ObjectFile &obj, llvm::StringRef name);
 
+// The other spelling of a per-CPU variable's name: "x" for "per_cpu__x" and
+// "per_cpu__x" for "x" (the loader, check and pcpu_dlsym bind across them).
+std::string otherPerCpuSpelling(llvm::StringRef name);
+
 // Whether `name` is a symbol that never names a variable: assembler locals
 // (.L...), mapping symbols ($d, $x, $a, $t and their "$d.N" forms), empty.
 bool isNonVariableSymbolName(llvm::StringRef name);
