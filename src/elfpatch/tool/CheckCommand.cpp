@@ -79,17 +79,30 @@ int runCheck(const CheckCommand &c)
     std::vector<Diagnostic> found = runChecks(objects, opts);
     diags.insert(diags.end(), found.begin(), found.end());
 
+    std::string report;
     if (c.format == "json")
-        outs() << formatv("{0:2}", diagnosticsJson(diags, c.inputs.size())) << "\n";
+        report = formatv("{0:2}", diagnosticsJson(diags, c.inputs.size())).str() + "\n";
     else if (c.format == "sarif")
-        outs() << formatv("{0:2}", diagnosticsSarif(diags, toolVersion())) << "\n";
+        report = formatv("{0:2}", diagnosticsSarif(diags, toolVersion())).str() + "\n";
     else
-        outs() << diagnosticsText(diags);
+        report = diagnosticsText(diags);
+    if (c.output.empty()) {
+        outs() << report;
+    } else {
+        // The report goes to the file (whole or not at all); a build log or a
+        // terminal still gets the diagnostics as text.
+        if (!writeFileAtomically(c.output, ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(report.data()),
+                                                              report.size())))
+            return kExitInput;
+        if (c.format != "text")
+            outs() << diagnosticsText(diags);
+    }
     if (unreadable)
         return kExitInput;
-    // Notes (what was not covered) inform; they do not fail the check.
+    // Only errors fail the check: warnings and notes (what was not covered)
+    // inform.
     bool failed = std::any_of(found.begin(), found.end(),
-                              [](const Diagnostic &d) { return d.severity != Severity::Note; });
+                              [](const Diagnostic &d) { return d.severity == Severity::Error; });
     return failed ? kExitRule : kExitOk;
 }
 

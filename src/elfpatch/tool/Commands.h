@@ -41,6 +41,7 @@ struct CheckCommand {
     std::string maxGrowth;  // bytes or N%
     std::string abi = "auto";
     std::vector<std::string> kernelSymbols;
+    std::string output;     // empty: standard output
 };
 int runCheck(const CheckCommand &c);
 

@@ -73,11 +73,12 @@ void setupCheck(CLI::App &app, CheckCommand &c, std::function<void()> &run, int 
                 "Text output: file:(section+0xOFF): error: message [rule-id]\n\n"
                 "Examples:\n"
                 "  percpu-elfpatch check build/*.o build/host\n"
-                "  percpu-elfpatch check --format sarif --max-block 8K plugins/*.o > percpu.sarif\n"
+                "  percpu-elfpatch check --format sarif -o percpu.sarif --max-block 8K plugins/*.o\n"
                 "  percpu-elfpatch layout --format json plugin.o > base.json\n"
                 "  percpu-elfpatch check --baseline base.json --max-growth 10% plugin.o\n"
                 "  percpu-elfpatch check --kernel-symbols System.map --format sarif $(find . -name '*.ko')\n\n"
-                "Exit status: 0 clean, 1 a rule failed, 2 an input could not be read or bad usage.\n"
+                "Exit status: 0 clean (warnings and notes do not fail), 1 a rule reported an error,\n"
+                "2 an input could not be read or bad usage.\n"
                 "--disable malformed skips unreadable inputs instead.");
     sub->add_option("files", c.inputs, "Objects (.o) and linked programs")->required();
     sub->add_option("--format", c.format, "Output format")
@@ -101,6 +102,9 @@ void setupCheck(CLI::App &app, CheckCommand &c, std::function<void()> &run, int 
                     "(repeatable); tells which undefined symbols of kernel modules are per-CPU")
         ->allow_extra_args(false)
         ->check(CLI::ExistingFile);
+    sub->add_option("-o,--output", c.output,
+                    "Write the report (in --format) to this file instead of standard output; "
+                    "with json or sarif, standard output still gets the diagnostics as text");
     sub->callback([&] { run = [&] { rc = runCheck(c); }; });
 }
 
