@@ -15,6 +15,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   libzstd-dev libssl-dev zlib1g-dev gdb
   librsvg2-bin libxml2-utils             # render and validate layout --format svg
+  help2man man-db                        # man pages from --help, and reading them in the test
   binutils-aarch64-linux-gnu bc          # make corpus: GNU ld -r of arm64 modules; timings
   libc6-dev-arm64-cross libstdc++-12-dev-arm64-cross   # AArch64 compile check
 )

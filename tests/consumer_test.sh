@@ -16,7 +16,9 @@ prefix=$tmp/prefix
 cmake --install "$build" --prefix "$prefix" >/dev/null
 for f in include/percpu/percpu.h include/percpu/linux.h include/percpu/arch/x86_64.h \
          share/percpu/percpu.ld include/percpu/loader.h include/percpu/module.h \
-         include/percpu/loader.hpp lib/cmake/percpu/PercpuModule.cmake; do
+         include/percpu/loader.hpp lib/cmake/percpu/PercpuModule.cmake \
+         share/man/man1/percpu-elfpatch.1 share/man/man1/percpu-elfpatch-check.1 \
+         share/man/man1/percpu-load.1; do
   test -f "$prefix/$f" || { echo "not installed: $f"; exit 1; }
 done
 test -x "$prefix/bin/percpu-elfpatch"

@@ -149,10 +149,11 @@ void setupLink(CLI::App &app, LinkCommand &c, std::function<void()> &run, int &r
 
 int main(int argc, char **argv)
 {
-    CLI::App app{"percpu-elfpatch: patch, check and map the per-CPU data of ELF objects"};
+    CLI::App app{"percpu-elfpatch: patch, check and map the per-CPU data of ELF objects", "percpu-elfpatch"};
     app.set_version_flag("--version", std::string("percpu-elfpatch ") + toolVersion());
     app.require_subcommand(1);
-    app.footer("Run `percpu-elfpatch SUBCOMMAND --help` for each subcommand's options and examples.");
+    app.footer("Run `percpu-elfpatch SUBCOMMAND --help` (or `man percpu-elfpatch-SUBCOMMAND`) for each\n"
+               "subcommand's options and examples.");
     int rc = kExitOk;
     std::function<void()> run;
     PatchCommand patch;

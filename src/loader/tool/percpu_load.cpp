@@ -42,7 +42,7 @@ void printStats(const std::vector<pcpu_module *> &mods)
 
 int main(int argc, char **argv)
 {
-    CLI::App app{"percpu-load: load percpu plugin modules (.o) into a host and call their functions"};
+    CLI::App app{"percpu-load: load percpu plugin modules (.o) into a host and call their functions", "percpu-load"};
     app.set_version_flag("--version", std::string("percpu-load ") + PERCPU_VERSION);
     std::vector<std::string> modules, calls;
     bool stats = false, noProcess = false, far = false;

@@ -1,0 +1,37 @@
+# Writes one man page from a tool's --help, so the page and --help cannot
+# drift:
+#   cmake -DTOOL=<exe> [-DSUBCOMMAND=<sub>] -DPAGE=<name> -DVERSION=<v>
+#         -DSEE_ALSO=<page;page...> -DOUT=<file.1> -DWORK=<dir> -P PercpuManPage.cmake
+# The page's NAME line is the first line of --help (the command's own
+# description); help2man formats the rest.
+find_program(HELP2MAN help2man REQUIRED)
+file(MAKE_DIRECTORY "${WORK}")
+set(wrapper "${WORK}/${PAGE}")
+if(SUBCOMMAND)
+  file(WRITE "${wrapper}" "#!/bin/sh\nexec \"${TOOL}\" ${SUBCOMMAND} \"$@\"\n")
+else()
+  file(WRITE "${wrapper}" "#!/bin/sh\nexec \"${TOOL}\" \"$@\"\n")
+endif()
+file(CHMOD "${wrapper}" PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE
+     WORLD_READ WORLD_EXECUTE)
+execute_process(COMMAND "${wrapper}" --help OUTPUT_VARIABLE help RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${PAGE}: `--help` failed (${rc})")
+endif()
+string(REGEX MATCH "^[^\n]*" name "${help}")
+string(REGEX REPLACE "^[a-z-]+: " "" name "${name}")   # "percpu-load: load ..." -> "load ..."
+set(include "${WORK}/${PAGE}.h2m")
+set(see "")
+foreach(p IN LISTS SEE_ALSO)
+  if(see)
+    string(APPEND see ",\n")
+  endif()
+  string(APPEND see ".BR ${p} (1)")
+endforeach()
+file(WRITE "${include}" "[SEE ALSO]\n${see}\n")
+execute_process(COMMAND "${HELP2MAN}" --no-info --no-discard-stderr "--version-string=${VERSION}"
+                        "--name=${name}" --section=1 "--include=${include}" -o "${OUT}" "${wrapper}"
+                RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${PAGE}: help2man failed (${rc})")
+endif()
