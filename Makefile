@@ -2,15 +2,20 @@
 #   make demo   build, then run the demo (threads bumping per-CPU counters)
 #   make test   build and run the whole test suite: the default build, then
 #               ASan+UBSan and TSan builds, then the tool built against LLVM 14
-#               (the oldest supported) with its golden tests (ctest underneath)
+#               (the oldest supported) with its golden tests (ctest underneath),
+#               then the .deb in a fresh Debian root (test-package)
 # Both install missing Debian packages first (scripts/install-deps.sh).
 # Other targets: make bench (benchmarks with ratios), make corpus (the Linux
-# kernel's modules through check/layout/patch; downloads them), make install PREFIX=...
+# kernel's modules through check/layout/patch; downloads them), make install PREFIX=...,
+# make package (the .deb, build/default/percpu_VERSION_ARCH.deb), make
+# test-package (that .deb installed and used in a fresh debootstrap root) and
+# make test-debian (the README's two commands in a fresh debootstrap root;
+# about 40 minutes).
 PRESETS ?= default asan tsan llvm14
 PREFIX ?= /usr/local
 JOBS ?= 2
 
-.PHONY: demo test bench corpus deps install clean
+.PHONY: demo test bench corpus deps install package test-package test-debian clean
 
 deps:
 	@scripts/install-deps.sh
@@ -28,6 +33,8 @@ test: deps
 	  echo "=== $$p tests ==="; \
 	  ctest --preset $$p; \
 	done
+	@echo "=== package: the .deb installed and used in a fresh Debian 12 root ==="
+	@$(MAKE) --no-print-directory test-package
 
 bench: deps
 	@cmake --preset default >/dev/null
@@ -51,6 +58,17 @@ install: deps
 	@cmake --preset default >/dev/null
 	@cmake --build --preset default -j $(JOBS)
 	@cmake --install build/default --prefix $(PREFIX)
+
+package: deps
+	@cmake --preset default >/dev/null
+	@cmake --build --preset default -j $(JOBS)
+	@cmake --build build/default --target package
+
+test-package: package
+	@tests/debian/package.sh build/default . build/debian
+
+test-debian: deps
+	@tests/debian/bare.sh . build/debian $(COMMANDS)
 
 clean:
 	rm -rf build

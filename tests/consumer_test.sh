@@ -7,13 +7,23 @@
 # the build, with the diagnostic in the build log.  Then the same with
 # pkg-config (percpu, percpu-loader, percpu-module).
 #   consumer_test.sh BUILD_DIR SOURCE_DIR C_COMPILER CLANG
+#   consumer_test.sh --system SOURCE_DIR C_COMPILER
+# --system: percpu is installed in /usr (the .deb); only gcc and Makefiles
+# are assumed, and nothing is installed by this script.
 set -euo pipefail
-build=$1 src=$2 cc=$3 clang=$4
+if [ "$1" = --system ]; then
+  system=1 build= src=$2 cc=$3 clang=
+  prefix=/usr
+else
+  system=0 build=$1 src=$2 cc=$3 clang=$4
+fi
 clangxx=${clang%clang}clang++
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-prefix=$tmp/prefix
-cmake --install "$build" --prefix "$prefix" >/dev/null
+if [ "$system" = 0 ]; then
+  prefix=$tmp/prefix
+  cmake --install "$build" --prefix "$prefix" >/dev/null
+fi
 for f in include/percpu/percpu.h include/percpu/linux.h include/percpu/arch/x86_64.h \
          share/percpu/percpu.ld include/percpu/loader.h include/percpu/module.h \
          include/percpu/loader.hpp lib/cmake/percpu/PercpuModule.cmake \
@@ -46,25 +56,36 @@ run_cxx_project() {
   grep -q '"results": \[\]' "$b/percpu_check_plugin.sarif"
 }
 
-installed=(-DCMAKE_PREFIX_PATH="$prefix")
-configure_and_build cxx-gcc-ninja "$src/testdata/consumer" Ninja "$cc" c++ "${installed[@]}"
-run_cxx_project cxx-gcc-ninja
-configure_and_build cxx-clang-make "$src/testdata/consumer" "Unix Makefiles" "$clang" "$clangxx" "${installed[@]}"
-run_cxx_project cxx-clang-make
-# percpu's own build tree, not installed.
-configure_and_build cxx-buildtree "$src/testdata/consumer" Ninja "$cc" c++ -Dpercpu_DIR="$build"
-run_cxx_project cxx-buildtree
+if [ "$system" = 1 ]; then
+  installed=()   # found in /usr, as any Debian package
+  gen="Unix Makefiles"
+else
+  installed=(-DCMAKE_PREFIX_PATH="$prefix")
+  gen=Ninja
+fi
+configure_and_build cxx-gcc "$src/testdata/consumer" "$gen" "$cc" c++ "${installed[@]}"
+run_cxx_project cxx-gcc
+if [ "$system" = 0 ]; then
+  configure_and_build cxx-clang-make "$src/testdata/consumer" "Unix Makefiles" "$clang" "$clangxx" \
+    "${installed[@]}"
+  run_cxx_project cxx-clang-make
+  # percpu's own build tree, not installed.
+  configure_and_build cxx-buildtree "$src/testdata/consumer" Ninja "$cc" c++ -Dpercpu_DIR="$build"
+  run_cxx_project cxx-buildtree
+fi
 # A C-only project: the targets bring the C++ runtime they need.
 configure_and_build c-gcc-make "$src/testdata/consumer_c" "Unix Makefiles" "$cc" c++ "${installed[@]}"
 "$tmp/c-gcc-make/app"
 "$tmp/c-gcc-make/plugin_host" "$tmp/c-gcc-make/plugin.o"
-configure_and_build c-clang-ninja "$src/testdata/consumer_c" Ninja "$clang" "$clangxx" "${installed[@]}"
-"$tmp/c-clang-ninja/plugin_host" "$tmp/c-clang-ninja/plugin.o"
-test -f "$tmp/c-clang-ninja/percpu_check_plugin.stamp"
+test -f "$tmp/c-gcc-make/percpu_check_plugin.stamp"
+if [ "$system" = 0 ]; then
+  configure_and_build c-clang-ninja "$src/testdata/consumer_c" Ninja "$clang" "$clangxx" "${installed[@]}"
+  "$tmp/c-clang-ninja/plugin_host" "$tmp/c-clang-ninja/plugin.o"
+fi
 
 # A module that fails its CHECK: the build fails, the log names the access,
 # no module is left behind, and the next build fails again.
-if configure_and_build bad-module "$src/testdata/consumer" Ninja "$cc" c++ "${installed[@]}" \
+if configure_and_build bad-module "$src/testdata/consumer" "$gen" "$cc" c++ "${installed[@]}" \
      -DCONSUMER_BAD_MODULE=ON >/dev/null; then
   echo "a module with a direct access built"; exit 1
 fi
@@ -92,8 +113,10 @@ if cmake --build "$tmp/bad-check" >/dev/null 2>&1; then
 fi
 
 # pkg-config: a program, a host and a module, by hand.
-export PKG_CONFIG_PATH
-PKG_CONFIG_PATH=$(ls -d "$prefix"/lib*/pkgconfig | head -1)
+if [ "$system" = 0 ]; then
+  export PKG_CONFIG_PATH
+  PKG_CONFIG_PATH=$(ls -d "$prefix"/lib*/pkgconfig | head -1)
+fi
 # shellcheck disable=SC2046
 "$cc" -o "$tmp/app-pc" "$src/testdata/consumer/main.c" $(pkg-config --cflags --libs percpu)
 "$tmp/app-pc"
