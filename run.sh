@@ -4,12 +4,14 @@
 #   bash run.sh demo    build, then the demo (per-CPU counters in a program
 #                       and in two plugins checked, patched and loaded)
 #   bash run.sh test    build and run the whole test suite (default -Werror,
-#                       ASan+UBSan, TSan, and LLVM 14 builds)
-# Other targets are the Makefile's (bench, corpus, install PREFIX=..., clean).  Each
+#                       ASan+UBSan, TSan, and LLVM 14 builds; the .deb in a
+#                       fresh Debian root)
+# Other targets are the Makefile's (bench, corpus, install PREFIX=..., package,
+# test-package, test-debian, clean).  Each
 # run first installs the Debian packages that are missing
 # (scripts/install-deps.sh, through apt-get, as root or with sudo).
 set -euo pipefail
 cd "$(dirname "$0")"
-[ $# -ge 1 ] || { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 bash scripts/install-deps.sh
 exec make "$@"
