@@ -8,35 +8,45 @@ trap 'rm -rf "$out"' EXIT
 
 bench="$build/bench/percpu-bench"
 common=(--benchmark_format=json --benchmark_repetitions=3 --benchmark_report_aggregates_only=true)
-"$bench" "${common[@]}" --benchmark_min_time=0.2 > "$out/main.json"
+# Every repetition is kept (min/median/max are printed, so that a regression
+# can be told from noise).
+reps=(--benchmark_format=json --benchmark_repetitions=5)
+"$bench" "${reps[@]}" --benchmark_min_time=0.2 > "$out/main.json"
 PERCPU_RSEQ=0 "$bench" "${common[@]}" --benchmark_min_time=0.2 \
-  --benchmark_filter='BM_this_cpu_inc' > "$out/fallback.json"
+  --benchmark_filter='BM_this_cpu_inc/' > "$out/fallback.json"
 "$build/bench/percpu-memory-bench" > "$out/memory.txt"
 
 python3 - "$out" <<'PY'
 import json, sys, os
 out = sys.argv[1]
 def load(name):
+    """Median of each benchmark, and the list of its repetitions' times."""
     d = json.load(open(os.path.join(out, name)))
-    r = {}
+    r, reps = {}, {}
     for b in d["benchmarks"]:
         if b.get("aggregate_name") == "median":
             r[b["run_name"]] = b
-    return r
-m = load("main.json")
-f = load("fallback.json")
+        elif b.get("run_type") == "iteration":
+            reps.setdefault(b["run_name"], []).append(to_ns(b))
+    return r, reps
+def to_ns(b):
+    return b["real_time"] * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
+m, mreps = load("main.json")
+f, _ = load("fallback.json")
 def ns(d, name):
-    b = d[name]
-    t = b["real_time"]
-    unit = b["time_unit"]
-    return t * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[unit]
+    return to_ns(d[name])
+def spread(name):
+    v = sorted(mreps[name])
+    return v[0], v[len(v) // 2], v[-1]
 
 rows = []
 inc1 = ns(m, "BM_this_cpu_inc/real_time/threads:1")
 inc2 = ns(m, "BM_this_cpu_inc/real_time/threads:2")
 bare1 = ns(m, "BM_bare_rseq_add/real_time/threads:1")
 bare2 = ns(m, "BM_bare_rseq_add/real_time/threads:2")
-tls = ns(m, "BM_thread_local_inc")
+tls = ns(m, "BM_thread_local_inc/real_time/threads:1")
+tab1 = ns(m, "BM_this_cpu_inc_offset_table/real_time/threads:1")
+tab2 = ns(m, "BM_this_cpu_inc_offset_table/real_time/threads:2")
 sh1 = ns(m, "BM_shared_atomic_inc/real_time/threads:1")
 sh2 = ns(m, "BM_shared_atomic_inc/real_time/threads:2")
 gc1 = ns(m, "BM_getcpu_array_atomic_inc/real_time/threads:1")
@@ -44,12 +54,13 @@ add1 = ns(m, "BM_this_cpu_add/real_time/threads:1")
 fb1 = ns(f, "BM_this_cpu_inc/real_time/threads:1")
 # Google Benchmark's real time for N threads is wall time per iteration of one
 # thread; per-operation cost across the machine is what a user compares.
-print("this_cpu operations (ns per operation, median of 3)")
+print("this_cpu operations (ns per operation, median of 5)")
 print(f"  {'operation':44s} {'1 thread':>9s} {'2 threads':>10s}")
 def row(name, a, b=None):
     print(f"  {name:44s} {a:9.2f} " + (f"{b:10.2f}" if b is not None else f"{'':10s}"))
 nd1 = ns(m, "BM_this_cpu_inc_no_disarm/real_time/threads:1")
-row("this_cpu_inc (rseq)", inc1, inc2)
+row("this_cpu_inc (rseq; unit offset by shift)", inc1, inc2)
+row("this_cpu_inc, offset from the table (before)", tab1, tab2)
 row("this_cpu_inc, PCPU_RSEQ_NO_DISARM", nd1)
 row("this_cpu_add on alloc_percpu (rseq)", add1)
 row("this_cpu_inc (atomic fallback, PERCPU_RSEQ=0)", fb1)
@@ -62,13 +73,15 @@ def target(label, value, ok):
     print(f"  {label:60s} {value:8.2f}x  {'ok' if ok else 'MISSED'}")
 print("ratios (targets)")
 target("this_cpu_inc vs thread_local (<= 1.0)", inc1 / tls, inc1 <= tls)
-target("this_cpu_inc vs bare rseq add (<= 1.3)", inc1 / bare1, inc1 / bare1 <= 1.3)
-target("this_cpu_inc (no disarm store) vs bare rseq add (<= 1.3)", nd1 / bare1, nd1 / bare1 <= 1.3)
+target("this_cpu_inc vs bare rseq add (<= 1.1)", inc1 / bare1, inc1 / bare1 <= 1.1)
+target("this_cpu_inc, table (before) vs bare rseq add", tab1 / bare1, True)
+target("this_cpu_inc: shift / table (< 1: the shift is faster)", inc1 / tab1, True)
+target("this_cpu_inc (no disarm store) vs bare rseq add (<= 1.1)", nd1 / bare1, nd1 / bare1 <= 1.1)
 target("shared atomic (2 threads) / this_cpu_inc (2 threads) (>= 8)", sh2 / inc2, sh2 / inc2 >= 8)
 target("sched_getcpu+atomic / this_cpu_inc", gc1 / inc1, True)
 target("atomic fallback / this_cpu_inc", fb1 / inc1, True)
 print()
-print("counters (ns per increment, median of 3)")
+print("counters (ns per increment, median of 5)")
 pc1, pc2 = ns(m, "BM_percpu_counter_inc/real_time/threads:1"), ns(m, "BM_percpu_counter_inc/real_time/threads:2")
 mx1, mx2 = ns(m, "BM_mutex_counter_inc/real_time/threads:1"), ns(m, "BM_mutex_counter_inc/real_time/threads:2")
 ll1, ll2 = ns(m, "BM_local_lock_inc/real_time/threads:1"), ns(m, "BM_local_lock_inc/real_time/threads:2")
@@ -80,15 +93,26 @@ target("shared atomic / percpu_counter_inc, 2 threads", sh2 / pc2, True)
 target("mutex counter / percpu_counter_inc, 2 threads", mx2 / pc2, True)
 target("local_lock section / mutex counter, 2 threads", ll2 / mx2, True)
 print()
-print("alloc_percpu + free_percpu (ns per pair)")
+print("scaling: ns per operation per thread (wall time of one thread's iteration), median of 5")
+counts = sorted({int(k.rsplit(":", 1)[1]) for k in m if k.startswith("BM_this_cpu_inc/real_time/threads:")})
+peers = (("this_cpu_inc", "BM_this_cpu_inc"), ("shared atomic", "BM_shared_atomic_inc"),
+         ("thread_local", "BM_thread_local_inc"), ("percpu_counter_inc", "BM_percpu_counter_inc"))
+print("  " + f"{'threads':>8s}" + "".join(f"{label:>20s}" for label, _ in peers) + "   shared/this_cpu  percpu_counter/this_cpu")
+for n in counts:
+    v = [ns(m, f"{name}/real_time/threads:{n}") for _, name in peers]
+    print("  " + f"{n:8d}" + "".join(f"{x:20.2f}" for x in v) + f"   {v[1]/v[0]:15.2f}x  {v[3]/v[0]:22.2f}x")
+print()
+print("alloc_percpu + free_percpu (ns per pair: min / median / max of 5 repetitions)")
 for size in (8, 64, 256):
-    p = ns(m, f"BM_pcpu_alloc_free/{size}")
+    lo, p, hi = spread(f"BM_pcpu_alloc_free/{size}")
     q = ns(m, f"BM_malloc_free/{size}")
-    print(f"  {size:4d} bytes: {p:7.2f} ns  (malloc+free {q:6.2f} ns, ratio {p/q:5.2f}x)  target < 60 ns: {'ok' if p < 60 else 'MISSED'}")
+    print(f"  {size:4d} bytes: {lo:6.2f} / {p:6.2f} / {hi:6.2f} ns  (malloc+free median {q:6.2f} ns, ratio {p/q:5.2f}x)  "
+          f"target median < 60 ns: {'ok' if p < 60 else 'MISSED'}")
 for live in (1000, 1000000):
-    p = ns(m, f"BM_pcpu_alloc_free_live/{live}")
+    lo, p, hi = spread(f"BM_pcpu_alloc_free_live/{live}")
     q = ns(m, f"BM_malloc_free_live/{live}")
-    print(f"  random 8..256 bytes, {live:>7d} live: {p:7.2f} ns per free+alloc (malloc+free {q:6.2f} ns, ratio {p/q:5.2f}x)")
+    print(f"  random 8..256 bytes, {live:>7d} live: {lo:6.2f} / {p:6.2f} / {hi:6.2f} ns per free+alloc "
+          f"(malloc+free median {q:6.2f} ns, ratio {p/q:5.2f}x)")
 t = ns(m, "BM_pcpu_alloc_1M/iterations:2")
 print(f"  reaching 1,000,000 live allocations: {t/1e6:7.1f} ms ({t/1e6:.1f} ns per allocation; Linux's bitmap allocator: 490-3500 ns)")
 print()

@@ -11,11 +11,18 @@
 #include <random>
 #include <sched.h>
 #include <sys/rseq.h>
+#include <thread>
 #include <vector>
 
 DEFINE_PER_CPU(long, bench_counter);
 
 namespace {
+
+// The scaling table's thread counts: 1 to the machine's CPUs (at least 2).
+int maxThreads()
+{
+    return std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+}
 
 // ---- peers --------------------------------------------------------------------
 
@@ -28,7 +35,7 @@ void BM_thread_local_inc(benchmark::State &state)
         benchmark::ClobberMemory(); // keep one increment per iteration
     }
 }
-BENCHMARK(BM_thread_local_inc);
+BENCHMARK(BM_thread_local_inc)->DenseThreadRange(1, maxThreads())->UseRealTime();
 
 std::atomic<long> sharedCounter;
 
@@ -37,7 +44,7 @@ void BM_shared_atomic_inc(benchmark::State &state)
     for (auto _ : state)
         sharedCounter.fetch_add(1, std::memory_order_relaxed);
 }
-BENCHMARK(BM_shared_atomic_inc)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_shared_atomic_inc)->DenseThreadRange(1, maxThreads())->UseRealTime();
 
 struct alignas(64) PaddedCounter {
     std::atomic<long> v;
@@ -98,7 +105,7 @@ void BM_this_cpu_inc(benchmark::State &state)
     for (auto _ : state)
         this_cpu_inc(bench_counter);
 }
-BENCHMARK(BM_this_cpu_inc)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_this_cpu_inc)->DenseThreadRange(1, maxThreads())->UseRealTime();
 
 void BM_this_cpu_add(benchmark::State &state)
 {
@@ -225,7 +232,7 @@ void BM_percpu_counter_inc(benchmark::State &state)
     for (auto _ : state)
         percpu_counter_inc(&benchCounter);
 }
-BENCHMARK(BM_percpu_counter_inc)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_percpu_counter_inc)->DenseThreadRange(1, maxThreads())->UseRealTime();
 
 struct BenchStock {
     local_lock_t lock;

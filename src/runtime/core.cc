@@ -43,6 +43,8 @@
 
 extern "C" {
 constinit uintptr_t pcpu_unit_offset[PCPU_MAX_CPUS] = {};
+constinit uintptr_t pcpu__unit_base = 0;
+constinit unsigned long pcpu__unit_shift = 0;
 constinit unsigned int pcpu__nr_units = 0;
 constinit long pcpu__rseq_offset = 0;
 constinit struct pcpu_cpumask pcpu__possible_mask = {};
@@ -768,6 +770,8 @@ const struct pcpu_export *pcpu_host_export(const char *name)
 // so that modules resolve them against the host (they are not in the
 // executable's dynamic symbol table).
 PCPU_EXPORT_SYMBOL(pcpu_unit_offset);
+PCPU_EXPORT_SYMBOL(pcpu__unit_base);
+PCPU_EXPORT_SYMBOL(pcpu__unit_shift);
 PCPU_EXPORT_SYMBOL(pcpu__nr_units);
 PCPU_EXPORT_SYMBOL(pcpu__rseq_offset);
 PCPU_EXPORT_SYMBOL(pcpu__this_cpu_slow);

@@ -548,6 +548,8 @@ int spaceInit(const SpaceConfig &config)
     space.staticBytes = config.staticSize;
     for (unsigned u = 0; u < config.nrUnits; ++u)
         pcpu_unit_offset[u] = c->unit(u, config.stride) - c->canon;
+    pcpu__unit_base = pcpu_unit_offset[0];
+    pcpu__unit_shift = static_cast<unsigned long>(std::countr_zero(config.stride));
     space.chunks[0] = c;
     space.nChunks.store(1, std::memory_order_release);
     const char *e = envGet("PERCPU_ABORT_ON_BAD_FREE");

@@ -96,6 +96,12 @@ extern "C" {
  */
 extern uintptr_t pcpu_unit_offset[PCPU_MAX_CPUS];
 
+/* Units sit at one power-of-two stride, so pcpu_unit_offset[n] is
+ * pcpu__unit_base + (n << pcpu__unit_shift): the rseq fast paths compute it
+ * with a shift instead of a dependent load.  Internal; set with the table. */
+extern uintptr_t pcpu__unit_base;
+extern unsigned long pcpu__unit_shift;
+
 /* Number of units (possible CPUs) once initialised; 0 before.  Internal: use
  * pcpu_nr_cpus(). */
 extern unsigned int pcpu__nr_units;

@@ -67,7 +67,8 @@ static inline int pcpu_arch_current_cpu(void)
  *        mov  %rax, %fs:8(off)
  *   1:   mov  %fs:4(off), %eax        ; start_ip: cpu = rseq->cpu_id
  *        test %eax, %eax ; js 5f      ; not registered: slow path
- *        mov  (offs,%rax,8), %rax     ; unit offset of this CPU
+ *        shl  %cl, %rax               ; unit offset: base folded into p,
+ *                                     ; cpu << log2(stride) (shlx with BMI2)
  *        body                          ; ... commit
  *   2:   movq $0, %fs:8(off)          ; post_commit_ip: disarm
  *   (section __rseq_failure)
@@ -81,7 +82,7 @@ static inline int pcpu_arch_current_cpu(void)
 #define PCPU__X86_DISARM "movq $0, %%fs:8(%[roff])\n\t"
 #endif
 
-#define PCPU__X86_RSEQ(body)                                                   \
+#define PCPU__X86_RSEQ_UNIT(unit, body)                                               \
     ".pushsection __rseq_cs, \"aw\"\n\t"                                       \
     ".balign 32\n\t"                                                           \
     "3:\n\t"                                                                   \
@@ -96,7 +97,7 @@ static inline int pcpu_arch_current_cpu(void)
     "movl %%fs:4(%[roff]), %%eax\n\t"                                          \
     "testl %%eax, %%eax\n\t"                                                   \
     "js 5f\n\t"                                                                \
-    "movq (%[offs],%%rax,8), %%rax\n\t"                                        \
+    unit                                                                       \
     body                                                                       \
     "2:\n\t"                                                                   \
     PCPU__X86_DISARM                                                           \
@@ -110,15 +111,39 @@ static inline int pcpu_arch_current_cpu(void)
     "jmp 2b\n\t"                                                               \
     ".popsection\n\t"
 
-#define PCPU__X86_INPUTS                                                       \
-    [roff] "r"(pcpu__rseq_offset_), [offs] "r"(pcpu_unit_offset), [p] "r"(canon)
+/*
+ * The unit offset of CPU %rax.  Units are one power-of-two stride apart, so
+ * the offset is pcpu__unit_base + (cpu << pcpu__unit_shift); the base is
+ * added to the canonical pointer before the sequence (off the dependent
+ * chain) and the shift replaces a load from pcpu_unit_offset[].  Defining
+ * PCPU_RSEQ_OFFSET_TABLE selects the table load (bench/ compares the two).
+ * The 16-byte operation needs %rcx for its operand and always uses the table.
+ */
+#define PCPU__X86_UNIT_TABLE "movq (%[offs],%%rax,8), %%rax\n\t"
+#if defined(PCPU_RSEQ_OFFSET_TABLE)
+#define PCPU__X86_UNIT PCPU__X86_UNIT_TABLE
+#define PCPU__X86_UNIT_INPUTS [offs] "r"(pcpu_unit_offset), [p] "r"(canon)
+#elif defined(__BMI2__)
+#define PCPU__X86_UNIT "shlxq %[sh], %%rax, %%rax\n\t"
+#define PCPU__X86_UNIT_INPUTS [sh] "r"(pcpu__unit_shift_), [p] "r"(pcpu__base_)
+#else
+#define PCPU__X86_UNIT "shlq %%cl, %%rax\n\t"
+#define PCPU__X86_UNIT_INPUTS [sh] "c"(pcpu__unit_shift_), [p] "r"(pcpu__base_)
+#endif
+#define PCPU__X86_RSEQ(body) PCPU__X86_RSEQ_UNIT(PCPU__X86_UNIT, body)
+
+#define PCPU__X86_INPUTS [roff] "r"(pcpu__rseq_offset_), PCPU__X86_UNIT_INPUTS
 
 #define PCPU__X86_PROLOGUE                                                     \
     long pcpu__rseq_offset_ =                                                  \
         __atomic_load_n(&pcpu__rseq_offset, __ATOMIC_RELAXED);                 \
     int ret;                                                                   \
     if (PCPU_UNLIKELY(pcpu__rseq_offset_ == 0))                                \
-        return 1;
+        return 1;                                                              \
+    unsigned long pcpu__unit_shift_ = pcpu__unit_shift;                        \
+    uintptr_t pcpu__base_ = (uintptr_t)canon + pcpu__unit_base;                \
+    (void)pcpu__unit_shift_;                                                   \
+    (void)pcpu__base_;
 
 /* sfx: instruction suffix; mod: operand modifier for a register of that width;
  * vc: constraint for a value operand (immediates fit the instruction). */
@@ -210,11 +235,13 @@ static inline int pcpu_arch_cmpxchg_128(void *canon, pcpu_u128 expected,
     uint64_t lo, hi = (uint64_t)(expected >> 64), addr;
     PCPU__X86_PROLOGUE
     __asm__ __volatile__(
-        PCPU__X86_RSEQ("leaq (%[p],%%rax), %[addr]\n\t"
-                       "movq %[elo], %%rax\n\t"
-                       "cmpxchg16b (%[addr])\n\t")
+        PCPU__X86_RSEQ_UNIT(PCPU__X86_UNIT_TABLE,
+                            "leaq (%[p],%%rax), %[addr]\n\t"
+                            "movq %[elo], %%rax\n\t"
+                            "cmpxchg16b (%[addr])\n\t")
         : [ret] "=&r"(ret), "=&a"(lo), "+d"(hi), [addr] "=&r"(addr)
-        : PCPU__X86_INPUTS, [elo] "r"((uint64_t)expected),
+        : [roff] "r"(pcpu__rseq_offset_), [offs] "r"(pcpu_unit_offset), [p] "r"(canon),
+          [elo] "r"((uint64_t)expected),
           "b"((uint64_t)desired), "c"((uint64_t)(desired >> 64))
         : "memory", "cc");
     *old = ((pcpu_u128)hi << 64) | lo;
