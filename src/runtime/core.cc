@@ -33,6 +33,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <cstddef>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -41,12 +42,17 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#ifndef AT_RSEQ_FEATURE_SIZE
+#define AT_RSEQ_FEATURE_SIZE 27 /* Linux 6.3 */
+#endif
+
 extern "C" {
 constinit uintptr_t pcpu_unit_offset[PCPU_MAX_CPUS] = {};
 constinit uintptr_t pcpu__unit_base = 0;
 constinit unsigned long pcpu__unit_shift = 0;
 constinit unsigned int pcpu__nr_units = 0;
 constinit long pcpu__rseq_offset = 0;
+constinit long pcpu__cid_rseq_offset = 0;
 constinit struct pcpu_cpumask pcpu__possible_mask = {};
 constinit struct pcpu_cpumask pcpu__online_mask = {};
 constinit struct pcpu_cpumask pcpu__present_mask = {};
@@ -81,13 +87,31 @@ void fatal(const char *func, const char *fmt, ...)
 }
 
 // Our rseq area: initial-exec TLS in the executable, so its offset from the
-// thread pointer is the same in every thread.
-constinit thread_local struct rseq ownRseq
-    __attribute__((tls_model("initial-exec"), aligned(32))) = {
-        .cpu_id_start = 0,
-        .cpu_id = static_cast<uint32_t>(RSEQ_CPU_ID_UNINITIALIZED),
-        .rseq_cs = 0,
-        .flags = 0,
+// thread pointer is the same in every thread.  struct rseq as the kernel
+// defines it (glibc's header stops at flags): node_id and mm_cid (Linux 6.3)
+// follow.  mm_cid starts negative, as cpu_id does, so that the mm_cid fast
+// paths of a thread that has not registered yet take the slow path (which
+// registers) instead of reading a zero that the kernel never wrote.
+struct alignas(32) OwnRseq {
+    uint32_t cpu_id_start;
+    uint32_t cpu_id;
+    uint64_t rseq_cs;
+    uint32_t flags;
+    uint32_t node_id;
+    uint32_t mm_cid;
+    uint32_t padding;
+};
+static_assert(sizeof(OwnRseq) == 32 && offsetof(OwnRseq, mm_cid) == PCPU_RSEQ_MM_CID_OFFSET &&
+              offsetof(OwnRseq, cpu_id) == PCPU_RSEQ_CPU_ID_OFFSET &&
+              offsetof(OwnRseq, rseq_cs) == PCPU_RSEQ_CS_OFFSET);
+constinit thread_local OwnRseq ownRseq __attribute__((tls_model("initial-exec"))) = {
+    .cpu_id_start = 0,
+    .cpu_id = static_cast<uint32_t>(RSEQ_CPU_ID_UNINITIALIZED),
+    .rseq_cs = 0,
+    .flags = 0,
+    .node_id = 0,
+    .mm_cid = UINT32_MAX,
+    .padding = 0,
 };
 
 // What pcpu_get_cpu() holds on this thread: the CPU, the nesting depth, and
@@ -300,6 +324,20 @@ void chooseCpuSource()
             off = ownRseqOffset();
         }
     }
+    // mm_cid (offset 24) is there when the kernel says its rseq features
+    // reach past it and the registered area is that long.  We register 32
+    // bytes.  glibc registers 32 bytes too, but reports 20 (2.35-2.39 also
+    // 32) in __rseq_size: both mean a 32-byte area (librseq reads them so);
+    // other values are the area's feature size.
+    long cidOff = 0;
+    if (off != 0 && getauxval(AT_RSEQ_FEATURE_SIZE) >= PCPU_RSEQ_MM_CID_OFFSET + 4) {
+        unsigned long size = sizeof(ownRseq);
+        if (source == PCPU_CPU_SOURCE_GLIBC_RSEQ)
+            size = (__rseq_size == 20 || __rseq_size == 32) ? 32 : __rseq_size;
+        if (size >= PCPU_RSEQ_MM_CID_OFFSET + 4)
+            cidOff = off;
+    }
+    __atomic_store_n(&pcpu__cid_rseq_offset, cidOff, __ATOMIC_RELEASE);
     __atomic_store_n(&pcpu__rseq_offset, off, __ATOMIC_RELEASE);
     rt.source.store(source, std::memory_order_release);
 }
@@ -394,6 +432,13 @@ uint64_t atomicOp(int op, void *ptr, unsigned size, uint64_t v, uint64_t v2)
     if (cpu < 0 || static_cast<unsigned>(cpu) >= rt.nrUnits)
         cpu = 0; // correct with atomics, only slower
     void *p = reinterpret_cast<void *>(reinterpret_cast<uintptr_t>(ptr) + pcpu_unit_offset[cpu]);
+    return atomicOpAt(op, p, size, v, v2);
+}
+
+} // namespace
+
+uint64_t atomicOpAt(int op, void *p, unsigned size, uint64_t v, uint64_t v2)
+{
 #define PCPU_ATOMIC_CASE(T)                                                                     \
     {                                                                                           \
         T *q = static_cast<T *>(p);                                                             \
@@ -422,6 +467,8 @@ uint64_t atomicOp(int op, void *ptr, unsigned size, uint64_t v, uint64_t v2)
     }
 #undef PCPU_ATOMIC_CASE
 }
+
+namespace {
 
 // Runs one rseq fast path; false when the thread's area is not usable.
 template <typename T>
@@ -467,6 +514,18 @@ void ensureInit()
     if (__builtin_expect(rt.state.load(std::memory_order_acquire) == 0, 0))
         pcpu_init();
 }
+
+} // namespace
+
+void initialize() { ensureInit(); }
+bool prepareRseqThread() { return prepareThreadRseq(); }
+unsigned realCpuCount()
+{
+    ensureInit();
+    return rt.realCpus;
+}
+
+namespace {
 
 void preinit(int, char **, char **envp)
 {
@@ -774,6 +833,7 @@ PCPU_EXPORT_SYMBOL(pcpu__unit_base);
 PCPU_EXPORT_SYMBOL(pcpu__unit_shift);
 PCPU_EXPORT_SYMBOL(pcpu__nr_units);
 PCPU_EXPORT_SYMBOL(pcpu__rseq_offset);
+PCPU_EXPORT_SYMBOL(pcpu__cid_rseq_offset);
 PCPU_EXPORT_SYMBOL(pcpu__this_cpu_slow);
 PCPU_EXPORT_SYMBOL(pcpu__nr_cpus_slow);
 PCPU_EXPORT_SYMBOL(pcpu_init);

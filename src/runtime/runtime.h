@@ -52,6 +52,14 @@ bool spaceContains(const void *canonical);
 // The configuration given to spaceInit (valid after it).
 const SpaceConfig &spaceConfig();
 
+// Slow-path helpers shared with pool.cc (core.cc): initialise if needed; make
+// this thread's rseq area usable (false: the atomic fallback is in use); the
+// number of real possible CPUs; an operation done atomically at address p.
+void initialize();
+bool prepareRseqThread();
+unsigned realCpuCount();
+uint64_t atomicOpAt(int op, void *p, unsigned size, uint64_t v, uint64_t v2);
+
 // getenv() that also works from .preinit_array (core.cc).
 const char *envGet(const char *name);
 

@@ -58,5 +58,6 @@
 /* struct rseq layout (linux/rseq.h, stable ABI): what the fast paths read. */
 #define PCPU_RSEQ_CPU_ID_OFFSET 4
 #define PCPU_RSEQ_CS_OFFSET 8
+#define PCPU_RSEQ_MM_CID_OFFSET 24 /* Linux 6.3; see pcpu__cid_rseq_offset */
 
 #endif /* PERCPU_ARCH_H */

@@ -111,6 +111,10 @@ extern unsigned int pcpu__nr_units;
  * use).  Internal: read by the inline this_cpu operations only. */
 extern long pcpu__rseq_offset;
 
+/* The same offset when the area also carries rseq's mm_cid (a concurrency
+ * id: Linux >= 6.3), else 0.  Internal: read by the pool fast paths. */
+extern long pcpu__cid_rseq_offset;
+
 /*
  * pcpu_init() - map the units and copy the host's static block into them.
  *
@@ -603,5 +607,8 @@ extern void pcpu__bad_size128(void)
                                        __ATOMIC_RELAXED);                      \
         pcpu__s;                                                               \
     })
+
+/* Pools indexed by CPU or by concurrency id (mm_cid). */
+#include <percpu/pool.h>
 
 #endif /* PERCPU_PERCPU_H */
