@@ -64,6 +64,10 @@ row("this_cpu_inc, offset from the table (before)", tab1, tab2)
 row("this_cpu_inc, PCPU_RSEQ_NO_DISARM", nd1)
 row("this_cpu_add on alloc_percpu (rseq)", add1)
 row("this_cpu_inc (atomic fallback, PERCPU_RSEQ=0)", fb1)
+pc_1, pc_2 = ns(m, "BM_pool_cpu_inc/real_time/threads:1"), ns(m, "BM_pool_cpu_inc/real_time/threads:2")
+pm_1, pm_2 = ns(m, "BM_pool_mm_cid_inc/real_time/threads:1"), ns(m, "BM_pool_mm_cid_inc/real_time/threads:2")
+row("pcpu_pool_this_inc, PCPU_POOL_CPU", pc_1, pc_2)
+row("pcpu_pool_this_inc, PCPU_POOL_MM_CID", pm_1, pm_2)
 row("bare hand-written rseq add (floor)", bare1, bare2)
 row("thread_local increment", tls)
 row("shared relaxed atomic fetch_add", sh1, sh2)
@@ -79,6 +83,7 @@ target("this_cpu_inc: shift / table (< 1: the shift is faster)", inc1 / tab1, Tr
 target("this_cpu_inc (no disarm store) vs bare rseq add (<= 1.1)", nd1 / bare1, nd1 / bare1 <= 1.1)
 target("shared atomic (2 threads) / this_cpu_inc (2 threads) (>= 8)", sh2 / inc2, sh2 / inc2 >= 8)
 target("sched_getcpu+atomic / this_cpu_inc", gc1 / inc1, True)
+target("pool by mm_cid / this_cpu_inc", pm_1 / inc1, True)
 target("atomic fallback / this_cpu_inc", fb1 / inc1, True)
 print()
 print("counters (ns per increment, median of 5)")
@@ -123,6 +128,15 @@ print(f"  after start-up: {mem['committed_after_startup']} bytes (static block {
 print(f"  after 10,000 allocations of 8..64 bytes ({mem['requested_bytes']} bytes requested): "
       f"{mem['committed_after_10000']} bytes, slack {slack} bytes  target < 4096: {'ok' if slack < 4096 else 'MISSED'}")
 PY
+
+echo
+echo "2 threads updating 16,384 counters while visiting every CPU, PERCPU_NR_CPUS=4096"
+printf '  %-24s %8s %16s %18s %14s\n' "kind" "units" "RSS growth KiB" "reserved KiB" "writable KiB"
+for kind in alloc cpu mm_cid; do
+  PERCPU_NR_CPUS=4096 "$build/bench/percpu-pool-memory-bench" "$kind" > "$out/pool-$kind.txt"
+  awk '{ v[$1] = $2 } END { printf "  %-24s %8s %16s %18s %14s\n", v["kind"], v["units"], v["rss_growth_kb"], v["reserved_growth_kb"], v["writable_kb"] }' \
+    "$out/pool-$kind.txt"
+done
 
 echo
 echo "module loading (small module: 10 functions, 1 per-CPU variable; load + 10 lookups + call + unload)"

@@ -107,6 +107,25 @@ void BM_this_cpu_inc(benchmark::State &state)
 }
 BENCHMARK(BM_this_cpu_inc)->DenseThreadRange(1, maxThreads())->UseRealTime();
 
+// Pools: the same increment on a pool object, indexed by CPU and by mm_cid.
+void poolInc(benchmark::State &state, int index)
+{
+    static pcpu_pool *pools[2];
+    static long *objs[2];
+    if (state.thread_index() == 0 && !pools[index]) {
+        pools[index] = pcpu_pool_create(index, sizeof(long), 16);
+        objs[index] = pools[index] ? static_cast<long *>(pcpu_pool_alloc(pools[index])) : nullptr;
+    }
+    for (auto _ : state)
+        pcpu_pool_this_inc(pools[index], objs[index]);
+    if (!pcpu_pool_fast(pools[index]))
+        state.SetLabel("atomic fallback");
+}
+void BM_pool_cpu_inc(benchmark::State &state) { poolInc(state, PCPU_POOL_CPU); }
+void BM_pool_mm_cid_inc(benchmark::State &state) { poolInc(state, PCPU_POOL_MM_CID); }
+BENCHMARK(BM_pool_cpu_inc)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_pool_mm_cid_inc)->Threads(1)->Threads(2)->UseRealTime();
+
 void BM_this_cpu_add(benchmark::State &state)
 {
     long *dyn = alloc_percpu(long);
