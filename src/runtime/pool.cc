@@ -47,6 +47,10 @@ struct Pool {
     uint64_t *live = nullptr;    // one bit per item
 };
 
+// Metadata: the free stack (4 bytes an item), then the live bitmap, 8-aligned.
+size_t stackBytes(size_t maxItems) { return (size_t{4} * maxItems + 7) & ~size_t{7}; }
+size_t metaBytesFor(size_t maxItems) { return stackBytes(maxItems) + (maxItems + 63) / 64 * 8; }
+
 Pool *fromPublic(const pcpu_pool *p) { return const_cast<Pool *>(reinterpret_cast<const Pool *>(p)); }
 
 bool zeroCopy(unsigned char *q, size_t n)
@@ -89,7 +93,7 @@ struct pcpu_pool *pcpu_pool_create(int index, size_t item_size, size_t max_items
     // start on a stride boundary, huge-page friendly for big pools).
     void *res = mmap(nullptr, mapBytes + stride, PROT_NONE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    size_t metaBytes = size_t{4} * max_items + (max_items + 63) / 64 * 8;
+    size_t metaBytes = metaBytesFor(max_items);
     void *meta = res == MAP_FAILED ? MAP_FAILED
                                    : mmap(nullptr, metaBytes, PROT_READ | PROT_WRITE,
                                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -126,7 +130,7 @@ struct pcpu_pool *pcpu_pool_create(int index, size_t item_size, size_t max_items
     pool->map = reinterpret_cast<void *>(base);
     pool->mapBytes = mapBytes;
     pool->freeStack = static_cast<uint32_t *>(meta);
-    pool->live = reinterpret_cast<uint64_t *>(static_cast<char *>(meta) + size_t{4} * max_items);
+    pool->live = reinterpret_cast<uint64_t *>(static_cast<char *>(meta) + stackBytes(max_items));
     return &pool->pub;
 }
 
@@ -136,7 +140,7 @@ void pcpu_pool_destroy(struct pcpu_pool *p)
         return;
     Pool *pool = fromPublic(p);
     munmap(pool->map, pool->mapBytes);
-    munmap(pool->freeStack, size_t{4} * pool->maxItems + (pool->maxItems + 63) / 64 * 8);
+    munmap(pool->freeStack, metaBytesFor(pool->maxItems));
     pool->~Pool();
     munmap(pool, sizeof(Pool));
 }
