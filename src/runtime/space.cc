@@ -155,6 +155,7 @@ struct Space {
 
     // Accounting (bytes per unit).
     size_t staticBytes = 0;
+    unsigned cowUnits = 0;       // units whose static pages map the shared image
     size_t dynamicBytes = 0, dynamicCount = 0;
     size_t moduleBytes = 0, moduleCount = 0;
     size_t usedGranules = 0;
@@ -409,7 +410,9 @@ void destroyChunk(Chunk *c)
     munmap(c, sizeof(Chunk));
 }
 
-void bindToNodes(const Chunk &c)
+// MPOL_PREFERRED for [off, off + len) of every unit: the unit's pages come
+// from its CPU's node when it has memory, from elsewhere otherwise.
+void bindToNodes(const Chunk &c, size_t off, size_t len)
 {
     if (!space.cfg.numa)
         return;
@@ -421,11 +424,42 @@ void bindToNodes(const Chunk &c)
         if (node >= static_cast<int>(sizeof(mask) * 8))
             continue;
         mask[node / 64] |= 1ul << (node % 64);
-        // MPOL_PREFERRED (1): the unit's pages come from its CPU's node when
-        // it has memory, from elsewhere otherwise.
-        syscall(SYS_mbind, c.unit(u, space.cfg.stride), space.cfg.stride, 1, mask,
-                sizeof(mask) * 8, 0);
+        syscall(SYS_mbind, c.unit(u, space.cfg.stride) + off, len, 1, mask, sizeof(mask) * 8, 0);
     }
+}
+void bindToNodes(const Chunk &c) { bindToNodes(c, 0, space.cfg.stride); }
+
+// The static block's pages of every unit as private mappings of one memfd
+// holding the template: reads share one physical copy, the first write to a
+// page gives that unit its own (copy-on-write).  A unit no thread wrote costs
+// no memory, however many possible CPUs there are, and a CPU that comes
+// online later sees the initial image like the others.  Returns the number
+// of units mapped; the caller copies the template into the rest (all of
+// them when memfd_create or a mapping fails, or PERCPU_COW=0).
+unsigned mapStaticCopyOnWrite(Chunk &c, size_t off, size_t size, const void *image)
+{
+    const char *e = envGet("PERCPU_COW");
+    if (e && !strcmp(e, "0"))
+        return 0;
+    size_t p0 = off / kPage, p1 = (off + size + kPage - 1) / kPage;
+    size_t bytes = (p1 - p0) * kPage;
+    int fd = static_cast<int>(syscall(SYS_memfd_create, "percpu-static", 1u /* MFD_CLOEXEC */));
+    if (fd < 0)
+        return 0;
+    unsigned mapped = 0;
+    if (ftruncate(fd, static_cast<off_t>(bytes)) == 0 &&
+        pwrite(fd, image, size, static_cast<off_t>(off - p0 * kPage)) == static_cast<ssize_t>(size)) {
+        for (; mapped < space.cfg.nrUnits; ++mapped) {
+            void *at = reinterpret_cast<void *>(c.unit(mapped, space.cfg.stride) + p0 * kPage);
+            if (mmap(at, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED)
+                break; // this unit keeps its anonymous pages: the caller copies
+        }
+        if (mapped)
+            bindToNodes(c, p0 * kPage, bytes); // the new mappings have no policy yet
+    }
+    close(fd);
+    space.cowUnits = mapped;
+    return mapped;
 }
 
 // Maps a new chunk; canon is computed from chunk 0 (or given for chunk 0).
@@ -541,9 +575,10 @@ int spaceInit(const SpaceConfig &config)
             destroyChunk(c);
             return -1;
         }
-        for (unsigned u = 0; u < config.nrUnits; ++u)
-            std::memcpy(reinterpret_cast<void *>(c->unit(u, config.stride) + off),
-                        reinterpret_cast<const void *>(config.staticStart), config.staticSize);
+        const void *image = reinterpret_cast<const void *>(config.staticStart);
+        for (unsigned u = mapStaticCopyOnWrite(*c, off, config.staticSize, image); u < config.nrUnits; ++u)
+            std::memcpy(reinterpret_cast<void *>(c->unit(u, config.stride) + off), image,
+                        config.staticSize);
     }
     space.staticBytes = config.staticSize;
     for (unsigned u = 0; u < config.nrUnits; ++u)
@@ -702,6 +737,7 @@ void spaceStats(pcpu_stats *st)
     st->nr_units = space.cfg.nrUnits;
     st->nr_chunks = n;
     st->unit_stride = space.cfg.stride;
+    st->cow_units = space.cowUnits;
     st->static_bytes = space.staticBytes;
     st->dynamic_bytes = space.dynamicBytes;
     st->dynamic_allocations = space.dynamicCount;

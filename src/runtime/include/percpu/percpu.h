@@ -242,6 +242,8 @@ struct pcpu_stats {
     size_t committed_bytes;       /* committed_per_unit * nr_units */
     size_t reserved_bytes;        /* address space reserved for units */
     enum pcpu_cpu_source cpu_source;
+    unsigned int cow_units;       /* units whose static block is the shared image until
+                                     written (copy-on-write); the others hold a copy */
 };
 
 /* Fill *st.  RETURNS 0, or -1 with errno (EINVAL: st is NULL). MT-safe. */
