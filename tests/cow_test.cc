@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -110,6 +111,51 @@ TEST(CopyOnWrite, MemoryGrowsOnlyWithTheUnitsWritten)
     EXPECT_GE(after - before, 256 * 4) << "before " << before << " KiB, after " << after << " KiB";
     for (unsigned cpu = 0; cpu < 256; cpu++)
         per_cpu_ptr(&cow_big, cpu)->pad[100000] = 0;
+}
+
+// Module blocks (what the loader fills with a module's initial values): the
+// whole pages share one image, the edges are copied; after the block is
+// freed, the same space reads zero on every CPU again.
+TEST(CopyOnWrite, ModuleBlocksShareTheirImage)
+{
+    const size_t size = 256 * 1024 + 100;
+    void *b = pcpu_module_block_alloc(size, 64);
+    ASSERT_NE(b, nullptr);
+    std::vector<unsigned char> img(size);
+    for (size_t i = 0; i < size; i++)
+        img[i] = static_cast<unsigned char>(i * 7 + 1);
+    long before = pssKb();
+    ASSERT_EQ(pcpu_module_block_fill(b, img.data(), size), 0);
+    long after = pssKb();
+    const size_t probes[] = {0, 4095, 4096, size / 2, size - 1};
+    for (unsigned cpu = 0; cpu < nr_cpu_ids; cpu++)
+        for (size_t at : probes)
+            ASSERT_EQ(static_cast<unsigned char *>(per_cpu_ptr(b, cpu))[at], img[at])
+                << "cpu " << cpu << " byte " << at;
+    if (cowExpected() && nr_cpu_ids >= 1024) {
+        long copies = static_cast<long>(nr_cpu_ids) * static_cast<long>(size) / 1024;
+        EXPECT_LT(after - before, copies / 8) << "PSS grew " << after - before << " KiB";
+    }
+    unsigned last = nr_cpu_ids - 1;
+    static_cast<unsigned char *>(per_cpu_ptr(b, last))[size / 2] = 0;
+    if (last > 0) {
+        EXPECT_EQ(static_cast<unsigned char *>(per_cpu_ptr(b, 0))[size / 2], img[size / 2]);
+    }
+    ASSERT_EQ(pcpu_module_block_free(b, 1), 0);
+    void *again = pcpu_module_block_alloc(size, 64);
+    ASSERT_NE(again, nullptr);
+    for (unsigned cpu = 0; cpu < nr_cpu_ids; cpu++)
+        for (size_t at : probes)
+            ASSERT_EQ(static_cast<unsigned char *>(per_cpu_ptr(again, cpu))[at], 0)
+                << "cpu " << cpu << " byte " << at;
+    EXPECT_EQ(pcpu_module_block_free(again, 1), 0);
+
+    void *dyn = pcpu_alloc(64, 8);
+    ASSERT_NE(dyn, nullptr);
+    errno = 0;
+    EXPECT_EQ(pcpu_module_block_fill(dyn, img.data(), 64), -1); // not a module block
+    EXPECT_EQ(errno, EINVAL);
+    pcpu_free(dyn);
 }
 
 } // namespace

@@ -1085,6 +1085,9 @@ void copyImage(Module &m)
 {
     if (!m.blockCanon || m.image.empty())
         return;
+    // Whole pages shared copy-on-write by every unit, the rest copied.
+    if (pcpu_module_block_fill(reinterpret_cast<void *>(m.blockCanon), m.image.data(), m.image.size()) == 0)
+        return;
     unsigned n = pcpu_nr_cpus();
     for (unsigned c = 0; c < n; ++c)
         std::memcpy(reinterpret_cast<void *>(m.blockCanon + pcpu_unit_offset[c]), m.image.data(),

@@ -800,6 +800,15 @@ void *pcpu_module_block_alloc(size_t size, size_t align)
     return spaceAlloc(size, align, Owner::Module);
 }
 
+int pcpu_module_block_fill(void *canonical, const void *image, size_t size)
+{
+    if (!canonical || (!image && size)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return size ? spaceFillImage(canonical, image, size) : 0;
+}
+
 int pcpu_module_block_free(void *canonical, int give_pages_back)
 {
     if (!canonical)

@@ -43,6 +43,11 @@ void *spaceAlloc(size_t size, size_t align, Owner owner);
 // inaccessible again (used to undo a failed module load exactly).
 int spaceFree(void *canonical, Owner owner, char *why, size_t whyLen, bool givePagesBack = false);
 
+// Sets every unit's copy of a module block's first `size` bytes to `image`:
+// its whole pages become copy-on-write mappings of one image (PERCPU_COW),
+// the rest is copied.  Returns 0, or -1 with errno EINVAL when `canonical` is
+// not a live module block of at least `size` bytes.
+int spaceFillImage(void *canonical, const void *image, size_t size);
 // Adds the space's figures to *st.
 void spaceStats(pcpu_stats *st);
 

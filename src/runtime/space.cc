@@ -133,6 +133,7 @@ struct Chunk {
     size_t metaBytes = 0;
 
     uint64_t *committed = nullptr; // one bit per page of a unit
+    uint64_t *filePages = nullptr; // pages that map a shared image (module blocks)
     size_t nPages = 0;
     size_t committedPages = 0;
 
@@ -377,7 +378,45 @@ bool allZero(const unsigned char *p, size_t len)
     return len <= 8 || std::memcmp(p, p + 8, len - 8) == 0;
 }
 
-void zeroInEveryUnit(const Chunk &c, size_t off, size_t len)
+bool pageFile(const Chunk &c, size_t p) { return (c.filePages[p / 64] >> (p % 64)) & 1; }
+
+void zeroRangeInEveryUnit(const Chunk &c, size_t off, size_t len);
+void bindToNodes(const Chunk &c, size_t off, size_t len);
+
+// Clears [off, off + len) in every unit.  Pages that map a module's shared
+// image (and lie wholly inside the range, as they do in the block that
+// filled them) get fresh anonymous pages instead: writing zeros would give
+// every unit a private copy, and MADV_DONTNEED would bring the image back.
+void zeroInEveryUnit(Chunk &c, size_t off, size_t len)
+{
+    size_t first = (off + kPage - 1) / kPage, end = (off + len) / kPage;
+    size_t done = off;
+    for (size_t p = first; p < end; ++p) {
+        if (!pageFile(c, p))
+            continue;
+        size_t q = p;
+        while (q + 1 < end && pageFile(c, q + 1))
+            ++q;
+        if (p * kPage > done)
+            zeroRangeInEveryUnit(c, done, p * kPage - done);
+        size_t bytes = (q - p + 1) * kPage;
+        for (unsigned u = 0; u < space.cfg.nrUnits; ++u) {
+            void *at = reinterpret_cast<void *>(c.unit(u, space.cfg.stride) + p * kPage);
+            if (mmap(at, bytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
+                std::memset(at, 0, bytes); // correct, at the cost of a private copy
+        }
+        bindToNodes(c, p * kPage, bytes);
+        for (size_t r = p; r <= q; ++r)
+            c.filePages[r / 64] &= ~(uint64_t{1} << (r % 64));
+        done = (q + 1) * kPage;
+        p = q;
+    }
+    if (off + len > done)
+        zeroRangeInEveryUnit(c, done, off + len - done);
+}
+
+void zeroRangeInEveryUnit(const Chunk &c, size_t off, size_t len)
 {
     for (unsigned u = 0; u < space.cfg.nrUnits; ++u) {
         auto *p = reinterpret_cast<unsigned char *>(c.unit(u, space.cfg.stride) + off);
@@ -405,7 +444,7 @@ void destroyChunk(Chunk *c)
     if (c->hdr)
         munmap(c->hdr, c->metaBytes);
     if (c->committed)
-        munmap(c->committed, (c->nPages + 63) / 64 * 8);
+        munmap(c->committed, (c->nPages + 63) / 64 * 16);
     c->~Chunk();
     munmap(c, sizeof(Chunk));
 }
@@ -429,35 +468,51 @@ void bindToNodes(const Chunk &c, size_t off, size_t len)
 }
 void bindToNodes(const Chunk &c) { bindToNodes(c, 0, space.cfg.stride); }
 
-// The static block's pages of every unit as private mappings of one memfd
-// holding the template: reads share one physical copy, the first write to a
-// page gives that unit its own (copy-on-write).  A unit no thread wrote costs
-// no memory, however many possible CPUs there are, and a CPU that comes
-// online later sees the initial image like the others.  Returns the number
-// of units mapped; the caller copies the template into the rest (all of
-// them when memfd_create or a mapping fails, or PERCPU_COW=0).
-unsigned mapStaticCopyOnWrite(Chunk &c, size_t off, size_t size, const void *image)
+bool copyOnWriteAllowed()
 {
     const char *e = envGet("PERCPU_COW");
-    if (e && !strcmp(e, "0"))
-        return 0;
-    size_t p0 = off / kPage, p1 = (off + size + kPage - 1) / kPage;
+    return !(e && !strcmp(e, "0"));
+}
+
+// Pages [p0, p1) of every unit as private mappings of one memfd holding an
+// image (`len` bytes of `src` at `at` in the file, zeros around): reads share
+// one physical copy, the first write to a page gives that unit its own
+// (copy-on-write).  Returns the number of units mapped, from unit 0; the
+// caller copies into the others (all of them when memfd_create or a mapping
+// fails).
+unsigned mapImage(Chunk &c, size_t p0, size_t p1, const void *src, size_t at, size_t len)
+{
     size_t bytes = (p1 - p0) * kPage;
-    int fd = static_cast<int>(syscall(SYS_memfd_create, "percpu-static", 1u /* MFD_CLOEXEC */));
+    int fd = static_cast<int>(syscall(SYS_memfd_create, "percpu-image", 1u /* MFD_CLOEXEC */));
     if (fd < 0)
         return 0;
     unsigned mapped = 0;
     if (ftruncate(fd, static_cast<off_t>(bytes)) == 0 &&
-        pwrite(fd, image, size, static_cast<off_t>(off - p0 * kPage)) == static_cast<ssize_t>(size)) {
+        pwrite(fd, src, len, static_cast<off_t>(at)) == static_cast<ssize_t>(len)) {
         for (; mapped < space.cfg.nrUnits; ++mapped) {
-            void *at = reinterpret_cast<void *>(c.unit(mapped, space.cfg.stride) + p0 * kPage);
-            if (mmap(at, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED)
+            void *to = reinterpret_cast<void *>(c.unit(mapped, space.cfg.stride) + p0 * kPage);
+            if (mmap(to, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED)
                 break; // this unit keeps its anonymous pages: the caller copies
         }
         if (mapped)
             bindToNodes(c, p0 * kPage, bytes); // the new mappings have no policy yet
     }
     close(fd);
+    return mapped;
+}
+
+// The static block: its pages of every unit map the template, so a unit no
+// thread wrote costs no memory, however many possible CPUs there are, and a
+// CPU that comes online later sees the initial image like the others.  The
+// block's first and last pages are shared with nothing yet (this runs
+// before any allocation), so they are mapped whole.  Returns the units
+// mapped (0 with PERCPU_COW=0).
+unsigned mapStaticCopyOnWrite(Chunk &c, size_t off, size_t size, const void *image)
+{
+    if (!copyOnWriteAllowed())
+        return 0;
+    size_t p0 = off / kPage, p1 = (off + size + kPage - 1) / kPage;
+    unsigned mapped = mapImage(c, p0, p1, image, off - p0 * kPage, size);
     space.cowUnits = mapped;
     return mapped;
 }
@@ -490,7 +545,9 @@ Chunk *createChunk(bool first)
     auto *meta = static_cast<uint32_t *>(mapNoReserve(c->metaBytes, PROT_READ | PROT_WRITE));
     c->nPages = stride / kPage;
     c->committed = static_cast<uint64_t *>(
-        mapNoReserve((c->nPages + 63) / 64 * 8, PROT_READ | PROT_WRITE));
+        mapNoReserve((c->nPages + 63) / 64 * 16, PROT_READ | PROT_WRITE));
+    if (c->committed)
+        c->filePages = c->committed + (c->nPages + 63) / 64;
     if (!meta || !c->committed) {
         if (meta)
             munmap(meta, c->metaBytes);
@@ -716,6 +773,47 @@ int spaceFree(void *canonical, Owner owner, char *why, size_t whyLen, bool giveP
         c->quickGranules += n;
     } else {
         releaseBlock(*c, g, n);
+    }
+    return 0;
+}
+
+int spaceFillImage(void *canonical, const void *image, size_t size)
+{
+    uintptr_t p = reinterpret_cast<uintptr_t>(canonical);
+    LockGuard guard(space.lock);
+    unsigned nChunks = space.nChunks.load(std::memory_order_relaxed);
+    Chunk *c = nullptr;
+    for (unsigned i = 0; i < nChunks; ++i)
+        if (p - space.chunks[i]->canon < space.cfg.stride) {
+            c = space.chunks[i];
+            break;
+        }
+    size_t off = c ? p - c->canon : 0;
+    if (!c || off % kGranule || hdrState(c->hdr[off / kGranule]) != State::Module ||
+        size_t{hdrSize(c->hdr[off / kGranule])} * kGranule < size) {
+        errno = EINVAL;
+        return -1;
+    }
+    // Whole pages of the block share one image; the partial pages at its
+    // ends hold other blocks' data too, and are copied.
+    size_t p0 = (off + kPage - 1) / kPage, p1 = (off + size) / kPage;
+    unsigned mapped = 0;
+    if (p1 > p0 && copyOnWriteAllowed()) {
+        const auto *src = static_cast<const unsigned char *>(image) + (p0 * kPage - off);
+        mapped = mapImage(*c, p0, p1, src, 0, (p1 - p0) * kPage);
+        if (mapped)
+            for (size_t r = p0; r < p1; ++r)
+                c->filePages[r / 64] |= uint64_t{1} << (r % 64);
+    }
+    for (unsigned u = 0; u < space.cfg.nrUnits; ++u) {
+        auto *dst = reinterpret_cast<unsigned char *>(c->unit(u, space.cfg.stride) + off);
+        const auto *src = static_cast<const unsigned char *>(image);
+        if (u < mapped) {
+            std::memcpy(dst, src, p0 * kPage - off);
+            std::memcpy(dst + (p1 * kPage - off), src + (p1 * kPage - off), off + size - p1 * kPage);
+        } else {
+            std::memcpy(dst, src, size);
+        }
     }
     return 0;
 }

@@ -295,6 +295,12 @@ int pcpu_held_cpu(void);
  */
 void *pcpu_module_block_alloc(size_t size, size_t align);
 int pcpu_module_block_free(void *canonical, int give_pages_back);
+/* pcpu_module_block_fill() sets every CPU's copy of the block's first `size`
+ * bytes to `image` (the module's initial values).  The block's whole pages
+ * become copy-on-write mappings of one image, shared until a CPU writes them
+ * (unless PERCPU_COW=0); freeing gives them fresh zero pages.  RETURNS 0, or
+ * -1 with errno EINVAL (not a live module block of at least `size` bytes). */
+int pcpu_module_block_fill(void *canonical, const void *image, size_t size);
 
 /* ---- Exports (read by the module loader) ------------------------------------ */
 
