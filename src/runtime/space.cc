@@ -704,17 +704,21 @@ void *spaceAlloc(size_t size, size_t align, Owner owner)
     }
 }
 
+// The chunk whose canonical range holds p, or nullptr; under space.lock.
+static Chunk *chunkOf(uintptr_t p)
+{
+    unsigned nChunks = space.nChunks.load(std::memory_order_relaxed);
+    for (unsigned i = 0; i < nChunks; ++i)
+        if (p - space.chunks[i]->canon < space.cfg.stride)
+            return space.chunks[i];
+    return nullptr;
+}
+
 int spaceFree(void *canonical, Owner owner, char *why, size_t whyLen, bool givePagesBack)
 {
     uintptr_t p = reinterpret_cast<uintptr_t>(canonical);
     LockGuard guard(space.lock);
-    unsigned nChunks = space.nChunks.load(std::memory_order_relaxed);
-    Chunk *c = nullptr;
-    for (unsigned i = 0; i < nChunks; ++i)
-        if (p - space.chunks[i]->canon < space.cfg.stride) {
-            c = space.chunks[i];
-            break;
-        }
+    Chunk *c = chunkOf(p);
     auto fail = [&](const char *fmt, auto... args) {
         snprintf(why, whyLen, fmt, args...);
         errno = EINVAL;
@@ -781,13 +785,7 @@ int spaceFillImage(void *canonical, const void *image, size_t size)
 {
     uintptr_t p = reinterpret_cast<uintptr_t>(canonical);
     LockGuard guard(space.lock);
-    unsigned nChunks = space.nChunks.load(std::memory_order_relaxed);
-    Chunk *c = nullptr;
-    for (unsigned i = 0; i < nChunks; ++i)
-        if (p - space.chunks[i]->canon < space.cfg.stride) {
-            c = space.chunks[i];
-            break;
-        }
+    Chunk *c = chunkOf(p);
     size_t off = c ? p - c->canon : 0;
     if (!c || off % kGranule || hdrState(c->hdr[off / kGranule]) != State::Module ||
         size_t{hdrSize(c->hdr[off / kGranule])} * kGranule < size) {
