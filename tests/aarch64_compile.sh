@@ -13,7 +13,7 @@ inc=(-I"$src/src/runtime/include" -I"$src/src/loader/include" -I"$src/arch/aarch
 common=(--target=aarch64-linux-gnu --sysroot="$sysroot" -O2 -Wall -Wextra -Werror -fPIC)
 gxx=$(ls -d "$sysroot"/include/c++/* | sort -V | tail -1)
 cxxinc=(-isystem "$gxx" -isystem "$sysroot/include/c++/$(basename "$gxx")/aarch64-linux-gnu" -isystem "$gxx/aarch64-linux-gnu")
-for f in core.cc space.cc counter.cc; do
+for f in core.cc space.cc guard.cc counter.cc; do
   "$clangxx" "${common[@]}" -std=c++20 -nostdinc++ "${cxxinc[@]}" "${inc[@]}" \
     -fno-exceptions -fno-rtti -c "$src/src/runtime/$f" -o "$tmp/${f%.cc}.o"
 done

@@ -180,6 +180,40 @@ TEST_F(Loader, InitialValuesAndAlignmentOnEveryCpu)
         ASSERT_EQ(*per_cpu_ptr(hits, c), 5) << "cpu " << c;
 }
 
+// A module's canonical per-CPU address is not memory: dereferencing it
+// directly faults, and with PERCPU_GUARD=1 the message names the module's
+// variable.  pcpu_free() of it is reported and frees nothing.
+TEST_F(Loader, CanonicalModuleAddressesFaultAndAreNotAllocations)
+{
+    pcpu_module *m = load("counters.o");
+    ASSERT_NE(m, nullptr);
+    auto *hits = static_cast<long *>(pcpu_dlsym(m, "mod_hits"));
+    ASSERT_NE(hits, nullptr);
+    pcpu_stats before{}, after{};
+    pcpu_get_stats(&before);
+    errno = 0;
+    EXPECT_EQ(pcpu_free(hits), -1);
+    EXPECT_EQ(errno, EINVAL);
+    EXPECT_EQ(pcpu_free(reinterpret_cast<char *>(hits) + 8), -1);
+    pcpu_get_stats(&after);
+    EXPECT_EQ(after.module_blocks, before.module_blocks);
+    EXPECT_EQ(after.module_bytes, before.module_bytes);
+    auto sum = sym<long (*)()>(m, "counters_sum");
+    long total = 0;
+    for (unsigned c = 0; c < pcpu_nr_cpus(); ++c)
+        total += *per_cpu_ptr(hits, c);
+    EXPECT_EQ(sum(), total);
+
+    // The death test re-runs this test in a new process, where the guard
+    // is on from start-up.
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    setenv("PERCPU_GUARD", "1", 1);
+    EXPECT_DEATH(*reinterpret_cast<volatile long *>(hits) = 1,
+                 "percpu: guard: .* the per-CPU variable `mod_hits` \\(\\+0 of 8 bytes\\) "
+                 "of module .*counters\\.o");
+    unsetenv("PERCPU_GUARD");
+}
+
 TEST_F(Loader, ModuleDataFollowsTheHostFormula)
 {
     pcpu_module *m = load("counters.o");

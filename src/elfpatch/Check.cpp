@@ -278,12 +278,14 @@ void Checker::hostLayout(const ObjectFile &f)
 {
     bool found = false;
     BlockLayout block = linkedBlock(f, found);
-    const Symbol *start = nullptr, *end = nullptr;
+    const Symbol *start = nullptr, *end = nullptr, *pageEnd = nullptr;
     for (const Symbol &s : f.symbols) {
         if (s.name == "__per_cpu_start")
             start = &s;
         if (s.name == "__per_cpu_end")
             end = &s;
+        if (s.name == "__per_cpu_page_end")
+            pageEnd = &s;
     }
     // Per-CPU output sections, in address order.
     std::vector<const Section *> pcpu;
@@ -309,14 +311,19 @@ void Checker::hostLayout(const ObjectFile &f)
         return;
     }
     std::sort(pcpu.begin(), pcpu.end(), [](const Section *a, const Section *b) { return a->addr < b->addr; });
+    // The fragment pads the output section to a page (__per_cpu_page_end)
+    // so that the runtime can make the template's pages inaccessible.
+    const bool padded = pageEnd && pageEnd->value >= end->value;
+    const uint64_t sectionEnd = padded ? pageEnd->value : end->value;
+    const char *endName = padded ? "__per_cpu_page_end" : "__per_cpu_end";
     int lastGroup = -1;
     for (const Section *s : pcpu) {
         uint64_t sEnd = s->addr + s->size;
-        if (s->addr < start->value || sEnd > end->value)
+        if (s->addr < start->value || sEnd > sectionEnd)
             report("host-layout", f, s->name, std::nullopt, "",
                    "per-CPU section '" + s->name + "' [" + hexs(s->addr) + ", " + hexs(sEnd) +
-                       ") is not inside __per_cpu_start..__per_cpu_end [" + hexs(start->value) + ", " +
-                       hexs(end->value) + ")");
+                       ") is not inside __per_cpu_start.." + endName + " [" + hexs(start->value) +
+                       ", " + hexs(sectionEnd) + ")");
         int g = static_cast<int>(classifySection(s->name)->group);
         if (s->name != kMergedSection && g < lastGroup)
             report("host-layout", f, s->name, std::nullopt, "",

@@ -61,6 +61,14 @@ constinit struct pcpu_cpumask pcpu__present_mask = {};
 // program was not linked with it: use percpu_add_host() or -T percpu.ld.
 extern char __per_cpu_start[] __attribute__((visibility("hidden")));
 extern char __per_cpu_end[] __attribute__((visibility("hidden")));
+// Also from the fragment, absent in hosts linked with an older one: the
+// template's page end and the NOLOAD reservation for chunk 0's canonical
+// range (see space.cc).  __ehdr_start and _end come from the linker.
+extern char __per_cpu_page_end[] __attribute__((weak, visibility("hidden")));
+extern char __per_cpu_canon_start[] __attribute__((weak, visibility("hidden")));
+extern char __per_cpu_canon_end[] __attribute__((weak, visibility("hidden")));
+extern char __ehdr_start[] __attribute__((weak, visibility("hidden")));
+extern char _end[] __attribute__((weak, visibility("hidden")));
 // Export table bounds (absent when the program exports nothing).
 extern const struct pcpu_export __start_percpu_exports[]
     __attribute__((weak, visibility("hidden")));
@@ -401,8 +409,15 @@ int initLocked()
         stride = static_cast<size_t>(s);
     }
     cfg.stride = stride;
+    cfg.templateEnd = reinterpret_cast<uintptr_t>(__per_cpu_page_end);
+    cfg.reserveStart = reinterpret_cast<uintptr_t>(__per_cpu_canon_start);
+    cfg.reserveEnd = reinterpret_cast<uintptr_t>(__per_cpu_canon_end);
+    cfg.imageStart = reinterpret_cast<uintptr_t>(__ehdr_start);
+    cfg.imageEnd = reinterpret_cast<uintptr_t>(_end);
+    cfg.recordSites = guardEnabled();
     if (spaceInit(cfg) != 0)
         return -1;
+    guardInit();
     chooseCpuSource();
     return 0;
 }
@@ -713,7 +728,8 @@ void *pcpu_alloc(size_t size, size_t align)
 {
     if (pcpu_init() != 0)
         return nullptr;
-    return spaceAlloc(size, align, Owner::Dynamic);
+    return spaceAlloc(size, align, Owner::Dynamic,
+                      reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
 }
 
 int pcpu_free(void *ptr)

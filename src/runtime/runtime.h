@@ -26,6 +26,13 @@ struct SpaceConfig {
     uintptr_t staticStart = 0;   // __per_cpu_start
     size_t staticSize = 0;       // __per_cpu_end - __per_cpu_start
     bool numa = true;            // bind units to their CPU's node when >1 node
+    // From percpu.ld (0 when the host was linked with an older fragment):
+    uintptr_t templateEnd = 0;   // __per_cpu_page_end: the template's page end
+    uintptr_t reserveStart = 0;  // __per_cpu_canon_start/end: the NOLOAD
+    uintptr_t reserveEnd = 0;    //   reservation for chunk 0's canonical range
+    uintptr_t imageStart = 0;    // the executable's first and last byte
+    uintptr_t imageEnd = 0;
+    bool recordSites = false;    // keep pcpu_alloc()'s caller for the guard
 };
 
 // Maps the first chunk, places the static block, copies it into every unit
@@ -34,7 +41,8 @@ int spaceInit(const SpaceConfig &config);
 
 // Allocates `size` bytes (alignment `align`, a power of two <= a page) in
 // every unit, zeroed.  Returns the canonical pointer or nullptr + errno.
-void *spaceAlloc(size_t size, size_t align, Owner owner);
+// `site` (the caller, for the guard's message) is kept when recordSites.
+void *spaceAlloc(size_t size, size_t align, Owner owner, uintptr_t site = 0);
 
 // Frees a block allocated with `owner`.  Returns 0, or -1 + errno with a
 // message in `why` (static storage or the caller's buffer) describing the
@@ -51,8 +59,25 @@ int spaceFillImage(void *canonical, const void *image, size_t size);
 // Adds the space's figures to *st.
 void spaceStats(pcpu_stats *st);
 
-// Whether `canonical` lies in a chunk's canonical range (any state).
+// Whether `canonical` is a canonical address some chunk owns (any state).
+// Lock-free; usable from a signal handler.
 bool spaceContains(const void *canonical);
+
+// What the canonical address `p` is, for the guard's message (lock-free,
+// racy reads: for a dying process).  Returns false when no chunk owns p.
+struct SpaceBlock {
+    Owner owner = Owner::Dynamic;
+    bool live = false;       // false: free space, or a hole
+    uintptr_t start = 0;     // the block's canonical start
+    size_t bytes = 0;
+    uintptr_t site = 0;      // pcpu_alloc()'s caller, when recorded
+};
+bool spaceDescribe(uintptr_t p, SpaceBlock &out);
+
+// The guard (guard.cc): installs the fault handler when PERCPU_GUARD asks
+// for it.  Called once from start-up, after spaceInit().
+void guardInit();
+bool guardEnabled();
 
 // The configuration given to spaceInit (valid after it).
 const SpaceConfig &spaceConfig();

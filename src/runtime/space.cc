@@ -11,6 +11,24 @@
 // sits at unit offset (__per_cpu_start % page), so every alignment up to a page
 // is the same for a canonical address and for each of its copies.
 //
+// No canonical address is backed by memory, and none is shared with anything
+// else in the process: a chunk owns the canonical addresses it hands out.
+//  - chunk 0: the template (page-aligned by percpu.ld, made inaccessible once
+//    the units hold it) and the fragment's NOLOAD reservation after .bss
+//    (__per_cpu_canon_start/end), mapped PROT_NONE.  The offsets in between
+//    (canonical addresses of the host's other data) are holes the allocator
+//    never hands out.  A host linked with an older fragment has no
+//    reservation, and its chunk 0 holds the static block only.
+//  - chunk k > 0: one PROT_NONE reservation holds both its canonical range
+//    and its units, D = base_0 - canon_0 apart; so chunk 0's units are put
+//    close to the image to keep D small (below it, or above a non-PIE
+//    image's heap).
+// Hence a pointer that is not a live allocation is always told apart
+// (pcpu_free() of heap, stack or static memory reports it), and a direct
+// dereference of a canonical pointer faults (guard.cc names the variable).
+// Under LeakSanitizer, which reads every writable segment of the image, the
+// in-image parts stay mapped and are poisoned for ASan instead.
+//
 // Allocator: offsets inside a chunk are handed out in 8-byte granules by a
 // two-level segregated fit allocator (TLSF: Masmano et al., 2004), O(1) for
 // allocation and free, with boundary tags kept *outside* the per-CPU memory
@@ -65,6 +83,7 @@ enum class State : uint32_t {
     Dynamic = 3, // pcpu_alloc()
     Module = 4,  // a module's per-CPU block
     Static = 5,  // the host's static block
+    Hole = 6,    // chunk 0: offsets whose canonical addresses are not ours
 };
 
 State stateOf(Owner o)
@@ -144,7 +163,15 @@ struct Chunk {
     size_t quickGranules = 0;
     size_t freeGranules = 0; // in TLSF lists
 
+    // The canonical addresses this chunk owns: [ownLo[i], ownHi[i]).
+    uintptr_t ownLo[2] = {}, ownHi[2] = {};
+    uintptr_t *site = nullptr; // by granule: pcpu_alloc()'s caller (guard on)
+
     uintptr_t unit(unsigned u, size_t stride) const { return base + static_cast<uintptr_t>(u) * stride; }
+    bool owns(uintptr_t p) const
+    {
+        return (p - ownLo[0] < ownHi[0] - ownLo[0]) || (p - ownLo[1] < ownHi[1] - ownLo[1]);
+    }
 };
 
 struct Space {
@@ -445,6 +472,8 @@ void destroyChunk(Chunk *c)
         munmap(c->hdr, c->metaBytes);
     if (c->committed)
         munmap(c->committed, (c->nPages + 63) / 64 * 16);
+    if (c->site)
+        munmap(c->site, size_t{c->nGran} * sizeof(uintptr_t));
     c->~Chunk();
     munmap(c, sizeof(Chunk));
 }
@@ -517,7 +546,86 @@ unsigned mapStaticCopyOnWrite(Chunk &c, size_t off, size_t size, const void *ima
     return mapped;
 }
 
-// Maps a new chunk; canon is computed from chunk 0 (or given for chunk 0).
+// Maps `bytes` PROT_NONE at exactly `at`, or returns nullptr.  Kernels
+// before 4.17 take MAP_FIXED_NOREPLACE as a hint: a mapping elsewhere is
+// undone.
+void *mapExactly(uintptr_t at, size_t bytes)
+{
+    if (at < (uintptr_t{1} << 20) || at + bytes < at)
+        return nullptr;
+    void *want = reinterpret_cast<void *>(at);
+    void *p = mmap(want, bytes, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+    if (p == MAP_FAILED)
+        return nullptr;
+    if (p != want) {
+        munmap(p, bytes);
+        return nullptr;
+    }
+    return p;
+}
+
+// Chunk 0's units.  Every later chunk reserves its canonical range and its
+// units together, D = base_0 - canon_0 apart, so D is kept small: the units
+// go below the image with room left for the loader's module area (which
+// wants to be within 2 GiB of the host's code), or, for an image in low
+// memory, above it with room left for the brk heap.  When neither place is
+// free they go where the kernel puts them; later chunks may then not fit
+// (spaceAlloc() fails with ENOMEM once chunk 0 is full).
+uintptr_t placeFirstUnits(size_t bytes, size_t align)
+{
+    constexpr uintptr_t kGiB = uintptr_t{1} << 30;
+    const uintptr_t lo = space.cfg.imageStart, hi = space.cfg.imageEnd;
+    uintptr_t tries[3] = {};
+    unsigned n = 0;
+    if (lo && lo > bytes + 5 * kGiB)
+        tries[n++] = (lo - 4 * kGiB - bytes) & ~(align - 1);
+    if (hi) {
+        tries[n++] = (hi + 64 * kGiB + align - 1) & ~(align - 1);
+        tries[n++] = (hi + 4 * kGiB + align - 1) & ~(align - 1);
+    }
+    for (unsigned i = 0; i < n; ++i)
+        if (mapExactly(tries[i], bytes))
+            return tries[i];
+    void *res = mapNoReserve(bytes + align, PROT_NONE);
+    if (!res)
+        return 0;
+    uintptr_t r = reinterpret_cast<uintptr_t>(res);
+    uintptr_t base = (r + align - 1) & ~(align - 1);
+    if (base > r)
+        munmap(res, base - r);
+    if (r + align > base)
+        munmap(reinterpret_cast<void *>(base + bytes), r + align - base);
+    return base;
+}
+
+// Chunk k > 0: one reservation holding its canonical range [c, c + stride)
+// and its units at c + D.  Sets c.mapBase/mapBytes/base/canon.
+bool placeLaterChunk(Chunk &c, size_t unitsBytes, size_t align)
+{
+    const Chunk &c0 = *space.chunks[0];
+    const intptr_t d = static_cast<intptr_t>(c0.base - c0.canon);
+    const intptr_t lo = std::min<intptr_t>(0, d);
+    const intptr_t hi = std::max<intptr_t>(static_cast<intptr_t>(space.cfg.stride),
+                                           d + static_cast<intptr_t>(unitsBytes));
+    const size_t span = static_cast<size_t>(hi - lo) + align;
+    void *res = mapNoReserve(span, PROT_NONE);
+    if (!res)
+        return false;
+    uintptr_t r = reinterpret_cast<uintptr_t>(res);
+    uintptr_t base = (r - static_cast<uintptr_t>(lo) + static_cast<uintptr_t>(d) + align - 1) &
+                     ~(align - 1);
+    c.mapBase = r;
+    c.mapBytes = span;
+    c.base = base;
+    c.canon = base - static_cast<uintptr_t>(d);
+    c.ownLo[0] = c.canon;
+    c.ownHi[0] = c.canon + space.cfg.stride;
+    return true;
+}
+
+// Maps a new chunk: chunk 0 (first) at the host's static block, the others
+// in a reservation of their own.
 Chunk *createChunk(bool first)
 {
     const size_t stride = space.cfg.stride;
@@ -530,16 +638,19 @@ Chunk *createChunk(bool first)
 
     // Align units to a huge page when they are big enough to use one.
     size_t align = std::min(stride, kHugePage);
-    size_t bytes = unitsBytes + align;
-    void *res = mapNoReserve(bytes, PROT_NONE);
-    if (!res) {
+    if (first) {
+        c->base = placeFirstUnits(unitsBytes, align);
+        c->mapBase = c->base;
+        c->mapBytes = unitsBytes;
+        c->canon = space.cfg.staticStart & ~(kPage - 1);
+    } else if (!placeLaterChunk(*c, unitsBytes, align)) {
+        c->base = 0;
+    }
+    if (!c->base) {
         destroyChunk(c);
         errno = ENOMEM;
         return nullptr;
     }
-    c->mapBase = reinterpret_cast<uintptr_t>(res);
-    c->mapBytes = bytes;
-    c->base = (c->mapBase + align - 1) & ~(align - 1);
     c->nGran = static_cast<uint32_t>(stride / kGranule);
     c->metaBytes = size_t{4} * c->nGran * sizeof(uint32_t);
     auto *meta = static_cast<uint32_t *>(mapNoReserve(c->metaBytes, PROT_READ | PROT_WRITE));
@@ -548,7 +659,10 @@ Chunk *createChunk(bool first)
         mapNoReserve((c->nPages + 63) / 64 * 16, PROT_READ | PROT_WRITE));
     if (c->committed)
         c->filePages = c->committed + (c->nPages + 63) / 64;
-    if (!meta || !c->committed) {
+    if (space.cfg.recordSites)
+        c->site = static_cast<uintptr_t *>(
+            mapNoReserve(size_t{c->nGran} * sizeof(uintptr_t), PROT_READ | PROT_WRITE));
+    if (!meta || !c->committed || (space.cfg.recordSites && !c->site)) {
         if (meta)
             munmap(meta, c->metaBytes);
         destroyChunk(c);
@@ -562,10 +676,6 @@ Chunk *createChunk(bool first)
     for (auto &row : c->heads)
         std::fill(std::begin(row), std::end(row), kNil);
     std::fill(std::begin(c->quick), std::end(c->quick), kNil);
-    if (first)
-        c->canon = space.cfg.staticStart & ~(kPage - 1);
-    else
-        c->canon = space.chunks[0]->canon + (c->base - space.chunks[0]->base);
     bindToNodes(*c);
     return c;
 }
@@ -612,6 +722,25 @@ std::atomic<bool> abortOnBadFree{false};
 
 const SpaceConfig &spaceConfig() { return space.cfg; }
 
+// Makes [from, to) of the image fault: PROT_NONE, or, under LeakSanitizer
+// (which scans the image's writable segments and would fault there),
+// poisoned for AddressSanitizer.
+extern "C" void __lsan_ignore_object(const void *) __attribute__((weak));
+extern "C" void __asan_poison_memory_region(const volatile void *, size_t) __attribute__((weak));
+
+void guardInImage(uintptr_t from, uintptr_t to)
+{
+    if (to <= from)
+        return;
+    void *p = reinterpret_cast<void *>(from);
+    if (__lsan_ignore_object) {
+        if (__asan_poison_memory_region)
+            __asan_poison_memory_region(p, to - from);
+        return;
+    }
+    mmap(p, to - from, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+}
+
 int spaceInit(const SpaceConfig &config)
 {
     space.cfg = config;
@@ -619,15 +748,48 @@ int spaceInit(const SpaceConfig &config)
     Chunk *c = createChunk(true);
     if (!c)
         return -1;
-    // The whole unit is one free block; then the static block is carved out.
+    const uintptr_t canon = c->canon, limit = canon + config.stride;
+    const size_t off = config.staticStart - canon;
+    const size_t end = off + config.staticSize;
+    const auto gran = [](uintptr_t bytes) { return static_cast<uint32_t>((bytes + kGranule - 1) / kGranule); };
+
+    // What chunk 0 owns: the static block (with the rest of its last page
+    // when the fragment page-aligned it), and the reservation.
+    const bool aligned = config.templateEnd && config.staticStart % kPage == 0 &&
+                         config.templateEnd % kPage == 0 &&
+                         config.templateEnd >= config.staticStart + config.staticSize;
+    c->ownLo[0] = config.staticStart;
+    c->ownHi[0] = aligned ? std::min(config.templateEnd, limit)
+                          : canon + size_t{gran(end)} * kGranule;
+    if (config.reserveEnd > config.reserveStart && config.reserveStart >= c->ownHi[0] &&
+        config.reserveStart < limit) {
+        c->ownLo[1] = config.reserveStart;
+        c->ownHi[1] = std::min(config.reserveEnd, limit);
+    }
+
+    // The unit is one free block; the static block and the holes around what
+    // chunk 0 owns are carved out of it, in address order.
     insertFree(*c, 0, c->nGran);
-    size_t off = config.staticStart - c->canon;
-    size_t end = off + config.staticSize;
+    struct Mark {
+        uint32_t g0, g1;
+        State state;
+    } marks[] = {
+        {0, static_cast<uint32_t>(off / kGranule), State::Hole},
+        {static_cast<uint32_t>(off / kGranule), gran(end), State::Static},
+        {gran(c->ownHi[0] - canon), c->ownLo[1] ? gran(c->ownLo[1] - canon) : c->nGran, State::Hole},
+        {c->ownLo[1] ? gran(c->ownHi[1] - canon) : c->nGran, c->nGran, State::Hole},
+    };
+    uint32_t fg = 0, fn = c->nGran;
+    for (const Mark &m : marks) {
+        if (m.g1 <= m.g0 || fn == 0)
+            continue;
+        carve(*c, fg, fn, m.g0, m.g1 - m.g0, m.state);
+        fn = fg + fn - m.g1;
+        fg = m.g1;
+        if (m.state == State::Static)
+            space.usedGranules += m.g1 - m.g0;
+    }
     if (config.staticSize) {
-        uint32_t g0 = static_cast<uint32_t>(off / kGranule);
-        uint32_t g1 = static_cast<uint32_t>((end + kGranule - 1) / kGranule);
-        carve(*c, 0, c->nGran, g0, g1 - g0, State::Static);
-        space.usedGranules += g1 - g0;
         if (commit(*c, off, config.staticSize) != 0) {
             destroyChunk(c);
             return -1;
@@ -637,6 +799,11 @@ int spaceInit(const SpaceConfig &config)
             std::memcpy(reinterpret_cast<void *>(c->unit(u, config.stride) + off), image,
                         config.staticSize);
     }
+    // The units hold the template now: its pages, and the reservation, fault.
+    if (aligned)
+        guardInImage(config.staticStart, config.templateEnd);
+    guardInImage(config.reserveStart, config.reserveEnd);
+
     space.staticBytes = config.staticSize;
     for (unsigned u = 0; u < config.nrUnits; ++u)
         pcpu_unit_offset[u] = c->unit(u, config.stride) - c->canon;
@@ -649,7 +816,7 @@ int spaceInit(const SpaceConfig &config)
     return 0;
 }
 
-void *spaceAlloc(size_t size, size_t align, Owner owner)
+void *spaceAlloc(size_t size, size_t align, Owner owner, uintptr_t site)
 {
     if (align == 0)
         align = kGranule;
@@ -693,6 +860,8 @@ void *spaceAlloc(size_t size, size_t align, Owner owner)
             return nullptr;
         }
         space.usedGranules += n;
+        if (c.site)
+            c.site[g] = site;
         if (owner == Owner::Module) {
             space.moduleBytes += size_t{n} * kGranule;
             ++space.moduleCount;
@@ -709,7 +878,7 @@ static Chunk *chunkOf(uintptr_t p)
 {
     unsigned nChunks = space.nChunks.load(std::memory_order_relaxed);
     for (unsigned i = 0; i < nChunks; ++i)
-        if (p - space.chunks[i]->canon < space.cfg.stride)
+        if (space.chunks[i]->owns(p))
             return space.chunks[i];
     return nullptr;
 }
@@ -744,6 +913,8 @@ int spaceFree(void *canonical, Owner owner, char *why, size_t whyLen, bool giveP
                     canonical, off);
     case State::Static:
         return fail("%p is the host's static per-CPU block, not an allocation", canonical);
+    case State::Hole:
+        return fail("%p is not a per-CPU pointer (outside every chunk)", canonical);
     case State::Dynamic:
     case State::Module:
         break;
@@ -821,8 +992,41 @@ bool spaceContains(const void *canonical)
     uintptr_t p = reinterpret_cast<uintptr_t>(canonical);
     unsigned n = space.nChunks.load(std::memory_order_acquire);
     for (unsigned i = 0; i < n; ++i)
-        if (p - space.chunks[i]->canon < space.cfg.stride)
+        if (space.chunks[i]->owns(p))
             return true;
+    return false;
+}
+
+bool spaceDescribe(uintptr_t p, SpaceBlock &out)
+{
+    unsigned n = space.nChunks.load(std::memory_order_acquire);
+    for (unsigned i = 0; i < n; ++i) {
+        const Chunk &c = *space.chunks[i];
+        if (!c.owns(p))
+            continue;
+        // Walk back to the header of the block holding p.
+        uint32_t g = static_cast<uint32_t>((p - c.canon) / kGranule);
+        while (g > 0 && hdrState(c.hdr[g]) == State::None)
+            --g;
+        uint32_t h = c.hdr[g];
+        State s = hdrState(h);
+        out = SpaceBlock{};
+        out.start = c.canon + size_t{g} * kGranule;
+        out.bytes = size_t{hdrSize(h)} * kGranule;
+        if (p >= out.start + out.bytes) { // inside a block p's header walk missed
+            out.live = false;
+            return true;
+        }
+        out.live = s == State::Dynamic || s == State::Module || s == State::Static;
+        out.owner = s == State::Module ? Owner::Module : s == State::Static ? Owner::Static
+                                                                             : Owner::Dynamic;
+        if (s == State::Static) { // the block as the host linked it
+            out.start = space.cfg.staticStart;
+            out.bytes = space.cfg.staticSize;
+        }
+        out.site = (s == State::Dynamic && c.site) ? c.site[g] : 0;
+        return true;
+    }
     return false;
 }
 

@@ -24,7 +24,7 @@ sources=("$src"/src/elfpatch/*.cpp "$src/arch/x86_64/ElfTarget.cpp" "$src/arch/a
 link=()
 if [ "$target" = loader ]; then
   sources+=("$src/src/loader/Loader.cpp" "$src/src/loader/libc_data.c" "$src/src/runtime/core.cc"
-            "$src/src/runtime/space.cc" "$src/src/runtime/counter.cc")
+            "$src/src/runtime/space.cc" "$src/src/runtime/guard.cc" "$src/src/runtime/counter.cc")
   link=(-Wl,-T,"$src/src/runtime/percpu.ld" -ldl)
 fi
 objs=()

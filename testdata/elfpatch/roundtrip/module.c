@@ -49,7 +49,8 @@ long rt_total(void)
         for (int k = 0; k < 4; k++)
             total += per_cpu(rt_array, cpu)[k];
         total += per_cpu(rt_page, cpu)[0] + per_cpu(rt_stats, cpu).name[0];
-        total += *per_cpu(rt_self, cpu) == 100 ? 1000 : 0; /* the template's value */
+        /* The template holds the canonical address (never dereferenced: it faults). */
+        total += per_cpu(rt_self, cpu) == &rt_counter ? 1000 : 0;
     }
     return total;
 }

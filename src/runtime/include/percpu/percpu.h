@@ -302,6 +302,15 @@ int pcpu_module_block_free(void *canonical, int give_pages_back);
  * -1 with errno EINVAL (not a live module block of at least `size` bytes). */
 int pcpu_module_block_fill(void *canonical, const void *image, size_t size);
 
+/* pcpu_set_module_describer() - how the guard (PERCPU_GUARD=1) names a
+ * module's per-CPU variable or code: `fn(addr, buf, len)` writes what `addr`
+ * is (a module's per-CPU variable, or a place in its code) into buf and
+ * returns nonzero, or returns 0 when no module holds addr.  It runs in the
+ * fault handler of a dying process: it must not take locks.  The loader sets
+ * it; NULL removes it.  MT-safe. */
+typedef int (*pcpu_module_describer)(uintptr_t addr, char *buf, size_t len);
+void pcpu_set_module_describer(pcpu_module_describer fn);
+
 /* ---- Exports (read by the module loader) ------------------------------------ */
 
 enum pcpu_export_kind { PCPU_EXPORT_PLAIN = 0, PCPU_EXPORT_PER_CPU = 1 };
