@@ -45,6 +45,14 @@
 #ifndef PERCPU_ARCH_H
 #define PERCPU_ARCH_H
 
+/* struct rseq layout (linux/rseq.h, stable ABI): what the fast paths read.
+ * The sequences' assembly spells these through PCPU__XSTR. */
+#define PCPU_RSEQ_CPU_ID_OFFSET 4
+#define PCPU_RSEQ_CS_OFFSET 8
+#define PCPU_RSEQ_MM_CID_OFFSET 24 /* Linux 6.3; see pcpu__cid_rseq_offset */
+#define PCPU__STR(x) #x
+#define PCPU__XSTR(x) PCPU__STR(x)
+
 #define PERCPU_ARCH_H_INSIDE 1
 #if defined(__x86_64__)
 #include <percpu/arch/x86_64.h>
@@ -54,10 +62,5 @@
 #error "percpu: unsupported architecture (x86-64 and AArch64 are supported)"
 #endif
 #undef PERCPU_ARCH_H_INSIDE
-
-/* struct rseq layout (linux/rseq.h, stable ABI): what the fast paths read. */
-#define PCPU_RSEQ_CPU_ID_OFFSET 4
-#define PCPU_RSEQ_CS_OFFSET 8
-#define PCPU_RSEQ_MM_CID_OFFSET 24 /* Linux 6.3; see pcpu__cid_rseq_offset */
 
 #endif /* PERCPU_ARCH_H */

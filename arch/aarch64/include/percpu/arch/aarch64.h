@@ -60,7 +60,7 @@ static inline int pcpu_arch_current_cpu(void)
 #ifdef PCPU_RSEQ_NO_DISARM /* see <percpu/arch/x86_64.h> */
 #define PCPU__A64_DISARM ""
 #else
-#define PCPU__A64_DISARM "str xzr, [%[rs], #8]\n\t"
+#define PCPU__A64_DISARM "str xzr, [%[rs], #" PCPU__XSTR(PCPU_RSEQ_CS_OFFSET) "]\n\t"
 #endif
 
 #define PCPU__A64_RSEQ(body)                                                   \
@@ -74,9 +74,9 @@ static inline int pcpu_arch_current_cpu(void)
     "6:\n\t"                                                                   \
     "adrp %[t], 3b\n\t"                                                        \
     "add %[t], %[t], :lo12:3b\n\t"                                             \
-    "str %[t], [%[rs], #8]\n\t"                                                \
+    "str %[t], [%[rs], #" PCPU__XSTR(PCPU_RSEQ_CS_OFFSET) "]\n\t"                 \
     "1:\n\t"                                                                   \
-    "ldr %w[t], [%[rs], #4]\n\t"                                               \
+    "ldr %w[t], [%[rs], #" PCPU__XSTR(PCPU_RSEQ_CPU_ID_OFFSET) "]\n\t"             \
     /* TBZ reaches +-32 KiB only: the way out to __rseq_failure, which the  \
        linker may place anywhere in .text, is a B (+-128 MiB, and linkers     \
        insert veneers for it). */                                              \
@@ -89,7 +89,7 @@ static inline int pcpu_arch_current_cpu(void)
     "2:\n\t"                                                                   \
     PCPU__A64_DISARM                                                           \
     ".pushsection __rseq_failure, \"ax\"\n\t"                                  \
-    ".inst 0xd428bc00\n\t"                                                     \
+    ".inst " PCPU__XSTR(PCPU_RSEQ_SIG) "\n\t"                                    \
     "4:\n\t"                                                                   \
     "b 6b\n\t"                                                                 \
     "5:\n\t"                                                                   \

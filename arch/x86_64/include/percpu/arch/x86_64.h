@@ -53,7 +53,7 @@ static inline int pcpu_arch_current_cpu(void)
     int cpu;
     if (PCPU_UNLIKELY(off == 0))
         return -1;
-    __asm__ __volatile__("movl %%fs:4(%1), %0" : "=r"(cpu) : "r"(off));
+    __asm__ __volatile__("movl %%fs:" PCPU__XSTR(PCPU_RSEQ_CPU_ID_OFFSET) "(%1), %0" : "=r"(cpu) : "r"(off));
     return cpu;
 }
 
@@ -79,7 +79,7 @@ static inline int pcpu_arch_current_cpu(void)
 #ifdef PCPU_RSEQ_NO_DISARM
 #define PCPU__X86_DISARM ""
 #else
-#define PCPU__X86_DISARM "movq $0, %%fs:8(%[roff])\n\t"
+#define PCPU__X86_DISARM "movq $0, %%fs:" PCPU__XSTR(PCPU_RSEQ_CS_OFFSET) "(%[roff])\n\t"
 #endif
 
 #define PCPU__X86_RSEQ_AT(field, unit, body)                                          \
@@ -92,7 +92,7 @@ static inline int pcpu_arch_current_cpu(void)
     "xorl %k[ret], %k[ret]\n\t"                                                \
     "6:\n\t"                                                                   \
     "leaq 3b(%%rip), %%rax\n\t"                                                \
-    "movq %%rax, %%fs:8(%[roff])\n\t"                                          \
+    "movq %%rax, %%fs:" PCPU__XSTR(PCPU_RSEQ_CS_OFFSET) "(%[roff])\n\t"           \
     "1:\n\t"                                                                   \
     "movl %%fs:" field "(%[roff]), %%eax\n\t"                                 \
     "testl %%eax, %%eax\n\t"                                                   \
@@ -103,7 +103,7 @@ static inline int pcpu_arch_current_cpu(void)
     PCPU__X86_DISARM                                                           \
     ".pushsection __rseq_failure, \"ax\"\n\t"                                  \
     ".byte 0x0f, 0xb9, 0x3d\n\t"                                               \
-    ".long 0x53053053\n\t"                                                     \
+    ".long " PCPU__XSTR(PCPU_RSEQ_SIG) "\n\t"                                    \
     "4:\n\t"                                                                   \
     "jmp 6b\n\t"                                                               \
     "5:\n\t"                                                                   \
@@ -132,7 +132,7 @@ static inline int pcpu_arch_current_cpu(void)
 #define PCPU__X86_UNIT "shlq %%cl, %%rax\n\t"
 #define PCPU__X86_UNIT_INPUTS [sh] "c"(pcpu__unit_shift_), [p] "r"(pcpu__base_)
 #endif
-#define PCPU__X86_RSEQ_UNIT(unit, body) PCPU__X86_RSEQ_AT("4", unit, body)
+#define PCPU__X86_RSEQ_UNIT(unit, body) PCPU__X86_RSEQ_AT(PCPU__XSTR(PCPU_RSEQ_CPU_ID_OFFSET), unit, body)
 
 #if defined(__BMI2__)
 #define PCPU__X86_SHIFT "shlxq %[sh], %%rax, %%rax\n\t"
@@ -158,9 +158,9 @@ static inline int pcpu_arch_current_cpu(void)
 #define PCPU__X86_PARAMS_cpu void *canon
 #define PCPU__X86_PARAMS_pcpu uintptr_t pcpu__pbase, unsigned long pcpu__pshift
 #define PCPU__X86_PARAMS_pcid uintptr_t pcpu__pbase, unsigned long pcpu__pshift
-#define PCPU__X86_RSEQ_cpu(body) PCPU__X86_RSEQ_AT("4", PCPU__X86_UNIT, body)
-#define PCPU__X86_RSEQ_pcpu(body) PCPU__X86_RSEQ_AT("4", PCPU__X86_SHIFT, body)
-#define PCPU__X86_RSEQ_pcid(body) PCPU__X86_RSEQ_AT("24", PCPU__X86_SHIFT, body)
+#define PCPU__X86_RSEQ_cpu(body) PCPU__X86_RSEQ_AT(PCPU__XSTR(PCPU_RSEQ_CPU_ID_OFFSET), PCPU__X86_UNIT, body)
+#define PCPU__X86_RSEQ_pcpu(body) PCPU__X86_RSEQ_AT(PCPU__XSTR(PCPU_RSEQ_CPU_ID_OFFSET), PCPU__X86_SHIFT, body)
+#define PCPU__X86_RSEQ_pcid(body) PCPU__X86_RSEQ_AT(PCPU__XSTR(PCPU_RSEQ_MM_CID_OFFSET), PCPU__X86_SHIFT, body)
 #define PCPU__X86_INPUTS_cpu [roff] "r"(pcpu__rseq_offset_), PCPU__X86_UNIT_INPUTS
 #define PCPU__X86_INPUTS_pcpu [roff] "r"(pcpu__rseq_offset_), PCPU__X86_SHIFT_INPUTS
 #define PCPU__X86_INPUTS_pcid [roff] "r"(pcpu__rseq_offset_), PCPU__X86_SHIFT_INPUTS
