@@ -384,7 +384,8 @@ json::Value diagnosticsSarif(const std::vector<Diagnostic> &diags, const std::st
 {
     json::Array rules;
     for (const RuleInfo &r : allRules())
-        rules.push_back(json::Object{{"id", r.id},
+        if (r.scope & kCheckRule)
+            rules.push_back(json::Object{{"id", r.id},
                                      {"name", r.id},
                                      {"shortDescription", json::Object{{"text", r.summary}}},
                                      {"defaultConfiguration", json::Object{{"level", "error"}}}});

@@ -18,10 +18,14 @@ namespace {
 
 std::string rulesHelp()
 {
-    std::string s = "Rules (IDs for --disable and all output formats):\n";
-    for (const RuleInfo &r : allRules())
-        s += "  " + std::string(r.id) + std::string(std::max<size_t>(2, 20 - std::string(r.id).size()), ' ') +
-             r.summary + "\n";
+    std::string s = "Rules (IDs for --disable and all output formats).  The module loader\n"
+                    "(pcpu_dlopen, percpu-load) reports its refusals with the same IDs: those\n"
+                    "marked [check, load] by both, [load] by the loader only (not for --disable):\n";
+    for (const RuleInfo &r : allRules()) {
+        std::string tag = r.scope == kLoadRule ? " [load]" : r.scope == kCheckRule ? "" : " [check, load]";
+        s += "  " + std::string(r.id) + std::string(std::max<size_t>(2, 24 - std::string(r.id).size()), ' ') +
+             r.summary + tag + "\n";
+    }
     return s;
 }
 
