@@ -137,7 +137,10 @@ const char *exeSymbol(uintptr_t a, uintptr_t &start, size_t &bytes)
         uintptr_t v = exe.bias + s.st_value;
         if (a < v || a - v >= (s.st_size ? s.st_size : 1))
             continue;
-        if (!best || s.st_size < best->st_size)
+        // The smallest sized object or function holding a; a sizeless label
+        // (__per_cpu_start, a section start) only when nothing else does.
+        if (!best || (best->st_size == 0 && s.st_size != 0) ||
+            (s.st_size != 0 && s.st_size < best->st_size))
             best = &s;
     }
     if (!best)

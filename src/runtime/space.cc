@@ -576,13 +576,16 @@ uintptr_t placeFirstUnits(size_t bytes, size_t align)
 {
     constexpr uintptr_t kGiB = uintptr_t{1} << 30;
     const uintptr_t lo = space.cfg.imageStart, hi = space.cfg.imageEnd;
-    uintptr_t tries[3] = {};
+    uintptr_t tries[6] = {};
     unsigned n = 0;
     if (lo && lo > bytes + 5 * kGiB)
         tries[n++] = (lo - 4 * kGiB - bytes) & ~(align - 1);
     if (hi) {
-        tries[n++] = (hi + 64 * kGiB + align - 1) & ~(align - 1);
-        tries[n++] = (hi + 4 * kGiB + align - 1) & ~(align - 1);
+        // Above a low image, leaving the brk heap room to grow; the nearer
+        // ones for sanitizers whose shadow memory takes 2 GiB..16 TiB.
+        for (uintptr_t gap : {64 * kGiB, 4 * kGiB, kGiB / 4})
+            tries[n++] = (hi + gap + align - 1) & ~(align - 1);
+        tries[n++] = uintptr_t{1} << 45; // the middle of a 47-bit space
     }
     for (unsigned i = 0; i < n; ++i)
         if (mapExactly(tries[i], bytes))
