@@ -72,44 +72,6 @@ std::optional<Growth> parseGrowth(const std::string &text)
     return g;
 }
 
-Expected<Baseline> readBaseline(const std::string &path)
-{
-    auto buf = MemoryBuffer::getFile(path);
-    if (!buf)
-        return makeError("layout-drift", path, "", std::nullopt, "",
-                         "cannot read the baseline: " + buf.getError().message());
-    auto json = json::parse((*buf)->getBuffer());
-    if (!json)
-        return makeError("layout-drift", path, "", std::nullopt, "",
-                         "the baseline is not JSON: " + toString(json.takeError()));
-    Baseline b;
-    const json::Object *o = json->getAsObject();
-    const json::Object *block = o ? o->getObject("block") : nullptr;
-    const json::Array *vars = o ? o->getArray("variables") : nullptr;
-    if (!o || !block || !vars)
-        return makeError("layout-drift", path, "", std::nullopt, "",
-                         "not a layout written by `percpu-elfpatch layout --format json` "
-                         "(expected \"block\" and \"variables\")");
-    if (auto f = o->getString("file"))
-        b.file = f->str();
-    b.blockSize = static_cast<uint64_t>(valueOr(block->getInteger("size"), 0));
-    for (const json::Value &v : *vars) {
-        const json::Object *vo = v.getAsObject();
-        if (!vo || !vo->getString("name"))
-            return makeError("layout-drift", path, "", std::nullopt, "",
-                             "a variable entry without a \"name\"");
-        Baseline::Var var;
-        var.name = vo->getString("name")->str();
-        var.section = valueOr(vo->getString("section"), "").str();
-        var.offset = static_cast<uint64_t>(valueOr(vo->getInteger("offset"), 0));
-        var.size = static_cast<uint64_t>(valueOr(vo->getInteger("size"), 0));
-        var.input = valueOr(vo->getString("input"), "").str();
-        var.occurrence = static_cast<unsigned>(valueOr(vo->getInteger("occurrence"), 0));
-        b.vars.push_back(std::move(var));
-    }
-    return b;
-}
-
 namespace {
 
 class Checker {

@@ -186,50 +186,6 @@ std::string layoutText(const LayoutReport &r)
     return out;
 }
 
-json::Value layoutJson(const LayoutReport &r)
-{
-    json::Array vars;
-    for (const LayoutRow &row : r.rows) {
-        json::Object v{{"name", row.name},
-                       {"section", row.section},
-                       {"offset", static_cast<int64_t>(row.offset)},
-                       {"size", static_cast<int64_t>(row.size)},
-                       {"align", static_cast<int64_t>(row.align)},
-                       {"padding_before", static_cast<int64_t>(row.paddingBefore)},
-                       {"cache_lines", json::Array{static_cast<int64_t>(row.firstLine),
-                                                   static_cast<int64_t>(row.lastLine)}}};
-        // What tells apart two variables of one name (baselines key on it).
-        if (!row.input.empty())
-            v["input"] = row.input;
-        if (row.occurrence)
-            v["occurrence"] = static_cast<int64_t>(row.occurrence);
-        vars.push_back(std::move(v));
-    }
-    json::Object o{{"format", "percpu-layout"},
-                   {"version", 1},
-                   {"file", r.file},
-                   {"kind", r.program ? "program" : r.kernel ? "kernel-module" : "object"},
-                   {"block", json::Object{{"size", static_cast<int64_t>(r.blockSize)},
-                                          {"align", static_cast<int64_t>(r.blockAlign)},
-                                          {"padding", static_cast<int64_t>(r.padding)},
-                                          {"cacheline", static_cast<int64_t>(r.cacheline)},
-                                          {"cpus", static_cast<int64_t>(r.cpus)},
-                                          {"bytes_for_cpus", static_cast<int64_t>(r.blockSize * r.cpus)}}},
-                   {"variables", std::move(vars)}};
-    if (r.kernel)
-        o["kernel_allocation"] = json::Object{{"size", static_cast<int64_t>(r.kernelSize)},
-                                              {"align", static_cast<int64_t>(r.kernelAlign)},
-                                              {"module_reserve", static_cast<int64_t>(r.reserve)}};
-    if (!r.reorder.empty()) {
-        json::Array order;
-        for (const std::string &n : r.reorder)
-            order.push_back(n);
-        o["reorder"] = json::Object{{"order", std::move(order)},
-                                    {"padding", static_cast<int64_t>(r.reorderPadding)}};
-    }
-    return o;
-}
-
 std::vector<std::pair<uint64_t, std::pair<std::string, std::string>>> falseSharingCandidates(
     const LayoutReport &r)
 {
