@@ -85,7 +85,8 @@ private:
                           const MCInst &load, std::string &text) const;
 
     // The MC disassembler is costly to set up and only analysis needs it:
-    // created on first use (the loader never does).
+    // created on first use: by check, patch --indirect and the loader's far
+    // path, which rewrite or classify instructions.
     const Disassembler *dis() const
     {
         std::call_once(disOnce_, [this] { dis_ = Disassembler::create("x86_64-unknown-linux-gnu"); });

@@ -8,7 +8,7 @@
 // then is constant-initialised (constinit): no constructor of ours has to run
 // first.
 //
-// CPU number sources, in order of preference (DESIGN.md, "Current CPU"):
+// CPU number sources, in order of preference (README, "Current CPU"):
 //   1. glibc's rseq area (glibc >= 2.35 registers one per thread): the fast
 //      paths read %fs:__rseq_offset.
 //   2. our own rseq area, a static-TLS struct registered lazily per thread

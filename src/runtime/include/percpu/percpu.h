@@ -55,7 +55,7 @@ extern "C" {
 /* Largest alignment pcpu_alloc() accepts. */
 #define PCPU_MAX_ALIGN PCPU_PAGE_BYTES
 
-/* Section names of a per-CPU block, in canonical order (DESIGN.md, "ABI"). */
+/* Section names of a per-CPU block, in canonical order (the kernel's PERCPU_INPUT). */
 #define PCPU_SECTION_FIRST          ".data..percpu..first"
 #define PCPU_SECTION_PAGE_ALIGNED   ".data..percpu..page_aligned"
 #define PCPU_SECTION_READ_MOSTLY    ".data..percpu..read_mostly"

@@ -1,7 +1,7 @@
 //===- Kernel.h - the Linux kernel's per-CPU model, for its modules -------===//
 //
 // Kernel modules follow the kernel's object model, not this project's user
-// space one (DESIGN.md, "Two object models"):
+// space one (README, "Kernel modules"):
 //  - per-CPU data is reached through a base register: x86-64 accesses it as
 //    %gs:var (a segment-relative memory operand), and takes its address as
 //    `mov $var, %reg` + `add %gs:this_cpu_off`; arm64 computes the canonical

@@ -77,7 +77,7 @@ public:
                                   const std::vector<Reloc> &relocs) const = 0;
 
     // Rewrites one per-CPU address computation so that it loads the address
-    // from a slot instead (DESIGN.md, "Reach").  `slotFor(symbol, addend)`
+    // from a slot instead (patch --indirect, the loader's far path).  `slotFor(symbol, addend)`
     // returns the index of the slot section's symbol and the slot's offset;
     // the arch edits `sec.data` and `rel` (and may look at the section's other
     // relocations).  Fails with a direct-access diagnostic when the
