@@ -9,8 +9,11 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+#include <sqlite3.h>
 #include <zlib.h>
 #include <zstd.h>
+
+#include <dlfcn.h>
 
 #include <cstring>
 #include <random>
@@ -43,14 +46,14 @@ std::vector<uint8_t> sampleData()
 
 // The module whose path the test's environment names, loaded; null, with the
 // failure recorded, when it cannot be.
-pcpu_module *openFromEnv(const char *var)
+pcpu_module *openFromEnv(const char *var, int flags = 0)
 {
     const char *path = getenv(var);
     if (!path) {
         ADD_FAILURE() << var << " is not set";
         return nullptr;
     }
-    pcpu_module *m = pcpu_dlopen(path, 0);
+    pcpu_module *m = pcpu_dlopen(path, flags);
     if (!m)
         ADD_FAILURE() << pcpu_dlerror();
     return m;
@@ -170,4 +173,54 @@ TEST(Crypto, ModuleBuiltFromLibcryptoDigestsLikeTheSystemLibcrypto)
     EXPECT_EQ(pcpu_dlclose(m), 0) << pcpu_dlerror();
 }
 
+// SQLite's objects (libsqlite3.a) as one module and a glue module that uses
+// them: the glue exports nothing and SQLite has no EXPORT_SYMBOL, so the glue
+// binds to SQLite only through PCPU_RTLD_GLOBAL; the process links
+// libsqlite3.so too, and PCPU_RTLD_DEEPBIND decides which copy wins.
+using GlueSum = long long (*)(int);
+using GlueOpenFn = void *(*)();
+
+TEST(Sqlite, GlobalModuleServesAGlueModuleAndDeepbindPrefersItOverTheProcess)
+{
+    void *processOpen = dlsym(RTLD_DEFAULT, "sqlite3_open");
+    ASSERT_NE(processOpen, nullptr) << "the test links libsqlite3.so";
+    ASSERT_EQ(reinterpret_cast<void *>(&sqlite3_open), processOpen);
+
+    // Without PCPU_RTLD_GLOBAL the library's definitions serve nobody: the
+    // glue binds to the process's copy, even with DEEPBIND.
+    pcpu_module *local = openFromEnv("PERCPU_SQLITE_MODULE");
+    ASSERT_NE(local, nullptr);
+    pcpu_module *glue = openFromEnv("PERCPU_SQLITE_GLUE", PCPU_RTLD_DEEPBIND);
+    ASSERT_NE(glue, nullptr);
+    EXPECT_EQ(reinterpret_cast<GlueOpenFn>(pcpu_dlsym(glue, "sqlite_glue_open_fn"))(), processOpen);
+    EXPECT_EQ(pcpu_dlclose(glue), 0) << pcpu_dlerror();
+    EXPECT_EQ(pcpu_dlclose(local), 0) << pcpu_dlerror();
+
+    pcpu_module *lib = openFromEnv("PERCPU_SQLITE_MODULE", PCPU_RTLD_GLOBAL);
+    ASSERT_NE(lib, nullptr);
+    void *moduleOpen = pcpu_dlsym(lib, "sqlite3_open");
+    ASSERT_NE(moduleOpen, nullptr);
+    EXPECT_NE(moduleOpen, processOpen);
+
+    // GLOBAL without DEEPBIND: the process comes first, as dlopen's global
+    // scope puts the executable's libraries before those opened later.
+    pcpu_module *shallow = openFromEnv("PERCPU_SQLITE_GLUE");
+    ASSERT_NE(shallow, nullptr);
+    EXPECT_EQ(reinterpret_cast<GlueOpenFn>(pcpu_dlsym(shallow, "sqlite_glue_open_fn"))(), processOpen);
+    EXPECT_EQ(reinterpret_cast<GlueSum>(pcpu_dlsym(shallow, "sqlite_glue_sum"))(1000), 500500);
+
+    // GLOBAL + DEEPBIND: the module's copy, and it works on its own.
+    pcpu_module *deep = openFromEnv("PERCPU_SQLITE_GLUE", PCPU_RTLD_DEEPBIND);
+    ASSERT_NE(deep, nullptr);
+    EXPECT_EQ(reinterpret_cast<GlueOpenFn>(pcpu_dlsym(deep, "sqlite_glue_open_fn"))(), moduleOpen);
+    EXPECT_EQ(reinterpret_cast<GlueSum>(pcpu_dlsym(deep, "sqlite_glue_sum"))(1000), 500500);
+    auto version = reinterpret_cast<const char *(*)()>(pcpu_dlsym(deep, "sqlite_glue_version"));
+    EXPECT_STREQ(version(), sqlite3_libversion());
+
+    EXPECT_EQ(pcpu_dlclose(deep), 0) << pcpu_dlerror();
+    EXPECT_EQ(pcpu_dlclose(shallow), 0) << pcpu_dlerror();
+    EXPECT_EQ(pcpu_dlclose(lib), 0) << pcpu_dlerror();
+}
+
 } // namespace
+
