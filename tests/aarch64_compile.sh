@@ -27,6 +27,8 @@ llvminc=$(dirname "$clang")/../include
 "$clangxx" "${common[@]}" -std=c++20 -nostdinc++ "${cxxinc[@]}" "${inc[@]}" -I"$src/src/elfpatch/include" \
   -isystem "$llvminc" -Wno-deprecated-declarations -D__STDC_CONSTANT_MACROS -D__STDC_LIMIT_MACROS \
   -fsyntax-only "$src/src/loader/Loader.cpp"
+"$clangxx" "${common[@]}" -std=c++20 -nostdinc++ "${cxxinc[@]}" "${inc[@]}" -I"$src/src/elfpatch/include" \
+  -isystem "$llvminc" -c "$src/src/loader/HostTarget.cpp" -o "$tmp/host_target.o"
 "$clang" "${common[@]}" -std=c11 -c "$src/src/loader/libc_data.c" -o "$tmp/libc_data.o"
 readelf=$(dirname "$clang")/llvm-readelf
 for o in "$tmp"/*.o; do

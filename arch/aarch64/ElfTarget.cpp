@@ -36,21 +36,25 @@ namespace {
 
 class AArch64 final : public Target {
 public:
-    AArch64() = default;
-    uint16_t machine() const override { return EM_AARCH64; }
+    AArch64()
+    {
+        machine = EM_AARCH64;
+        absolute64 = R_AARCH64_ABS64;
+        branchReach = int64_t{1} << 27; // B/BL: +-128 MiB
+        pltStubSize = 16;               // adrp, ldr, br x17, udf
+        // No far-access stubs: adrp reaches +-4 GiB (see README).
+    }
     StringRef relocName(uint32_t type) const override;
     RelExpr relExpr(uint32_t type) const override;
+    unsigned relocWidth(uint32_t type) const override;
     Access classifyAccess(const Section &sec, const Reloc &rel,
                           const std::vector<Reloc> &relocs) const override;
     Error rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
                           const std::vector<Reloc> &relocs,
                           const std::function<SlotRef(uint32_t, int64_t)> &slotFor) const override;
-    uint32_t absolute64() const override { return R_AARCH64_ABS64; }
     Error applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v,
                           function_ref<Diagnostic()> where) const override;
-    unsigned pltStubSize() const override { return 16; }
     void writePltStub(uint8_t *stub, uint64_t stubAddr, uint64_t gotEntry) const override;
-    int64_t branchReach() const override { return int64_t{1} << 27; } // B/BL: +-128 MiB
 
 private:
     // After `ldr xN, [xM, :got_lo12:sym]` (-fPIC): whether the next few
@@ -92,6 +96,16 @@ StringRef AArch64::relocName(uint32_t type) const
 #undef ELF_RELOC
     }
     return "R_AARCH64_<unknown>";
+}
+
+unsigned AArch64::relocWidth(uint32_t type) const
+{
+    switch (type) {
+    case R_AARCH64_ABS64: case R_AARCH64_PREL64: return 8;
+    case R_AARCH64_ABS16: case R_AARCH64_PREL16: return 2;
+    case R_AARCH64_NONE: return 0;
+    default: return 4;
+    }
 }
 
 RelExpr AArch64::relExpr(uint32_t type) const

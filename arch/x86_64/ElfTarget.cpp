@@ -37,21 +37,24 @@ namespace {
 
 class X86_64 final : public Target {
 public:
-    X86_64() = default;
-    uint16_t machine() const override { return EM_X86_64; }
+    X86_64()
+    {
+        machine = EM_X86_64;
+        absolute64 = R_X86_64_64;
+        pc32 = R_X86_64_PC32;
+        pltStubSize = 8;  // jmp *entry(%rip), padded
+        farStubSize = 64; // the moved instruction, movabs, jmp back
+    }
     StringRef relocName(uint32_t type) const override;
     RelExpr relExpr(uint32_t type) const override;
+    unsigned relocWidth(uint32_t type) const override;
     Access classifyAccess(const Section &sec, const Reloc &rel,
                           const std::vector<Reloc> &relocs) const override;
     Error rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
                           const std::vector<Reloc> &relocs,
                           const std::function<SlotRef(uint32_t, int64_t)> &slotFor) const override;
-    uint32_t absolute64() const override { return R_X86_64_64; }
     Error applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v,
                           function_ref<Diagnostic()> where) const override;
-    unsigned pltStubSize() const override { return 8; }
-    unsigned farStubSize() const override { return 64; }
-    uint32_t pc32() const override { return R_X86_64_PC32; }
     Error writeFarStub(uint8_t *secBytes, const Section &sec, uint64_t secAddr, const Reloc &rel,
                        const std::vector<Reloc> &relocs, uint64_t symbolPlusAddend, uint8_t *stub,
                        uint64_t stubAddr) const override;
@@ -109,6 +112,20 @@ StringRef X86_64::relocName(uint32_t type) const
 #undef ELF_RELOC
     }
     return "R_X86_64_<unknown>";
+}
+
+unsigned X86_64::relocWidth(uint32_t type) const
+{
+    switch (type) {
+    case R_X86_64_64: case R_X86_64_PC64: case R_X86_64_GOTOFF64: case R_X86_64_GOTPC64:
+    case R_X86_64_SIZE64: case R_X86_64_GOT64: case R_X86_64_GOTPCREL64: case R_X86_64_DTPOFF64:
+    case R_X86_64_TPOFF64: case R_X86_64_DTPMOD64:
+        return 8;
+    case R_X86_64_16: case R_X86_64_PC16: return 2;
+    case R_X86_64_8: case R_X86_64_PC8: return 1;
+    case R_X86_64_NONE: return 0;
+    default: return 4;
+    }
 }
 
 RelExpr X86_64::relExpr(uint32_t type) const
@@ -511,10 +528,10 @@ Error X86_64::writeFarStub(uint8_t *secBytes, const Section &sec, uint64_t secAd
         return cannot("the stub is out of reach of the code");
     for (int k = 0; k < 4; ++k)
         code.push_back(static_cast<uint8_t>(static_cast<uint64_t>(rel32) >> (8 * k)));
-    if (code.size() > farStubSize())
+    if (code.size() > farStubSize)
         return cannot("'" + a.text + "' does not fit in a stub");
     std::memcpy(stub, code.data(), code.size());
-    std::memset(stub + code.size(), 0xcc, farStubSize() - code.size());
+    std::memset(stub + code.size(), 0xcc, farStubSize - code.size());
     uint8_t *site = secBytes + start;                                 // jmp stub; int3...
     site[0] = 0xe9;
     support::endian::write32le(site + 1, static_cast<uint32_t>(there));

@@ -11,6 +11,7 @@
 #include "percpu/elfpatch/Compat.h"
 #include "percpu/elfpatch/Object.h"
 #include "percpu/elfpatch/Diagnostic.h"
+#include "percpu/elfpatch/Target.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/BinaryFormat/ELF.h"
@@ -74,32 +75,6 @@ std::string hex(uint64_t v)
     return s;
 }
 
-// Width in bytes that a relocation writes, for bounds checks; 1 when unknown
-// (the offset must then at least be inside the section).
-unsigned relocWidth(uint16_t machine, uint32_t type)
-{
-    if (machine == EM_X86_64) {
-        switch (type) {
-        case R_X86_64_64: case R_X86_64_PC64: case R_X86_64_GOTOFF64: case R_X86_64_GOTPC64:
-        case R_X86_64_SIZE64: case R_X86_64_GOT64: case R_X86_64_GOTPCREL64: case R_X86_64_DTPOFF64:
-        case R_X86_64_TPOFF64: case R_X86_64_DTPMOD64:
-            return 8;
-        case R_X86_64_16: case R_X86_64_PC16: return 2;
-        case R_X86_64_8: case R_X86_64_PC8: return 1;
-        case R_X86_64_NONE: return 0;
-        default: return 4;
-        }
-    }
-    if (machine == EM_AARCH64) {
-        switch (type) {
-        case R_AARCH64_ABS64: case R_AARCH64_PREL64: return 8;
-        case R_AARCH64_ABS16: case R_AARCH64_PREL16: return 2;
-        case R_AARCH64_NONE: return 0;
-        default: return 4;
-        }
-    }
-    return 1;
-}
 
 } // namespace
 
@@ -323,6 +298,7 @@ Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
     }
 
     // Relocations.
+    const std::unique_ptr<Target> arch = createTarget(obj.machine);
     for (const Section &s : obj.sections) {
         if (s.type != SHT_RELA)
             continue;
@@ -392,7 +368,9 @@ Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
                                 std::to_string(rel.symbol) + ", past the " +
                                 std::to_string(obj.symbols.size()) + " symbols");
             if (target) {
-                unsigned width = relocWidth(obj.machine, rel.type);
+                // Bytes the relocation writes; 1 (inside the section) for
+                // machines no Target knows.
+                unsigned width = arch ? arch->relocWidth(rel.type) : 1;
                 if (rel.offset > limit || limit - rel.offset < width)
                     return fail(target->name, rel.offset,
                                 "relocation " + std::to_string(k) + " in " + s.name + " at offset " +

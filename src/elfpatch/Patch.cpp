@@ -265,7 +265,7 @@ Expected<unsigned> makeIndirect(ObjectFile &obj, unsigned *slotCount)
         if (it == slots.end()) {
             Reloc r;
             r.offset = slotSize;
-            r.type = target->absolute64();
+            r.type = target->absolute64;
             r.symbol = symbol;
             r.addend = addend;
             newSlots.push_back(r);

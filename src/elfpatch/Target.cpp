@@ -12,7 +12,7 @@ llvm::Error Target::applyRelocation(uint32_t type, uint8_t *, const RelocValues 
 {
     Diagnostic d = where();
     d.rule = "unsupported-relocation";
-    d.message = "loading " + machineName(machine()) + " modules is not supported (relocation " +
+    d.message = "loading " + machineName(machine) + " modules is not supported (relocation " +
                 relocName(type).str() + ")";
     return llvm::make_error<DiagnosticError>(std::move(d));
 }

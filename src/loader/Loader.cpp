@@ -25,6 +25,7 @@
 // used by module code without any lock, like host data.
 //===----------------------------------------------------------------------===//
 #include "percpu/loader.h"
+#include "HostTarget.h"
 #include "percpu/module.h"
 #include "percpu/percpu.h"
 
@@ -329,20 +330,14 @@ struct Loader {
     ModuleArea area;
 };
 
-#if defined(__x86_64__)
-extern "C" void pcpu_loader_libc_anchor(void); // libc_data.c
-#endif
-
 int describeModuleAddress(uintptr_t addr, char *buf, size_t len);
 bool isPerCpuSection(const Section &s);
 
 Loader &loader()
 {
-#if defined(__x86_64__)
-    // Keeps the object that gives the host copies of libc's variables linked,
-    // also under --gc-sections.
-    __asm__ volatile("" : : "r"(&pcpu_loader_libc_anchor));
-#endif
+    // Keeps what the host must link for modules (libc_data.c) linked, also
+    // under --gc-sections.
+    __asm__ volatile("" : : "r"(hostTarget().hostCopies));
     static Loader *l = [] {
         pcpu_set_module_describer(describeModuleAddress);
         return new Loader(); // never destroyed: modules may outlive statics
@@ -457,11 +452,7 @@ Error validate(Module &m)
                          "not a relocatable object (ET_REL); link modules with -r or "
                          "`percpu-elfpatch link`",
                          "malformed");
-#if defined(__x86_64__)
-    const uint16_t host = EM_X86_64;
-#elif defined(__aarch64__)
-    const uint16_t host = EM_AARCH64;
-#endif
+    const uint16_t host = hostTarget().machine;
     if (o.machine != host && !m.undefinedAsZero) // relocateAt may check other machines' engines
         return loadError(m.name, "", std::nullopt, "",
                          "object is for " + machineName(o.machine) + ", the host is " + machineName(host),
@@ -555,9 +546,9 @@ Error layOutAndMap(Module &m)
     std::vector<std::pair<uint32_t, int64_t>> offsetSlots;
     unsigned farStubs = 0;
     planGotAndStubs(m, gotSyms, stubSyms, offsetSlots, farStubs);
-    if (!m.target->farStubSize())
+    if (!m.target->farStubSize)
         farStubs = 0;
-    const unsigned stubSize = m.target->pltStubSize();
+    const unsigned stubSize = m.target->pltStubSize;
 
     // COMMON symbols go to the end of the data region.
     uint64_t commonSize = 0, commonAlign = 1;
@@ -602,12 +593,12 @@ Error layOutAndMap(Module &m)
         if (prot == (PROT_READ | PROT_EXEC) && farStubs) {
             at = alignTo(at, 16);
             farStubOff = at;
-            at += uint64_t{farStubs} * m.target->farStubSize();
+            at += uint64_t{farStubs} * m.target->farStubSize;
         }
         if (prot == PROT_READ && !(gotSyms.empty() && offsetSlots.empty())) {
-            at = alignTo(at, 8);
+            at = alignTo(at, m.target->gotEntrySize);
             gotOff = at;
-            at += (gotSyms.size() + offsetSlots.size()) * 8;
+            at += (gotSyms.size() + offsetSlots.size()) * m.target->gotEntrySize;
         }
         if (prot == (PROT_READ | PROT_WRITE)) {
             at = alignTo(at, commonAlign);
@@ -651,11 +642,11 @@ Error layOutAndMap(Module &m)
     m.pltStub.assign(o.symbols.size(), 0);
     for (uint32_t sym : gotSyms) {
         m.gotEntry[sym] = gotAt;
-        gotAt += 8;
+        gotAt += m.target->gotEntrySize;
     }
     for (const auto &key : offsetSlots) {
         m.gotOffsetEntry[key] = gotAt;
-        gotAt += 8;
+        gotAt += m.target->gotEntrySize;
     }
     for (uint32_t sym : stubSyms) {
         m.pltStub[sym] = stubAt;
@@ -1016,7 +1007,7 @@ Error relocate(Module &m)
             v.L = v.S;
             if (uint64_t stub = m.pltStub[r.symbol]) {
                 int64_t direct = static_cast<int64_t>(v.S + v.A - v.P);
-                int64_t reach = m.target->branchReach();
+                int64_t reach = m.target->branchReach;
                 if (direct < -reach || direct >= reach)
                     v.L = stub;
             }
@@ -1037,12 +1028,12 @@ Error relocate(Module &m)
                 if (far && slot && m.target->addressToGotLoad(dst, t, r.offset)) {
                     v.S = slot; // the field now addresses the slot
                     v.A = -4;
-                } else if (far && r.type == m.target->pc32() && m.farStubsLeft && m.secData.empty()) {
+                } else if (far && r.type == m.target->pc32 && m.farStubsLeft && m.secData.empty()) {
                     // A load or store: move it out of line, through a 64-bit address.
                     Error moved = m.target->writeFarStub(dst, t, place, r, list, v.S + v.A,
                                                          reinterpret_cast<uint8_t *>(m.farStubs), m.farStubs);
                     if (!moved) {
-                        m.farStubs += m.target->farStubSize();
+                        m.farStubs += m.target->farStubSize;
                         --m.farStubsLeft;
                         continue;
                     }
@@ -1151,17 +1142,6 @@ void copyImage(Module &m)
 // Calls an indirect function's resolver with what ld.so passes on this
 // architecture: nothing on x86-64; on AArch64 AT_HWCAP (with
 // _IFUNC_ARG_HWCAP) and a pointer to {size, AT_HWCAP, AT_HWCAP2}.
-uint64_t callResolver(uint64_t resolver)
-{
-#if defined(__aarch64__)
-    struct {
-        unsigned long size, hwcap, hwcap2;
-    } arg = {sizeof(arg), getauxval(AT_HWCAP), getauxval(AT_HWCAP2)};
-    return reinterpret_cast<uint64_t (*)(uint64_t, const void *)>(resolver)(arg.hwcap | (1ULL << 62), &arg);
-#else
-    return reinterpret_cast<uint64_t (*)()>(resolver)();
-#endif
-}
 
 // Protects the mapping. Code becomes executable first, so that indirect
 // functions' resolvers can run and fill their GOT entries before the GOT
@@ -1169,13 +1149,11 @@ uint64_t callResolver(uint64_t resolver)
 // PCPU_RTLD_NOINIT no module code runs: the entries stay 0.
 Error protect(Module &m)
 {
-#if defined(__aarch64__)
     // Code was written through the data side: make the instruction side see it.
     for (const Module::Region &r : m.regions)
         if (r.prot & PROT_EXEC)
-            __builtin___clear_cache(reinterpret_cast<char *>(m.base + r.offset),
-                                    reinterpret_cast<char *>(m.base + r.offset + r.size));
-#endif
+            hostTarget().flushInstructions(reinterpret_cast<void *>(m.base + r.offset),
+                                           reinterpret_cast<void *>(m.base + r.offset + r.size));
     auto apply = [&](bool exec) -> Error {
         for (const Module::Region &r : m.regions)
             if (((r.prot & PROT_EXEC) != 0) == exec &&
@@ -1189,7 +1167,7 @@ Error protect(Module &m)
     if (!(m.flags & PCPU_RTLD_NOINIT))
         for (auto [sym, resolver] : m.ifuncs)
             support::endian::write64le(reinterpret_cast<void *>(m.gotOffsetEntry.at({sym, kJumpSlot})),
-                                       callResolver(resolver));
+                                       hostTarget().callResolver(resolver));
     return apply(false);
 }
 

@@ -23,7 +23,7 @@ flags=(-std=c++20 -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-saniti
 sources=("$src"/src/elfpatch/*.cpp "$src/arch/x86_64/ElfTarget.cpp" "$src/arch/aarch64/ElfTarget.cpp")
 link=()
 if [ "$target" = loader ]; then
-  sources+=("$src/src/loader/Loader.cpp" "$src/src/loader/libc_data.c" "$src/src/runtime/core.cc"
+  sources+=("$src"/src/loader/*.cpp "$src/src/loader/libc_data.c" "$src/src/runtime/core.cc"
             "$src/src/runtime/space.cc" "$src/src/runtime/guard.cc" "$src/src/runtime/counter.cc")
   link=(-Wl,-T,"$src/src/runtime/percpu.ld" -ldl)
 fi

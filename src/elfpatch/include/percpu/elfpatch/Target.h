@@ -67,9 +67,21 @@ struct IndirectSlot {
 class Target {
 public:
     virtual ~Target();
-    virtual uint16_t machine() const = 0;
+
+    // ---- What the arch is: data its constructor sets (as lld's TargetInfo),
+    // not virtuals answering 0 for "cannot". ----
+    uint16_t machine = 0;          // e_machine
+    uint32_t absolute64 = 0;       // the relocation type of an 8-byte absolute address
+    uint32_t pc32 = 0;             // the 32-bit PC-relative type far stubs handle (0: none)
+    int64_t branchReach = int64_t{1} << 31; // how far a direct call reaches, either way
+    unsigned gotEntrySize = 8;     // bytes of one GOT entry
+    unsigned pltStubSize = 0;      // bytes of one PLT stub (writePltStub)
+    unsigned farStubSize = 0;      // bytes of one far-access stub (writeFarStub; 0: none)
+
     virtual llvm::StringRef relocName(uint32_t type) const = 0;
     virtual RelExpr relExpr(uint32_t type) const = 0;
+    // Bytes relocation `type` writes (for bounds checks when reading).
+    virtual unsigned relocWidth(uint32_t type) const = 0;
 
     // Classifies the instruction that relocation `rel` (in executable section
     // `sec`) patches.  `relocs` are all relocations of that section.
@@ -89,9 +101,6 @@ public:
     virtual llvm::Error rewriteIndirect(
         const ObjectFile &obj, Section &sec, Reloc &rel, const std::vector<Reloc> &relocs,
         const std::function<SlotRef(uint32_t symbol, int64_t addend)> &slotFor) const = 0;
-
-    // The relocation type of an 8-byte absolute address (slot contents).
-    virtual uint32_t absolute64() const = 0;
 
     // ---- Loading (the module loader's relocation engine) ----
     // Values a relocation is computed from (psABI letters).
@@ -122,22 +131,18 @@ public:
     // The error for a relocation type the engine does not apply (TLS named
     // as such), for applyRelocation implementations.
     llvm::Error unsupportedRelocation(uint32_t type, llvm::function_ref<Diagnostic()> where) const;
-    // How far a direct call reaches (either way): beyond, a PLT stub.
-    virtual int64_t branchReach() const { return int64_t{1} << 31; }
-    // Size of one PLT stub, and the stub code jumping through `gotEntry`.
-    virtual unsigned pltStubSize() const { return 0; }
+    // The PLT stub (pltStubSize bytes) jumping through `gotEntry`.
     virtual void writePltStub(uint8_t *stub, uint64_t stubAddr, uint64_t gotEntry) const;
     // Far accesses: the instruction holding relocation `rel`'s 32-bit
     // PC-relative field reads or writes memory at `symbolPlusAddend` plus the
     // distance from the field to the instruction's end, which is out of its
     // reach. The arch moves the instruction into a stub (at `stubAddr`, bytes
-    // at `stub`, farStubSize() of them, within reach of the section loaded at
+    // at `stub`, farStubSize of them, within reach of the section loaded at
     // `secAddr` with bytes `secBytes`) that performs the same access through
     // a full 64-bit address and jumps back; the instruction's place becomes a
     // jump to the stub. Fails with the reason when the instruction cannot be
-    // moved (control flow, stack pointer, other relocations in it).
-    virtual unsigned farStubSize() const { return 0; }
-    virtual uint32_t pc32() const { return 0; } // the 32-bit PC-relative type
+    // moved (control flow, stack pointer, other relocations in it).  Only
+    // for archs with farStubSize != 0.
     virtual llvm::Error writeFarStub(uint8_t *secBytes, const Section &sec, uint64_t secAddr,
                                      const Reloc &rel, const std::vector<Reloc> &relocs,
                                      uint64_t symbolPlusAddend, uint8_t *stub, uint64_t stubAddr) const;

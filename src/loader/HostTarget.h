@@ -1,0 +1,36 @@
+//===- HostTarget.h - the architecture the loader itself runs on ----------===//
+//
+// What differs by the *host's* architecture, as opposed to the object's
+// (elfpatch's Target): the machine a module must be built for, making code
+// written through the data side visible to instruction fetch, and the
+// arguments an indirect function's resolver gets.  The only part of the
+// loader that may test __x86_64__ / __aarch64__.
+//===----------------------------------------------------------------------===//
+#ifndef PERCPU_LOADER_HOSTTARGET_H
+#define PERCPU_LOADER_HOSTTARGET_H
+
+#include <cstddef>
+#include <cstdint>
+
+namespace percpu::loader {
+
+struct HostTarget {
+    uint16_t machine;  // the e_machine modules must have
+    // Makes [begin, end), written as data, executable-coherent (AArch64's
+    // I-cache is not coherent with stores; x86-64's is).
+    void (*flushInstructions)(void *begin, void *end);
+    // Calls an STT_GNU_IFUNC resolver as ld.so does on this architecture
+    // (AArch64 passes AT_HWCAP and a pointer to __ifunc_arg_t).
+    uint64_t (*callResolver)(uint64_t resolver);
+    // What the host links so that modules can reach libc's and libstdc++'s
+    // data (libc_data.c: x86-64's far-data copies), or nullptr; referenced
+    // so that the linker keeps it.
+    void (*hostCopies)(void);
+};
+
+// The host this loader was built for.
+const HostTarget &hostTarget();
+
+} // namespace percpu::loader
+
+#endif
