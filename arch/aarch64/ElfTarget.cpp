@@ -290,13 +290,9 @@ Error AArch64::rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
 Error AArch64::applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v,
                                function_ref<Diagnostic()> where) const
 {
+    // Shared with every arch: a RelocationRangeError the loader's far path reads.
     auto outOfRange = [&](int64_t value, int64_t lo, int64_t hi) {
-        Diagnostic d = where();
-        d.rule = "relocation-overflow";
-        d.message = "relocation " + relocName(type).str() + " out of range: " + std::to_string(value) +
-                    " is not in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]" +
-                    (d.symbol.empty() ? "" : "; references '" + d.symbol + "'");
-        return make_error<DiagnosticError>(std::move(d));
+        return rangeError(type, value, lo, hi, where);
     };
     auto misaligned = [&](int64_t value, unsigned align) {
         Diagnostic d = where();

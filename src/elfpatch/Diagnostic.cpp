@@ -9,6 +9,7 @@ using namespace llvm;
 namespace percpu::elfpatch {
 
 char DiagnosticError::ID = 0;
+char RelocationRangeError::ID = 0;
 
 const char *severityName(Severity s)
 {

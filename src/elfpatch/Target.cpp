@@ -17,6 +17,44 @@ llvm::Error Target::applyRelocation(uint32_t type, uint8_t *, const RelocValues 
     return llvm::make_error<DiagnosticError>(std::move(d));
 }
 
+llvm::Error Target::rangeError(uint32_t type, int64_t value, int64_t lo, int64_t hi,
+                               llvm::function_ref<Diagnostic()> where) const
+{
+    Diagnostic d = where();
+    d.rule = "relocation-overflow";
+    d.message = "relocation " + relocName(type).str() + " out of range: " + std::to_string(value) +
+                " is not in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]" +
+                (d.symbol.empty() ? "" : "; references '" + d.symbol + "'");
+    return llvm::make_error<RelocationRangeError>(std::move(d), type, value, lo, hi);
+}
+
+llvm::Error Target::checkInt(uint32_t type, int64_t value, unsigned bits,
+                             llvm::function_ref<Diagnostic()> where) const
+{
+    const int64_t lo = -(int64_t{1} << (bits - 1)), hi = (int64_t{1} << (bits - 1)) - 1;
+    if (value < lo || value > hi)
+        return rangeError(type, value, lo, hi, where);
+    return llvm::Error::success();
+}
+
+llvm::Error Target::checkUInt(uint32_t type, int64_t value, unsigned bits,
+                              llvm::function_ref<Diagnostic()> where) const
+{
+    const int64_t hi = static_cast<int64_t>((uint64_t{1} << bits) - 1);
+    if (value < 0 || value > hi)
+        return rangeError(type, value, 0, hi, where);
+    return llvm::Error::success();
+}
+
+llvm::Error Target::checkIntUInt(uint32_t type, int64_t value, unsigned bits,
+                                 llvm::function_ref<Diagnostic()> where) const
+{
+    const int64_t lo = -(int64_t{1} << (bits - 1)), hi = static_cast<int64_t>((uint64_t{1} << bits) - 1);
+    if (value < lo || value > hi)
+        return rangeError(type, value, lo, hi, where);
+    return llvm::Error::success();
+}
+
 llvm::Error Target::unsupportedRelocation(uint32_t type, llvm::function_ref<Diagnostic()> where) const
 {
     Diagnostic d = where();

@@ -301,6 +301,16 @@ struct Module {
     // (Target::writeFarStub): the next free one, and how many are left.
     uint64_t farStubs = 0;
     unsigned farStubsLeft = 0;
+    // Relocations whose value did not fit (the fix-up pass's records, which
+    // the far-reach decision reads), and how many relocations failed at all.
+    struct Overflow {
+        uint32_t section;
+        uint64_t offset;
+        uint32_t type, symbol;
+        int64_t value;
+    };
+    std::vector<Overflow> overflows;
+    unsigned relocFailures = 0;
     std::vector<uint64_t> pltStub;  // by symbol index: PLT stub address, or 0
     std::map<uint32_t, uint64_t> commonAddr;
     uint64_t gotBase = 0;
@@ -315,6 +325,7 @@ struct Module {
     bool constructed = false;
     uint64_t dsoHandle = 0; // the module's __dso_handle (a word in its data)
     bool loaded = false;    // fully loaded: unloading keeps reusable memory
+    llvm::StringRef original;     // the object's bytes, while loading
     std::vector<char> debugImage; // the object with load addresses, for GDB
     jit_code_entry debugEntry{};
     bool debugRegistered = false;
@@ -1049,6 +1060,11 @@ Error relocate(Module &m)
                 return d;
             };
             if (Error e = m.target->applyRelocation(r.type, dst + r.offset, v, where)) {
+                ++m.relocFailures;
+                e = handleErrors(std::move(e), [&](std::unique_ptr<RelocationRangeError> range) -> Error {
+                    m.overflows.push_back({t.index, r.offset, r.type, r.symbol, range->value});
+                    return Error(std::move(range));
+                });
                 if (sym.shndx == SHN_UNDEF && m.target->relExpr(r.type) == RelExpr::PCRelative)
                     e = explainFarData(std::move(e), m, sym.name, v.S, whyNotMoved);
                 errors = joinErrors(std::move(errors), std::move(e));
@@ -1060,26 +1076,16 @@ Error relocate(Module &m)
     return errors;
 }
 
-// Whether any relocation error is an overflow against per-CPU data (then the
-// far path can fix it).
-bool perCpuOverflowOnly(Module &m, Error &err)
+// The far-reach decision, from the fix-up pass's records: every failed
+// relocation overflowed against per-CPU data, which the far path reaches.
+bool farPathFixes(const Module &m)
 {
-    bool fixable = true;
-    std::vector<Diagnostic> diags = takeDiagnostics(std::move(err), "load", m.name);
-    for (const Diagnostic &d : diags) {
-        bool perCpuSym = false;
-        for (const Symbol &s : m.obj.symbols)
-            if ((s.name == d.symbol || (s.type == STT_SECTION && m.obj.sectionLabel(s.shndx) == d.symbol)) &&
-                isPerCpuSymbol(m.obj, s))
-                perCpuSym = true;
-        if (d.rule != "relocation-overflow" || !perCpuSym)
-            fixable = false;
-    }
-    Error rebuilt = Error::success();
-    for (Diagnostic &d : diags)
-        rebuilt = joinErrors(std::move(rebuilt), make_error<DiagnosticError>(std::move(d)));
-    err = std::move(rebuilt);
-    return fixable && !diags.empty();
+    if (m.overflows.empty() || m.overflows.size() != m.relocFailures)
+        return false;
+    for (const Module::Overflow &o : m.overflows)
+        if (!isPerCpuSymbol(m.obj, m.obj.symbols[o.symbol]))
+            return false;
+    return true;
 }
 
 Error registerExports(Module &m)
@@ -1308,31 +1314,110 @@ bool forceFar(int flags)
     return e && *e && strcmp(e, "0") != 0;
 }
 
-// One attempt at loading; `far` selects the indirect path.
-Expected<std::unique_ptr<Module>> loadOnce(const std::string &name, ObjectFile obj, int flags,
-                                           bool far)
+// ---- the pipeline ---------------------------------------------------------------------
+//
+// Loading is a list of passes over one Module, in named phases; a failure in
+// any pass unwinds everything done so far (~Module).  The link passes run no
+// module code; the start passes may (indirect-function resolvers,
+// constructors, module_init), with the module registered as the one loading
+// so that the handlers it installs belong to it.
+
+Error makeIndirectIfFar(Module &m)
+{
+    if (!m.far)
+        return Error::success();
+    auto n = makeIndirect(m.obj);
+    return n ? Error::success() : n.takeError();
+}
+
+Error planPerCpuBlock(Module &m)
+{
+    m.block = planBlock(m.obj);
+    return Error::success();
+}
+
+Error copyPerCpuImage(Module &m)
+{
+    copyImage(m);
+    return Error::success();
+}
+
+Error linkDependentsAndDebugger(Module &m)
+{
+    for (Module *d : m.deps)
+        d->dependents.insert(&m);
+    registerWithDebugger(m, m.original);
+    return Error::success();
+}
+
+Error runInitialisers(Module &m)
+{
+    Error e = runInit(m);
+    if (e)
+        runDestructors(m); // what did construct is destroyed before unwinding
+    return e;
+}
+
+// PCPU_RTLD_GLOBAL: the module's visible global definitions serve the
+// modules loaded after it.
+Error publishGlobalDefinitions(Module &m)
+{
+    m.loaded = true;
+    if (!(m.flags & PCPU_RTLD_GLOBAL))
+        return Error::success();
+    for (uint32_t i = 1; i < m.obj.symbols.size(); ++i) {
+        const Symbol &sym = m.obj.symbols[i];
+        uint8_t vis = sym.other & 3;
+        if (sym.binding != STB_LOCAL && !sym.name.empty() && sym.type != STT_SECTION &&
+            (sym.isDefinedInSection() || sym.shndx == kShnAbs || sym.shndx == kShnCommon) &&
+            vis != STV_HIDDEN && vis != STV_INTERNAL)
+            m.globalDefs.emplace(sym.name, i);
+    }
+    return Error::success();
+}
+
+struct Pass {
+    const char *phase;
+    const char *name;
+    Error (*run)(Module &);
+};
+
+const Pass kLinkPasses[] = {
+    {"read", "validate (check's structural rules)", validate},
+    {"scan", "make per-CPU references indirect (far)", makeIndirectIfFar},
+    {"scan", "plan the per-CPU block", planPerCpuBlock},
+    {"lay out", "lay out sections, GOT, PLT and far stubs; map", layOutAndMap},
+    {"place", "place the per-CPU block in every unit", placeBlock},
+    {"resolve", "resolve symbols", resolveSymbols},
+    {"fix up", "apply relocations", relocate},
+    {"fix up", "share the per-CPU image with every unit", copyPerCpuImage},
+    {"register", "register exports", registerExports},
+};
+
+const Pass kStartPasses[] = {
+    {"protect", "protect, then resolve indirect functions", protect},
+    {"register", "link dependents; tell the debugger", linkDependentsAndDebugger},
+    {"init", "run constructors and module_init", runInitialisers},
+    {"register", "publish PCPU_RTLD_GLOBAL definitions", publishGlobalDefinitions},
+};
+
+template <size_t N> Error runPasses(Module &m, const Pass (&passes)[N])
+{
+    for (const Pass &p : passes)
+        if (Error e = p.run(m))
+            return e;
+    return Error::success();
+}
+
+std::unique_ptr<Module> newModule(const std::string &name, ObjectFile obj, int flags, bool far,
+                                  StringRef original)
 {
     auto m = std::make_unique<Module>();
     m->name = name;
     m->obj = std::move(obj);
     m->flags = flags;
     m->far = far;
-    if (Error e = validate(*m))
-        return e;
-    if (far) {
-        auto n = makeIndirect(m->obj);
-        if (!n)
-            return n.takeError();
-    }
-    m->block = planBlock(m->obj);
-    if (Error e = layOutAndMap(*m))
-        return e;
-    if (Error e = placeBlock(*m))
-        return e;
-    if (Error e = resolveSymbols(*m))
-        return e;
-    if (Error e = relocate(*m))
-        return e;
+    m->original = original;
     return m;
 }
 
@@ -1345,66 +1430,30 @@ pcpu_module *load(const std::string &name, MemoryBufferRef buf, int flags)
         return nullptr;
     }
     std::lock_guard<std::recursive_mutex> guard(L.lock);
-    bool far = forceFar(flags);
-    auto m = loadOnce(name, std::move(*parsed), flags, far);
-    if (!m && !far) {
-        // A per-CPU reference out of 32-bit reach: load it again the far way
-        // (indirect references).  Anything else is final.
-        Error err = m.takeError();
-        auto again = readObject(name, buf); // the first attempt consumed its copy
-        if (!again) {
-            consumeError(again.takeError());
-            m = std::move(err);
-        } else {
-            Module probe;
-            probe.name = name;
-            probe.obj = *again;
-            if (perCpuOverflowOnly(probe, err)) {
-                consumeError(std::move(err));
-                m = loadOnce(name, std::move(*again), flags, true);
-            } else {
-                m = std::move(err);
-            }
-        }
+    auto m = newModule(name, std::move(*parsed), flags, forceFar(flags), buf.getBuffer());
+    Error e = runPasses(*m, kLinkPasses);
+    if (e && !m->far && farPathFixes(*m)) {
+        // Far reach: every failure was a per-CPU reference out of 32-bit
+        // reach.  The near attempt is undone (its mapping and block given
+        // back), and the same parsed object, untouched by it, goes through
+        // the passes again with its per-CPU references made indirect.
+        consumeError(std::move(e));
+        ObjectFile obj = std::move(m->obj);
+        m.reset();
+        m = newModule(name, std::move(obj), flags, true, buf.getBuffer());
+        e = runPasses(*m, kLinkPasses);
     }
-    if (!m) {
-        setError(describe(m.takeError(), name));
-        return nullptr;
+    if (!e) {
+        L.loading = m.get();
+        auto notLoading = make_scope_exit([&] { L.loading = nullptr; });
+        e = runPasses(*m, kStartPasses);
     }
-    Module &mod = **m;
-    copyImage(mod);
-    if (Error e = registerExports(mod)) {
+    if (e) {
         setError(describe(std::move(e), name));
         return nullptr;
     }
-    // Module code runs from here on (resolvers, constructors, module_init):
-    // handlers it registers belong to it.
-    L.loading = &mod;
-    auto notLoading = make_scope_exit([&] { L.loading = nullptr; });
-    if (Error e = protect(mod)) {
-        setError(describe(std::move(e), name));
-        return nullptr;
-    }
-    for (Module *d : mod.deps)
-        d->dependents.insert(&mod);
-    registerWithDebugger(mod, buf.getBuffer());
-    if (Error e = runInit(mod)) {
-        runDestructors(mod);
-        setError(describe(std::move(e), name));
-        return nullptr;
-    }
-    mod.loaded = true;
-    if (flags & PCPU_RTLD_GLOBAL)
-        for (uint32_t i = 1; i < mod.obj.symbols.size(); ++i) {
-            const Symbol &sym = mod.obj.symbols[i];
-            uint8_t vis = sym.other & 3;
-            if (sym.binding != STB_LOCAL && !sym.name.empty() && sym.type != STT_SECTION &&
-                (sym.isDefinedInSection() || sym.shndx == kShnAbs || sym.shndx == kShnCommon) &&
-                vis != STV_HIDDEN && vis != STV_INTERNAL)
-                mod.globalDefs.emplace(sym.name, i);
-        }
-    L.modules.push_back(m->get());
-    return reinterpret_cast<pcpu_module *>(m->release());
+    L.modules.push_back(m.get());
+    return reinterpret_cast<pcpu_module *>(m.release());
 }
 
 } // namespace

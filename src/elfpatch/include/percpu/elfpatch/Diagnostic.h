@@ -48,6 +48,20 @@ public:
     Diagnostic diag;
 };
 
+// A relocation whose value does not fit its field (rule relocation-overflow),
+// with the value and the range: a record callers act on (the loader's far
+// path) without reading the message.
+class RelocationRangeError : public llvm::ErrorInfo<RelocationRangeError, DiagnosticError> {
+public:
+    static char ID;
+    RelocationRangeError(Diagnostic d, uint32_t type, int64_t value, int64_t lo, int64_t hi)
+        : ErrorInfo(std::move(d)), type(type), value(value), lo(lo), hi(hi)
+    {
+    }
+    uint32_t type;
+    int64_t value, lo, hi;
+};
+
 // Builds a DiagnosticError.
 llvm::Error makeError(std::string rule, std::string file, std::string section,
                       std::optional<uint64_t> offset, std::string symbol, std::string message);

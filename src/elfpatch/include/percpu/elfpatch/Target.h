@@ -128,6 +128,19 @@ public:
         (void)secBytes, (void)sec, (void)offset;
         return false;
     }
+    // The range checks every arch's applyRelocation shares (lld's checkInt,
+    // checkUInt and reportRangeError): success when `value` fits `bits`
+    // signed (checkInt), unsigned (checkUInt) or either (checkIntUInt, for
+    // fields the psABI lets hold both); else a RelocationRangeError located
+    // by `where()`.
+    llvm::Error checkInt(uint32_t type, int64_t value, unsigned bits,
+                         llvm::function_ref<Diagnostic()> where) const;
+    llvm::Error checkUInt(uint32_t type, int64_t value, unsigned bits,
+                          llvm::function_ref<Diagnostic()> where) const;
+    llvm::Error checkIntUInt(uint32_t type, int64_t value, unsigned bits,
+                             llvm::function_ref<Diagnostic()> where) const;
+    llvm::Error rangeError(uint32_t type, int64_t value, int64_t lo, int64_t hi,
+                           llvm::function_ref<Diagnostic()> where) const;
     // The error for a relocation type the engine does not apply (TLS named
     // as such), for applyRelocation implementations.
     llvm::Error unsupportedRelocation(uint32_t type, llvm::function_ref<Diagnostic()> where) const;
