@@ -25,6 +25,7 @@
 #include "llvm/MC/MCRegisterInfo.h"
 #include "llvm/Support/Endian.h"
 
+#include <array>
 #include <cctype>
 #include <mutex>
 
@@ -33,6 +34,16 @@ using namespace llvm::ELF;
 
 namespace percpu::elfpatch {
 namespace {
+
+// Bytes each relocation type writes (Target::relocWidth).
+constexpr std::array<uint8_t, R_AARCH64_PREL16 + 1> kRelocWidths = [] {
+    std::array<uint8_t, R_AARCH64_PREL16 + 1> w{};
+    w.fill(4);
+    w[R_AARCH64_ABS64] = w[R_AARCH64_PREL64] = 8;
+    w[R_AARCH64_ABS16] = w[R_AARCH64_PREL16] = 2;
+    w[R_AARCH64_NONE] = 0;
+    return w;
+}();
 
 class AArch64 final : public Target {
 public:
@@ -43,10 +54,10 @@ public:
         branchReach = int64_t{1} << 27; // B/BL: +-128 MiB
         pltStubSize = 16;               // adrp, ldr, br x17, udf
         // No far-access stubs: adrp reaches +-4 GiB (see README).
+        relocWidths = kRelocWidths;
     }
     StringRef relocName(uint32_t type) const override;
     RelExpr relExpr(uint32_t type) const override;
-    unsigned relocWidth(uint32_t type) const override;
     Access classifyAccess(const Section &sec, const Reloc &rel,
                           const std::vector<Reloc> &relocs) const override;
     Error rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
@@ -98,15 +109,6 @@ StringRef AArch64::relocName(uint32_t type) const
     return "R_AARCH64_<unknown>";
 }
 
-unsigned AArch64::relocWidth(uint32_t type) const
-{
-    switch (type) {
-    case R_AARCH64_ABS64: case R_AARCH64_PREL64: return 8;
-    case R_AARCH64_ABS16: case R_AARCH64_PREL16: return 2;
-    case R_AARCH64_NONE: return 0;
-    default: return 4;
-    }
-}
 
 RelExpr AArch64::relExpr(uint32_t type) const
 {

@@ -27,6 +27,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <map>
+#include <array>
 #include <mutex>
 
 using namespace llvm;
@@ -34,6 +35,20 @@ using namespace llvm::ELF;
 
 namespace percpu::elfpatch {
 namespace {
+
+// Bytes each relocation type writes (Target::relocWidth).
+constexpr std::array<uint8_t, R_X86_64_REX_GOTPCRELX + 1> kRelocWidths = [] {
+    std::array<uint8_t, R_X86_64_REX_GOTPCRELX + 1> w{};
+    w.fill(4);
+    for (uint32_t t : {R_X86_64_64, R_X86_64_PC64, R_X86_64_GOTOFF64, R_X86_64_GOTPC64, R_X86_64_SIZE64,
+                       R_X86_64_GOT64, R_X86_64_GOTPCREL64, R_X86_64_DTPOFF64, R_X86_64_TPOFF64,
+                       R_X86_64_DTPMOD64})
+        w[t] = 8;
+    w[R_X86_64_16] = w[R_X86_64_PC16] = 2;
+    w[R_X86_64_8] = w[R_X86_64_PC8] = 1;
+    w[R_X86_64_NONE] = 0;
+    return w;
+}();
 
 class X86_64 final : public Target {
 public:
@@ -44,10 +59,10 @@ public:
         pc32 = R_X86_64_PC32;
         pltStubSize = 8;  // jmp *entry(%rip), padded
         farStubSize = 64; // the moved instruction, movabs, jmp back
+        relocWidths = kRelocWidths;
     }
     StringRef relocName(uint32_t type) const override;
     RelExpr relExpr(uint32_t type) const override;
-    unsigned relocWidth(uint32_t type) const override;
     Access classifyAccess(const Section &sec, const Reloc &rel,
                           const std::vector<Reloc> &relocs) const override;
     Error rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
@@ -114,19 +129,6 @@ StringRef X86_64::relocName(uint32_t type) const
     return "R_X86_64_<unknown>";
 }
 
-unsigned X86_64::relocWidth(uint32_t type) const
-{
-    switch (type) {
-    case R_X86_64_64: case R_X86_64_PC64: case R_X86_64_GOTOFF64: case R_X86_64_GOTPC64:
-    case R_X86_64_SIZE64: case R_X86_64_GOT64: case R_X86_64_GOTPCREL64: case R_X86_64_DTPOFF64:
-    case R_X86_64_TPOFF64: case R_X86_64_DTPMOD64:
-        return 8;
-    case R_X86_64_16: case R_X86_64_PC16: return 2;
-    case R_X86_64_8: case R_X86_64_PC8: return 1;
-    case R_X86_64_NONE: return 0;
-    default: return 4;
-    }
-}
 
 RelExpr X86_64::relExpr(uint32_t type) const
 {

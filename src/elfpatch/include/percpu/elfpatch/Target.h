@@ -11,6 +11,7 @@
 #include "percpu/elfpatch/Diagnostic.h"
 #include "percpu/elfpatch/Object.h"
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -77,11 +78,17 @@ public:
     unsigned gotEntrySize = 8;     // bytes of one GOT entry
     unsigned pltStubSize = 0;      // bytes of one PLT stub (writePltStub)
     unsigned farStubSize = 0;      // bytes of one far-access stub (writeFarStub; 0: none)
+    llvm::ArrayRef<uint8_t> relocWidths; // bytes each relocation type writes (relocWidth)
 
     virtual llvm::StringRef relocName(uint32_t type) const = 0;
     virtual RelExpr relExpr(uint32_t type) const = 0;
-    // Bytes relocation `type` writes (for bounds checks when reading).
-    virtual unsigned relocWidth(uint32_t type) const = 0;
+    // Bytes relocation `type` writes (for bounds checks when reading): the
+    // arch's table, 4 past its end.  A table, not a virtual: readObject asks
+    // once per relocation.
+    unsigned relocWidth(uint32_t type) const
+    {
+        return type < relocWidths.size() ? relocWidths[type] : 4;
+    }
 
     // Classifies the instruction that relocation `rel` (in executable section
     // `sec`) patches.  `relocs` are all relocations of that section.
