@@ -9,7 +9,7 @@ clangxx=${clang%clang}clang++
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 sysroot=/usr/aarch64-linux-gnu
-inc=(-I"$src/src/runtime/include" -I"$src/src/loader/include" -I"$src/arch/aarch64/include" -I"$src/arch/x86_64/include")
+inc=(-I"$src/src/runtime/include" -I"$src/src/loader/include")
 common=(--target=aarch64-linux-gnu --sysroot="$sysroot" -O2 -Wall -Wextra -Werror -fPIC)
 gxx=$(ls -d "$sysroot"/include/c++/* | sort -V | tail -1)
 cxxinc=(-isystem "$gxx" -isystem "$sysroot/include/c++/$(basename "$gxx")/aarch64-linux-gnu" -isystem "$gxx/aarch64-linux-gnu")
@@ -24,9 +24,11 @@ done
 "$clangxx" "${common[@]}" -std=c++20 -nostdinc++ "${cxxinc[@]}" "${inc[@]}" -c "$src/testdata/kernel/kapi_cxx.cpp" -o "$tmp/kapi_cxx.o"
 # The loader (machine-independent but for its arch parts) compiles too.
 llvminc=$(dirname "$clang")/../include
-"$clangxx" "${common[@]}" -std=c++20 -nostdinc++ "${cxxinc[@]}" "${inc[@]}" -I"$src/src/elfpatch/include" \
-  -isystem "$llvminc" -Wno-deprecated-declarations -D__STDC_CONSTANT_MACROS -D__STDC_LIMIT_MACROS \
-  -fsyntax-only "$src/src/loader/Loader.cpp"
+for f in "$src"/src/loader/*.cpp "$src"/src/loader/passes/*.cpp; do
+  "$clangxx" "${common[@]}" -std=c++20 -nostdinc++ "${cxxinc[@]}" "${inc[@]}" -I"$src/src/elfpatch/include" \
+    -isystem "$llvminc" -Wno-deprecated-declarations -D__STDC_CONSTANT_MACROS -D__STDC_LIMIT_MACROS \
+    -fsyntax-only "$f"
+done
 "$clangxx" "${common[@]}" -std=c++20 -nostdinc++ "${cxxinc[@]}" "${inc[@]}" -I"$src/src/elfpatch/include" \
   -isystem "$llvminc" -c "$src/src/loader/HostTarget.cpp" -o "$tmp/host_target.o"
 "$clang" "${common[@]}" -std=c11 -c "$src/src/loader/libc_data.c" -o "$tmp/libc_data.o"

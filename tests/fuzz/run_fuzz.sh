@@ -18,12 +18,12 @@ mkdir -p "$work/objs" "$work/corpus"
 cxx="$bindir/clang++"
 flags=(-std=c++20 -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -Wno-deprecated-declarations
        -I"$src/src/elfpatch/include" -I"$src/src/loader/include" -I"$src/src/runtime/include"
-       -I"$src/arch/x86_64/include" -isystem "$llvm_prefix/include"
+       -isystem "$llvm_prefix/include"
        -D_GNU_SOURCE -D__STDC_CONSTANT_MACROS -D__STDC_FORMAT_MACROS -D__STDC_LIMIT_MACROS)
-sources=("$src"/src/elfpatch/*.cpp "$src/arch/x86_64/ElfTarget.cpp" "$src/arch/aarch64/ElfTarget.cpp")
+sources=("$src"/src/elfpatch/*.cpp "$src"/src/elfpatch/Arch/*.cpp)
 link=()
 if [ "$target" = loader ]; then
-  sources+=("$src"/src/loader/*.cpp "$src/src/loader/libc_data.c" "$src/src/runtime/core.cc"
+  sources+=("$src"/src/loader/*.cpp "$src"/src/loader/passes/*.cpp "$src/src/loader/libc_data.c" "$src/src/runtime/core.cc"
             "$src/src/runtime/space.cc" "$src/src/runtime/guard.cc" "$src/src/runtime/counter.cc")
   link=(-Wl,-T,"$src/src/runtime/percpu.ld" -ldl)
 fi

@@ -3,7 +3,7 @@
 // Generic code never switches on e_machine: it asks the Target.  Two levels
 // as in lld: every relocation type maps to an arch-neutral expression kind
 // (RelExpr) that generic code reasons about; the arch knows the encodings.
-// Implementations live in arch/<name>/ElfTarget.cpp.
+// Implementations live beside this header's sources, in src/elfpatch/Arch/.
 //===----------------------------------------------------------------------===//
 #ifndef PERCPU_ELFPATCH_TARGET_H
 #define PERCPU_ELFPATCH_TARGET_H
@@ -171,7 +171,7 @@ public:
 // The Target for `machine`, or nullptr when unsupported.
 std::unique_ptr<Target> createTarget(uint16_t machine);
 
-// Factories in arch/*/ElfTarget.cpp.
+// Factories in src/elfpatch/Arch/*.cpp.
 std::unique_ptr<Target> createX86_64Target();
 std::unique_ptr<Target> createAArch64Target();
 

@@ -1,4 +1,4 @@
-//===- ElfTarget.cpp - x86-64 relocations and per-CPU access decoding -----===//
+//===- Arch/X86_64.cpp - x86-64 relocations and per-CPU access decoding ---===//
 //
 // x86-64 psABI (https://gitlab.com/x86-psABIs/x86-64-ABI), section 4.4.
 // Quirks that matter here:

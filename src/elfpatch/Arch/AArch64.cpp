@@ -1,4 +1,4 @@
-//===- ElfTarget.cpp - AArch64 relocations and per-CPU access decoding ----===//
+//===- Arch/AArch64.cpp - AArch64 relocations and per-CPU access decoding -===//
 //
 // ELF for the Arm 64-bit Architecture (AAELF64), section 5.7.
 // Quirks that matter here:

@@ -1,0 +1,231 @@
+//===- Internal.h - the loader's parts, shared between its files ---------===//
+//
+//   Api.cpp        the C API (pcpu_dlopen, pcpu_dlsym, ...)
+//   Module.cpp     the Module and the Loader (module list, export registry,
+//                  module area), errors, the guard's describer
+//   ModuleArea.h   address space for modules near the host
+//   Debugger.cpp   GDB's JIT interface
+//   Pipeline.cpp   loading as a list of passes (the order lives there)
+//   passes/        one file per pass
+//   HostTarget.*   the host's architecture (the only place that tests it)
+//   Testing.cpp    testing::relocateAt, the engine at given addresses
+// The object's architecture is elfpatch's Target.
+//===----------------------------------------------------------------------===//
+#ifndef PERCPU_LOADER_INTERNAL_H
+#define PERCPU_LOADER_INTERNAL_H
+
+#include "HostTarget.h"
+#include "ModuleArea.h"
+
+#include "percpu/loader.h"
+#include "percpu/module.h"
+#include "percpu/percpu.h"
+
+#include "percpu/elfpatch/Check.h"
+#include "percpu/elfpatch/Compat.h"
+#include "percpu/elfpatch/Diagnostic.h"
+#include "percpu/elfpatch/Layout.h"
+#include "percpu/elfpatch/Object.h"
+#include "percpu/elfpatch/Patch.h"
+#include "percpu/elfpatch/Target.h"
+
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/BinaryFormat/ELF.h"
+#include "llvm/Object/ELFTypes.h"
+#include "llvm/Support/Endian.h"
+#include "llvm/Support/MathExtras.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <dlfcn.h>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <unordered_map>
+#include <vector>
+
+extern "C" {
+// GDB's JIT interface (GDB manual, "JIT Compilation Interface").  libLLVM
+// defines the descriptor and the breakpoint function; using its copies keeps
+// one registration list per process for the debugger.
+struct jit_code_entry {
+    jit_code_entry *next_entry;
+    jit_code_entry *prev_entry;
+    const char *symfile_addr;
+    uint64_t symfile_size;
+};
+struct jit_descriptor {
+    uint32_t version;
+    uint32_t action_flag; // 0 no action, 1 register, 2 unregister
+    jit_code_entry *relevant_entry;
+    jit_code_entry *first_entry;
+};
+extern jit_descriptor __jit_debug_descriptor;
+void __jit_debug_register_code();
+
+// libgcc's unwinder registry, for C++ exceptions through module code.
+void __register_frame(void *);
+void __deregister_frame(void *);
+int __cxa_finalize(void *);
+int __cxa_atexit(void (*)(void *), void *, void *);
+int __register_atfork(void (*)(void), void (*)(void), void (*)(void), void *);
+}
+
+using namespace llvm;
+using namespace llvm::ELF;
+using namespace percpu::elfpatch;
+using llvm::object::ELF64LE;
+
+struct pcpu_module; // the C handle is the Module below
+
+namespace percpu::loader {
+
+// ---- errors (Module.cpp) ----------------------------------------------------------------
+
+extern thread_local std::string lastError;
+extern thread_local bool hasError;
+void setError(std::string msg);
+Error loadError(const std::string &file, std::string section, std::optional<uint64_t> off,
+                std::string symbol, std::string message, std::string rule = "load");
+// Every diagnostic of `e`, one per line.
+std::string describe(Error e, const std::string &file);
+
+// ---- modules -----------------------------------------------------------------------------
+
+struct ExportEntry {
+    uint64_t addr;
+    uint32_t kind;
+    struct Module *owner; // nullptr: the host
+};
+
+struct Module {
+    std::string name;
+    ObjectFile obj;
+    std::unique_ptr<Target> target;
+    BlockLayout block;
+    bool far = false;
+    int flags = 0;
+
+    uintptr_t blockCanon = 0;
+    std::vector<uint8_t> image; // the per-CPU block's initial contents
+
+    uintptr_t base = 0; // the mapping
+    uint64_t mapSize = 0;
+    bool inArea = false;
+    bool reused = false; // the mapping came from the area's cache
+    struct Region {
+        uint64_t offset, size;
+        int prot;
+    };
+    std::vector<Region> regions;
+
+    std::vector<uint64_t> secAddr;  // by section index (0: not loaded)
+    std::vector<uint8_t *> secData; // testing::relocateAt only: where the bytes are
+    bool undefinedAsZero = false;   // testing::relocateAt only (as a linker's
+                                    // --unresolved-symbols=ignore-all)
+    std::vector<uint64_t> symAddr;  // by symbol index
+    std::vector<uint64_t> gotEntry; // by symbol index: GOT entry address, or 0
+    // GOT entries holding symbol + k, for `lea sym+k(%rip)` turned into a load.
+    std::map<std::pair<uint32_t, int64_t>, uint64_t> gotOffsetEntry;
+    // Indirect functions (STT_GNU_IFUNC) defined here: symbol index and
+    // resolver address. As in an executable, the symbol's address everywhere
+    // (calls, GOT entry, data, pcpu_dlsym) is its PLT stub, which jumps
+    // through its own entry (gotOffsetEntry[{sym, kJumpSlot}]) that the
+    // resolver's answer fills.
+    std::vector<std::pair<uint32_t, uint64_t>> ifuncs;
+    // Out-of-line copies of instructions whose memory operand is out of reach
+    // (Target::writeFarStub): the next free one, and how many are left.
+    uint64_t farStubs = 0;
+    unsigned farStubsLeft = 0;
+    // Relocations whose value did not fit (the fix-up pass's records, which
+    // the far-reach decision reads), and how many relocations failed at all.
+    struct Overflow {
+        uint32_t section;
+        uint64_t offset;
+        uint32_t type, symbol;
+        int64_t value;
+    };
+    std::vector<Overflow> overflows;
+    unsigned relocFailures = 0;
+    std::vector<uint64_t> pltStub;  // by symbol index: PLT stub address, or 0
+    std::map<uint32_t, uint64_t> commonAddr;
+    uint64_t gotBase = 0;
+    uint64_t ehFrame = 0;
+    bool ehRegistered = false;
+
+    std::vector<std::string> exportNames; // registered in the loader's table
+    std::set<Module *> deps, dependents;
+    // PCPU_RTLD_GLOBAL: the module's visible global definitions, by name.
+    std::unordered_map<std::string, uint32_t> globalDefs;
+    std::vector<uint64_t> finiArray, exitcalls;
+    bool constructed = false;
+    uint64_t dsoHandle = 0; // the module's __dso_handle (a word in its data)
+    bool loaded = false;    // fully loaded: unloading keeps reusable memory
+    llvm::StringRef original;     // the object's bytes, while loading
+    std::vector<char> debugImage; // the object with load addresses, for GDB
+    jit_code_entry debugEntry{};
+    bool debugRegistered = false;
+
+    ~Module();
+};
+
+struct Loader {
+    std::recursive_mutex lock;
+    std::vector<Module *> modules;
+    Module *loading = nullptr; // the module whose resolvers or init run
+    std::unordered_map<std::string, ExportEntry> exports;
+    ModuleArea area;
+};
+
+Loader &loader();
+
+// k in `lea sym+k(%rip)`: the field is the instruction's last four bytes, so
+// the addend is k - 4. (Only meaningful where addressToGotLoad matches.)
+inline int64_t leaTarget(const Reloc &r) { return static_cast<int64_t>(static_cast<uint64_t>(r.addend) + 4); }
+
+// The key of an indirect function's jump slot among the offset entries.
+constexpr int64_t kJumpSlot = INT64_MIN;
+
+// ---- what the files share ------------------------------------------------------------
+
+// Module.cpp
+int describeModuleAddress(uintptr_t addr, char *buf, size_t len);
+// Debugger.cpp
+void registerWithDebugger(Module &m, StringRef original);
+void unregisterFromDebugger(Module &m);
+// passes/Validate.cpp
+bool isPerCpuSection(const Section &s);
+bool loadable(const Section &s);
+int permOf(const Section &s);
+// passes/Resolve.cpp
+Module *moduleAt(uint64_t addr);
+// passes/Layout.cpp
+void planGotAndStubs(Module &m, std::vector<uint32_t> &gotSyms, std::vector<uint32_t> &stubSyms,
+                     std::vector<std::pair<uint32_t, int64_t>> &offsetSlots, unsigned &farStubs);
+// passes/Init.cpp
+std::vector<uint64_t> pointersOf(const Module &m, StringRef name);
+void runDestructors(Module &m);
+// Pipeline.cpp
+pcpu_module *load(const std::string &name, MemoryBufferRef buf, int flags);
+
+// The passes (Pipeline.cpp lists them in order).
+Error validate(Module &m);
+Error layOutAndMap(Module &m);
+Error placeBlock(Module &m);
+void copyImage(Module &m);
+Error resolveSymbols(Module &m);
+Error relocate(Module &m);
+bool farPathFixes(const Module &m);
+Error registerExports(Module &m);
+Error protect(Module &m);
+Error runInit(Module &m);
+
+} // namespace percpu::loader
+
+#endif

@@ -1,0 +1,61 @@
+//===- Testing.cpp - the relocation engine at given addresses ------------===//
+#include "Internal.h"
+#include "LoaderTesting.h"
+
+namespace percpu::loader {
+
+namespace testing {
+
+Expected<std::map<uint32_t, std::vector<uint8_t>>> relocateAt(const ObjectFile &obj,
+                                                             const std::vector<uint64_t> &addresses)
+{
+    Module m;
+    m.name = obj.path;
+    m.obj = obj;
+    m.undefinedAsZero = true;
+    if (Error e = validate(m))
+        return e;
+    std::map<uint32_t, std::vector<uint8_t>> bytes;
+    m.secAddr.assign(obj.sections.size(), 0);
+    m.secData.assign(obj.sections.size(), nullptr);
+    for (const Section &s : obj.sections) {
+        if (!s.index || !(s.flags & SHF_ALLOC) || s.index >= addresses.size() || !addresses[s.index])
+            continue;
+        m.secAddr[s.index] = addresses[s.index];
+        auto &b = bytes[s.index];
+        b = s.type == SHT_NOBITS ? std::vector<uint8_t>(s.size, 0) : s.data;
+        m.secData[s.index] = b.data();
+    }
+    // GOT entries and stubs get addresses below the sections but no memory
+    // (their places differ from any linker's: callers leave GOT-relative
+    // fields out of comparisons).
+    std::vector<uint32_t> gotSyms, stubSyms;
+    std::vector<std::pair<uint32_t, int64_t>> offsetSlots; // left out: no lea conversions
+    unsigned farStubs = 0;                                  // nor far stubs here
+    planGotAndStubs(m, gotSyms, stubSyms, offsetSlots, farStubs);
+    uint64_t lowest = UINT64_MAX;
+    for (uint64_t a : addresses)
+        if (a)
+            lowest = std::min(lowest, a);
+    uint64_t at = lowest == UINT64_MAX ? 0x1000 : (lowest - (8 * gotSyms.size() + 16 * stubSyms.size()) - 4096) & ~uint64_t{15};
+    m.gotEntry.assign(obj.symbols.size(), 0);
+    m.pltStub.assign(obj.symbols.size(), 0);
+    for (uint32_t sym : stubSyms) {
+        m.pltStub[sym] = at;
+        at += 16;
+    }
+    m.gotBase = at;
+    for (uint32_t sym : gotSyms) {
+        m.gotEntry[sym] = at;
+        at += 8;
+    }
+    if (Error e = resolveSymbols(m))
+        return e;
+    if (Error e = relocate(m))
+        return e;
+    return bytes;
+}
+
+} // namespace testing
+
+} // namespace percpu::loader

@@ -1,0 +1,44 @@
+//===- passes/Place.cpp - place: the per-CPU block in every unit, its image --- ===//
+#include "../Internal.h"
+
+namespace percpu::loader {
+
+Error placeBlock(Module &m)
+{
+    if (m.block.empty())
+        return Error::success();
+    void *p = pcpu_module_block_alloc(m.block.size ? m.block.size : 1, std::min<uint64_t>(m.block.align, kPage));
+    if (!p)
+        return loadError(m.name, m.obj.sectionLabel(m.block.sections[0].section), std::nullopt, "",
+                         "cannot allocate " + std::to_string(m.block.size) + " bytes of per-CPU data: " +
+                             strerror(errno));
+    m.blockCanon = reinterpret_cast<uintptr_t>(p);
+    m.image.assign(m.block.size, 0);
+    for (const PlacedSection &ps : m.block.sections) {
+        m.secAddr[ps.section] = m.blockCanon + ps.offset;
+        const Section &s = m.obj.sections[ps.section];
+        if (s.type != SHT_NOBITS)
+            std::copy(s.data.begin(), s.data.end(), m.image.begin() + static_cast<long>(ps.offset));
+    }
+    return Error::success();
+}
+
+
+void copyImage(Module &m)
+{
+    if (!m.blockCanon || m.image.empty())
+        return;
+    // Whole pages shared copy-on-write by every unit, the rest copied.
+    if (pcpu_module_block_fill(reinterpret_cast<void *>(m.blockCanon), m.image.data(), m.image.size()) == 0)
+        return;
+    unsigned n = pcpu_nr_cpus();
+    for (unsigned c = 0; c < n; ++c)
+        std::memcpy(reinterpret_cast<void *>(m.blockCanon + pcpu_unit_offset[c]), m.image.data(),
+                    m.image.size());
+}
+
+// Calls an indirect function's resolver with what ld.so passes on this
+// architecture: nothing on x86-64; on AArch64 AT_HWCAP (with
+// _IFUNC_ARG_HWCAP) and a pointer to {size, AT_HWCAP, AT_HWCAP2}.
+
+} // namespace percpu::loader

@@ -1,0 +1,50 @@
+//===- passes/Register.cpp - register: the module's exports ------------ ===//
+#include "../Internal.h"
+
+namespace percpu::loader {
+
+Error registerExports(Module &m)
+{
+    Loader &L = loader();
+    const Section *sec = m.obj.sectionByName("percpu_exports");
+    if (!sec || !m.secAddr[sec->index])
+        return Error::success();
+    if (sec->size % sizeof(pcpu_export) || m.secAddr[sec->index] % alignof(pcpu_export))
+        return loadError(m.name, sec->name, std::nullopt, "",
+                         "export table of " + std::to_string(sec->size) +
+                             " bytes is not an array of export records", "malformed");
+    size_t n = sec->size / sizeof(pcpu_export);
+    auto *recs = reinterpret_cast<const pcpu_export *>(m.secAddr[sec->index]);
+    auto inModule = [&](uint64_t a) { return a >= m.base && a < m.base + m.mapSize; };
+    auto inBlock = [&](uint64_t a) { return m.blockCanon && a - m.blockCanon < m.block.size; };
+    for (size_t i = 0; i < n; ++i) {
+        const pcpu_export &e = recs[i];
+        if (!e.name)
+            continue;
+        auto nameAt = reinterpret_cast<uint64_t>(e.name), addr = reinterpret_cast<uint64_t>(e.addr);
+        size_t room = inModule(nameAt) ? m.base + m.mapSize - nameAt : 0;
+        if (!room || strnlen(e.name, room) == room || !(inModule(addr) || inBlock(addr)) ||
+            e.kind > PCPU_EXPORT_PER_CPU || (e.kind == PCPU_EXPORT_PER_CPU) != inBlock(addr))
+            return loadError(m.name, sec->name, i * sizeof(pcpu_export), "",
+                             "export record " + std::to_string(i) +
+                                 " does not name a symbol of this module (name, address or kind "
+                                 "out of place)",
+                             "malformed");
+        std::string name = e.name;
+        if (pcpu_host_export(e.name))
+            return loadError(m.name, sec->name, i * sizeof(pcpu_export), name,
+                             "module exports '" + name + "', which the host already exports",
+                             "duplicate-export");
+        auto it = L.exports.find(name);
+        if (it != L.exports.end())
+            return loadError(m.name, sec->name, i * sizeof(pcpu_export), name,
+                             "module exports '" + name + "', already exported by module '" +
+                                 it->second.owner->name + "'",
+                             "duplicate-export");
+        L.exports[name] = {reinterpret_cast<uint64_t>(e.addr), e.kind, &m};
+        m.exportNames.push_back(name);
+    }
+    return Error::success();
+}
+
+} // namespace percpu::loader

@@ -1,0 +1,152 @@
+//===- passes/Relocate.cpp - fix up: the relocation engine, overflow records ----- ===//
+#include "../Internal.h"
+
+namespace percpu::loader {
+
+// A PC-relative reference to something defined outside the module that is
+// out of reach: name where it lives and say what to do. The usual case is
+// -fPIE code reading a shared library's variable directly, which only works
+// in an executable (the linker copies the variable into it).
+Error explainFarData(Error e, const Module &m, const std::string &name, uint64_t addr,
+                     const std::string &whyNotMoved)
+{
+    Dl_info info{};
+    if (!addr || !dladdr(reinterpret_cast<void *>(addr), &info) || !info.dli_fname)
+        return e;
+    std::string where = info.dli_fname[0] ? info.dli_fname : "the host executable";
+    std::vector<Diagnostic> diags = takeDiagnostics(std::move(e), "load", m.name);
+    Error out = Error::success();
+    for (Diagnostic &d : diags) {
+        if (d.rule == "relocation-overflow")
+            d.message += "; '" + name + "' is defined in " + where +
+                         ", out of 32-bit reach of the module: code built with -fPIE reaches data "
+                         "outside its object directly (an executable would get a copy relocation)" +
+                         (whyNotMoved.empty() ? std::string() : " and " + whyNotMoved) +
+                         "; build the module with -fPIC";
+        out = joinErrors(std::move(out), make_error<DiagnosticError>(std::move(d)));
+    }
+    return out;
+}
+
+Error relocate(Module &m)
+{
+    const ObjectFile &o = m.obj;
+    // GOT entries and stubs.
+    for (uint32_t sym = 0; sym < m.gotEntry.size() && m.secData.empty(); ++sym) {
+        if (m.gotEntry[sym])
+            support::endian::write64le(reinterpret_cast<void *>(m.gotEntry[sym]), m.symAddr[sym]);
+        if (m.pltStub[sym]) {
+            auto jump = m.gotOffsetEntry.find({sym, kJumpSlot});
+            m.target->writePltStub(reinterpret_cast<uint8_t *>(m.pltStub[sym]), m.pltStub[sym],
+                                   jump == m.gotOffsetEntry.end() ? m.gotEntry[sym] : jump->second);
+        }
+    }
+    if (m.secData.empty()) // jump slots wait for their resolvers
+        for (const auto &[key, entry] : m.gotOffsetEntry)
+            support::endian::write64le(reinterpret_cast<void *>(entry),
+                                       key.second == kJumpSlot ? 0 : m.symAddr[key.first] + key.second);
+
+    Error errors = Error::success();
+    unsigned count = 0;
+    for (const auto &[rela, list] : o.relocs) {
+        const Section &t = o.sections[o.relocTarget(rela)];
+        if (!(t.flags & SHF_ALLOC))
+            continue; // debug information is not loaded
+        auto off = m.block.offsetOf(t.index);
+        uint8_t *dst;
+        uint64_t place;
+        if (!m.secData.empty()) { // relocateAt: bytes elsewhere than their address
+            dst = m.secData[t.index];
+            place = m.secAddr[t.index];
+            if (!dst)
+                continue;
+        } else if (off) {
+            dst = m.image.data() + *off;
+            place = m.blockCanon + *off;
+        } else {
+            dst = reinterpret_cast<uint8_t *>(m.secAddr[t.index]);
+            place = m.secAddr[t.index];
+        }
+        for (const Reloc &r : list) {
+            const Symbol &sym = o.symbols[r.symbol];
+            Target::RelocValues v;
+            v.S = m.symAddr[r.symbol];
+            v.A = r.addend;
+            v.P = place + r.offset;
+            v.GOT = m.gotBase;
+            v.Z = sym.size;
+            v.G = m.gotEntry[r.symbol];
+            v.L = v.S;
+            if (uint64_t stub = m.pltStub[r.symbol]) {
+                int64_t direct = static_cast<int64_t>(v.S + v.A - v.P);
+                int64_t reach = m.target->branchReach;
+                if (direct < -reach || direct >= reach)
+                    v.L = stub;
+            }
+            std::string whyNotMoved;
+            if (m.target->relExpr(r.type) == RelExpr::PCRelative && !off && sym.shndx == SHN_UNDEF) {
+                int64_t direct = static_cast<int64_t>(v.S + v.A - v.P);
+                bool far = direct < INT32_MIN || direct > INT32_MAX;
+                // `lea sym+k(%rip)` out of reach becomes `mov slot(%rip)`,
+                // the slot holding sym + k.
+                uint64_t slot = 0;
+                if (far) {
+                    int64_t k = leaTarget(r);
+                    if (!k)
+                        slot = v.G;
+                    else if (auto it = m.gotOffsetEntry.find({r.symbol, k}); it != m.gotOffsetEntry.end())
+                        slot = it->second;
+                }
+                if (far && slot && m.target->addressToGotLoad(dst, t, r.offset)) {
+                    v.S = slot; // the field now addresses the slot
+                    v.A = -4;
+                } else if (far && r.type == m.target->pc32 && m.farStubsLeft && m.secData.empty()) {
+                    // A load or store: move it out of line, through a 64-bit address.
+                    Error moved = m.target->writeFarStub(dst, t, place, r, list, v.S + v.A,
+                                                         reinterpret_cast<uint8_t *>(m.farStubs), m.farStubs);
+                    if (!moved) {
+                        m.farStubs += m.target->farStubSize;
+                        --m.farStubsLeft;
+                        continue;
+                    }
+                    whyNotMoved = toString(std::move(moved));
+                }
+            }
+            auto where = [&] {
+                Diagnostic d;
+                d.file = m.name;
+                d.section = t.name;
+                d.offset = r.offset;
+                d.symbol = sym.type == STT_SECTION ? o.sectionLabel(sym.shndx) : sym.name;
+                return d;
+            };
+            if (Error e = m.target->applyRelocation(r.type, dst + r.offset, v, where)) {
+                ++m.relocFailures;
+                e = handleErrors(std::move(e), [&](std::unique_ptr<RelocationRangeError> range) -> Error {
+                    m.overflows.push_back({t.index, r.offset, r.type, r.symbol, range->value});
+                    return Error(std::move(range));
+                });
+                if (sym.shndx == SHN_UNDEF && m.target->relExpr(r.type) == RelExpr::PCRelative)
+                    e = explainFarData(std::move(e), m, sym.name, v.S, whyNotMoved);
+                errors = joinErrors(std::move(errors), std::move(e));
+                if (++count > 20)
+                    return errors;
+            }
+        }
+    }
+    return errors;
+}
+
+// The far-reach decision, from the fix-up pass's records: every failed
+// relocation overflowed against per-CPU data, which the far path reaches.
+bool farPathFixes(const Module &m)
+{
+    if (m.overflows.empty() || m.overflows.size() != m.relocFailures)
+        return false;
+    for (const Module::Overflow &o : m.overflows)
+        if (!isPerCpuSymbol(m.obj, m.obj.symbols[o.symbol]))
+            return false;
+    return true;
+}
+
+} // namespace percpu::loader

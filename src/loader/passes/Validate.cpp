@@ -1,0 +1,63 @@
+//===- passes/Validate.cpp - read: check's structural rules, then the loader's ----- ===//
+#include "../Internal.h"
+
+namespace percpu::loader {
+
+bool isPerCpuSection(const Section &s) { return isPerCpuDataSection(s); }
+
+bool loadable(const Section &s)
+{
+    return s.index && (s.flags & SHF_ALLOC) && s.type != SHT_GROUP && !isPerCpuSection(s);
+}
+
+int permOf(const Section &s)
+{
+    if (s.flags & SHF_EXECINSTR)
+        return PROT_READ | PROT_EXEC;
+    if (s.flags & SHF_WRITE)
+        return PROT_READ | PROT_WRITE;
+    return PROT_READ;
+}
+
+Error validate(Module &m)
+{
+    const ObjectFile &o = m.obj;
+    if (!o.isRelocatable())
+        return loadError(m.name, "", std::nullopt, "",
+                         "not a relocatable object (ET_REL); link modules with -r or "
+                         "`percpu-elfpatch link`",
+                         "malformed");
+    const uint16_t host = hostTarget().machine;
+    if (o.machine != host && !m.undefinedAsZero) // relocateAt may check other machines' engines
+        return loadError(m.name, "", std::nullopt, "",
+                         "object is for " + machineName(o.machine) + ", the host is " + machineName(host),
+                         "malformed");
+    if (!o.symtabIndex)
+        return loadError(m.name, "", std::nullopt, "", "object has no symbol table", "malformed");
+    // check's structural rules, from its own code: a per-CPU section that is
+    // not PROGBITS/NOBITS data would otherwise load as ordinary data, and the
+    // module's first per_cpu() access would fault.
+    for (Diagnostic &d : structuralDiagnostics(o))
+        return loadError(m.name, d.section, d.offset, d.symbol, d.message, d.rule);
+    m.target = createTarget(o.machine);
+    for (const Symbol &s : o.symbols)
+        if (s.name == "__gnu_lto_slim")
+            return loadError(m.name, "", std::nullopt, s.name,
+                             "object holds only GCC's LTO bytecode (-flto without "
+                             "-ffat-lto-objects), no machine code to load; compile the module "
+                             "without -flto or add -ffat-lto-objects",
+                             "malformed");
+    for (const Section &s : o.sections)
+        if (s.index && (s.flags & SHF_ALLOC) && (s.flags & SHF_WRITE) && (s.flags & SHF_EXECINSTR))
+            return loadError(m.name, s.name, std::nullopt, "",
+                             "section is both writable and executable; modules are never mapped "
+                             "writable and executable at once");
+    for (const Section &s : o.sections)
+        if (s.index && (s.flags & SHF_TLS))
+            return loadError(m.name, s.name, std::nullopt, "",
+                             "thread-local data (SHF_TLS) is not supported in modules: a module "
+                             "has no TLS block");
+    return Error::success();
+}
+
+} // namespace percpu::loader
