@@ -22,6 +22,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <optional>
 #include <cstring>
 #include <set>
 
@@ -101,15 +102,38 @@ static void readDeclarations(ObjectFile &obj)
     }
 }
 
-Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
-{
-    const std::string file = path.str();
-    auto fail = [&](std::string section, std::optional<uint64_t> off, std::string msg,
-                    std::string symbol = {}) {
+// readObject's steps, in order: each checks what it reads and fails with a
+// "malformed" diagnostic naming file, section, offset and symbol.
+class Reader {
+public:
+    Reader(StringRef path, StringRef bytes) : file(path.str()), bytes(bytes) {}
+    Error checkIdentity();
+    Error readHeader();
+    Error readSections();
+    Error readSymbols();
+    Error readRelocations();
+    Error checkGroups();
+
+    ObjectFile obj;
+
+private:
+    Error fail(std::string section, std::optional<uint64_t> off, std::string msg,
+               std::string symbol = {}) const
+    {
         return makeError("malformed", file, std::move(section), off, std::move(symbol),
                          std::move(msg));
-    };
-    StringRef bytes = buffer.getBuffer();
+    }
+
+    const std::string file;
+    const StringRef bytes;
+    std::optional<ELFFile<ELF64LE>> elfFile;
+    ArrayRef<ELF64LE::Shdr> shdrs;
+    uint32_t shndxTable = 0; // the SHT_SYMTAB_SHNDX section, if any
+};
+
+// The identity bytes: ELF, 64-bit, little-endian (and not LLVM bitcode).
+Error Reader::checkIdentity()
+{
     if (startsWith(bytes, "BC\xc0\xde") || startsWith(bytes, "\xde\xc0\x17\x0b"))
         return fail("", std::nullopt,
                     "LLVM bitcode, not an ELF object (compiled with -flto?): percpu works on "
@@ -122,14 +146,17 @@ Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
                                           ", expected ELFCLASS64)");
     if (static_cast<uint8_t>(bytes[EI_DATA]) != ELFDATA2LSB)
         return fail("", std::nullopt, "not a little-endian ELF file (expected ELFDATA2LSB)");
+    return Error::success();
+}
 
+// The ELF header: machine and type this project reads.
+Error Reader::readHeader()
+{
     auto elfOrErr = ELFFile<ELF64LE>::create(bytes);
     if (!elfOrErr)
         return fail("", std::nullopt, toString(elfOrErr.takeError()));
-    const ELFFile<ELF64LE> &elf = *elfOrErr;
-    const auto &hdr = elf.getHeader();
-
-    ObjectFile obj;
+    elfFile.emplace(std::move(*elfOrErr));
+    const auto &hdr = elfFile->getHeader();
     obj.path = file;
     obj.elfType = hdr.e_type;
     obj.machine = hdr.e_machine;
@@ -147,15 +174,20 @@ Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
     if (hdr.e_shentsize != sizeof(ELF64LE::Shdr) && hdr.e_shnum != 0)
         return fail("", std::nullopt, "e_shentsize is " + std::to_string(hdr.e_shentsize) +
                                           ", expected " + std::to_string(sizeof(ELF64LE::Shdr)));
+    return Error::success();
+}
 
+// The section headers and contents, with their links and alignments.
+Error Reader::readSections()
+{
+    const ELFFile<ELF64LE> &elf = *elfFile;
     auto shdrsOrErr = elf.sections();
     if (!shdrsOrErr)
         return fail("", std::nullopt, toString(shdrsOrErr.takeError()));
-    auto shdrs = *shdrsOrErr;
+    shdrs = *shdrsOrErr;
     if (shdrs.empty() && obj.isRelocatable())
         return fail("", std::nullopt, "relocatable object without a section header table");
 
-    uint32_t shndxTable = 0; // the SHT_SYMTAB_SHNDX section, if any
     obj.sections.resize(shdrs.size());
     for (size_t i = 0; i < shdrs.size(); ++i) {
         const auto &sh = shdrs[i];
@@ -213,8 +245,13 @@ Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
             shndxTable = s.index;
         }
     }
+    return Error::success();
+}
 
-    // Symbols.
+// The symbol table, extended indices resolved, each symbol inside its section.
+Error Reader::readSymbols()
+{
+    const ELFFile<ELF64LE> &elf = *elfFile;
     if (obj.symtabIndex) {
         const auto &symtab = shdrs[obj.symtabIndex];
         std::string secName = obj.sections[obj.symtabIndex].name;
@@ -296,8 +333,14 @@ Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
         if (obj.symbols.empty())
             obj.symbols.emplace_back();
     }
+    return Error::success();
+}
 
-    // Relocations.
+// The relocation tables: targets with contents, symbols in range, fields inside
+// their section (uncompressed size for SHF_COMPRESSED).
+Error Reader::readRelocations()
+{
+    const ELFFile<ELF64LE> &elf = *elfFile;
     const std::unique_ptr<Target> arch = createTarget(obj.machine);
     for (const Section &s : obj.sections) {
         if (s.type != SHT_RELA)
@@ -384,8 +427,12 @@ Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
         }
         obj.relocs[s.index] = std::move(relocs);
     }
+    return Error::success();
+}
 
-    // Groups: members must be sections.
+// Section groups: members must be sections.
+Error Reader::checkGroups()
+{
     for (const Section &s : obj.sections) {
         if (s.type != SHT_GROUP)
             continue;
@@ -399,8 +446,18 @@ Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
                                              " is not a section index");
         }
     }
-    readDeclarations(obj);
-    return obj;
+    return Error::success();
+}
+
+Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
+{
+    Reader r(path, buffer.getBuffer());
+    for (Error (Reader::*step)() : {&Reader::checkIdentity, &Reader::readHeader, &Reader::readSections,
+                                    &Reader::readSymbols, &Reader::readRelocations, &Reader::checkGroups})
+        if (Error e = (r.*step)())
+            return e;
+    readDeclarations(r.obj);
+    return std::move(r.obj);
 }
 
 uint32_t sectionSymbol(const ObjectFile &obj, uint32_t section)
@@ -547,28 +604,46 @@ Error removeSections(ObjectFile &obj, const std::vector<uint32_t> &indices)
     return Error::success();
 }
 
-Expected<std::vector<uint8_t>> writeRelocatable(const ObjectFile &objIn)
-{
-    if (!objIn.isRelocatable())
-        return makeError("internal", objIn.path, "", std::nullopt, "",
-                         "only relocatable objects can be written");
-    ObjectFile obj = objIn; // regenerate tables in a copy
+// writeRelocatable's steps, in order, on a copy of the object whose tables
+// they regenerate.
+class Writer {
+public:
+    explicit Writer(const ObjectFile &in) : obj(in) {}
+    void addNameTables();
+    Error encodeSymbols();
+    void encodeRelocations();
+    std::vector<uint8_t> emit() const;
 
-    // String tables.
-    auto addString = [](std::vector<uint8_t> &tab, std::map<std::string, uint32_t> &seen,
-                        const std::string &s) -> uint32_t {
-        if (s.empty())
-            return 0;
-        auto it = seen.find(s);
-        if (it != seen.end())
-            return it->second;
-        uint32_t at = static_cast<uint32_t>(tab.size());
-        tab.insert(tab.end(), s.begin(), s.end());
-        tab.push_back(0);
-        seen.emplace(s, at);
-        return at;
-    };
-    uint32_t shstrndx = 0;
+private:
+    static uint32_t addString(std::vector<uint8_t> &tab, std::map<std::string, uint32_t> &seen,
+                              const std::string &s);
+
+    ObjectFile obj;
+    uint32_t shstrndx = 0, xindex = 0;
+    bool extended = false;         // SHN_LORESERVE sections or more
+    std::vector<uint32_t> nameOff; // by section: its name in .shstrtab
+};
+
+uint32_t Writer::addString(std::vector<uint8_t> &tab, std::map<std::string, uint32_t> &seen,
+                           const std::string &s)
+{
+    if (s.empty())
+        return 0;
+    auto it = seen.find(s);
+    if (it != seen.end())
+        return it->second;
+    uint32_t at = static_cast<uint32_t>(tab.size());
+    tab.insert(tab.end(), s.begin(), s.end());
+    tab.push_back(0);
+    seen.emplace(s, at);
+    return at;
+}
+
+// .shstrtab (added when missing) with every section's name, and, from
+// SHN_LORESERVE sections on, the SHT_SYMTAB_SHNDX table symbols name their
+// section through (added when missing).
+void Writer::addNameTables()
+{
     for (const Section &s : obj.sections)
         if (s.type == SHT_STRTAB && s.name == ".shstrtab")
             shstrndx = s.index;
@@ -583,8 +658,7 @@ Expected<std::vector<uint8_t>> writeRelocatable(const ObjectFile &objIn)
     }
     // Extended numbering: from SHN_LORESERVE sections on, symbols name their
     // section through a SHT_SYMTAB_SHNDX table (added when missing).
-    bool extended = obj.sections.size() >= SHN_LORESERVE;
-    uint32_t xindex = 0;
+    extended = obj.sections.size() >= SHN_LORESERVE;
     for (const Section &s : obj.sections)
         if (s.type == SHT_SYMTAB_SHNDX)
             xindex = s.index;
@@ -601,10 +675,16 @@ Expected<std::vector<uint8_t>> writeRelocatable(const ObjectFile &objIn)
     }
     std::vector<uint8_t> shstr{0};
     std::map<std::string, uint32_t> shstrSeen;
-    std::vector<uint32_t> nameOff(obj.sections.size());
+    nameOff.assign(obj.sections.size(), 0);
     for (const Section &s : obj.sections)
         nameOff[s.index] = addString(shstr, shstrSeen, s.name);
+    obj.sections[shstrndx].size = shstr.size();
+    obj.sections[shstrndx].data = std::move(shstr);
+}
 
+// .symtab, its .strtab and .symtab_shndx from the symbols.
+Error Writer::encodeSymbols()
+{
     if (obj.symtabIndex) {
         Section &symtab = obj.sections[obj.symtabIndex];
         Section &strtab = obj.sections[symtab.link];
@@ -646,6 +726,12 @@ Expected<std::vector<uint8_t>> writeRelocatable(const ObjectFile &objIn)
             obj.sections[xindex].entsize = 4;
         }
     }
+    return Error::success();
+}
+
+// The SHT_RELA sections from the relocation lists.
+void Writer::encodeRelocations()
+{
     for (auto &[idx, list] : obj.relocs) {
         Section &s = obj.sections[idx];
         std::vector<uint8_t> data(list.size() * sizeof(ELF64LE::Rela));
@@ -660,10 +746,11 @@ Expected<std::vector<uint8_t>> writeRelocatable(const ObjectFile &objIn)
         s.size = s.data.size();
         s.entsize = sizeof(ELF64LE::Rela);
     }
-    obj.sections[shstrndx].data = shstr;
-    obj.sections[shstrndx].size = shstr.size();
+}
 
-    // Layout: header, section contents, section header table.
+// Layout: header, section contents, section header table.
+std::vector<uint8_t> Writer::emit() const
+{
     std::vector<uint64_t> offsets(obj.sections.size());
     uint64_t pos = sizeof(ELF64LE::Ehdr);
     for (const Section &s : obj.sections) {
@@ -721,6 +808,19 @@ Expected<std::vector<uint8_t>> writeRelocatable(const ObjectFile &objIn)
         std::memcpy(out.data() + shoff + s.index * sizeof(sh), &sh, sizeof(sh));
     }
     return out;
+}
+
+Expected<std::vector<uint8_t>> writeRelocatable(const ObjectFile &objIn)
+{
+    if (!objIn.isRelocatable())
+        return makeError("internal", objIn.path, "", std::nullopt, "",
+                         "only relocatable objects can be written");
+    Writer w(objIn);
+    w.addNameTables();
+    if (Error e = w.encodeSymbols())
+        return e;
+    w.encodeRelocations();
+    return w.emit();
 }
 
 } // namespace percpu::elfpatch
