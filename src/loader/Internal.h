@@ -126,8 +126,8 @@ struct Module {
     std::vector<Region> regions;
 
     std::vector<uint64_t> secAddr;  // by section index (0: not loaded)
-    std::vector<uint8_t *> secData; // testing::relocateAt only: where the bytes are
-    bool undefinedAsZero = false;   // testing::relocateAt only (as a linker's
+    std::vector<uint8_t *> secData; // by section index: where its bytes are written (the
+                                    // mapping, the per-CPU image, or testing's buffers)
                                     // --unresolved-symbols=ignore-all)
     std::vector<uint64_t> symAddr;  // by symbol index
     std::vector<uint64_t> gotEntry; // by symbol index: GOT entry address, or 0
@@ -185,10 +185,6 @@ struct Loader {
 
 Loader &loader();
 
-// k in `lea sym+k(%rip)`: the field is the instruction's last four bytes, so
-// the addend is k - 4. (Only meaningful where addressToGotLoad matches.)
-inline int64_t leaTarget(const Reloc &r) { return static_cast<int64_t>(static_cast<uint64_t>(r.addend) + 4); }
-
 // The key of an indirect function's jump slot among the offset entries.
 constexpr int64_t kJumpSlot = INT64_MIN;
 
@@ -211,6 +207,10 @@ void planGotAndStubs(Module &m, std::vector<uint32_t> &gotSyms, std::vector<uint
 // passes/Init.cpp
 std::vector<uint64_t> pointersOf(const Module &m, StringRef name);
 void runDestructors(Module &m);
+// passes/Validate.cpp, passes/Resolve.cpp
+Error checkHostMachine(Module &m);
+Error resolveSymbolsWith(Module &m, bool undefinedAsZero);
+Error writeGotAndStubs(Module &m);
 // Pipeline.cpp
 pcpu_module *load(const std::string &name, MemoryBufferRef buf, int flags);
 

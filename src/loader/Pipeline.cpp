@@ -109,11 +109,13 @@ struct Pass {
 
 const Pass kLinkPasses[] = {
     {"read", "validate (check's structural rules)", validate},
+    {"read", "the host's machine", checkHostMachine},
     {"scan", "make per-CPU references indirect (far)", makeIndirectIfFar},
     {"scan", "plan the per-CPU block", planPerCpuBlock},
     {"lay out", "lay out sections, GOT, PLT and far stubs; map", layOutAndMap},
     {"place", "place the per-CPU block in every unit", placeBlock},
     {"resolve", "resolve symbols", resolveSymbols},
+    {"fix up", "write GOT entries and PLT stubs", writeGotAndStubs},
     {"fix up", "apply relocations", relocate},
     {"fix up", "share the per-CPU image with every unit", copyPerCpuImage},
     {"register", "register exports", registerExports},

@@ -12,7 +12,6 @@ Expected<std::map<uint32_t, std::vector<uint8_t>>> relocateAt(const ObjectFile &
     Module m;
     m.name = obj.path;
     m.obj = obj;
-    m.undefinedAsZero = true;
     if (Error e = validate(m))
         return e;
     std::map<uint32_t, std::vector<uint8_t>> bytes;
@@ -49,7 +48,9 @@ Expected<std::map<uint32_t, std::vector<uint8_t>>> relocateAt(const ObjectFile &
         m.gotEntry[sym] = at;
         at += 8;
     }
-    if (Error e = resolveSymbols(m))
+    // The loader's own passes, with the given addresses standing for
+    // layout and placement, and undefined symbols at 0.
+    if (Error e = resolveSymbolsWith(m, /*undefinedAsZero=*/true))
         return e;
     if (Error e = relocate(m))
         return e;

@@ -59,6 +59,7 @@ public:
         pc32 = R_X86_64_PC32;
         pltStubSize = 8;  // jmp *entry(%rip), padded
         farStubSize = 64; // the moved instruction, movabs, jmp back
+        fieldToInstructionEnd = 4; // lea disp32(%rip): the field ends the instruction
         relocWidths = kRelocWidths;
     }
     StringRef relocName(uint32_t type) const override;

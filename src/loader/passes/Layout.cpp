@@ -29,10 +29,10 @@ void planGotAndStubs(Module &m, std::vector<uint32_t> &gotSyms, std::vector<uint
             // (libstdc++'s typeinfo from -fPIE code): keep a GOT entry ready.
             if (e == RelExpr::PCRelative && undef && (t.flags & SHF_EXECINSTR)) {
                 ++farStubs; // in case it is a memory access out of reach
-                if (leaTarget(r) == 0)
+                if (m.target->computedOffset(r) == 0)
                     got.insert(r.symbol);
                 else
-                    offsets.insert({r.symbol, leaTarget(r)});
+                    offsets.insert({r.symbol, m.target->computedOffset(r)});
             }
         }
     }
@@ -79,6 +79,7 @@ Error layOutAndMap(Module &m)
 
     // Regions in order: text (+stubs), read-only (+GOT), data (+bss, COMMON).
     m.secAddr.assign(o.sections.size(), 0);
+    m.secData.assign(o.sections.size(), nullptr);
     std::vector<uint64_t> offsets(o.sections.size(), 0);
     uint64_t at = 0;
     uint64_t stubOff = 0, farStubOff = 0, gotOff = 0, commonOff = 0, dsoOff = 0;
@@ -139,6 +140,7 @@ Error layOutAndMap(Module &m)
         if (!loadable(s))
             continue;
         m.secAddr[s.index] = m.base + offsets[s.index];
+        m.secData[s.index] = reinterpret_cast<uint8_t *>(m.secAddr[s.index]);
         if (s.type != SHT_NOBITS && !s.data.empty())
             std::memcpy(reinterpret_cast<void *>(m.secAddr[s.index]), s.data.data(), s.data.size());
         if (s.name == ".eh_frame" && s.size)

@@ -16,6 +16,7 @@ Error placeBlock(Module &m)
     m.image.assign(m.block.size, 0);
     for (const PlacedSection &ps : m.block.sections) {
         m.secAddr[ps.section] = m.blockCanon + ps.offset;
+        m.secData[ps.section] = m.image.data() + ps.offset;
         const Section &s = m.obj.sections[ps.section];
         if (s.type != SHT_NOBITS)
             std::copy(s.data.begin(), s.data.end(), m.image.begin() + static_cast<long>(ps.offset));

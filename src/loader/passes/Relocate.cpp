@@ -28,11 +28,11 @@ Error explainFarData(Error e, const Module &m, const std::string &name, uint64_t
     return out;
 }
 
-Error relocate(Module &m)
+// The GOT entries and PLT stubs laid out for the module (jump slots stay 0
+// until protect runs their resolvers).
+Error writeGotAndStubs(Module &m)
 {
-    const ObjectFile &o = m.obj;
-    // GOT entries and stubs.
-    for (uint32_t sym = 0; sym < m.gotEntry.size() && m.secData.empty(); ++sym) {
+    for (uint32_t sym = 0; sym < m.gotEntry.size(); ++sym) {
         if (m.gotEntry[sym])
             support::endian::write64le(reinterpret_cast<void *>(m.gotEntry[sym]), m.symAddr[sym]);
         if (m.pltStub[sym]) {
@@ -41,32 +41,28 @@ Error relocate(Module &m)
                                    jump == m.gotOffsetEntry.end() ? m.gotEntry[sym] : jump->second);
         }
     }
-    if (m.secData.empty()) // jump slots wait for their resolvers
-        for (const auto &[key, entry] : m.gotOffsetEntry)
-            support::endian::write64le(reinterpret_cast<void *>(entry),
-                                       key.second == kJumpSlot ? 0 : m.symAddr[key.first] + key.second);
+    for (const auto &[key, entry] : m.gotOffsetEntry)
+        support::endian::write64le(reinterpret_cast<void *>(entry),
+                                   key.second == kJumpSlot ? 0 : m.symAddr[key.first] + key.second);
+    return Error::success();
+}
 
+// Applies every relocation of the loaded sections at m.secAddr, writing
+// through m.secData.
+Error relocate(Module &m)
+{
+    const ObjectFile &o = m.obj;
     Error errors = Error::success();
     unsigned count = 0;
     for (const auto &[rela, list] : o.relocs) {
         const Section &t = o.sections[o.relocTarget(rela)];
         if (!(t.flags & SHF_ALLOC))
             continue; // debug information is not loaded
-        auto off = m.block.offsetOf(t.index);
-        uint8_t *dst;
-        uint64_t place;
-        if (!m.secData.empty()) { // relocateAt: bytes elsewhere than their address
-            dst = m.secData[t.index];
-            place = m.secAddr[t.index];
-            if (!dst)
-                continue;
-        } else if (off) {
-            dst = m.image.data() + *off;
-            place = m.blockCanon + *off;
-        } else {
-            dst = reinterpret_cast<uint8_t *>(m.secAddr[t.index]);
-            place = m.secAddr[t.index];
-        }
+        const bool perCpu = m.block.offsetOf(t.index).has_value();
+        uint8_t *dst = m.secData[t.index];
+        const uint64_t place = m.secAddr[t.index];
+        if (!dst)
+            continue;
         for (const Reloc &r : list) {
             const Symbol &sym = o.symbols[r.symbol];
             Target::RelocValues v;
@@ -84,14 +80,15 @@ Error relocate(Module &m)
                     v.L = stub;
             }
             std::string whyNotMoved;
-            if (m.target->relExpr(r.type) == RelExpr::PCRelative && !off && sym.shndx == SHN_UNDEF) {
+            if (m.target->relExpr(r.type) == RelExpr::PCRelative && !perCpu && sym.shndx == SHN_UNDEF) {
                 int64_t direct = static_cast<int64_t>(v.S + v.A - v.P);
                 bool far = direct < INT32_MIN || direct > INT32_MAX;
-                // `lea sym+k(%rip)` out of reach becomes `mov slot(%rip)`,
-                // the slot holding sym + k.
+                // An address computation out of reach becomes a load from a
+                // slot holding sym + k (the arch rewrites the instruction:
+                // on x86-64, `lea sym+k(%rip)` becomes `mov slot(%rip)`).
                 uint64_t slot = 0;
                 if (far) {
-                    int64_t k = leaTarget(r);
+                    int64_t k = m.target->computedOffset(r);
                     if (!k)
                         slot = v.G;
                     else if (auto it = m.gotOffsetEntry.find({r.symbol, k}); it != m.gotOffsetEntry.end())
@@ -99,8 +96,8 @@ Error relocate(Module &m)
                 }
                 if (far && slot && m.target->addressToGotLoad(dst, t, r.offset)) {
                     v.S = slot; // the field now addresses the slot
-                    v.A = -4;
-                } else if (far && r.type == m.target->pc32 && m.farStubsLeft && m.secData.empty()) {
+                    v.A = -static_cast<int64_t>(m.target->fieldToInstructionEnd);
+                } else if (far && r.type == m.target->pc32 && m.farStubsLeft) {
                     // A load or store: move it out of line, through a 64-bit address.
                     Error moved = m.target->writeFarStub(dst, t, place, r, list, v.S + v.A,
                                                          reinterpret_cast<uint8_t *>(m.farStubs), m.farStubs);

@@ -206,7 +206,9 @@ std::optional<uint64_t> earlierDefinition(Module &m, const Symbol &s)
     return std::nullopt;
 }
 
-Error resolveSymbols(Module &m)
+// Undefined symbols resolve by the search order, or, for testing's engine
+// (as a linker's --unresolved-symbols=ignore-all), to 0.
+Error resolveSymbolsWith(Module &m, bool undefinedAsZero)
 {
     const ObjectFile &o = m.obj;
     m.symAddr.assign(o.symbols.size(), 0);
@@ -219,7 +221,7 @@ Error resolveSymbols(Module &m)
     for (uint32_t i = 1; i < o.symbols.size(); ++i) {
         const Symbol &s = o.symbols[i];
         if (s.shndx == SHN_UNDEF) {
-            if (!referenced[i] || s.name.empty() || m.undefinedAsZero)
+            if (!referenced[i] || s.name.empty() || undefinedAsZero)
                 continue;
             uint64_t a = 0;
             if (Error e = lookup(m, i, a))
@@ -254,5 +256,7 @@ Error resolveSymbols(Module &m)
     }
     return errors;
 }
+
+Error resolveSymbols(Module &m) { return resolveSymbolsWith(m, false); }
 
 } // namespace percpu::loader

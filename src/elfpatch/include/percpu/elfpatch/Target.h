@@ -79,6 +79,17 @@ public:
     unsigned pltStubSize = 0;      // bytes of one PLT stub (writePltStub)
     unsigned farStubSize = 0;      // bytes of one far-access stub (writeFarStub; 0: none)
     llvm::ArrayRef<uint8_t> relocWidths; // bytes each relocation type writes (relocWidth)
+    // Bytes from an address computation's PC-relative field to the end of
+    // its instruction (x86-64: 4, the displacement ends `lea`), the bias
+    // between a relocation's addend and the k of `sym + k` it computes.
+    unsigned fieldToInstructionEnd = 0;
+
+    // The k of the `sym + k` that the address computation holding `r`
+    // yields (meaningful where addressToGotLoad accepts the instruction).
+    int64_t computedOffset(const Reloc &r) const
+    {
+        return static_cast<int64_t>(static_cast<uint64_t>(r.addend) + fieldToInstructionEnd);
+    }
 
     virtual llvm::StringRef relocName(uint32_t type) const = 0;
     virtual RelExpr relExpr(uint32_t type) const = 0;
