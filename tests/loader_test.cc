@@ -214,6 +214,59 @@ TEST_F(Loader, CanonicalModuleAddressesFaultAndAreNotAllocations)
     unsetenv("PERCPU_GUARD");
 }
 
+// A module whose per-CPU block lands out of 32-bit reach of its code (here:
+// the first chunk is filled, so the block goes to a later one) is loaded the
+// far way without being asked: the near attempt's overflows are records the
+// far-reach decision reads, the attempt is undone, and the same parsed
+// object is laid out again with indirect per-CPU references.  It also
+// leaves committed pages free behind it, which a failed load undone later
+// must not give back (FailedLoadsLeaveNothingBehind, after it, compares the
+// committed pages exactly).
+TEST_F(Loader, BlocksOutOfReachSwitchToTheFarPathByThemselves)
+{
+    pcpu_stats st{};
+    pcpu_get_stats(&st);
+    const unsigned chunks = st.nr_chunks;
+    std::vector<void *> fill;
+    for (size_t size = size_t{1} << 20; size >= 8; size /= 8) {
+        for (;;) {
+            void *p = pcpu_alloc(size, 8);
+            ASSERT_NE(p, nullptr);
+            pcpu_get_stats(&st);
+            if (st.nr_chunks > chunks) { // past the first chunk: that size is done
+                ASSERT_EQ(pcpu_free(p), 0);
+                break;
+            }
+            fill.push_back(p);
+        }
+    }
+    ASSERT_GT(fill.size(), 0u);
+    if (getenv("PERCPU_EXPECT_ABSOLUTE_REFUSAL")) {
+        // -fno-pic code holds 32-bit absolute per-CPU addresses, which the
+        // far path cannot make indirect: refused, naming the module.
+        EXPECT_EQ(pcpu_dlopen(fixture("counters.o").c_str(), 0), nullptr);
+        EXPECT_NE(std::string(pcpu_dlerror()).find("counters.o"), std::string::npos);
+    } else {
+        pcpu_module *m = load("counters.o");
+        ASSERT_NE(m, nullptr);
+        pcpu_module_info info;
+        ASSERT_EQ(pcpu_module_get_info(m, &info), 0);
+        // -mcmodel=large code addresses everything with 64 bits: it reaches.
+        const char *dir = getenv("PERCPU_FIXTURES");
+        const bool largeModel = dir && strstr(dir, "_large");
+        EXPECT_EQ(info.far, largeModel && !forcedFar() ? 0 : 1);
+        auto *hits = static_cast<long *>(pcpu_dlsym(m, "mod_hits"));
+        ASSERT_NE(hits, nullptr);
+        EXPECT_EQ(*per_cpu_ptr(hits, 0), 5);
+        long before = sym<long (*)()>(m, "counters_sum")();
+        sym<void (*)(long)>(m, "counters_bump")(3);
+        EXPECT_EQ(sym<long (*)()>(m, "counters_sum")(), before + 3);
+    }
+    TearDown(); // the module first, then the space it was pushed out of
+    for (void *p : fill)
+        EXPECT_EQ(pcpu_free(p), 0);
+}
+
 TEST_F(Loader, ModuleDataFollowsTheHostFormula)
 {
     pcpu_module *m = load("counters.o");
@@ -623,56 +676,3 @@ TEST_F(Loader, LoadingWhileOtherThreadsUpdatePerCpuData)
 }
 
 } // namespace
-
-// A module whose per-CPU block lands out of 32-bit reach of its code (here:
-// the first chunk is filled, so the block goes to a later one) is loaded the
-// far way without being asked: the near attempt's overflows are records the
-// far-reach decision reads, the attempt is undone, and the same parsed
-// object is laid out again with indirect per-CPU references.  Last in the
-// file: the space it fills and frees stays committed, and a failed load
-// undone later could give those pages back (FailedLoadsLeaveNothingBehind
-// compares the committed pages exactly).
-TEST_F(Loader, BlocksOutOfReachSwitchToTheFarPathByThemselves)
-{
-    pcpu_stats st{};
-    pcpu_get_stats(&st);
-    const unsigned chunks = st.nr_chunks;
-    std::vector<void *> fill;
-    for (size_t size = size_t{1} << 20; size >= 8; size /= 8) {
-        for (;;) {
-            void *p = pcpu_alloc(size, 8);
-            ASSERT_NE(p, nullptr);
-            pcpu_get_stats(&st);
-            if (st.nr_chunks > chunks) { // past the first chunk: that size is done
-                ASSERT_EQ(pcpu_free(p), 0);
-                break;
-            }
-            fill.push_back(p);
-        }
-    }
-    ASSERT_GT(fill.size(), 0u);
-    if (getenv("PERCPU_EXPECT_ABSOLUTE_REFUSAL")) {
-        // -fno-pic code holds 32-bit absolute per-CPU addresses, which the
-        // far path cannot make indirect: refused, naming the module.
-        EXPECT_EQ(pcpu_dlopen(fixture("counters.o").c_str(), 0), nullptr);
-        EXPECT_NE(std::string(pcpu_dlerror()).find("counters.o"), std::string::npos);
-    } else {
-        pcpu_module *m = load("counters.o");
-        ASSERT_NE(m, nullptr);
-        pcpu_module_info info;
-        ASSERT_EQ(pcpu_module_get_info(m, &info), 0);
-        // -mcmodel=large code addresses everything with 64 bits: it reaches.
-        const char *dir = getenv("PERCPU_FIXTURES");
-        const bool largeModel = dir && strstr(dir, "_large");
-        EXPECT_EQ(info.far, largeModel && !forcedFar() ? 0 : 1);
-        auto *hits = static_cast<long *>(pcpu_dlsym(m, "mod_hits"));
-        ASSERT_NE(hits, nullptr);
-        EXPECT_EQ(*per_cpu_ptr(hits, 0), 5);
-        long before = sym<long (*)()>(m, "counters_sum")();
-        sym<void (*)(long)>(m, "counters_bump")(3);
-        EXPECT_EQ(sym<long (*)()>(m, "counters_sum")(), before + 3);
-    }
-    TearDown(); // the module first, then the space it was pushed out of
-    for (void *p : fill)
-        EXPECT_EQ(pcpu_free(p), 0);
-}

@@ -153,6 +153,8 @@ struct Chunk {
 
     uint64_t *committed = nullptr; // one bit per page of a unit
     uint64_t *filePages = nullptr; // pages that map a shared image (module blocks)
+    uint64_t *freshPages = nullptr; // pages a live module block committed itself: what
+                                    // undoing its load (givePagesBack) may give back
     size_t nPages = 0;
     size_t committedPages = 0;
 
@@ -315,12 +317,16 @@ void adviseHuge(const Chunk &c, size_t firstPage, size_t lastPage)
     }
 }
 
-// Makes the pages covering [off, off + len) accessible in every unit.
-int commit(Chunk &c, size_t off, size_t len)
+// Makes the pages covering [off, off + len) accessible in every unit.  The
+// pages it commits are fresh when `module` (a module block's own, which
+// undoing its load may give back); pages already committed stop being
+// fresh: another block uses them now.
+int commit(Chunk &c, size_t off, size_t len, bool module = false)
 {
     size_t first = off / kPage, last = (off + len - 1) / kPage;
     for (size_t p = first; p <= last;) {
         if (pageCommitted(c, p)) {
+            c.freshPages[p / 64] &= ~(uint64_t{1} << (p % 64));
             ++p;
             continue;
         }
@@ -339,8 +345,13 @@ int commit(Chunk &c, size_t off, size_t len)
                 return -1;
             }
         }
-        for (size_t r = p; r <= q; ++r)
+        for (size_t r = p; r <= q; ++r) {
             c.committed[r / 64] |= uint64_t{1} << (r % 64);
+            if (module)
+                c.freshPages[r / 64] |= uint64_t{1} << (r % 64);
+            else
+                c.freshPages[r / 64] &= ~(uint64_t{1} << (r % 64));
+        }
         c.committedPages += q - p + 1;
         adviseHuge(c, p, q);
         p = q + 1;
@@ -354,8 +365,9 @@ int commit(Chunk &c, size_t off, size_t len)
 // itself shifted by 8 (after the first 8 bytes are found zero) uses libc's
 // vectorised compare.
 // Of the pages the freed block [bg, bg + bn) touched, makes those that now
-// lie wholly inside the free block [g, g + n) inaccessible again in every
-// unit, giving their memory back.  Only the freed block's pages are looked
+// lie wholly inside the free block [g, g + n) and that the block committed
+// itself (freshPages) inaccessible again in every unit, giving their memory
+// back: pages committed before the block stay as they were.  Only the freed block's pages are looked
 // at: the merged block can span a whole chunk.
 void decommitFree(Chunk &c, uint32_t bg, uint32_t bn, uint32_t g, uint32_t n)
 {
@@ -363,13 +375,14 @@ void decommitFree(Chunk &c, uint32_t bg, uint32_t bn, uint32_t g, uint32_t n)
     size_t freeEnd = (size_t{g} + n) * kGranule / kPage;
     size_t first = std::max(freeFirst, size_t{bg} * kGranule / kPage);
     size_t end = std::min(freeEnd, ((size_t{bg} + bn) * kGranule + kPage - 1) / kPage);
+    auto givable = [&](size_t p) { return pageCommitted(c, p) && ((c.freshPages[p / 64] >> (p % 64)) & 1); };
     for (size_t p = first; p < end;) {
-        if (!pageCommitted(c, p)) {
+        if (!givable(p)) {
             ++p;
             continue;
         }
         size_t q = p;
-        while (q + 1 < end && pageCommitted(c, q + 1))
+        while (q + 1 < end && givable(q + 1))
             ++q;
         size_t bytes = (q - p + 1) * kPage;
         for (unsigned u = 0; u < space.cfg.nrUnits; ++u) {
@@ -377,8 +390,10 @@ void decommitFree(Chunk &c, uint32_t bg, uint32_t bn, uint32_t g, uint32_t n)
             madvise(at, bytes, MADV_DONTNEED);
             mprotect(at, bytes, PROT_NONE);
         }
-        for (size_t r = p; r <= q; ++r)
+        for (size_t r = p; r <= q; ++r) {
             c.committed[r / 64] &= ~(uint64_t{1} << (r % 64));
+            c.freshPages[r / 64] &= ~(uint64_t{1} << (r % 64));
+        }
         c.committedPages -= q - p + 1;
         p = q + 1;
     }
@@ -471,7 +486,7 @@ void destroyChunk(Chunk *c)
     if (c->hdr)
         munmap(c->hdr, c->metaBytes);
     if (c->committed)
-        munmap(c->committed, (c->nPages + 63) / 64 * 16);
+        munmap(c->committed, (c->nPages + 63) / 64 * 24);
     if (c->site)
         munmap(c->site, size_t{c->nGran} * sizeof(uintptr_t));
     c->~Chunk();
@@ -659,9 +674,11 @@ Chunk *createChunk(bool first)
     auto *meta = static_cast<uint32_t *>(mapNoReserve(c->metaBytes, PROT_READ | PROT_WRITE));
     c->nPages = stride / kPage;
     c->committed = static_cast<uint64_t *>(
-        mapNoReserve((c->nPages + 63) / 64 * 16, PROT_READ | PROT_WRITE));
-    if (c->committed)
+        mapNoReserve((c->nPages + 63) / 64 * 24, PROT_READ | PROT_WRITE));
+    if (c->committed) {
         c->filePages = c->committed + (c->nPages + 63) / 64;
+        c->freshPages = c->filePages + (c->nPages + 63) / 64;
+    }
     if (space.cfg.recordSites)
         c->site = static_cast<uintptr_t *>(
             mapNoReserve(size_t{c->nGran} * sizeof(uintptr_t), PROT_READ | PROT_WRITE));
@@ -855,7 +872,7 @@ void *spaceAlloc(size_t size, size_t align, Owner owner, uintptr_t site)
         if (g == kNil)
             continue;
         size_t off = size_t{g} * kGranule;
-        if (commit(c, off, size) != 0) {
+        if (commit(c, off, size, owner == Owner::Module) != 0) {
             int e = errno;
             c.hdr[g] = makeHdr(n, State::Dynamic);
             releaseBlock(c, g, n);
@@ -942,8 +959,12 @@ int spaceFree(void *canonical, Owner owner, char *why, size_t whyLen, bool giveP
         // failed load being undone), give whole pages back so that the
         // units' mappings are exactly as before.
         auto [fg, fn] = releaseBlock(*c, g, n);
-        if (givePagesBack)
+        if (givePagesBack) {
             decommitFree(*c, g, n, fg, fn);
+        } else { // an unloaded module's pages stay committed for what comes next
+            for (size_t p = off / kPage; p <= (off + bytes - 1) / kPage; ++p)
+                c->freshPages[p / 64] &= ~(uint64_t{1} << (p % 64));
+        }
     } else if (n <= kQuickMax) {
         c->hdr[g] = makeHdr(n, State::Quick);
         c->next[g] = c->quick[n];
