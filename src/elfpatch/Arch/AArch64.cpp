@@ -317,14 +317,10 @@ Error AArch64::applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v
         uint32_t u = static_cast<uint32_t>(imm);
         put((insn() & ~((3u << 29) | (0x7ffffu << 5))) | ((u & 3) << 29) | (((u >> 2) & 0x7ffff) << 5));
     };
-    auto checkSigned = [&](int64_t x, unsigned bits) -> Error {
-        int64_t lo = -(int64_t{1} << (bits - 1)), hi = (int64_t{1} << (bits - 1)) - 1;
-        return x < lo || x > hi ? outOfRange(x, lo, hi) : Error::success();
-    };
-    auto checkIntUInt = [&](int64_t x, unsigned bits) -> Error { // what lld accepts for data
-        int64_t lo = -(int64_t{1} << (bits - 1)), hi = (int64_t{1} << bits) - 1;
-        return x < lo || x > hi ? outOfRange(x, lo, hi) : Error::success();
-    };
+    // The shared range checks (Target::checkInt and ::checkIntUInt, what lld
+    // accepts for data fields).
+    auto checkSigned = [&](int64_t x, unsigned bits) { return checkInt(type, x, bits, where); };
+    auto checkData = [&](int64_t x, unsigned bits) { return Target::checkIntUInt(type, x, bits, where); };
     auto branch = [&](int64_t x, unsigned bits, unsigned lsb) -> Error {
         if (x & 3)
             return misaligned(x, 4);
@@ -346,23 +342,23 @@ Error AArch64::applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v
     case R_AARCH64_NONE: return Error::success();
     case R_AARCH64_ABS64: support::endian::write64le(loc, SA); return Error::success();
     case R_AARCH64_ABS32:
-        if (Error e = checkIntUInt(static_cast<int64_t>(SA), 32))
+        if (Error e = checkData(static_cast<int64_t>(SA), 32))
             return e;
         support::endian::write32le(loc, static_cast<uint32_t>(SA));
         return Error::success();
     case R_AARCH64_ABS16:
-        if (Error e = checkIntUInt(static_cast<int64_t>(SA), 16))
+        if (Error e = checkData(static_cast<int64_t>(SA), 16))
             return e;
         support::endian::write16le(loc, static_cast<uint16_t>(SA));
         return Error::success();
     case R_AARCH64_PREL64: support::endian::write64le(loc, static_cast<uint64_t>(pcrel)); return Error::success();
     case R_AARCH64_PREL32:
-        if (Error e = checkIntUInt(pcrel, 32))
+        if (Error e = checkData(pcrel, 32))
             return e;
         support::endian::write32le(loc, static_cast<uint32_t>(pcrel));
         return Error::success();
     case R_AARCH64_PREL16:
-        if (Error e = checkIntUInt(pcrel, 16))
+        if (Error e = checkData(pcrel, 16))
             return e;
         support::endian::write16le(loc, static_cast<uint16_t>(pcrel));
         return Error::success();

@@ -356,19 +356,16 @@ Error X86_64::rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
 Error X86_64::applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v,
                               function_ref<Diagnostic()> where) const
 {
-    // Shared with every arch: a RelocationRangeError the loader's far path reads.
-    auto outOfRange = [&](int64_t value, int64_t lo, int64_t hi) {
-        return rangeError(type, value, lo, hi, where);
-    };
+    // Range checks are the ones every arch shares (Target::checkInt, ...).
     auto s32 = [&](int64_t x) -> Error {
-        if (x < INT32_MIN || x > INT32_MAX)
-            return outOfRange(x, INT32_MIN, INT32_MAX);
+        if (Error e = checkInt(type, x, 32, where))
+            return e;
         support::endian::write32le(loc, static_cast<uint32_t>(x));
         return Error::success();
     };
     auto u32 = [&](uint64_t x) -> Error {
-        if (x > UINT32_MAX)
-            return outOfRange(static_cast<int64_t>(x), 0, UINT32_MAX);
+        if (Error e = checkUInt(type, static_cast<int64_t>(x), 32, where))
+            return e;
         support::endian::write32le(loc, static_cast<uint32_t>(x));
         return Error::success();
     };
@@ -379,10 +376,8 @@ Error X86_64::applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v,
     // Narrow fields, checked as lld checks them: a PC-relative value must
     // fit signed; an absolute one signed or unsigned (its checkIntUInt).
     auto narrow = [&](int64_t x, unsigned bits, bool pcrel) -> Error {
-        int64_t lo = -(int64_t{1} << (bits - 1));
-        int64_t hi = pcrel ? (int64_t{1} << (bits - 1)) - 1 : (int64_t{1} << bits) - 1;
-        if (x < lo || x > hi)
-            return outOfRange(x, lo, hi);
+        if (Error e = pcrel ? checkInt(type, x, bits, where) : checkIntUInt(type, x, bits, where))
+            return e;
         if (bits == 8)
             *loc = static_cast<uint8_t>(x);
         else
