@@ -298,7 +298,12 @@ void flushQuick(Chunk &c)
 
 // ---- commit and zeroing -------------------------------------------------------------
 
-bool pageCommitted(const Chunk &c, size_t p) { return (c.committed[p / 64] >> (p % 64)) & 1; }
+// One bit per page of a unit, in the chunk's page bitmaps.
+inline bool testPage(const uint64_t *bits, size_t p) { return (bits[p / 64] >> (p % 64)) & 1; }
+inline void setPage(uint64_t *bits, size_t p) { bits[p / 64] |= uint64_t{1} << (p % 64); }
+inline void clearPage(uint64_t *bits, size_t p) { bits[p / 64] &= ~(uint64_t{1} << (p % 64)); }
+
+bool pageCommitted(const Chunk &c, size_t p) { return testPage(c.committed, p); }
 
 void adviseHuge(const Chunk &c, size_t firstPage, size_t lastPage)
 {
@@ -326,7 +331,7 @@ int commit(Chunk &c, size_t off, size_t len, bool module = false)
     size_t first = off / kPage, last = (off + len - 1) / kPage;
     for (size_t p = first; p <= last;) {
         if (pageCommitted(c, p)) {
-            c.freshPages[p / 64] &= ~(uint64_t{1} << (p % 64));
+            clearPage(c.freshPages, p);
             ++p;
             continue;
         }
@@ -346,11 +351,11 @@ int commit(Chunk &c, size_t off, size_t len, bool module = false)
             }
         }
         for (size_t r = p; r <= q; ++r) {
-            c.committed[r / 64] |= uint64_t{1} << (r % 64);
+            setPage(c.committed, r);
             if (module)
-                c.freshPages[r / 64] |= uint64_t{1} << (r % 64);
+                setPage(c.freshPages, r);
             else
-                c.freshPages[r / 64] &= ~(uint64_t{1} << (r % 64));
+                clearPage(c.freshPages, r);
         }
         c.committedPages += q - p + 1;
         adviseHuge(c, p, q);
@@ -375,7 +380,7 @@ void decommitFree(Chunk &c, uint32_t bg, uint32_t bn, uint32_t g, uint32_t n)
     size_t freeEnd = (size_t{g} + n) * kGranule / kPage;
     size_t first = std::max(freeFirst, size_t{bg} * kGranule / kPage);
     size_t end = std::min(freeEnd, ((size_t{bg} + bn) * kGranule + kPage - 1) / kPage);
-    auto givable = [&](size_t p) { return pageCommitted(c, p) && ((c.freshPages[p / 64] >> (p % 64)) & 1); };
+    auto givable = [&](size_t p) { return pageCommitted(c, p) && testPage(c.freshPages, p); };
     for (size_t p = first; p < end;) {
         if (!givable(p)) {
             ++p;
@@ -391,8 +396,8 @@ void decommitFree(Chunk &c, uint32_t bg, uint32_t bn, uint32_t g, uint32_t n)
             mprotect(at, bytes, PROT_NONE);
         }
         for (size_t r = p; r <= q; ++r) {
-            c.committed[r / 64] &= ~(uint64_t{1} << (r % 64));
-            c.freshPages[r / 64] &= ~(uint64_t{1} << (r % 64));
+            clearPage(c.committed, r);
+            clearPage(c.freshPages, r);
         }
         c.committedPages -= q - p + 1;
         p = q + 1;
@@ -420,7 +425,7 @@ bool allZero(const unsigned char *p, size_t len)
     return len <= 8 || std::memcmp(p, p + 8, len - 8) == 0;
 }
 
-bool pageFile(const Chunk &c, size_t p) { return (c.filePages[p / 64] >> (p % 64)) & 1; }
+bool pageFile(const Chunk &c, size_t p) { return testPage(c.filePages, p); }
 
 void zeroRangeInEveryUnit(const Chunk &c, size_t off, size_t len);
 void bindToNodes(const Chunk &c, size_t off, size_t len);
@@ -450,7 +455,7 @@ void zeroInEveryUnit(Chunk &c, size_t off, size_t len)
         }
         bindToNodes(c, p * kPage, bytes);
         for (size_t r = p; r <= q; ++r)
-            c.filePages[r / 64] &= ~(uint64_t{1} << (r % 64));
+            clearPage(c.filePages, r);
         done = (q + 1) * kPage;
         p = q;
     }
@@ -963,7 +968,7 @@ int spaceFree(void *canonical, Owner owner, char *why, size_t whyLen, bool giveP
             decommitFree(*c, g, n, fg, fn);
         } else { // an unloaded module's pages stay committed for what comes next
             for (size_t p = off / kPage; p <= (off + bytes - 1) / kPage; ++p)
-                c->freshPages[p / 64] &= ~(uint64_t{1} << (p % 64));
+                clearPage(c->freshPages, p);
         }
     } else if (n <= kQuickMax) {
         c->hdr[g] = makeHdr(n, State::Quick);
@@ -996,7 +1001,7 @@ int spaceFillImage(void *canonical, const void *image, size_t size)
         mapped = mapImage(*c, p0, p1, src, 0, (p1 - p0) * kPage);
         if (mapped)
             for (size_t r = p0; r < p1; ++r)
-                c->filePages[r / 64] |= uint64_t{1} << (r % 64);
+                setPage(c->filePages, r);
     }
     for (unsigned u = 0; u < space.cfg.nrUnits; ++u) {
         auto *dst = reinterpret_cast<unsigned char *>(c->unit(u, space.cfg.stride) + off);
