@@ -26,6 +26,11 @@ struct HostTarget {
     // data (libc_data.c: x86-64's far-data copies), or nullptr; referenced
     // so that the linker keeps it.
     void (*hostCopies)(void);
+    // The compiler runtime's helpers that programs link from libgcc.a and
+    // that no shared library exports (AArch64's outline atomics,
+    // __aarch64_ldadd8_acq_rel & co., which gcc and clang call by default):
+    // the host's own copies by name, or nullptr.
+    void *(*compilerHelper)(const char *name);
 };
 
 // The host this loader was built for.

@@ -61,7 +61,8 @@ int describeModuleAddress(uintptr_t addr, char *buf, size_t len)
         uint64_t bestAddr = 0;
         for (uint32_t i = 1; i < m->obj.symbols.size() && i < m->symAddr.size(); ++i) {
             const Symbol &s = m->obj.symbols[i];
-            if (!s.isDefinedInSection() || s.type == STT_SECTION || s.name.empty() ||
+            // Not AArch64's mapping symbols ($d, $x): they name no variable.
+            if (!s.isDefinedInSection() || s.type == STT_SECTION || isNonVariableSymbolName(s.name) ||
                 (inBlock != isPerCpuSection(m->obj.sections[s.shndx])))
                 continue;
             uint64_t a = m->symAddr[i];

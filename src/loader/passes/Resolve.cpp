@@ -145,6 +145,10 @@ Error lookup(Module &m, uint32_t index, uint64_t &addr)
             addr = reinterpret_cast<uint64_t>(p);
             return Error::success();
         }
+        if (void *p = hostTarget().compilerHelper(s.name.c_str())) {
+            addr = reinterpret_cast<uint64_t>(p);
+            return Error::success();
+        }
         // What GCC's target_clones and __builtin_cpu_supports call: programs
         // link them from libgcc.a; libgcc_s.so keeps them only under a
         // non-default version, which dlsym does not see.
