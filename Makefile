@@ -3,7 +3,8 @@
 #   make test   build and run the whole test suite: the default build, then
 #               ASan+UBSan and TSan builds, then the tool built against LLVM 14
 #               (the oldest supported) with its golden tests (ctest underneath),
-#               then the .deb in a fresh Debian root (test-package)
+#               then the arm64 build with its tests under qemu-user
+#               (test-aarch64), then the .deb in a fresh Debian root (test-package)
 # Both install missing Debian packages first (scripts/install-deps.sh).
 # Other targets: make bench (benchmarks with ratios), make corpus (the Linux
 # kernel's modules through check/layout/patch; downloads them), make install PREFIX=...,
@@ -15,7 +16,7 @@ PRESETS ?= default asan tsan llvm14
 PREFIX ?= /usr/local
 JOBS ?= 2
 
-.PHONY: demo test bench corpus deps install package test-package test-debian clean
+.PHONY: demo test test-aarch64 bench corpus deps install package test-package test-debian clean
 
 deps:
 	@scripts/install-deps.sh
@@ -33,8 +34,18 @@ test: deps
 	  echo "=== $$p tests ==="; \
 	  ctest --preset $$p; \
 	done
+	@echo "=== aarch64: cross-built, its tests under qemu-user ==="
+	@$(MAKE) --no-print-directory test-aarch64
 	@echo "=== package: the .deb installed and used in a fresh Debian 12 root ==="
 	@$(MAKE) --no-print-directory test-package
+
+# The arm64 build (cmake --preset aarch64: cross gcc/g++ and clang, arm64
+# libraries unpacked from Debian's packages into build/aarch64/sysroot) and
+# its tests, each binary run by qemu-aarch64-static.
+test-aarch64: deps
+	@cmake --preset aarch64 >/dev/null
+	@cmake --build --preset aarch64 -j $(JOBS)
+	@ctest --preset aarch64
 
 bench: deps
 	@cmake --preset default >/dev/null

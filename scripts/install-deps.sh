@@ -18,6 +18,7 @@ packages=(
   help2man man-db                        # man pages from --help, and reading them in the test
   binutils-aarch64-linux-gnu bc          # make corpus: GNU ld -r of arm64 modules; timings
   libc6-dev-arm64-cross libstdc++-12-dev-arm64-cross   # AArch64 compile check
+  g++-aarch64-linux-gnu qemu-user-static debian-archive-keyring   # the arm64 build and its tests (make test-aarch64)
   debootstrap dpkg-dev file              # make test-package, test-debian; make package (shlibdeps needs file)
 )
 

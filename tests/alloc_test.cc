@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "death_test_style.h"
+
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -201,13 +203,14 @@ TEST(Allocator, DoubleFreeAndForeignPointersAreReported)
 // that start-up settings and the allocator's state are its own.
 template <typename F> void inFreshProcess(F body, int expectedExit, const char *stderrRegex)
 {
-    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    percpuDeathTestStyle();
     EXPECT_EXIT(body(), testing::ExitedWithCode(expectedExit), stderrRegex);
 }
 
 TEST(AllocatorProcess, DoubleFreeAbortsWhenAsked)
 {
-    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    PERCPU_SKIP_UNLESS_FRESH_PROCESS();
+    percpuDeathTestStyle();
     setenv("PERCPU_ABORT_ON_BAD_FREE", "1", 1);
     EXPECT_DEATH(
         {
@@ -223,6 +226,7 @@ TEST(AllocatorProcess, DoubleFreeAbortsWhenAsked)
 
 TEST(AllocatorProcess, CommittedMemoryTracksUse)
 {
+    PERCPU_SKIP_UNLESS_FRESH_PROCESS();
     // In a fresh process: 10,000 small objects of 8..32 bytes; committed
     // bytes per unit grow by what they take rounded to a page, not by a
     // reserve, and the slack stays under one page per unit.

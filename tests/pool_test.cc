@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "death_test_style.h"
+
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -243,7 +245,7 @@ TEST_P(Pool, CanonicalPointerFaults)
     PoolPtr pool = make(GetParam(), 8, 4);
     auto *x = static_cast<volatile long *>(pcpu_pool_alloc(pool.get()));
     ASSERT_NE(x, nullptr);
-    ::testing::GTEST_FLAG(death_test_style) = "threadsafe"; // sanitizers run threads
+    percpuDeathTestStyle(); // sanitizers run threads
     EXPECT_DEATH({ (void)*x; }, "");
 }
 

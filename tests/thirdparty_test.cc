@@ -6,12 +6,17 @@
 #include <percpu/loader.h>
 
 #include <gtest/gtest.h>
+#include <zlib.h>
+#include <zstd.h>
+// The cross builds test zlib and zstd only (tests/Aarch64Tests.cmake).
+#if PERCPU_THIRDPARTY_CRYPTO
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+#endif
+#if PERCPU_THIRDPARTY_SQLITE
 #include <sqlite3.h>
-#include <zlib.h>
-#include <zstd.h>
+#endif
 
 #include <dlfcn.h>
 
@@ -140,6 +145,7 @@ TEST(Zstd, ModuleBuiltFromLibzstdBehavesLikeTheSystemZstd)
     EXPECT_EQ(pcpu_dlclose(m), 0) << pcpu_dlerror();
 }
 
+#if PERCPU_THIRDPARTY_CRYPTO
 using Digest = unsigned char *(*)(const unsigned char *, size_t, unsigned char *);
 using VersionNum = unsigned long (*)();
 
@@ -173,6 +179,9 @@ TEST(Crypto, ModuleBuiltFromLibcryptoDigestsLikeTheSystemLibcrypto)
     EXPECT_EQ(pcpu_dlclose(m), 0) << pcpu_dlerror();
 }
 
+#endif // PERCPU_THIRDPARTY_CRYPTO
+
+#if PERCPU_THIRDPARTY_SQLITE
 // SQLite's objects (libsqlite3.a) as one module and a glue module that uses
 // them: the glue exports nothing and SQLite has no EXPORT_SYMBOL, so the glue
 // binds to SQLite only through PCPU_RTLD_GLOBAL; the process links
@@ -221,6 +230,8 @@ TEST(Sqlite, GlobalModuleServesAGlueModuleAndDeepbindPrefersItOverTheProcess)
     EXPECT_EQ(pcpu_dlclose(shallow), 0) << pcpu_dlerror();
     EXPECT_EQ(pcpu_dlclose(lib), 0) << pcpu_dlerror();
 }
+
+#endif // PERCPU_THIRDPARTY_SQLITE
 
 } // namespace
 

@@ -11,8 +11,9 @@
  *    the copy's address is computed into a register first; the commit is the
  *    final store (str/strh/strb).
  *
- * Status: compiled in CI for aarch64-linux-gnu; run under emulation by its
- * own work item.
+ * Status: run under qemu-user by the arm64 test set, on a simulated rseq
+ * area with the abort path forced (tests/rseq_sim_test.cc); qemu has no rseq
+ * of its own.  Not yet run on arm64 hardware.
  *
  * Do not include this file directly: include <percpu/percpu.h>.
  */

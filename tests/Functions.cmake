@@ -1,0 +1,58 @@
+# What both test sets (this machine's, tests/CMakeLists.txt, and a cross
+# build's, tests/Aarch64Tests.cmake) build their tests with.
+
+# A GoogleTest binary linked as a per-CPU host.
+function(percpu_gtest name)
+  add_executable(${name} ${ARGN})
+  target_link_libraries(${name} PRIVATE percpu::runtime GTest::gtest_main)
+  percpu_add_host(${name})
+endfunction()
+
+# Fixture modules (testdata/modules) compiled per variant: compiler x flags.
+set(PERCPU_MODULE_SOURCES counters.c user.c cxx_module.cc tls_module.c kind_mismatch.c kind_plain_ref.c
+    kapi_module.c percpu_test_mod.c array_export.c array_user.c legacy_module.c legacy_user.c
+    legacy_host_ref.c global_lib.c global_user.c
+    failing_init.c small.c diff.c ifunc.c atexit_module.c ctors.c)
+file(GLOB PERCPU_PUBLIC_HEADERS CONFIGURE_DEPENDS
+     ${PROJECT_SOURCE_DIR}/src/runtime/include/percpu/*.h
+     ${PROJECT_SOURCE_DIR}/src/runtime/include/percpu/arch/*.h)
+set(PERCPU_CLANG ${LLVM_TOOLS_BINARY_DIR}/clang)
+set(PERCPU_CLANGXX ${LLVM_TOOLS_BINARY_DIR}/clang++)
+function(percpu_module_fixtures variant cc cxx)
+  set(flags ${ARGN})
+  set(dir ${CMAKE_CURRENT_BINARY_DIR}/fixtures/${variant})
+  set(outputs)
+  foreach(src IN LISTS PERCPU_MODULE_SOURCES)
+    get_filename_component(base ${src} NAME_WE)
+    get_filename_component(ext ${src} EXT)
+    set(compiler ${cc})
+    set(lang -std=c11)
+    if(ext STREQUAL ".cc")
+      set(compiler ${cxx})
+      set(lang -std=c++20)
+    endif()
+    add_custom_command(OUTPUT ${dir}/${base}.o
+      COMMAND ${CMAKE_COMMAND} -E make_directory ${dir}
+      COMMAND ${compiler} ${lang} ${flags} -fcommon -g
+              -I${PROJECT_SOURCE_DIR}/src/runtime/include
+              -c ${PROJECT_SOURCE_DIR}/testdata/modules/${src} -o ${dir}/${base}.o
+      DEPENDS ${PROJECT_SOURCE_DIR}/testdata/modules/${src} ${PERCPU_PUBLIC_HEADERS}
+              ${PROJECT_SOURCE_DIR}/testdata/kernel/kapi.c
+      COMMENT "fixture ${variant}/${base}.o" VERBATIM)
+    list(APPEND outputs ${dir}/${base}.o)
+  endforeach()
+  add_custom_command(OUTPUT ${dir}/garbage.o
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${dir}
+    COMMAND ${CMAKE_COMMAND} -E echo "this is not an object" > ${dir}/garbage.o VERBATIM)
+  list(APPEND outputs ${dir}/garbage.o)
+  add_custom_target(fixtures_${variant} ALL DEPENDS ${outputs})
+endfunction()
+
+# loader_test over a fixture variant, near and with every block far.
+function(percpu_loader_tests variant)
+  set(fixtures "PERCPU_FIXTURES=${CMAKE_CURRENT_BINARY_DIR}/fixtures/${variant}")
+  add_test(NAME loader.${variant} COMMAND loader_test)
+  set_tests_properties(loader.${variant} PROPERTIES ENVIRONMENT "${fixtures}")
+  add_test(NAME loader.${variant}.far COMMAND loader_test)
+  set_tests_properties(loader.${variant}.far PROPERTIES ENVIRONMENT "${fixtures};PERCPU_FORCE_FAR=1")
+endfunction()
