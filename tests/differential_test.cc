@@ -114,8 +114,8 @@ void differential(const std::string &objPath)
             // instruction, as for undefined weak symbols; ours go to a stub.
             bool farCall = obj.machine == EM_AARCH64 && e == elfpatch::RelExpr::PLT &&
                            obj.symbols[r.symbol].shndx == SHN_UNDEF;
-            if (common || farCall || e == elfpatch::RelExpr::GotPCRelative || e == elfpatch::RelExpr::GotRelative ||
-                e == elfpatch::RelExpr::GotBaseRelative || e == elfpatch::RelExpr::GotOffset ||
+            if (common || farCall || elfpatch::needsGot(e) || e == elfpatch::RelExpr::GotRelative ||
+                e == elfpatch::RelExpr::GotBaseRelative ||
                 e == elfpatch::RelExpr::PltGotRelative) { // GOT and stubs placed differently
                 for (uint64_t k = 0; k < 8; ++k)
                     skip[t].insert(r.offset + k);

@@ -63,8 +63,8 @@ public:
     Error rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
                           const std::vector<Reloc> &relocs,
                           const std::function<SlotRef(uint32_t, int64_t)> &slotFor) const override;
-    Error applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v,
-                          function_ref<Diagnostic()> where) const override;
+    Error relocate(uint32_t type, uint8_t *loc, uint64_t value,
+                   function_ref<Diagnostic()> where) const override;
     void writePltStub(uint8_t *stub, uint64_t stubAddr, uint64_t gotEntry) const override;
 
 private:
@@ -130,8 +130,9 @@ RelExpr AArch64::relExpr(uint32_t type) const
     case R_AARCH64_LDST16_ABS_LO12_NC: case R_AARCH64_LDST32_ABS_LO12_NC:
     case R_AARCH64_LDST64_ABS_LO12_NC: case R_AARCH64_LDST128_ABS_LO12_NC:
         return RelExpr::PageOffset;
-    case R_AARCH64_ADR_GOT_PAGE: case R_AARCH64_LD64_GOT_LO12_NC: case R_AARCH64_LD64_GOTPAGE_LO15:
-        return RelExpr::GotPCRelative;
+    case R_AARCH64_ADR_GOT_PAGE: return RelExpr::GotPageRelative;
+    case R_AARCH64_LD64_GOT_LO12_NC: return RelExpr::GotPageOffset;
+    case R_AARCH64_LD64_GOTPAGE_LO15: return RelExpr::GotPageBaseOffset;
     default:
         if (type >= R_AARCH64_TLSGD_ADR_PREL21 && type <= R_AARCH64_TLSDESC_CALL)
             return RelExpr::TLS;
@@ -224,7 +225,7 @@ Access AArch64::classifyAccess(const Section &sec, const Reloc &rel,
         return a;
     a.text = dis()->print(d->inst);
     RelExpr e = relExpr(rel.type);
-    if (e == RelExpr::GotPCRelative) {
+    if (needsGot(e)) {
         a.kind = rel.type == R_AARCH64_LD64_GOT_LO12_NC ? gotLoadUse(sec, a.instOffset, d->inst, a.text)
                                                         : AccessKind::GotLoad;
         return a;
@@ -252,7 +253,7 @@ Error AArch64::rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
         return makeError("direct-access", obj.path, sec.name, rel.offset, symName, msg);
     };
     RelExpr e = relExpr(rel.type);
-    if (e == RelExpr::None || e == RelExpr::GotPCRelative || e == RelExpr::Size)
+    if (e == RelExpr::None || needsGot(e) || e == RelExpr::Size)
         return Error::success();
     if (rel.type == R_AARCH64_ABS64)
         return Error::success();
@@ -286,130 +287,100 @@ Error AArch64::rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
     return cannot("not an ADRP/ADD address computation", a.text);
 }
 
-// The loader's relocation engine for AArch64 (ELF for the Arm 64-bit
-// Architecture, section 5.7): each case computes the value, checks the range
-// the instruction can hold, and inserts the bits.
-Error AArch64::applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v,
-                               function_ref<Diagnostic()> where) const
+// The loader's relocation engine: the value is computed (Target::relocValue,
+// the expression beside each case); each case is the field's encoding and
+// range (the AArch64 ELF psABI's tables; lld's checks).
+Error AArch64::relocate(uint32_t type, uint8_t *loc, uint64_t value, function_ref<Diagnostic()> where) const
 {
-    // Shared with every arch: a RelocationRangeError the loader's far path reads.
-    auto outOfRange = [&](int64_t value, int64_t lo, int64_t hi) {
-        return rangeError(type, value, lo, hi, where);
-    };
-    auto misaligned = [&](int64_t value, unsigned align) {
+    const auto x = static_cast<int64_t>(value);
+    auto misaligned = [&](unsigned align) {
         Diagnostic d = where();
         d.rule = "relocation-overflow";
-        d.message = "relocation " + relocName(type).str() + ": " + std::to_string(value) +
+        d.message = "relocation " + relocName(type).str() + ": " + std::to_string(x) +
                     " is not a multiple of " + std::to_string(align) +
                     (d.symbol.empty() ? "" : "; references '" + d.symbol + "'");
         return make_error<DiagnosticError>(std::move(d));
     };
     auto insn = [&] { return support::endian::read32le(loc); };
-    auto put = [&](uint32_t value) { support::endian::write32le(loc, value); };
-    auto page = [](uint64_t x) { return x & ~uint64_t{0xfff}; };
+    auto put = [&](uint32_t word) { support::endian::write32le(loc, word); };
     // imm in bits [lsb, lsb + width) of the instruction.
     auto field = [&](uint64_t imm, unsigned lsb, unsigned width) {
         uint32_t mask = ((uint32_t{1} << width) - 1) << lsb;
         put((insn() & ~mask) | ((static_cast<uint32_t>(imm) << lsb) & mask));
+        return Error::success();
     };
     // ADR/ADRP: immlo in bits 29-30, immhi in bits 5-23.
     auto adr = [&](int64_t imm) {
         uint32_t u = static_cast<uint32_t>(imm);
         put((insn() & ~((3u << 29) | (0x7ffffu << 5))) | ((u & 3) << 29) | (((u >> 2) & 0x7ffff) << 5));
+        return Error::success();
     };
-    // The shared range checks (Target::checkInt and ::checkIntUInt, what lld
-    // accepts for data fields).
-    auto checkSigned = [&](int64_t x, unsigned bits) { return checkInt(type, x, bits, where); };
-    auto checkData = [&](int64_t x, unsigned bits) { return Target::checkIntUInt(type, x, bits, where); };
-    auto branch = [&](int64_t x, unsigned bits, unsigned lsb) -> Error {
+    // A data field: what lld accepts, signed or unsigned.
+    auto data = [&](unsigned bits) -> Error {
+        if (Error e = checkIntUInt(type, x, bits, where))
+            return e;
+        if (bits == 32)
+            support::endian::write32le(loc, static_cast<uint32_t>(value));
+        else
+            support::endian::write16le(loc, static_cast<uint16_t>(value));
+        return Error::success();
+    };
+    auto branch = [&](unsigned bits, unsigned lsb) -> Error {
         if (x & 3)
-            return misaligned(x, 4);
-        if (Error e = checkSigned(x, bits + 2))
+            return misaligned(4);
+        if (Error e = checkInt(type, x, bits + 2, where))
             return e;
-        field(static_cast<uint64_t>(x) >> 2, lsb, bits);
-        return Error::success();
+        return field(value >> 2, lsb, bits);
     };
-    auto uabs = [&](uint64_t x, unsigned shift, bool check) -> Error {
-        if (check && shift < 48 && (x >> (shift + 16)) != 0)
-            return outOfRange(static_cast<int64_t>(x), 0, static_cast<int64_t>((uint64_t{1} << (shift + 16)) - 1));
-        field(x >> shift, 5, 16);
-        return Error::success();
-    };
-    const int64_t A = v.A;
-    const uint64_t SA = v.S + static_cast<uint64_t>(A);
-    const int64_t pcrel = static_cast<int64_t>(SA - v.P);
-    switch (type) {
-    case R_AARCH64_NONE: return Error::success();
-    case R_AARCH64_ABS64: support::endian::write64le(loc, SA); return Error::success();
-    case R_AARCH64_ABS32:
-        if (Error e = checkData(static_cast<int64_t>(SA), 32))
-            return e;
-        support::endian::write32le(loc, static_cast<uint32_t>(SA));
-        return Error::success();
-    case R_AARCH64_ABS16:
-        if (Error e = checkData(static_cast<int64_t>(SA), 16))
-            return e;
-        support::endian::write16le(loc, static_cast<uint16_t>(SA));
-        return Error::success();
-    case R_AARCH64_PREL64: support::endian::write64le(loc, static_cast<uint64_t>(pcrel)); return Error::success();
-    case R_AARCH64_PREL32:
-        if (Error e = checkData(pcrel, 32))
-            return e;
-        support::endian::write32le(loc, static_cast<uint32_t>(pcrel));
-        return Error::success();
-    case R_AARCH64_PREL16:
-        if (Error e = checkData(pcrel, 16))
-            return e;
-        support::endian::write16le(loc, static_cast<uint16_t>(pcrel));
-        return Error::success();
-    case R_AARCH64_ADR_PREL_PG_HI21:
-    case R_AARCH64_ADR_PREL_PG_HI21_NC: {
-        int64_t x = static_cast<int64_t>(page(SA) - page(v.P));
-        if (type == R_AARCH64_ADR_PREL_PG_HI21)
-            if (Error e = checkSigned(x, 33))
+    auto page = [&](bool check) -> Error {
+        if (check)
+            if (Error e = checkInt(type, x, 33, where))
                 return e;
-        adr(x >> 12);
-        return Error::success();
-    }
-    case R_AARCH64_ADR_PREL_LO21:
-        if (Error e = checkSigned(pcrel, 21))
+        return adr(x >> 12);
+    };
+    // MOVW: the 16 bits at `shift`; the checked forms require nothing above.
+    auto uabs = [&](unsigned shift, bool check) -> Error {
+        if (check && shift < 48 && (value >> (shift + 16)) != 0)
+            return rangeError(type, x, 0, static_cast<int64_t>((uint64_t{1} << (shift + 16)) - 1), where);
+        return field(value >> shift, 5, 16);
+    };
+    switch (type) {
+    case R_AARCH64_ABS64: support::endian::write64le(loc, value); return Error::success(); // S + A
+    case R_AARCH64_ABS32: return data(32);                       // S + A
+    case R_AARCH64_ABS16: return data(16);                       // S + A
+    case R_AARCH64_PREL64: support::endian::write64le(loc, value); return Error::success(); // S + A - P
+    case R_AARCH64_PREL32: return data(32);                      // S + A - P
+    case R_AARCH64_PREL16: return data(16);                      // S + A - P
+    case R_AARCH64_ADR_PREL_PG_HI21: return page(true);          // Page(S + A) - Page(P)
+    case R_AARCH64_ADR_PREL_PG_HI21_NC: return page(false);
+    case R_AARCH64_ADR_PREL_LO21:                                // S + A - P
+        if (Error e = checkInt(type, x, 21, where))
             return e;
-        adr(pcrel);
-        return Error::success();
-    case R_AARCH64_ADD_ABS_LO12_NC: field(SA & 0xfff, 10, 12); return Error::success();
-    case R_AARCH64_LDST8_ABS_LO12_NC: field(SA & 0xfff, 10, 12); return Error::success();
-    case R_AARCH64_LDST16_ABS_LO12_NC: field((SA & 0xfff) >> 1, 10, 12); return Error::success();
-    case R_AARCH64_LDST32_ABS_LO12_NC: field((SA & 0xfff) >> 2, 10, 12); return Error::success();
-    case R_AARCH64_LDST64_ABS_LO12_NC: field((SA & 0xfff) >> 3, 10, 12); return Error::success();
-    case R_AARCH64_LDST128_ABS_LO12_NC: field((SA & 0xfff) >> 4, 10, 12); return Error::success();
-    case R_AARCH64_CALL26:
-    case R_AARCH64_JUMP26: // L: a stub when the target is out of reach
-        return branch(static_cast<int64_t>(v.L + static_cast<uint64_t>(A) - v.P), 26, 0);
-    case R_AARCH64_CONDBR19: return branch(pcrel, 19, 5);
-    case R_AARCH64_TSTBR14: return branch(pcrel, 14, 5);
-    case R_AARCH64_LD_PREL_LO19: return branch(pcrel, 19, 5);
-    case R_AARCH64_ADR_GOT_PAGE: {
-        int64_t x = static_cast<int64_t>(page(v.G + static_cast<uint64_t>(A)) - page(v.P));
-        if (Error e = checkSigned(x, 33))
-            return e;
-        adr(x >> 12);
-        return Error::success();
-    }
-    case R_AARCH64_LD64_GOT_LO12_NC: field(((v.G + static_cast<uint64_t>(A)) & 0xfff) >> 3, 10, 12); return Error::success();
-    case R_AARCH64_LD64_GOTPAGE_LO15: {
-        uint64_t x = v.G + static_cast<uint64_t>(A) - page(v.GOT);
-        if (x >= (uint64_t{1} << 15))
-            return outOfRange(static_cast<int64_t>(x), 0, (int64_t{1} << 15) - 1);
-        field(x >> 3, 10, 12);
-        return Error::success();
-    }
-    case R_AARCH64_MOVW_UABS_G0: return uabs(SA, 0, true);
-    case R_AARCH64_MOVW_UABS_G0_NC: return uabs(SA, 0, false);
-    case R_AARCH64_MOVW_UABS_G1: return uabs(SA, 16, true);
-    case R_AARCH64_MOVW_UABS_G1_NC: return uabs(SA, 16, false);
-    case R_AARCH64_MOVW_UABS_G2: return uabs(SA, 32, true);
-    case R_AARCH64_MOVW_UABS_G2_NC: return uabs(SA, 32, false);
-    case R_AARCH64_MOVW_UABS_G3: return uabs(SA, 48, false);
+        return adr(x);
+    case R_AARCH64_ADD_ABS_LO12_NC:                              // S + A, bits 0-11
+    case R_AARCH64_LDST8_ABS_LO12_NC: return field(value & 0xfff, 10, 12);
+    case R_AARCH64_LDST16_ABS_LO12_NC: return field((value & 0xfff) >> 1, 10, 12);
+    case R_AARCH64_LDST32_ABS_LO12_NC: return field((value & 0xfff) >> 2, 10, 12);
+    case R_AARCH64_LDST64_ABS_LO12_NC: return field((value & 0xfff) >> 3, 10, 12);
+    case R_AARCH64_LDST128_ABS_LO12_NC: return field((value & 0xfff) >> 4, 10, 12);
+    case R_AARCH64_CALL26:                                       // L + A - P: a stub when
+    case R_AARCH64_JUMP26: return branch(26, 0);                 // S is out of reach
+    case R_AARCH64_CONDBR19: return branch(19, 5);               // S + A - P
+    case R_AARCH64_TSTBR14: return branch(14, 5);                // S + A - P
+    case R_AARCH64_LD_PREL_LO19: return branch(19, 5);           // S + A - P
+    case R_AARCH64_ADR_GOT_PAGE: return page(true);              // Page(G + A) - Page(P)
+    case R_AARCH64_LD64_GOT_LO12_NC: return field((value & 0xfff) >> 3, 10, 12); // G + A
+    case R_AARCH64_LD64_GOTPAGE_LO15:                            // G + A - Page(GOT)
+        if (value >= (uint64_t{1} << 15))
+            return rangeError(type, x, 0, (int64_t{1} << 15) - 1, where);
+        return field(value >> 3, 10, 12);
+    case R_AARCH64_MOVW_UABS_G0: return uabs(0, true);           // S + A
+    case R_AARCH64_MOVW_UABS_G0_NC: return uabs(0, false);
+    case R_AARCH64_MOVW_UABS_G1: return uabs(16, true);
+    case R_AARCH64_MOVW_UABS_G1_NC: return uabs(16, false);
+    case R_AARCH64_MOVW_UABS_G2: return uabs(32, true);
+    case R_AARCH64_MOVW_UABS_G2_NC: return uabs(32, false);
+    case R_AARCH64_MOVW_UABS_G3: return uabs(48, false);
     default: break;
     }
     return unsupportedRelocation(type, where);

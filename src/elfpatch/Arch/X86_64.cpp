@@ -69,8 +69,8 @@ public:
     Error rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
                           const std::vector<Reloc> &relocs,
                           const std::function<SlotRef(uint32_t, int64_t)> &slotFor) const override;
-    Error applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v,
-                          function_ref<Diagnostic()> where) const override;
+    Error relocate(uint32_t type, uint8_t *loc, uint64_t value,
+                   function_ref<Diagnostic()> where) const override;
     Error writeFarStub(uint8_t *secBytes, const Section &sec, uint64_t secAddr, const Reloc &rel,
                        const std::vector<Reloc> &relocs, uint64_t symbolPlusAddend, uint8_t *stub,
                        uint64_t stubAddr) const override;
@@ -351,66 +351,61 @@ Error X86_64::rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
     return Error::success();
 }
 
-// The loader's relocation engine.  Each case reads like the psABI table
-// (section 4.4.1): the value, then a store through a range check.
-Error X86_64::applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v,
-                              function_ref<Diagnostic()> where) const
+// The loader's relocation engine: the value is computed (Target::relocValue,
+// the expression beside each case); each case is the field's encoding and
+// range (the psABI's table, section 4.4.1; lld's checks).
+Error X86_64::relocate(uint32_t type, uint8_t *loc, uint64_t value, function_ref<Diagnostic()> where) const
 {
-    // Range checks are the ones every arch shares (Target::checkInt, ...).
-    auto s32 = [&](int64_t x) -> Error {
+    const auto x = static_cast<int64_t>(value);
+    auto s32 = [&]() -> Error {
         if (Error e = checkInt(type, x, 32, where))
             return e;
-        support::endian::write32le(loc, static_cast<uint32_t>(x));
+        support::endian::write32le(loc, static_cast<uint32_t>(value));
         return Error::success();
     };
-    auto u32 = [&](uint64_t x) -> Error {
-        if (Error e = checkUInt(type, static_cast<int64_t>(x), 32, where))
+    auto u32 = [&]() -> Error {
+        if (Error e = checkUInt(type, x, 32, where))
             return e;
-        support::endian::write32le(loc, static_cast<uint32_t>(x));
+        support::endian::write32le(loc, static_cast<uint32_t>(value));
         return Error::success();
     };
-    auto w64 = [&](uint64_t x) {
-        support::endian::write64le(loc, x);
+    auto w64 = [&]() {
+        support::endian::write64le(loc, value);
         return Error::success();
     };
-    // Narrow fields, checked as lld checks them: a PC-relative value must
-    // fit signed; an absolute one signed or unsigned (its checkIntUInt).
-    auto narrow = [&](int64_t x, unsigned bits, bool pcrel) -> Error {
+    // Narrow fields: a PC-relative value must fit signed; an absolute one
+    // signed or unsigned (lld's checkIntUInt).
+    auto narrow = [&](unsigned bits, bool pcrel) -> Error {
         if (Error e = pcrel ? checkInt(type, x, bits, where) : checkIntUInt(type, x, bits, where))
             return e;
         if (bits == 8)
-            *loc = static_cast<uint8_t>(x);
+            *loc = static_cast<uint8_t>(value);
         else
-            support::endian::write16le(loc, static_cast<uint16_t>(x));
+            support::endian::write16le(loc, static_cast<uint16_t>(value));
         return Error::success();
     };
-    const int64_t A = v.A;
     switch (type) {
-    case R_X86_64_NONE: return Error::success();
-    case R_X86_64_64: return w64(v.S + A);                                   // S + A
-    case R_X86_64_PC32: return s32(static_cast<int64_t>(v.S + A - v.P));     // S + A - P
-    case R_X86_64_PLT32: return s32(static_cast<int64_t>(v.L + A - v.P));    // L + A - P
-    case R_X86_64_32: return u32(v.S + A);                                   // S + A (zero-ext)
-    case R_X86_64_32S: return s32(static_cast<int64_t>(v.S + A));            // S + A (sign-ext)
-    case R_X86_64_PC64: return w64(v.S + A - v.P);                           // S + A - P
-    case R_X86_64_GOTPCREL:
-    case R_X86_64_GOTPCRELX:
-    case R_X86_64_REX_GOTPCRELX:
-        // G + GOT + A - P.  Never relaxed to lea: the target may be far
-        // (per-CPU blocks, libc).
-        return s32(static_cast<int64_t>(v.G + A - v.P));
-    case R_X86_64_GOTPCREL64: return w64(v.G + A - v.P);
-    case R_X86_64_GOTOFF64: return w64(v.S + A - v.GOT);                     // S + A - GOT
-    case R_X86_64_GOT64: return w64(v.G - v.GOT + A);                        // G + A
-    case R_X86_64_PLTOFF64: return w64(v.L + A - v.GOT);                     // L + A - GOT
-    case R_X86_64_GOTPC32: return s32(static_cast<int64_t>(v.GOT + A - v.P));// GOT + A - P
-    case R_X86_64_GOTPC64: return w64(v.GOT + A - v.P);
-    case R_X86_64_SIZE32: return u32(v.Z + A);                               // Z + A
-    case R_X86_64_SIZE64: return w64(v.Z + A);
-    case R_X86_64_16: return narrow(static_cast<int64_t>(v.S + A), 16, false);      // S + A : int16/uint16
-    case R_X86_64_8: return narrow(static_cast<int64_t>(v.S + A), 8, false);        // S + A : int8/uint8
-    case R_X86_64_PC16: return narrow(static_cast<int64_t>(v.S + A - v.P), 16, true); // S + A - P : int16
-    case R_X86_64_PC8: return narrow(static_cast<int64_t>(v.S + A - v.P), 8, true);   // S + A - P : int8
+    case R_X86_64_64: return w64();            // S + A
+    case R_X86_64_PC32: return s32();          // S + A - P
+    case R_X86_64_PLT32: return s32();         // L + A - P
+    case R_X86_64_32: return u32();            // S + A, zero-extended by its user
+    case R_X86_64_32S: return s32();           // S + A, sign-extended
+    case R_X86_64_PC64: return w64();          // S + A - P
+    case R_X86_64_GOTPCREL:                    // G + A - P.  Never relaxed to lea: the
+    case R_X86_64_GOTPCRELX:                   // target may be far (per-CPU blocks, libc).
+    case R_X86_64_REX_GOTPCRELX: return s32();
+    case R_X86_64_GOTPCREL64: return w64();    // G + A - P
+    case R_X86_64_GOTOFF64: return w64();      // S + A - GOT
+    case R_X86_64_GOT64: return w64();         // G - GOT + A
+    case R_X86_64_PLTOFF64: return w64();      // L + A - GOT
+    case R_X86_64_GOTPC32: return s32();       // GOT + A - P
+    case R_X86_64_GOTPC64: return w64();       // GOT + A - P
+    case R_X86_64_SIZE32: return u32();        // Z + A
+    case R_X86_64_SIZE64: return w64();        // Z + A
+    case R_X86_64_16: return narrow(16, false);  // S + A : int16 or uint16
+    case R_X86_64_8: return narrow(8, false);    // S + A : int8 or uint8
+    case R_X86_64_PC16: return narrow(16, true); // S + A - P : int16
+    case R_X86_64_PC8: return narrow(8, true);   // S + A - P : int8
     default: break;
     }
     return unsupportedRelocation(type, where);

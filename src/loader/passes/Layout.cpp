@@ -18,7 +18,7 @@ void planGotAndStubs(Module &m, std::vector<uint32_t> &gotSyms, std::vector<uint
             continue;
         for (const Reloc &r : list) {
             RelExpr e = m.target->relExpr(r.type);
-            if (e == RelExpr::GotPCRelative || e == RelExpr::GotOffset)
+            if (needsGot(e))
                 got.insert(r.symbol);
             bool undef = r.symbol && m.obj.symbols[r.symbol].shndx == SHN_UNDEF;
             if ((e == RelExpr::PLT || e == RelExpr::PltGotRelative) && undef) {

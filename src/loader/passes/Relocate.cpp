@@ -65,6 +65,7 @@ Error relocate(Module &m)
             continue;
         for (const Reloc &r : list) {
             const Symbol &sym = o.symbols[r.symbol];
+            const RelExpr expr = m.target->relExpr(r.type);
             Target::RelocValues v;
             v.S = m.symAddr[r.symbol];
             v.A = r.addend;
@@ -80,7 +81,7 @@ Error relocate(Module &m)
                     v.L = stub;
             }
             std::string whyNotMoved;
-            if (m.target->relExpr(r.type) == RelExpr::PCRelative && !perCpu && sym.shndx == SHN_UNDEF) {
+            if (expr == RelExpr::PCRelative && !perCpu && sym.shndx == SHN_UNDEF) {
                 int64_t direct = static_cast<int64_t>(v.S + v.A - v.P);
                 bool far = direct < INT32_MIN || direct > INT32_MAX;
                 // An address computation out of reach becomes a load from a
@@ -117,13 +118,13 @@ Error relocate(Module &m)
                 d.symbol = sym.type == STT_SECTION ? o.sectionLabel(sym.shndx) : sym.name;
                 return d;
             };
-            if (Error e = m.target->applyRelocation(r.type, dst + r.offset, v, where)) {
+            if (Error e = m.target->applyRelocation(r.type, expr, dst + r.offset, v, where)) {
                 ++m.relocFailures;
                 e = handleErrors(std::move(e), [&](std::unique_ptr<RelocationRangeError> range) -> Error {
                     m.overflows.push_back({t.index, r.offset, r.type, r.symbol, range->value});
                     return Error(std::move(range));
                 });
-                if (sym.shndx == SHN_UNDEF && m.target->relExpr(r.type) == RelExpr::PCRelative)
+                if (sym.shndx == SHN_UNDEF && expr == RelExpr::PCRelative)
                     e = explainFarData(std::move(e), m, sym.name, v.S, whyNotMoved);
                 errors = joinErrors(std::move(errors), std::move(e));
                 if (++count > 20)

@@ -22,24 +22,73 @@
 
 namespace percpu::elfpatch {
 
-// The value a relocation computes, arch-neutral (psABI letters: S symbol,
-// A addend, P place, G GOT entry, GOT base, L PLT entry, Z size).
+// The value a relocation computes, arch-neutral, as lld's RelExpr: generic
+// code computes it once (relocValue) from the psABI letters of RelocValues
+// below, and the arch only encodes it into the field, checking its range
+// (Target::relocate).  G here is the *address* of the symbol's GOT entry (the
+// psABI's G is its offset, so "G + GOT" there is "G" here).
+//
+//   kind              value                    relocation types (x86-64 | AArch64)
+//   None              nothing is written       X86_64_NONE | AARCH64_NONE
+//   Absolute          S + A                    64, 32 (fits uint32), 32S (fits int32),
+//                                              16 and 8 (fit int or uint) |
+//                                              ABS64, ABS32, ABS16 (int or uint),
+//                                              MOVW_UABS_G0..G3 (the 16 bits at 0, 16,
+//                                              32, 48; the checked forms: nothing above)
+//   PCRelative        S + A - P                PC32 (int32), PC64, PC16, PC8 (int16, int8) |
+//                                              PREL64, PREL32, PREL16 (int or uint),
+//                                              ADR_PREL_LO21 (int21), LD_PREL_LO19,
+//                                              CONDBR19, TSTBR14 (a multiple of 4, int21,
+//                                              int16 after scaling)
+//   PLT               L + A - P                PLT32 (int32) | CALL26, JUMP26 (a multiple
+//                                              of 4, int28): L is a stub when S is out
+//                                              of the branch's reach
+//   GotPCRelative     G + A - P                GOTPCREL, GOTPCRELX, REX_GOTPCRELX (int32),
+//                                              GOTPCREL64
+//   GotOffset         G - GOT + A              GOT64
+//   PltGotRelative    L + A - GOT              PLTOFF64
+//   GotRelative       S + A - GOT              GOTOFF64
+//   GotBaseRelative   GOT + A - P              GOTPC32 (int32), GOTPC64
+//   Size              Z + A                    SIZE32 (uint32), SIZE64
+//   PageRelative      Page(S + A) - Page(P)    | ADR_PREL_PG_HI21 (int33), _NC (unchecked)
+//   PageOffset        S + A                    | ADD_ABS_LO12_NC, LDST{8,16,32,64,128}_ABS_LO12_NC:
+//                                              bits 0-11, scaled by the access size
+//   GotPageRelative   Page(G + A) - Page(P)    | ADR_GOT_PAGE (int33)
+//   GotPageOffset     G + A                    | LD64_GOT_LO12_NC: bits 0-11, scaled by 8
+//   GotPageBaseOffset G + A - Page(GOT)        | LD64_GOTPAGE_LO15 (uint15), scaled by 8
+//   TLS, Unknown      refused: unsupported-relocation
+//
+// Errors: a value out of its field's range is a RelocationRangeError (rule
+// relocation-overflow, with the value and the range; the loader's far path
+// reads these records); a misaligned AArch64 branch or literal is a
+// relocation-overflow diagnostic without a record; TLS and unknown types are
+// unsupported-relocation.  Page(x) is x & ~0xfff.
 enum class RelExpr {
-    None,         // no-op
-    Absolute,     // S + A
-    PCRelative,   // S + A - P
-    PLT,          // L + A - P (a call: a stub may stand in for S)
-    GotPCRelative,// G + GOT + A - P (loads the address from a GOT entry)
-    GotOffset,    // G + A: the GOT entry's offset from the GOT base (large code model)
-    PltGotRelative, // L + A - GOT (large code model calls)
-    GotRelative,  // S + A - GOT
-    GotBaseRelative, // GOT + A - P
-    Size,         // Z + A
-    PageRelative, // Page(S + A) - Page(P)   (AArch64 ADRP)
-    PageOffset,   // (S + A) & 0xfff, scaled (AArch64 :lo12:)
-    TLS,          // any thread-local model
+    None,
+    Absolute,
+    PCRelative,
+    PLT,
+    GotPCRelative,
+    GotOffset,
+    PltGotRelative,
+    GotRelative,
+    GotBaseRelative,
+    Size,
+    PageRelative,
+    PageOffset,
+    GotPageRelative,
+    GotPageOffset,
+    GotPageBaseOffset,
+    TLS,
     Unknown,
 };
+
+// Whether kind `e` reads the symbol's GOT entry (G): the loader makes one.
+inline bool needsGot(RelExpr e)
+{
+    return e == RelExpr::GotPCRelative || e == RelExpr::GotOffset || e == RelExpr::GotPageRelative ||
+           e == RelExpr::GotPageOffset || e == RelExpr::GotPageBaseOffset;
+}
 
 // What the instruction at a relocation does with the address.
 enum class AccessKind {
@@ -131,11 +180,26 @@ public:
         uint64_t L = 0;   // PLT stub address, or S when the target is in reach
         uint64_t Z = 0;   // symbol size
     };
-    // Writes relocation `type` at `loc`, with range checks.  Errors are
-    // DiagnosticErrors located by `where()` (file, section, offset, symbol),
-    // which is only called on failure.
-    virtual llvm::Error applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v,
-                                        llvm::function_ref<Diagnostic()> where) const;
+    // The value relocation kind `e` computes (the table above), in generic
+    // code: what every arch used to recompute per case.
+    static uint64_t relocValue(RelExpr e, const RelocValues &v);
+    // Writes relocation `type` at `loc`: its value computed once from `v`
+    // (relocValue of relExpr(type), or of `e` when the caller has it), then
+    // encoded by the arch (relocate).  Errors are DiagnosticErrors located by
+    // `where()` (file, section, offset, symbol), which is only called on
+    // failure.
+    llvm::Error applyRelocation(uint32_t type, uint8_t *loc, const RelocValues &v,
+                                llvm::function_ref<Diagnostic()> where) const
+    {
+        return applyRelocation(type, relExpr(type), loc, v, where);
+    }
+    llvm::Error applyRelocation(uint32_t type, RelExpr e, uint8_t *loc, const RelocValues &v,
+                                llvm::function_ref<Diagnostic()> where) const;
+    // Encodes `value` (already computed for relocation `type`) into the
+    // field at `loc`, after the range check of the field (checkInt & co.).
+    // Only called for types whose RelExpr is neither None, TLS nor Unknown.
+    virtual llvm::Error relocate(uint32_t type, uint8_t *loc, uint64_t value,
+                                 llvm::function_ref<Diagnostic()> where) const = 0;
     // Turns the address computation whose 32-bit PC-relative field is at
     // `field` (a section offset `offset` of `sec`, whose bytes in memory
     // start at `secBytes`) into a load of the address from a GOT entry: the
