@@ -152,6 +152,16 @@ struct Module {
         int64_t value;
     };
     std::vector<Overflow> overflows;
+    // What the far-data pass did to a PC-relative reference to external data
+    // out of reach, by (section, offset): the field now addresses `slot`
+    // (the instruction loads sym + k from it), or the instruction was `moved`
+    // into a far stub, or neither (whyNotMoved says why, for the error).
+    struct FarDataFix {
+        uint64_t slot = 0;
+        bool moved = false;
+        std::string whyNotMoved;
+    };
+    std::map<std::pair<uint32_t, uint64_t>, FarDataFix> farData;
     unsigned relocFailures = 0;
     std::vector<uint64_t> pltStub;  // by symbol index: PLT stub address, or 0
     std::map<uint32_t, uint64_t> commonAddr;
@@ -220,6 +230,7 @@ Error layOutAndMap(Module &m);
 Error placeBlock(Module &m);
 void copyImage(Module &m);
 Error resolveSymbols(Module &m);
+Error reachFarData(Module &m);
 Error relocate(Module &m);
 bool farPathFixes(const Module &m);
 Error registerExports(Module &m);

@@ -116,6 +116,7 @@ const Pass kLinkPasses[] = {
     {"place", "place the per-CPU block in every unit", placeBlock},
     {"resolve", "resolve symbols", resolveSymbols},
     {"fix up", "write GOT entries and PLT stubs", writeGotAndStubs},
+    {"fix up", "reach external data out of range (GOT loads, far stubs)", reachFarData},
     {"fix up", "apply relocations", relocate},
     {"fix up", "share the per-CPU image with every unit", copyPerCpuImage},
     {"register", "register exports", registerExports},

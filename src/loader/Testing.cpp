@@ -52,6 +52,8 @@ Expected<std::map<uint32_t, std::vector<uint8_t>>> relocateAt(const ObjectFile &
     // layout and placement, and undefined symbols at 0.
     if (Error e = resolveSymbolsWith(m, /*undefinedAsZero=*/true))
         return e;
+    if (Error e = reachFarData(m))
+        return e;
     if (Error e = relocate(m))
         return e;
     return bytes;

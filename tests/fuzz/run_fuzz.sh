@@ -30,7 +30,9 @@ fi
 objs=()
 for s in "${sources[@]}" "$src/tests/fuzz/${target}_fuzz.cpp"; do
   o="$work/objs/$(echo "$s" | tr '/' '_').o"
-  if [ ! -e "$o" ] || [ "$s" -nt "$o" ] || [ -n "$(find "$src/src/elfpatch/include" -newer "$o" -print -quit)" ]; then
+  # Any header of the tree newer than the object rebuilds it (the loader's
+  # Internal.h too: a stale object with another Module layout crashes).
+  if [ ! -e "$o" ] || [ "$s" -nt "$o" ] || [ -n "$(find "$src/src" -name '*.h' -newer "$o" -print -quit)" ]; then
     case "$s" in
       *.c) "$bindir/clang" -std=c11 "${flags[@]:1}" -c "$s" -o "$o" ;;
       *) "$cxx" "${flags[@]}" -c "$s" -o "$o" ;;

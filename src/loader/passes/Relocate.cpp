@@ -80,34 +80,17 @@ Error relocate(Module &m)
                 if (direct < -reach || direct >= reach)
                     v.L = stub;
             }
+            // The far-data pass's decision (passes/FarData.cpp), if any.
             std::string whyNotMoved;
-            if (expr == RelExpr::PCRelative && !perCpu && sym.shndx == SHN_UNDEF) {
-                int64_t direct = static_cast<int64_t>(v.S + v.A - v.P);
-                bool far = direct < INT32_MIN || direct > INT32_MAX;
-                // An address computation out of reach becomes a load from a
-                // slot holding sym + k (the arch rewrites the instruction:
-                // on x86-64, `lea sym+k(%rip)` becomes `mov slot(%rip)`).
-                uint64_t slot = 0;
-                if (far) {
-                    int64_t k = m.target->computedOffset(r);
-                    if (!k)
-                        slot = v.G;
-                    else if (auto it = m.gotOffsetEntry.find({r.symbol, k}); it != m.gotOffsetEntry.end())
-                        slot = it->second;
-                }
-                if (far && slot && m.target->addressToGotLoad(dst, t, r.offset)) {
-                    v.S = slot; // the field now addresses the slot
-                    v.A = -static_cast<int64_t>(m.target->fieldToInstructionEnd);
-                } else if (far && r.type == m.target->pc32 && m.farStubsLeft) {
-                    // A load or store: move it out of line, through a 64-bit address.
-                    Error moved = m.target->writeFarStub(dst, t, place, r, list, v.S + v.A,
-                                                         reinterpret_cast<uint8_t *>(m.farStubs), m.farStubs);
-                    if (!moved) {
-                        m.farStubs += m.target->farStubSize;
-                        --m.farStubsLeft;
-                        continue;
+            if (expr == RelExpr::PCRelative && !perCpu && sym.shndx == SHN_UNDEF && !m.farData.empty()) {
+                if (auto it = m.farData.find({t.index, r.offset}); it != m.farData.end()) {
+                    if (it->second.moved)
+                        continue; // the instruction lives in a far stub now
+                    if (it->second.slot) {
+                        v.S = it->second.slot; // the field now addresses the slot
+                        v.A = -static_cast<int64_t>(m.target->fieldToInstructionEnd);
                     }
-                    whyNotMoved = toString(std::move(moved));
+                    whyNotMoved = it->second.whyNotMoved;
                 }
             }
             auto where = [&] {
