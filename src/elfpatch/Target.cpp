@@ -45,42 +45,6 @@ llvm::Error Target::checkIntUInt(uint32_t type, int64_t value, unsigned bits,
     return llvm::Error::success();
 }
 
-uint64_t Target::relocValue(RelExpr e, const RelocValues &v)
-{
-    const uint64_t A = static_cast<uint64_t>(v.A);
-    auto page = [](uint64_t x) { return x & ~uint64_t{0xfff}; };
-    switch (e) {
-    case RelExpr::Absolute: return v.S + A;
-    case RelExpr::PCRelative: return v.S + A - v.P;
-    case RelExpr::PLT: return v.L + A - v.P;
-    case RelExpr::GotPCRelative: return v.G + A - v.P;
-    case RelExpr::GotOffset: return v.G - v.GOT + A;
-    case RelExpr::PltGotRelative: return v.L + A - v.GOT;
-    case RelExpr::GotRelative: return v.S + A - v.GOT;
-    case RelExpr::GotBaseRelative: return v.GOT + A - v.P;
-    case RelExpr::Size: return v.Z + A;
-    case RelExpr::PageRelative: return page(v.S + A) - page(v.P);
-    case RelExpr::PageOffset: return v.S + A;
-    case RelExpr::GotPageRelative: return page(v.G + A) - page(v.P);
-    case RelExpr::GotPageOffset: return v.G + A;
-    case RelExpr::GotPageBaseOffset: return v.G + A - page(v.GOT);
-    case RelExpr::None:
-    case RelExpr::TLS:
-    case RelExpr::Unknown: break;
-    }
-    return 0;
-}
-
-llvm::Error Target::applyRelocation(uint32_t type, RelExpr e, uint8_t *loc, const RelocValues &v,
-                                    llvm::function_ref<Diagnostic()> where) const
-{
-    if (e == RelExpr::None)
-        return llvm::Error::success();
-    if (e == RelExpr::TLS || e == RelExpr::Unknown)
-        return unsupportedRelocation(type, where);
-    return relocate(type, loc, relocValue(e, v), where);
-}
-
 llvm::Error Target::unsupportedRelocation(uint32_t type, llvm::function_ref<Diagnostic()> where) const
 {
     Diagnostic d = where();

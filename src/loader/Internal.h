@@ -162,6 +162,9 @@ struct Module {
         std::string whyNotMoved;
     };
     std::map<std::pair<uint32_t, uint64_t>, FarDataFix> farData;
+    // PC-relative references from code to undefined symbols (the layout's
+    // count): none, and the far-data pass has nothing to look at.
+    unsigned farDataRefs = 0;
     unsigned relocFailures = 0;
     std::vector<uint64_t> pltStub;  // by symbol index: PLT stub address, or 0
     std::map<uint32_t, uint64_t> commonAddr;

@@ -32,6 +32,7 @@ Expected<std::map<uint32_t, std::vector<uint8_t>>> relocateAt(const ObjectFile &
     std::vector<std::pair<uint32_t, int64_t>> offsetSlots; // left out: no lea conversions
     unsigned farStubs = 0;                                  // nor far stubs here
     planGotAndStubs(m, gotSyms, stubSyms, offsetSlots, farStubs);
+    m.farDataRefs = farStubs;
     uint64_t lowest = UINT64_MAX;
     for (uint64_t a : addresses)
         if (a)

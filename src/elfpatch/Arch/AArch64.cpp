@@ -45,6 +45,58 @@ constexpr std::array<uint8_t, R_AARCH64_PREL16 + 1> kRelocWidths = [] {
     return w;
 }();
 
+// Each relocation type's kind (the table in Target.h says what each computes).
+constexpr RelExpr classify(uint32_t type)
+{
+    switch (type) {
+    case R_AARCH64_NONE: return RelExpr::None;
+    case R_AARCH64_ABS64: case R_AARCH64_ABS32: case R_AARCH64_ABS16: return RelExpr::Absolute;
+    case R_AARCH64_PREL64: case R_AARCH64_PREL32: case R_AARCH64_PREL16:
+    case R_AARCH64_LD_PREL_LO19: case R_AARCH64_ADR_PREL_LO21:
+    case R_AARCH64_CONDBR19: case R_AARCH64_TSTBR14:
+        return RelExpr::PCRelative;
+    case R_AARCH64_MOVW_UABS_G0: case R_AARCH64_MOVW_UABS_G0_NC: case R_AARCH64_MOVW_UABS_G1:
+    case R_AARCH64_MOVW_UABS_G1_NC: case R_AARCH64_MOVW_UABS_G2: case R_AARCH64_MOVW_UABS_G2_NC:
+    case R_AARCH64_MOVW_UABS_G3:
+        return RelExpr::Absolute;
+    case R_AARCH64_CALL26: case R_AARCH64_JUMP26: return RelExpr::PLT;
+    case R_AARCH64_ADR_PREL_PG_HI21: case R_AARCH64_ADR_PREL_PG_HI21_NC:
+        return RelExpr::PageRelative;
+    case R_AARCH64_ADD_ABS_LO12_NC: case R_AARCH64_LDST8_ABS_LO12_NC:
+    case R_AARCH64_LDST16_ABS_LO12_NC: case R_AARCH64_LDST32_ABS_LO12_NC:
+    case R_AARCH64_LDST64_ABS_LO12_NC: case R_AARCH64_LDST128_ABS_LO12_NC:
+        return RelExpr::PageOffset;
+    case R_AARCH64_ADR_GOT_PAGE: return RelExpr::GotPageRelative;
+    case R_AARCH64_LD64_GOT_LO12_NC: return RelExpr::GotPageOffset;
+    case R_AARCH64_LD64_GOTPAGE_LO15: return RelExpr::GotPageBaseOffset;
+    default:
+        if (type >= R_AARCH64_TLSGD_ADR_PREL21 && type <= R_AARCH64_TLSDESC_CALL)
+            return RelExpr::TLS;
+        return RelExpr::Unknown;
+    }
+}
+
+constexpr std::array<RelExpr, R_AARCH64_TLSDESC_CALL + 1> kRelExprs = [] {
+    std::array<RelExpr, R_AARCH64_TLSDESC_CALL + 1> e{};
+    for (uint32_t t = 0; t < e.size(); ++t)
+        e[t] = classify(t);
+    return e;
+}();
+
+// The relocations whose field is plain data, written by
+// Target::applyRelocation (lld accepts signed or unsigned values there).
+constexpr std::array<DataField, R_AARCH64_PREL16 + 1> kDataFields = [] {
+    std::array<DataField, R_AARCH64_PREL16 + 1> f{};
+    using C = FieldCheck;
+    f[R_AARCH64_ABS64] = {8, C::None};     // S + A
+    f[R_AARCH64_ABS32] = {4, C::IntUInt};  // S + A
+    f[R_AARCH64_ABS16] = {2, C::IntUInt};  // S + A
+    f[R_AARCH64_PREL64] = {8, C::None};    // S + A - P
+    f[R_AARCH64_PREL32] = {4, C::IntUInt}; // S + A - P
+    f[R_AARCH64_PREL16] = {2, C::IntUInt}; // S + A - P
+    return f;
+}();
+
 class AArch64 final : public Target {
 public:
     AArch64()
@@ -55,9 +107,10 @@ public:
         pltStubSize = 16;               // adrp, ldr, br x17, udf
         // No far-access stubs: adrp reaches +-4 GiB (see README).
         relocWidths = kRelocWidths;
+        relExprs = kRelExprs;
+        dataFields = kDataFields;
     }
     StringRef relocName(uint32_t type) const override;
-    RelExpr relExpr(uint32_t type) const override;
     Access classifyAccess(const Section &sec, const Reloc &rel,
                           const std::vector<Reloc> &relocs) const override;
     Error rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
@@ -110,35 +163,6 @@ StringRef AArch64::relocName(uint32_t type) const
 }
 
 
-RelExpr AArch64::relExpr(uint32_t type) const
-{
-    switch (type) {
-    case R_AARCH64_NONE: return RelExpr::None;
-    case R_AARCH64_ABS64: case R_AARCH64_ABS32: case R_AARCH64_ABS16: return RelExpr::Absolute;
-    case R_AARCH64_PREL64: case R_AARCH64_PREL32: case R_AARCH64_PREL16:
-    case R_AARCH64_LD_PREL_LO19: case R_AARCH64_ADR_PREL_LO21:
-    case R_AARCH64_CONDBR19: case R_AARCH64_TSTBR14:
-        return RelExpr::PCRelative;
-    case R_AARCH64_MOVW_UABS_G0: case R_AARCH64_MOVW_UABS_G0_NC: case R_AARCH64_MOVW_UABS_G1:
-    case R_AARCH64_MOVW_UABS_G1_NC: case R_AARCH64_MOVW_UABS_G2: case R_AARCH64_MOVW_UABS_G2_NC:
-    case R_AARCH64_MOVW_UABS_G3:
-        return RelExpr::Absolute;
-    case R_AARCH64_CALL26: case R_AARCH64_JUMP26: return RelExpr::PLT;
-    case R_AARCH64_ADR_PREL_PG_HI21: case R_AARCH64_ADR_PREL_PG_HI21_NC:
-        return RelExpr::PageRelative;
-    case R_AARCH64_ADD_ABS_LO12_NC: case R_AARCH64_LDST8_ABS_LO12_NC:
-    case R_AARCH64_LDST16_ABS_LO12_NC: case R_AARCH64_LDST32_ABS_LO12_NC:
-    case R_AARCH64_LDST64_ABS_LO12_NC: case R_AARCH64_LDST128_ABS_LO12_NC:
-        return RelExpr::PageOffset;
-    case R_AARCH64_ADR_GOT_PAGE: return RelExpr::GotPageRelative;
-    case R_AARCH64_LD64_GOT_LO12_NC: return RelExpr::GotPageOffset;
-    case R_AARCH64_LD64_GOTPAGE_LO15: return RelExpr::GotPageBaseOffset;
-    default:
-        if (type >= R_AARCH64_TLSGD_ADR_PREL21 && type <= R_AARCH64_TLSDESC_CALL)
-            return RelExpr::TLS;
-        return RelExpr::Unknown;
-    }
-}
 
 // The base register of a load or store as printed ("[x3, #8]" -> "x3"), or "".
 std::string printedBase(const std::string &text)
@@ -287,9 +311,10 @@ Error AArch64::rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
     return cannot("not an ADRP/ADD address computation", a.text);
 }
 
-// The loader's relocation engine: the value is computed (Target::relocValue,
-// the expression beside each case); each case is the field's encoding and
-// range (the AArch64 ELF psABI's tables; lld's checks).
+// The loader's relocation engine for fields inside instructions: the value
+// is computed (Target::relocValue, the expression beside each case); each
+// case is the field's encoding and range (the AArch64 ELF psABI's tables;
+// lld's checks).
 Error AArch64::relocate(uint32_t type, uint8_t *loc, uint64_t value, function_ref<Diagnostic()> where) const
 {
     const auto x = static_cast<int64_t>(value);
@@ -315,16 +340,6 @@ Error AArch64::relocate(uint32_t type, uint8_t *loc, uint64_t value, function_re
         put((insn() & ~((3u << 29) | (0x7ffffu << 5))) | ((u & 3) << 29) | (((u >> 2) & 0x7ffff) << 5));
         return Error::success();
     };
-    // A data field: what lld accepts, signed or unsigned.
-    auto data = [&](unsigned bits) -> Error {
-        if (Error e = checkIntUInt(type, x, bits, where))
-            return e;
-        if (bits == 32)
-            support::endian::write32le(loc, static_cast<uint32_t>(value));
-        else
-            support::endian::write16le(loc, static_cast<uint16_t>(value));
-        return Error::success();
-    };
     auto branch = [&](unsigned bits, unsigned lsb) -> Error {
         if (x & 3)
             return misaligned(4);
@@ -345,12 +360,7 @@ Error AArch64::relocate(uint32_t type, uint8_t *loc, uint64_t value, function_re
         return field(value >> shift, 5, 16);
     };
     switch (type) {
-    case R_AARCH64_ABS64: support::endian::write64le(loc, value); return Error::success(); // S + A
-    case R_AARCH64_ABS32: return data(32);                       // S + A
-    case R_AARCH64_ABS16: return data(16);                       // S + A
-    case R_AARCH64_PREL64: support::endian::write64le(loc, value); return Error::success(); // S + A - P
-    case R_AARCH64_PREL32: return data(32);                      // S + A - P
-    case R_AARCH64_PREL16: return data(16);                      // S + A - P
+    // ABS64/32/16 and PREL64/32/16 are data fields (kDataFields).
     case R_AARCH64_ADR_PREL_PG_HI21: return page(true);          // Page(S + A) - Page(P)
     case R_AARCH64_ADR_PREL_PG_HI21_NC: return page(false);
     case R_AARCH64_ADR_PREL_LO21:                                // S + A - P

@@ -50,6 +50,69 @@ constexpr std::array<uint8_t, R_X86_64_REX_GOTPCRELX + 1> kRelocWidths = [] {
     return w;
 }();
 
+// Each relocation type's kind (the table in Target.h says what each computes).
+constexpr RelExpr classify(uint32_t type)
+{
+    switch (type) {
+    case R_X86_64_NONE: return RelExpr::None;
+    case R_X86_64_64: case R_X86_64_32: case R_X86_64_32S: case R_X86_64_16: case R_X86_64_8:
+        return RelExpr::Absolute;
+    case R_X86_64_PC32: case R_X86_64_PC64: case R_X86_64_PC16: case R_X86_64_PC8:
+        return RelExpr::PCRelative;
+    case R_X86_64_PLT32: return RelExpr::PLT;
+    case R_X86_64_GOTPCREL: case R_X86_64_GOTPCRELX: case R_X86_64_REX_GOTPCRELX:
+    case R_X86_64_GOTPCREL64:
+        return RelExpr::GotPCRelative;
+    case R_X86_64_GOTOFF64: return RelExpr::GotRelative;
+    case R_X86_64_GOT64: return RelExpr::GotOffset;
+    case R_X86_64_PLTOFF64: return RelExpr::PltGotRelative;
+    case R_X86_64_GOTPC32: case R_X86_64_GOTPC64: return RelExpr::GotBaseRelative;
+    case R_X86_64_SIZE32: case R_X86_64_SIZE64: return RelExpr::Size;
+    case R_X86_64_TLSGD: case R_X86_64_TLSLD: case R_X86_64_DTPOFF32: case R_X86_64_DTPOFF64:
+    case R_X86_64_GOTTPOFF: case R_X86_64_TPOFF32: case R_X86_64_TPOFF64: case R_X86_64_DTPMOD64:
+    case R_X86_64_GOTPC32_TLSDESC: case R_X86_64_TLSDESC_CALL: case R_X86_64_TLSDESC:
+        return RelExpr::TLS;
+    default: return RelExpr::Unknown;
+    }
+}
+
+constexpr std::array<RelExpr, R_X86_64_REX_GOTPCRELX + 1> kRelExprs = [] {
+    std::array<RelExpr, R_X86_64_REX_GOTPCRELX + 1> e{};
+    for (uint32_t t = 0; t < e.size(); ++t)
+        e[t] = classify(t);
+    return e;
+}();
+
+// The loader's relocation engine: each field's width and range (the psABI's
+// table, section 4.4.1; lld's checks), its value computed by
+// Target::relocValue from the kind (the expression beside each).
+constexpr std::array<DataField, R_X86_64_REX_GOTPCRELX + 1> kDataFields = [] {
+    std::array<DataField, R_X86_64_REX_GOTPCRELX + 1> f{};
+    using C = FieldCheck;
+    f[R_X86_64_64] = {8, C::None};             // S + A
+    f[R_X86_64_PC32] = {4, C::Int};            // S + A - P
+    f[R_X86_64_PLT32] = {4, C::Int};           // L + A - P
+    f[R_X86_64_32] = {4, C::UInt};             // S + A, zero-extended by its user
+    f[R_X86_64_32S] = {4, C::Int};             // S + A, sign-extended
+    f[R_X86_64_PC64] = {8, C::None};           // S + A - P
+    f[R_X86_64_GOTPCREL] = {4, C::Int};        // G + A - P.  Never relaxed to lea: the
+    f[R_X86_64_GOTPCRELX] = {4, C::Int};       // target may be far (per-CPU blocks, libc).
+    f[R_X86_64_REX_GOTPCRELX] = {4, C::Int};
+    f[R_X86_64_GOTPCREL64] = {8, C::None};     // G + A - P
+    f[R_X86_64_GOTOFF64] = {8, C::None};       // S + A - GOT
+    f[R_X86_64_GOT64] = {8, C::None};          // G - GOT + A
+    f[R_X86_64_PLTOFF64] = {8, C::None};       // L + A - GOT
+    f[R_X86_64_GOTPC32] = {4, C::Int};         // GOT + A - P
+    f[R_X86_64_GOTPC64] = {8, C::None};        // GOT + A - P
+    f[R_X86_64_SIZE32] = {4, C::UInt};         // Z + A
+    f[R_X86_64_SIZE64] = {8, C::None};         // Z + A
+    f[R_X86_64_16] = {2, C::IntUInt};          // S + A
+    f[R_X86_64_8] = {1, C::IntUInt};           // S + A
+    f[R_X86_64_PC16] = {2, C::Int};            // S + A - P
+    f[R_X86_64_PC8] = {1, C::Int};             // S + A - P
+    return f;
+}();
+
 class X86_64 final : public Target {
 public:
     X86_64()
@@ -61,9 +124,10 @@ public:
         farStubSize = 64; // the moved instruction, movabs, jmp back
         fieldToInstructionEnd = 4; // lea disp32(%rip): the field ends the instruction
         relocWidths = kRelocWidths;
+        relExprs = kRelExprs;
+        dataFields = kDataFields;
     }
     StringRef relocName(uint32_t type) const override;
-    RelExpr relExpr(uint32_t type) const override;
     Access classifyAccess(const Section &sec, const Reloc &rel,
                           const std::vector<Reloc> &relocs) const override;
     Error rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
@@ -131,30 +195,6 @@ StringRef X86_64::relocName(uint32_t type) const
 }
 
 
-RelExpr X86_64::relExpr(uint32_t type) const
-{
-    switch (type) {
-    case R_X86_64_NONE: return RelExpr::None;
-    case R_X86_64_64: case R_X86_64_32: case R_X86_64_32S: case R_X86_64_16: case R_X86_64_8:
-        return RelExpr::Absolute;
-    case R_X86_64_PC32: case R_X86_64_PC64: case R_X86_64_PC16: case R_X86_64_PC8:
-        return RelExpr::PCRelative;
-    case R_X86_64_PLT32: return RelExpr::PLT;
-    case R_X86_64_GOTPCREL: case R_X86_64_GOTPCRELX: case R_X86_64_REX_GOTPCRELX:
-    case R_X86_64_GOTPCREL64:
-        return RelExpr::GotPCRelative;
-    case R_X86_64_GOTOFF64: return RelExpr::GotRelative;
-    case R_X86_64_GOT64: return RelExpr::GotOffset;
-    case R_X86_64_PLTOFF64: return RelExpr::PltGotRelative;
-    case R_X86_64_GOTPC32: case R_X86_64_GOTPC64: return RelExpr::GotBaseRelative;
-    case R_X86_64_SIZE32: case R_X86_64_SIZE64: return RelExpr::Size;
-    case R_X86_64_TLSGD: case R_X86_64_TLSLD: case R_X86_64_DTPOFF32: case R_X86_64_DTPOFF64:
-    case R_X86_64_GOTTPOFF: case R_X86_64_TPOFF32: case R_X86_64_TPOFF64: case R_X86_64_DTPMOD64:
-    case R_X86_64_GOTPC32_TLSDESC: case R_X86_64_TLSDESC_CALL: case R_X86_64_TLSDESC:
-        return RelExpr::TLS;
-    default: return RelExpr::Unknown;
-    }
-}
 
 const std::vector<std::pair<uint64_t, uint64_t>> &X86_64::instructions(const Section &sec) const
 {
@@ -351,63 +391,10 @@ Error X86_64::rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
     return Error::success();
 }
 
-// The loader's relocation engine: the value is computed (Target::relocValue,
-// the expression beside each case); each case is the field's encoding and
-// range (the psABI's table, section 4.4.1; lld's checks).
-Error X86_64::relocate(uint32_t type, uint8_t *loc, uint64_t value, function_ref<Diagnostic()> where) const
+// Every x86-64 relocation the engine applies is a data field (kDataFields):
+// Target::applyRelocation writes it.  What reaches here is not applied.
+Error X86_64::relocate(uint32_t type, uint8_t *, uint64_t, function_ref<Diagnostic()> where) const
 {
-    const auto x = static_cast<int64_t>(value);
-    auto s32 = [&]() -> Error {
-        if (Error e = checkInt(type, x, 32, where))
-            return e;
-        support::endian::write32le(loc, static_cast<uint32_t>(value));
-        return Error::success();
-    };
-    auto u32 = [&]() -> Error {
-        if (Error e = checkUInt(type, x, 32, where))
-            return e;
-        support::endian::write32le(loc, static_cast<uint32_t>(value));
-        return Error::success();
-    };
-    auto w64 = [&]() {
-        support::endian::write64le(loc, value);
-        return Error::success();
-    };
-    // Narrow fields: a PC-relative value must fit signed; an absolute one
-    // signed or unsigned (lld's checkIntUInt).
-    auto narrow = [&](unsigned bits, bool pcrel) -> Error {
-        if (Error e = pcrel ? checkInt(type, x, bits, where) : checkIntUInt(type, x, bits, where))
-            return e;
-        if (bits == 8)
-            *loc = static_cast<uint8_t>(value);
-        else
-            support::endian::write16le(loc, static_cast<uint16_t>(value));
-        return Error::success();
-    };
-    switch (type) {
-    case R_X86_64_64: return w64();            // S + A
-    case R_X86_64_PC32: return s32();          // S + A - P
-    case R_X86_64_PLT32: return s32();         // L + A - P
-    case R_X86_64_32: return u32();            // S + A, zero-extended by its user
-    case R_X86_64_32S: return s32();           // S + A, sign-extended
-    case R_X86_64_PC64: return w64();          // S + A - P
-    case R_X86_64_GOTPCREL:                    // G + A - P.  Never relaxed to lea: the
-    case R_X86_64_GOTPCRELX:                   // target may be far (per-CPU blocks, libc).
-    case R_X86_64_REX_GOTPCRELX: return s32();
-    case R_X86_64_GOTPCREL64: return w64();    // G + A - P
-    case R_X86_64_GOTOFF64: return w64();      // S + A - GOT
-    case R_X86_64_GOT64: return w64();         // G - GOT + A
-    case R_X86_64_PLTOFF64: return w64();      // L + A - GOT
-    case R_X86_64_GOTPC32: return s32();       // GOT + A - P
-    case R_X86_64_GOTPC64: return w64();       // GOT + A - P
-    case R_X86_64_SIZE32: return u32();        // Z + A
-    case R_X86_64_SIZE64: return w64();        // Z + A
-    case R_X86_64_16: return narrow(16, false);  // S + A : int16 or uint16
-    case R_X86_64_8: return narrow(8, false);    // S + A : int8 or uint8
-    case R_X86_64_PC16: return narrow(16, true); // S + A - P : int16
-    case R_X86_64_PC8: return narrow(8, true);   // S + A - P : int8
-    default: break;
-    }
     return unsupportedRelocation(type, where);
 }
 

@@ -20,7 +20,7 @@ namespace percpu::loader {
 Error reachFarData(Module &m)
 {
     const Target &tgt = *m.target;
-    if (!tgt.pc32)
+    if (!tgt.pc32 || !m.farDataRefs)
         return Error::success();
     const ObjectFile &o = m.obj;
     for (const auto &[rela, list] : o.relocs) {

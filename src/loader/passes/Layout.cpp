@@ -10,7 +10,8 @@ void planGotAndStubs(Module &m, std::vector<uint32_t> &gotSyms, std::vector<uint
                      std::vector<std::pair<uint32_t, int64_t>> &offsetSlots, unsigned &farStubs)
 {
     farStubs = 0;
-    std::set<uint32_t> got, stub;
+    // By symbol index (a set per relocation was the pass's main cost).
+    std::vector<bool> got(m.obj.symbols.size()), stub(m.obj.symbols.size());
     std::set<std::pair<uint32_t, int64_t>> offsets;
     for (const auto &[rela, list] : m.obj.relocs) {
         const Section &t = m.obj.sections[m.obj.relocTarget(rela)];
@@ -19,18 +20,18 @@ void planGotAndStubs(Module &m, std::vector<uint32_t> &gotSyms, std::vector<uint
         for (const Reloc &r : list) {
             RelExpr e = m.target->relExpr(r.type);
             if (needsGot(e))
-                got.insert(r.symbol);
+                got[r.symbol] = true;
             bool undef = r.symbol && m.obj.symbols[r.symbol].shndx == SHN_UNDEF;
             if ((e == RelExpr::PLT || e == RelExpr::PltGotRelative) && undef) {
-                stub.insert(r.symbol);
-                got.insert(r.symbol);
+                stub[r.symbol] = true;
+                got[r.symbol] = true;
             }
             // A PC-relative address of an external symbol may not reach
             // (libstdc++'s typeinfo from -fPIE code): keep a GOT entry ready.
             if (e == RelExpr::PCRelative && undef && (t.flags & SHF_EXECINSTR)) {
                 ++farStubs; // in case it is a memory access out of reach
                 if (m.target->computedOffset(r) == 0)
-                    got.insert(r.symbol);
+                    got[r.symbol] = true;
                 else
                     offsets.insert({r.symbol, m.target->computedOffset(r)});
             }
@@ -40,12 +41,18 @@ void planGotAndStubs(Module &m, std::vector<uint32_t> &gotSyms, std::vector<uint
     // relocations, pcpu_dlsym and exports alike.
     for (uint32_t i = 1; i < m.obj.symbols.size(); ++i)
         if (m.obj.symbols[i].type == STT_GNU_IFUNC && m.obj.symbols[i].isDefinedInSection()) {
-            stub.insert(i);
-            got.insert(i);
+            stub[i] = true;
+            got[i] = true;
             offsets.insert({i, kJumpSlot});
         }
-    gotSyms.assign(got.begin(), got.end());
-    stubSyms.assign(stub.begin(), stub.end());
+    gotSyms.clear();
+    stubSyms.clear();
+    for (uint32_t i = 0; i < got.size(); ++i) {
+        if (got[i])
+            gotSyms.push_back(i);
+        if (stub[i])
+            stubSyms.push_back(i);
+    }
     offsetSlots.assign(offsets.begin(), offsets.end());
 }
 
@@ -149,6 +156,7 @@ Error layOutAndMap(Module &m)
     uint64_t stubAt = m.base + stubOff, gotAt = m.base + gotOff;
     m.farStubs = farStubs ? m.base + farStubOff : 0;
     m.farStubsLeft = farStubs;
+    m.farDataRefs = farStubs;
     m.gotBase = gotAt;
     m.gotEntry.assign(o.symbols.size(), 0);
     m.pltStub.assign(o.symbols.size(), 0);

@@ -86,8 +86,11 @@ enum class RelExpr {
 // Whether kind `e` reads the symbol's GOT entry (G): the loader makes one.
 inline bool needsGot(RelExpr e)
 {
-    return e == RelExpr::GotPCRelative || e == RelExpr::GotOffset || e == RelExpr::GotPageRelative ||
-           e == RelExpr::GotPageOffset || e == RelExpr::GotPageBaseOffset;
+    constexpr uint32_t kinds = 1u << unsigned(RelExpr::GotPCRelative) | 1u << unsigned(RelExpr::GotOffset) |
+                               1u << unsigned(RelExpr::GotPageRelative) |
+                               1u << unsigned(RelExpr::GotPageOffset) |
+                               1u << unsigned(RelExpr::GotPageBaseOffset);
+    return (kinds >> unsigned(e)) & 1;
 }
 
 // What the instruction at a relocation does with the address.
@@ -112,6 +115,16 @@ struct Access {
 struct IndirectSlot {
     uint32_t symbol = 0;
     int64_t addend = 0;
+};
+
+// A relocation field that is plain data in memory (little-endian, `bytes`
+// wide) and the range its value must fit: generic code writes these
+// without asking the arch (Target::dataFields).  Fields inside instructions
+// (AArch64's immediates) are the arch's relocate().
+enum class FieldCheck : uint8_t { None, Int, UInt, IntUInt };
+struct DataField {
+    uint8_t bytes = 0; // 0: not a data field
+    FieldCheck check = FieldCheck::None;
 };
 
 class Target {
@@ -140,8 +153,17 @@ public:
         return static_cast<int64_t>(static_cast<uint64_t>(r.addend) + fieldToInstructionEnd);
     }
 
+    llvm::ArrayRef<RelExpr> relExprs;   // each relocation type's kind (relExpr)
+    llvm::ArrayRef<DataField> dataFields; // relocation types whose field is plain data
+
     virtual llvm::StringRef relocName(uint32_t type) const = 0;
-    virtual RelExpr relExpr(uint32_t type) const = 0;
+    // The kind of relocation `type`: the arch's table (built at compile time
+    // from its classification), Unknown past its end.  A table, not a
+    // virtual: the loader asks once per relocation.
+    RelExpr relExpr(uint32_t type) const
+    {
+        return type < relExprs.size() ? relExprs[type] : RelExpr::Unknown;
+    }
     // Bytes relocation `type` writes (for bounds checks when reading): the
     // arch's table, 4 past its end.  A table, not a virtual: readObject asks
     // once per relocation.
@@ -182,7 +204,31 @@ public:
     };
     // The value relocation kind `e` computes (the table above), in generic
     // code: what every arch used to recompute per case.
-    static uint64_t relocValue(RelExpr e, const RelocValues &v);
+    static uint64_t relocValue(RelExpr e, const RelocValues &v)
+    {
+        const uint64_t A = static_cast<uint64_t>(v.A);
+        constexpr uint64_t pageMask = ~uint64_t{0xfff}; // Page(x) = x & ~0xfff
+        switch (e) {
+        case RelExpr::Absolute: return v.S + A;
+        case RelExpr::PCRelative: return v.S + A - v.P;
+        case RelExpr::PLT: return v.L + A - v.P;
+        case RelExpr::GotPCRelative: return v.G + A - v.P;
+        case RelExpr::GotOffset: return v.G - v.GOT + A;
+        case RelExpr::PltGotRelative: return v.L + A - v.GOT;
+        case RelExpr::GotRelative: return v.S + A - v.GOT;
+        case RelExpr::GotBaseRelative: return v.GOT + A - v.P;
+        case RelExpr::Size: return v.Z + A;
+        case RelExpr::PageRelative: return ((v.S + A) & pageMask) - (v.P & pageMask);
+        case RelExpr::PageOffset: return v.S + A;
+        case RelExpr::GotPageRelative: return ((v.G + A) & pageMask) - (v.P & pageMask);
+        case RelExpr::GotPageOffset: return v.G + A;
+        case RelExpr::GotPageBaseOffset: return v.G + A - (v.GOT & pageMask);
+        case RelExpr::None:
+        case RelExpr::TLS:
+        case RelExpr::Unknown: break;
+        }
+        return 0;
+    }
     // Writes relocation `type` at `loc`: its value computed once from `v`
     // (relocValue of relExpr(type), or of `e` when the caller has it), then
     // encoded by the arch (relocate).  Errors are DiagnosticErrors located by
@@ -194,10 +240,43 @@ public:
         return applyRelocation(type, relExpr(type), loc, v, where);
     }
     llvm::Error applyRelocation(uint32_t type, RelExpr e, uint8_t *loc, const RelocValues &v,
-                                llvm::function_ref<Diagnostic()> where) const;
+                                llvm::function_ref<Diagnostic()> where) const
+    {
+        if (e == RelExpr::None)
+            return llvm::Error::success();
+        if (e == RelExpr::TLS || e == RelExpr::Unknown)
+            return unsupportedRelocation(type, where);
+        const uint64_t value = relocValue(e, v);
+        if (type < dataFields.size() && dataFields[type].bytes)
+            return writeDataField(type, dataFields[type], loc, value, where);
+        return relocate(type, loc, value, where);
+    }
+    // Stores `value` into a data field after its range check (checkInt &
+    // co.'s ranges; the failure path is theirs).
+    llvm::Error writeDataField(uint32_t type, DataField f, uint8_t *loc, uint64_t value,
+                               llvm::function_ref<Diagnostic()> where) const
+    {
+        const auto x = static_cast<int64_t>(value);
+        if (f.bytes < 8 && f.check != FieldCheck::None) {
+            const unsigned bits = 8u * f.bytes;
+            const int64_t smin = -(int64_t{1} << (bits - 1)), smax = (int64_t{1} << (bits - 1)) - 1;
+            const int64_t umax = static_cast<int64_t>((uint64_t{1} << bits) - 1);
+            const bool fits = f.check == FieldCheck::Int    ? x >= smin && x <= smax
+                              : f.check == FieldCheck::UInt ? x >= 0 && x <= umax
+                                                            : x >= smin && x <= umax;
+            if (!fits)
+                return f.check == FieldCheck::Int    ? checkInt(type, x, bits, where)
+                       : f.check == FieldCheck::UInt ? checkUInt(type, x, bits, where)
+                                                     : checkIntUInt(type, x, bits, where);
+        }
+        for (unsigned i = 0; i < f.bytes; ++i) // little-endian; compilers merge it into one store
+            loc[i] = static_cast<uint8_t>(value >> (8 * i));
+        return llvm::Error::success();
+    }
     // Encodes `value` (already computed for relocation `type`) into the
     // field at `loc`, after the range check of the field (checkInt & co.).
-    // Only called for types whose RelExpr is neither None, TLS nor Unknown.
+    // Only called for types whose RelExpr is neither None, TLS nor Unknown
+    // and that are not data fields.
     virtual llvm::Error relocate(uint32_t type, uint8_t *loc, uint64_t value,
                                  llvm::function_ref<Diagnostic()> where) const = 0;
     // Turns the address computation whose 32-bit PC-relative field is at
