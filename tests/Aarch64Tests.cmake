@@ -152,20 +152,7 @@ set_tests_properties(loader.zlib loader.zstd PROPERTIES
 
 # ---- percpu-elfpatch ---------------------------------------------------------------
 # The golden tests, run by the arm64 binary.
-file(GLOB PERCPU_GOLDEN CONFIGURE_DEPENDS
-     ${PROJECT_SOURCE_DIR}/testdata/elfpatch/golden/*.s
-     ${PROJECT_SOURCE_DIR}/testdata/elfpatch/golden/*.yaml
-     ${PROJECT_SOURCE_DIR}/testdata/elfpatch/malformed/*.yaml
-     ${PROJECT_SOURCE_DIR}/testdata/elfpatch/malformed/*.s)
-foreach(golden IN LISTS PERCPU_GOLDEN)
-  get_filename_component(gname ${golden} NAME_WE)
-  get_filename_component(gdir ${golden} DIRECTORY)
-  get_filename_component(gkind ${gdir} NAME)
-  add_test(NAME elfpatch.${gkind}.${gname}
-           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/elfpatch/golden.sh ${PERCPU_EMULATED_ELFPATCH}
-                   ${LLVM_TOOLS_BINARY_DIR} ${PERCPU_LINKER_SCRIPT} ${golden})
-  set_tests_properties(elfpatch.${gkind}.${gname} PROPERTIES PASS_REGULAR_EXPRESSION "golden ok")
-endforeach()
+percpu_golden_tests(${PERCPU_EMULATED_ELFPATCH})
 
 # The arm64 percpu-elfpatch answers as the build machine's does (check and
 # layout JSON, patched objects byte for byte) on the arm64 fixtures, x86-64

@@ -56,3 +56,23 @@ function(percpu_loader_tests variant)
   add_test(NAME loader.${variant}.far COMMAND loader_test)
   set_tests_properties(loader.${variant}.far PROPERTIES ENVIRONMENT "${fixtures};PERCPU_FORCE_FAR=1")
 endfunction()
+
+# The golden tests of percpu-elfpatch (testdata/elfpatch/{golden,malformed}:
+# each file carries its inputs, the command and the expected output), run
+# by `tool`: the tool's path, or a command that runs it.
+function(percpu_golden_tests tool)
+  file(GLOB PERCPU_GOLDEN CONFIGURE_DEPENDS
+       ${PROJECT_SOURCE_DIR}/testdata/elfpatch/golden/*.s
+       ${PROJECT_SOURCE_DIR}/testdata/elfpatch/golden/*.yaml
+       ${PROJECT_SOURCE_DIR}/testdata/elfpatch/malformed/*.yaml
+       ${PROJECT_SOURCE_DIR}/testdata/elfpatch/malformed/*.s)
+  foreach(golden IN LISTS PERCPU_GOLDEN)
+    get_filename_component(gname ${golden} NAME_WE)
+    get_filename_component(gdir ${golden} DIRECTORY)
+    get_filename_component(gkind ${gdir} NAME)
+    add_test(NAME elfpatch.${gkind}.${gname}
+             COMMAND ${PROJECT_SOURCE_DIR}/tests/elfpatch/golden.sh ${tool}
+                     ${LLVM_TOOLS_BINARY_DIR} ${PERCPU_LINKER_SCRIPT} ${golden})
+    set_tests_properties(elfpatch.${gkind}.${gname} PROPERTIES PASS_REGULAR_EXPRESSION "golden ok")
+  endforeach()
+endfunction()

@@ -76,12 +76,7 @@ constexpr RelExpr classify(uint32_t type)
     }
 }
 
-constexpr std::array<RelExpr, R_AARCH64_TLSDESC_CALL + 1> kRelExprs = [] {
-    std::array<RelExpr, R_AARCH64_TLSDESC_CALL + 1> e{};
-    for (uint32_t t = 0; t < e.size(); ++t)
-        e[t] = classify(t);
-    return e;
-}();
+constexpr auto kRelExprs = relExprTable<R_AARCH64_TLSDESC_CALL + 1>(classify);
 
 // The relocations whose field is plain data, written by
 // Target::applyRelocation (lld accepts signed or unsigned values there).

@@ -76,12 +76,7 @@ constexpr RelExpr classify(uint32_t type)
     }
 }
 
-constexpr std::array<RelExpr, R_X86_64_REX_GOTPCRELX + 1> kRelExprs = [] {
-    std::array<RelExpr, R_X86_64_REX_GOTPCRELX + 1> e{};
-    for (uint32_t t = 0; t < e.size(); ++t)
-        e[t] = classify(t);
-    return e;
-}();
+constexpr auto kRelExprs = relExprTable<R_X86_64_REX_GOTPCRELX + 1>(classify);
 
 // The loader's relocation engine: each field's width and range (the psABI's
 // table, section 4.4.1; lld's checks), its value computed by

@@ -16,6 +16,7 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -82,6 +83,16 @@ enum class RelExpr {
     TLS,
     Unknown,
 };
+
+// The table of relocation kinds an arch's constructor sets (Target::relExprs),
+// built at compile time from its classification of types 0..N-1.
+template <size_t N, typename Classify> constexpr std::array<RelExpr, N> relExprTable(Classify classify)
+{
+    std::array<RelExpr, N> e{};
+    for (uint32_t t = 0; t < N; ++t)
+        e[t] = classify(t);
+    return e;
+}
 
 // Whether kind `e` reads the symbol's GOT entry (G): the loader makes one.
 inline bool needsGot(RelExpr e)
