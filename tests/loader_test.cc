@@ -220,8 +220,8 @@ TEST_F(Loader, CanonicalModuleAddressesFaultAndAreNotAllocations)
 // A module whose per-CPU block lands out of 32-bit reach of its code (here:
 // the first chunk is filled, so the block goes to a later one) is loaded the
 // far way without being asked: the near attempt's overflows are records the
-// far-reach decision reads, the attempt is undone, and the same parsed
-// object is laid out again with indirect per-CPU references.  It also
+// far-reach decision reads, the near placement is given back, and the
+// graph, made indirect in memory, is laid out again.  It also
 // leaves committed pages free behind it, which a failed load undone later
 // must not give back (FailedLoadsLeaveNothingBehind, after it, compares the
 // committed pages exactly).
@@ -250,10 +250,18 @@ TEST_F(Loader, BlocksOutOfReachSwitchToTheFarPathByThemselves)
         EXPECT_EQ(pcpu_dlopen(fixture("counters.o").c_str(), 0), nullptr);
         EXPECT_NE(std::string(pcpu_dlerror()).find("counters.o"), std::string::npos);
     } else {
+        pcpu_stats beforeLoad{};
+        pcpu_get_stats(&beforeLoad);
         pcpu_module *m = load("counters.o");
         ASSERT_NE(m, nullptr);
         pcpu_module_info info;
         ASSERT_EQ(pcpu_module_get_info(m, &info), 0);
+        // One block is live for the module: a near attempt's was given back
+        // before the far layout took its own.
+        pcpu_stats afterLoad{};
+        pcpu_get_stats(&afterLoad);
+        EXPECT_EQ(afterLoad.module_blocks, beforeLoad.module_blocks + 1);
+        EXPECT_EQ(afterLoad.module_bytes, beforeLoad.module_bytes + ((info.percpu_bytes + 7) & ~size_t{7}));
         // -mcmodel=large code addresses everything with 64 bits: it reaches.
         // Otherwise the block is far when it is out of the reach of a
         // PC-relative reference from the module's code: x86-64's 32-bit

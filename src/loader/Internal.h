@@ -104,18 +104,17 @@ struct ExportEntry {
     struct Module *owner; // nullptr: the host
 };
 
-struct Module {
-    std::string name;
-    ObjectFile obj;
-    std::unique_ptr<Target> target;
-    BlockLayout block;
-    bool far = false;
-    int flags = 0;
+// What one layout of the graph decides, from the per-CPU block's plan to the
+// fix-up's records: the mapping and the addresses of sections, symbols, GOT
+// entries and stubs.  The far-reach decision gives its memory back and
+// starts again from an empty one (Module::discardPlacement), so every field
+// a layout sets lives here and nowhere else.
+struct Placement {
+    BlockLayout block;          // the per-CPU block's plan (scan)
+    uintptr_t blockCanon = 0;   // its canonical address (place)
+    std::vector<uint8_t> image; // its initial contents
 
-    uintptr_t blockCanon = 0;
-    std::vector<uint8_t> image; // the per-CPU block's initial contents
-
-    uintptr_t base = 0; // the mapping
+    uintptr_t base = 0; // the mapping (lay out)
     uint64_t mapSize = 0;
     bool inArea = false;
     bool reused = false; // the mapping came from the area's cache
@@ -128,11 +127,15 @@ struct Module {
     std::vector<uint64_t> secAddr;  // by section index (0: not loaded)
     std::vector<uint8_t *> secData; // by section index: where its bytes are written (the
                                     // mapping, the per-CPU image, or testing's buffers)
-                                    // --unresolved-symbols=ignore-all)
-    std::vector<uint64_t> symAddr;  // by symbol index
+    std::vector<uint64_t> symAddr;  // by symbol index (resolve)
     std::vector<uint64_t> gotEntry; // by symbol index: GOT entry address, or 0
+    std::vector<uint64_t> pltStub;  // by symbol index: PLT stub address, or 0
     // GOT entries holding symbol + k, for `lea sym+k(%rip)` turned into a load.
     std::map<std::pair<uint32_t, int64_t>, uint64_t> gotOffsetEntry;
+    std::map<uint32_t, uint64_t> commonAddr;
+    uint64_t gotBase = 0;
+    uint64_t ehFrame = 0;
+    uint64_t dsoHandle = 0; // the module's __dso_handle (a word in its data)
     // Indirect functions (STT_GNU_IFUNC) defined here: symbol index and
     // resolver address. As in an executable, the symbol's address everywhere
     // (calls, GOT entry, data, pcpu_dlsym) is its PLT stub, which jumps
@@ -143,15 +146,9 @@ struct Module {
     // (Target::writeFarStub): the next free one, and how many are left.
     uint64_t farStubs = 0;
     unsigned farStubsLeft = 0;
-    // Relocations whose value did not fit (the fix-up pass's records, which
-    // the far-reach decision reads), and how many relocations failed at all.
-    struct Overflow {
-        uint32_t section;
-        uint64_t offset;
-        uint32_t type, symbol;
-        int64_t value;
-    };
-    std::vector<Overflow> overflows;
+    // PC-relative references from code to undefined symbols (the layout's
+    // count): none, and the far-data pass has nothing to look at.
+    unsigned farDataRefs = 0;
     // What the far-data pass did to a PC-relative reference to external data
     // out of reach, by (section, offset): the field now addresses `slot`
     // (the instruction loads sym + k from it), or the instruction was `moved`
@@ -162,15 +159,28 @@ struct Module {
         std::string whyNotMoved;
     };
     std::map<std::pair<uint32_t, uint64_t>, FarDataFix> farData;
-    // PC-relative references from code to undefined symbols (the layout's
-    // count): none, and the far-data pass has nothing to look at.
-    unsigned farDataRefs = 0;
+    // Relocations whose value did not fit (the fix-up pass's records, which
+    // the far-reach decision reads), and how many relocations failed at all.
+    struct Overflow {
+        uint32_t section;
+        uint64_t offset;
+        uint32_t type, symbol;
+        int64_t value;
+    };
+    std::vector<Overflow> overflows;
     unsigned relocFailures = 0;
-    std::vector<uint64_t> pltStub;  // by symbol index: PLT stub address, or 0
-    std::map<uint32_t, uint64_t> commonAddr;
-    uint64_t gotBase = 0;
-    uint64_t ehFrame = 0;
-    bool ehRegistered = false;
+};
+
+// One module: the link graph the passes work on, and what stays of it once
+// loaded.  The graph is the object parsed once (ObjectFile: sections,
+// symbols, and relocations as its edges) with the Target that reads it;
+// the passes add a Placement, and the start passes the rest.
+struct Module : Placement {
+    std::string name;
+    ObjectFile obj;
+    std::unique_ptr<Target> target;
+    bool far = false; // per-CPU references made indirect (elfpatch::makeIndirect)
+    int flags = 0;
 
     std::vector<std::string> exportNames; // registered in the loader's table
     std::set<Module *> deps, dependents;
@@ -178,14 +188,21 @@ struct Module {
     std::unordered_map<std::string, uint32_t> globalDefs;
     std::vector<uint64_t> finiArray, exitcalls;
     bool constructed = false;
-    uint64_t dsoHandle = 0; // the module's __dso_handle (a word in its data)
+    bool ehRegistered = false;
     bool loaded = false;    // fully loaded: unloading keeps reusable memory
     llvm::StringRef original;     // the object's bytes, while loading
     std::vector<char> debugImage; // the object with load addresses, for GDB
     jit_code_entry debugEntry{};
     bool debugRegistered = false;
 
+    // Gives back the per-CPU block and the mapping of a layout that is not
+    // kept, and forgets everything the layout decided (the far path).  Only
+    // before anything was registered or run.
+    void discardPlacement();
     ~Module();
+
+private:
+    void releaseMemory();
 };
 
 struct Loader {

@@ -92,6 +92,30 @@ int describeModuleAddress(uintptr_t addr, char *buf, size_t len)
     return 0;
 }
 
+void Module::releaseMemory()
+{
+    // A failed load is undone exactly (pages given back, mappings as they
+    // were); an unloaded module's memory stays ready for the next load.
+    if (blockCanon)
+        pcpu_module_block_free(reinterpret_cast<void *>(blockCanon), loaded ? 0 : 1);
+    if (base) {
+        Loader &L = loader();
+        if (inArea)
+            L.area.release(base, mapSize, loaded, reused);
+        else
+            munmap(reinterpret_cast<void *>(base), mapSize);
+    }
+    blockCanon = 0;
+    base = 0;
+}
+
+void Module::discardPlacement()
+{
+    releaseMemory();
+    static_cast<Placement &>(*this) = Placement{};
+    deps.clear(); // what resolve found; it runs again
+}
+
 Module::~Module()
 {
     Loader &L = loader();
@@ -103,16 +127,7 @@ Module::~Module()
         unregisterFromDebugger(*this);
     if (ehRegistered)
         __deregister_frame(reinterpret_cast<void *>(ehFrame));
-    // A failed load is undone exactly (pages given back, mappings as they
-    // were); an unloaded module's memory stays ready for the next load.
-    if (blockCanon)
-        pcpu_module_block_free(reinterpret_cast<void *>(blockCanon), loaded ? 0 : 1);
-    if (base) {
-        if (inArea)
-            L.area.release(base, mapSize, loaded, reused);
-        else
-            munmap(reinterpret_cast<void *>(base), mapSize);
-    }
+    releaseMemory();
 }
 
 } // namespace percpu::loader

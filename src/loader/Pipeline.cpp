@@ -1,7 +1,8 @@
 //===- Pipeline.cpp - loading as passes over a module ----------------------===//
 //
-// Loading runs two lists of passes over one Module (see kLinkPasses and
-// kStartPasses below), each pass `llvm::Error pass(Module &)`, in phases:
+// Loading runs lists of passes over one Module, the link graph (see
+// kLinkPasses, kLayoutPasses and kStartPasses below), each pass
+// `llvm::Error pass(Module &)`, in phases:
 //
 //   read -> scan (make indirect when far; plan the per-CPU block) -> lay out
 //   and map (sections by permission, GOT, PLT, far stubs) -> place the
@@ -18,10 +19,11 @@
 // near the host image (like the kernel's module space), and the first chunk
 // of per-CPU units is canonically addressed near the host too, so the default
 // placement needs no extra instruction.  When a per-CPU reference does not
-// reach (the fix-up pass records the overflows; farPathFixes reads them), or
-// PCPU_RTLD_FAR / PERCPU_FORCE_FAR=1 asks, the passes run (again) on the same
-// parsed object with elfpatch::makeIndirect applied in memory: per-CPU
-// address computations then load full addresses from slots.
+// reach (the fix-up pass records the overflows; farPathFixes reads them), the
+// far-reach decision (layOutAndReach) applies elfpatch::makeIndirect to the
+// graph in memory, so that per-CPU address computations load full addresses
+// from slots, and lays it out again; PCPU_RTLD_FAR / PERCPU_FORCE_FAR=1 asks
+// for that from the start.
 //
 // Synchronisation: one mutex (Loader::lock) protects the module list, the
 // export registry and the module area.  Per-CPU data of a loaded module is
@@ -107,10 +109,17 @@ struct Pass {
     Error (*run)(Module &);
 };
 
-const Pass kLinkPasses[] = {
-    {"read", "validate (check's structural rules)", validate},
-    {"read", "the host's machine", checkHostMachine},
-    {"scan", "make per-CPU references indirect (far)", makeIndirectIfFar},
+template <size_t N> Error runPasses(Module &m, const Pass (&passes)[N])
+{
+    for (const Pass &p : passes)
+        if (Error e = p.run(m))
+            return e;
+    return Error::success();
+}
+
+// One layout of the graph, from the per-CPU block's plan to the fixed-up
+// image; everything these passes decide is the module's Placement.
+const Pass kLayoutPasses[] = {
     {"scan", "plan the per-CPU block", planPerCpuBlock},
     {"lay out", "lay out sections, GOT, PLT and far stubs; map", layOutAndMap},
     {"place", "place the per-CPU block in every unit", placeBlock},
@@ -118,6 +127,32 @@ const Pass kLinkPasses[] = {
     {"fix up", "write GOT entries and PLT stubs", writeGotAndStubs},
     {"fix up", "reach external data out of range (GOT loads, far stubs)", reachFarData},
     {"fix up", "apply relocations", relocate},
+};
+
+// Lays the graph out near; when every failure of the fix-up was a per-CPU
+// reference out of 32-bit reach (the fix-up's overflow records, which
+// farPathFixes reads), the far-reach decision rewrites the graph in memory
+// (elfpatch::makeIndirect: per-CPU address computations load full addresses
+// from slots), gives the near placement back and lays the graph out again.
+// The object is not parsed again, nor validated again.
+Error layOutAndReach(Module &m)
+{
+    Error e = runPasses(m, kLayoutPasses);
+    if (!e || m.far || !farPathFixes(m))
+        return e;
+    consumeError(std::move(e));
+    m.discardPlacement();
+    m.far = true;
+    if (auto n = makeIndirect(m.obj); !n)
+        return n.takeError();
+    return runPasses(m, kLayoutPasses);
+}
+
+const Pass kLinkPasses[] = {
+    {"read", "validate (check's structural rules)", validate},
+    {"read", "the host's machine", checkHostMachine},
+    {"scan", "make per-CPU references indirect (PCPU_RTLD_FAR)", makeIndirectIfFar},
+    {"lay out .. fix up", "the layout passes above, near, then far if the fix-up says so", layOutAndReach},
     {"fix up", "share the per-CPU image with every unit", copyPerCpuImage},
     {"register", "register exports", registerExports},
 };
@@ -129,26 +164,6 @@ const Pass kStartPasses[] = {
     {"register", "publish PCPU_RTLD_GLOBAL definitions", publishGlobalDefinitions},
 };
 
-template <size_t N> Error runPasses(Module &m, const Pass (&passes)[N])
-{
-    for (const Pass &p : passes)
-        if (Error e = p.run(m))
-            return e;
-    return Error::success();
-}
-
-std::unique_ptr<Module> newModule(const std::string &name, ObjectFile obj, int flags, bool far,
-                                  StringRef original)
-{
-    auto m = std::make_unique<Module>();
-    m->name = name;
-    m->obj = std::move(obj);
-    m->flags = flags;
-    m->far = far;
-    m->original = original;
-    return m;
-}
-
 pcpu_module *load(const std::string &name, MemoryBufferRef buf, int flags)
 {
     Loader &L = loader();
@@ -158,19 +173,13 @@ pcpu_module *load(const std::string &name, MemoryBufferRef buf, int flags)
         return nullptr;
     }
     std::lock_guard<std::recursive_mutex> guard(L.lock);
-    auto m = newModule(name, std::move(*parsed), flags, forceFar(flags), buf.getBuffer());
+    auto m = std::make_unique<Module>();
+    m->name = name;
+    m->obj = std::move(*parsed);
+    m->flags = flags;
+    m->far = forceFar(flags);
+    m->original = buf.getBuffer();
     Error e = runPasses(*m, kLinkPasses);
-    if (e && !m->far && farPathFixes(*m)) {
-        // Far reach: every failure was a per-CPU reference out of 32-bit
-        // reach.  The near attempt is undone (its mapping and block given
-        // back), and the same parsed object, untouched by it, goes through
-        // the passes again with its per-CPU references made indirect.
-        consumeError(std::move(e));
-        ObjectFile obj = std::move(m->obj);
-        m.reset();
-        m = newModule(name, std::move(obj), flags, true, buf.getBuffer());
-        e = runPasses(*m, kLinkPasses);
-    }
     if (!e) {
         L.loading = m.get();
         auto notLoading = make_scope_exit([&] { L.loading = nullptr; });
