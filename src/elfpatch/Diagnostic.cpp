@@ -4,9 +4,57 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cassert>
+
 using namespace llvm;
 
 namespace percpu::elfpatch {
+
+const std::vector<RuleInfo> &allRules()
+{
+    constexpr unsigned both = kCheckRule | kLoadRule;
+    static const std::vector<RuleInfo> rules = {
+        {"malformed", "the file is not valid ELF, or a table, offset or index points outside it", both},
+        {"section-flags", "a per-CPU section is not allocated, writable, non-executable data", both},
+        {"unknown-section", "a per-CPU section name with a suffix that is not a canonical one", both},
+        {"section-collision", "an ordinary symbol inside a per-CPU section of the 2006 spelling (.data.percpu*)", both},
+        {"misaligned", "a variable in an aligned per-CPU section is not on a cache line (or page)"},
+        {"direct-access", "code reads or writes a per-CPU variable's canonical address directly"},
+        {"kind-mismatch", "a reference declared per-CPU bound to ordinary data, or the reverse", both},
+        {"block-budget", "a per-CPU block (or the sum over modules) exceeds --max-block"},
+        {"host-layout", "a linked host's per-CPU block is out of order, outside its bounds, or unbounded"},
+        {"layout-drift", "a per-CPU variable moved or changed size against --baseline, or the block grew"},
+        {"undefined-symbol", "a module references a symbol that no module, export or the process defines", kLoadRule},
+        {"duplicate-export", "two modules export the same name", kLoadRule},
+        {"relocation-overflow", "a relocation's value does not fit its field (a -fno-pic module far from its target)", kLoadRule},
+        {"unsupported-relocation", "a relocation type the loader or the patcher does not implement", both},
+        {"init-failed", "a module's module_init returned non-zero, or its constructor threw", kLoadRule},
+        {"load", "the loader could not map, protect or register a module", kLoadRule},
+        {"internal", "patch or link built an inconsistent object (a bug in percpu-elfpatch)", kWriteRule},
+    };
+    return rules;
+}
+
+bool isRule(const std::string &id)
+{
+    for (const RuleInfo &r : allRules())
+        if (id == r.id)
+            return (r.scope & kCheckRule) != 0;
+    return false;
+}
+
+bool isKnownRule(const std::string &id)
+{
+    for (const RuleInfo &r : allRules())
+        if (id == r.id)
+            return true;
+    return false;
+}
+
+DiagnosticError::DiagnosticError(Diagnostic d) : diag(std::move(d))
+{
+    assert(isKnownRule(diag.rule) && "a diagnostic's rule must be in allRules()");
+}
 
 char DiagnosticError::ID = 0;
 char RelocationRangeError::ID = 0;

@@ -20,9 +20,13 @@ std::string rulesHelp()
 {
     std::string s = "Rules (IDs for --disable and all output formats).  The module loader\n"
                     "(pcpu_dlopen, percpu-load) reports its refusals with the same IDs: those\n"
-                    "marked [check, load] by both, [load] by the loader only (not for --disable):\n";
+                    "marked [check, load] by both, [load] by the loader only, [patch, link] by\n"
+                    "the commands that write objects (these three not for --disable):\n";
     for (const RuleInfo &r : allRules()) {
-        std::string tag = r.scope == kLoadRule ? " [load]" : r.scope == kCheckRule ? "" : " [check, load]";
+        std::string tag = r.scope == kLoadRule    ? " [load]"
+                          : r.scope == kCheckRule ? ""
+                          : r.scope == kWriteRule ? " [patch, link]"
+                                                  : " [check, load]";
         s += "  " + std::string(r.id) + std::string(std::max<size_t>(2, 24 - std::string(r.id).size()), ' ') +
              r.summary + tag + "\n";
     }

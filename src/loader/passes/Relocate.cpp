@@ -7,25 +7,16 @@ namespace percpu::loader {
 // out of reach: name where it lives and say what to do. The usual case is
 // -fPIE code reading a shared library's variable directly, which only works
 // in an executable (the linker copies the variable into it).
-Error explainFarData(Error e, const Module &m, const std::string &name, uint64_t addr,
-                     const std::string &whyNotMoved)
+void explainFarData(Diagnostic &d, const std::string &name, uint64_t addr, const std::string &whyNotMoved)
 {
     Dl_info info{};
     if (!addr || !dladdr(reinterpret_cast<void *>(addr), &info) || !info.dli_fname)
-        return e;
+        return;
     std::string where = info.dli_fname[0] ? info.dli_fname : "the host executable";
-    std::vector<Diagnostic> diags = takeDiagnostics(std::move(e), "load", m.name);
-    Error out = Error::success();
-    for (Diagnostic &d : diags) {
-        if (d.rule == "relocation-overflow")
-            d.message += "; '" + name + "' is defined in " + where +
-                         ", out of 32-bit reach of the module: code built with -fPIE reaches data "
-                         "outside its object directly (an executable would get a copy relocation)" +
-                         (whyNotMoved.empty() ? std::string() : " and " + whyNotMoved) +
-                         "; build the module with -fPIC";
-        out = joinErrors(std::move(out), make_error<DiagnosticError>(std::move(d)));
-    }
-    return out;
+    d.message += "; '" + name + "' is defined in " + where +
+                 ", out of 32-bit reach of the module: code built with -fPIE reaches data "
+                 "outside its object directly (an executable would get a copy relocation)" +
+                 (whyNotMoved.empty() ? std::string() : " and " + whyNotMoved) + "; build the module with -fPIC";
 }
 
 // The GOT entries and PLT stubs laid out for the module (jump slots stay 0
@@ -103,12 +94,14 @@ Error relocate(Module &m)
             };
             if (Error e = m.target->applyRelocation(r.type, expr, dst + r.offset, v, where)) {
                 ++m.relocFailures;
+                // Out of range: a record for the far-reach decision, and for
+                // external data, what to do about it.
                 e = handleErrors(std::move(e), [&](std::unique_ptr<RelocationRangeError> range) -> Error {
                     m.overflows.push_back({t.index, r.offset, r.type, r.symbol, range->value});
+                    if (sym.shndx == SHN_UNDEF && expr == RelExpr::PCRelative)
+                        explainFarData(range->diag, sym.name, v.S, whyNotMoved);
                     return Error(std::move(range));
                 });
-                if (sym.shndx == SHN_UNDEF && expr == RelExpr::PCRelative)
-                    e = explainFarData(std::move(e), m, sym.name, v.S, whyNotMoved);
                 errors = joinErrors(std::move(errors), std::move(e));
                 if (++count > 20)
                     return errors;

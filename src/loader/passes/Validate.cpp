@@ -32,8 +32,10 @@ Error validate(Module &m)
     // check's structural rules, from its own code: a per-CPU section that is
     // not PROGBITS/NOBITS data would otherwise load as ordinary data, and the
     // module's first per_cpu() access would fault.
-    for (Diagnostic &d : structuralDiagnostics(o))
-        return loadError(m.name, d.section, d.offset, d.symbol, d.message, d.rule);
+    for (Diagnostic &d : structuralDiagnostics(o)) {
+        d.file = m.name; // the name the module is loaded as
+        return make_error<DiagnosticError>(std::move(d));
+    }
     m.target = createTarget(o.machine);
     for (const Symbol &s : o.symbols)
         if (s.name == "__gnu_lto_slim")

@@ -22,22 +22,6 @@
 
 namespace percpu::elfpatch {
 
-// Who reports a rule: `percpu-elfpatch check`, the module loader
-// (pcpu_dlopen, percpu-load), or both.  One list, so that a rule id means the
-// same in a CI report and in a load failure.
-enum RuleScope : unsigned { kCheckRule = 1, kLoadRule = 2 };
-struct RuleInfo {
-    const char *id;
-    const char *summary;
-    unsigned scope = kCheckRule;
-};
-// Every rule, in a stable order.
-const std::vector<RuleInfo> &allRules();
-// Whether `id` is a rule `check` reports (what --disable accepts).
-bool isRule(const std::string &id);
-// Whether `id` is a rule of any scope.
-bool isKnownRule(const std::string &id);
-
 struct Growth {
     uint64_t value = 0;
     bool percent = false;

@@ -23,6 +23,24 @@ namespace percpu::elfpatch {
 
 enum class Severity { Error, Warning, Note };
 
+// Who reports a rule: `percpu-elfpatch check`, the module loader
+// (pcpu_dlopen, percpu-load), both, or the commands that write objects
+// (patch, link).  One list, so that a rule id means the same in a CI report
+// and in a load failure; every DiagnosticError carries one of its ids (debug
+// builds assert it).
+enum RuleScope : unsigned { kCheckRule = 1, kLoadRule = 2, kWriteRule = 4 };
+struct RuleInfo {
+    const char *id;
+    const char *summary;
+    unsigned scope = kCheckRule;
+};
+// Every rule, in a stable order.
+const std::vector<RuleInfo> &allRules();
+// Whether `id` is a rule `check` reports (what --disable accepts).
+bool isRule(const std::string &id);
+// Whether `id` is a rule of any scope.
+bool isKnownRule(const std::string &id);
+
 struct Diagnostic {
     std::string rule;    // stable rule id ("malformed", "direct-access", ...)
     Severity severity = Severity::Error;
@@ -42,7 +60,7 @@ const char *severityName(Severity s);
 class DiagnosticError : public llvm::ErrorInfo<DiagnosticError> {
 public:
     static char ID;
-    explicit DiagnosticError(Diagnostic d) : diag(std::move(d)) {}
+    explicit DiagnosticError(Diagnostic d);
     void log(llvm::raw_ostream &os) const override;
     std::error_code convertToErrorCode() const override;
     Diagnostic diag;
