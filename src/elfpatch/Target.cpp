@@ -67,6 +67,11 @@ llvm::Error Target::writeFarStub(uint8_t *, const Section &, uint64_t, const Rel
                                                llvm::inconvertibleErrorCode());
 }
 
+bool hasTarget(uint16_t machine)
+{
+    return machine == llvm::ELF::EM_X86_64 || machine == llvm::ELF::EM_AARCH64;
+}
+
 std::unique_ptr<Target> createTarget(uint16_t machine)
 {
     switch (machine) {

@@ -24,7 +24,7 @@ Error placeBlock(Module &m)
     return Error::success();
 }
 
-
+// The per-CPU image into every unit, once the fix-up has written it.
 void copyImage(Module &m)
 {
     if (!m.blockCanon || m.image.empty())
@@ -37,9 +37,5 @@ void copyImage(Module &m)
         std::memcpy(reinterpret_cast<void *>(m.blockCanon + pcpu_unit_offset[c]), m.image.data(),
                     m.image.size());
 }
-
-// Calls an indirect function's resolver with what ld.so passes on this
-// architecture: nothing on x86-64; on AArch64 AT_HWCAP (with
-// _IFUNC_ARG_HWCAP) and a pointer to {size, AT_HWCAP, AT_HWCAP2}.
 
 } // namespace percpu::loader

@@ -340,8 +340,9 @@ public:
                                      uint64_t symbolPlusAddend, uint8_t *stub, uint64_t stubAddr) const;
 };
 
-// The Target for `machine`, or nullptr when unsupported.
+// The Target for `machine`, or nullptr when unsupported (hasTarget false).
 std::unique_ptr<Target> createTarget(uint16_t machine);
+bool hasTarget(uint16_t machine);
 
 // Factories in src/elfpatch/Arch/*.cpp.
 std::unique_ptr<Target> createX86_64Target();
