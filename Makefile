@@ -6,7 +6,8 @@
 #               then the arm64 build with its tests under qemu-user
 #               (test-aarch64), then the .deb in a fresh Debian root (test-package)
 # Both install missing Debian packages first (scripts/install-deps.sh).
-# Other targets: make bench (benchmarks with ratios), make corpus (the Linux
+# Other targets: make bench (benchmarks with ratios), make bench-loader-vs
+# BASE=COMMIT (the loader's speed against an earlier commit's, in one run), make corpus (the Linux
 # kernel's modules through check/layout/patch; downloads them), make install PREFIX=...,
 # make package (the .deb, build/default/percpu_VERSION_ARCH.deb), make
 # test-package (that .deb installed and used in a fresh debootstrap root) and
@@ -16,7 +17,7 @@ PRESETS ?= default asan tsan llvm14
 PREFIX ?= /usr/local
 JOBS ?= 2
 
-.PHONY: demo test test-aarch64 bench corpus deps install package test-package test-debian clean
+.PHONY: demo test test-aarch64 bench bench-loader-vs corpus deps install package test-package test-debian clean
 
 deps:
 	@scripts/install-deps.sh
@@ -51,6 +52,18 @@ bench: deps
 	@cmake --preset default >/dev/null
 	@cmake --build --preset default -j $(JOBS)
 	@bench/run.sh build/default
+
+# The loader against an earlier commit's, interleaved in one run:
+#   make bench-loader-vs BASE=HEAD~1   (any commit; built in build/bench-base)
+BASE ?= HEAD~1
+bench-loader-vs: deps
+	@cmake --preset default >/dev/null
+	@cmake --build --preset default -j $(JOBS) --target percpu-loader-bench
+	@rm -rf build/bench-base && git worktree prune && \
+	  git worktree add --detach -f build/bench-base $(BASE) >/dev/null
+	@cmake --preset default -S build/bench-base >/dev/null
+	@cmake --build build/bench-base/build/default -j $(JOBS) --target percpu-loader-bench
+	@bench/compare_loader.sh build/bench-base/build/default build/default
 
 # The kernel's own modules (Debian's linux-image packages, downloaded once
 # into build/kernel-corpus) through check, layout and patch, then check's
