@@ -246,9 +246,13 @@ TEST_F(Loader, BlocksOutOfReachSwitchToTheFarPathByThemselves)
     ASSERT_GT(fill.size(), 0u);
     if (getenv("PERCPU_EXPECT_ABSOLUTE_REFUSAL")) {
         // -fno-pic code holds 32-bit absolute per-CPU addresses, which the
-        // far path cannot make indirect: refused, naming the module.
+        // far path cannot make indirect: refused, naming the module, after
+        // the near layout was given back and the far one refused, with
+        // nothing left of either.
+        Snapshot before = Snapshot::take();
         EXPECT_EQ(pcpu_dlopen(fixture("counters.o").c_str(), 0), nullptr);
         EXPECT_NE(std::string(pcpu_dlerror()).find("counters.o"), std::string::npos);
+        expectSameState(before, Snapshot::take());
     } else {
         pcpu_stats beforeLoad{};
         pcpu_get_stats(&beforeLoad);
