@@ -9,6 +9,7 @@
 //   per-CPU block -> resolve symbols -> fix up (relocations, the per-CPU
 //   image into every unit) -> register exports | protect (then IFUNC
 //   resolvers) -> debugger -> init (constructors, module_init) -> publish
+//   -> drop what only linking needed
 //
 // A failure in any pass unwinds everything done so far (the Module
 // destructor releases what it holds), so a failed load leaves the
@@ -103,6 +104,32 @@ Error publishGlobalDefinitions(Module &m)
     return Error::success();
 }
 
+// What only linking needed goes once the module runs: the sections' bytes
+// (the mapping and the units hold them now), the relocations, the per-CPU
+// image, the GOT/PLT/far-data bookkeeping.  A loaded module keeps its
+// symbols and their addresses (pcpu_dlsym, the guard's describer), its
+// sections' headers, its mapping and its block.
+template <typename T> void release(T &container) { T().swap(container); }
+
+Error dropLinkState(Module &m)
+{
+    for (Section &s : m.obj.sections)
+        release(s.data);
+    release(m.obj.relocs);
+    release(m.image);
+    release(m.secData);
+    release(m.gotEntry);
+    release(m.pltStub);
+    release(m.gotOffsetEntry);
+    release(m.commonAddr);
+    release(m.farData);
+    release(m.overflows);
+    release(m.regions);
+    release(m.ifuncs);
+    m.original = {};
+    return Error::success();
+}
+
 struct Pass {
     const char *phase;
     const char *name;
@@ -162,6 +189,7 @@ const Pass kStartPasses[] = {
     {"register", "link dependents; tell the debugger", linkDependentsAndDebugger},
     {"init", "run constructors and module_init", runInitialisers},
     {"register", "publish PCPU_RTLD_GLOBAL definitions", publishGlobalDefinitions},
+    {"register", "drop what only linking needed", dropLinkState},
 };
 
 pcpu_module *load(const std::string &name, MemoryBufferRef buf, int flags)
