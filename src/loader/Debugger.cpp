@@ -35,14 +35,24 @@ std::vector<char> debugImage(const Module &m, StringRef original)
         return i < count && (sh[i].sh_flags & SHF_ALLOC) && sh[i].sh_type != SHT_GROUP &&
                !(i < m.obj.sections.size() && m.obj.sections[i].name == ".eh_frame");
     };
-    std::vector<char> out(sizeof(eh));
+    auto keepBytes = [&](uint64_t i) {
+        const ELF64LE::Shdr &h = sh[i];
+        return h.sh_type != SHT_NOBITS && h.sh_type != SHT_NULL && !loaded(i) &&
+               !(h.sh_type == SHT_RELA && loaded(h.sh_info));
+    };
+    uint64_t bound = sizeof(eh) + count * (shsize + 64); // headers, and padding at most
+    for (uint64_t i = 1; i < count; ++i)
+        if (keepBytes(i))
+            bound += std::min<uint64_t>(sh[i].sh_size, original.size());
+    std::vector<char> out;
+    out.reserve(bound); // one allocation
+    out.resize(sizeof(eh));
     for (uint64_t i = 1; i < count; ++i) {
         ELF64LE::Shdr &h = sh[i];
+        const bool keep = keepBytes(i); // before the header changes below
         if (i < m.secAddr.size() && (h.sh_flags & SHF_ALLOC))
             h.sh_addr = m.secAddr[i];
-        const bool keepBytes = h.sh_type != SHT_NOBITS && h.sh_type != SHT_NULL && !loaded(i) &&
-                               !(h.sh_type == SHT_RELA && loaded(h.sh_info));
-        if (!keepBytes) {
+        if (!keep) {
             if (loaded(i))
                 h.sh_type = SHT_NOBITS; // size and address stay: GDB reads memory
             else if (h.sh_type == SHT_RELA)
