@@ -188,6 +188,10 @@ struct Module : Placement {
     std::unordered_map<std::string, uint32_t> globalDefs;
     std::vector<uint64_t> finiArray, exitcalls;
     bool constructed = false;
+    // Something was registered under dsoHandle (__cxa_atexit, atexit,
+    // pthread_atfork, through the loader's wrappers): unloading calls
+    // __cxa_finalize only then.
+    bool exitHandlers = false;
     bool ehRegistered = false;
     bool loaded = false;    // fully loaded: unloading keeps reusable memory
     llvm::StringRef original;     // the object's bytes, while loading

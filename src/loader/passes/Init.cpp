@@ -97,7 +97,8 @@ void runDestructors(Module &m)
 {
     if (!m.constructed)
         return;
-    __cxa_finalize(reinterpret_cast<void *>(m.dsoHandle));
+    if (m.exitHandlers)
+        __cxa_finalize(reinterpret_cast<void *>(m.dsoHandle));
     for (auto it = m.finiArray.rbegin(); it != m.finiArray.rend(); ++it)
         reinterpret_cast<void (*)()>(*it)();
     m.constructed = false;

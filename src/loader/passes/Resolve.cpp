@@ -17,15 +17,35 @@ Module *moduleAt(uint64_t addr)
     return nullptr;
 }
 
+// The module whose __dso_handle is `dso`, or null. Called with the loader's
+// lock held.
+Module *moduleWithDso(const void *dso)
+{
+    Loader &L = loader();
+    const auto handle = reinterpret_cast<uint64_t>(dso);
+    if (!handle)
+        return nullptr;
+    if (L.loading && L.loading->dsoHandle == handle)
+        return L.loading;
+    for (Module *m : L.modules)
+        if (m->dsoHandle == handle)
+            return m;
+    return nullptr;
+}
+
 // The __dso_handle of the module that owns a handler (by the handler's
-// address, then by the caller's), or null for code outside modules.
+// address, then by the caller's), or null for code outside modules; the
+// module is marked as having handlers for __cxa_finalize to run or forget.
 void *dsoHandleFor(const void *handler, const void *caller)
 {
     std::lock_guard<std::recursive_mutex> guard(loader().lock);
     Module *m = moduleAt(reinterpret_cast<uint64_t>(handler));
     if (!m)
         m = moduleAt(reinterpret_cast<uint64_t>(caller));
-    return m ? reinterpret_cast<void *>(m->dsoHandle) : nullptr;
+    if (!m)
+        return nullptr;
+    m->exitHandlers = true;
+    return reinterpret_cast<void *>(m->dsoHandle);
 }
 
 // What libc_nonshared.a gives every executable and shared object: functions
@@ -46,12 +66,28 @@ extern "C" int pcpuModulePthreadAtfork(void (*prepare)(void), void (*parent)(voi
     return __register_atfork(prepare, parent, child, dsoHandleFor(any, __builtin_return_address(0)));
 }
 
+// libc's __cxa_atexit, as module code calls it (C++ static destructors,
+// under the module's __dso_handle): the same registration, and a mark on
+// the module, so that unloading one that registered nothing skips
+// __cxa_finalize, which walks every handler of the process.
+extern "C" int pcpuModuleCxaAtexit(void (*fn)(void *), void *arg, void *dso)
+{
+    {
+        std::lock_guard<std::recursive_mutex> guard(loader().lock);
+        if (Module *m = moduleWithDso(dso))
+            m->exitHandlers = true;
+    }
+    return __cxa_atexit(fn, arg, dso);
+}
+
 void *nonsharedFunction(const std::string &name)
 {
     if (name == "atexit")
         return reinterpret_cast<void *>(&pcpuModuleAtexit);
     if (name == "pthread_atfork" || name == "__pthread_atfork")
         return reinterpret_cast<void *>(&pcpuModulePthreadAtfork);
+    if (name == "__cxa_atexit")
+        return reinterpret_cast<void *>(&pcpuModuleCxaAtexit);
     if (name == "__stack_chk_fail_local") // i386's spelling; the same function
         return dlsym(RTLD_DEFAULT, "__stack_chk_fail");
     return nullptr;
