@@ -281,6 +281,7 @@ Error Reader::readSymbols()
                             : "holds " + std::to_string(xindex->data.size()) + " bytes for " +
                                   std::to_string(symsOrErr->size()) + " symbols (4 bytes each expected)");
         uint32_t i = 0;
+        obj.symbols.reserve(symsOrErr->size());
         for (const auto &sym : *symsOrErr) {
             Symbol s;
             auto nameOrErr = sym.getName(*strtabOrErr);
