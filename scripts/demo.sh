@@ -9,7 +9,7 @@ tool="$build/src/elfpatch/percpu-elfpatch"
 out="$build/demo/plugins"
 mkdir -p "$out"
 cc=${CC:-cc}
-inc=(-I"$src/src/runtime/include")
+inc=(-I"$src/src/runtime/include" -I"$src/arch/x86_64/include" -I"$src/arch/aarch64/include")
 
 echo "== 1. per-CPU counters in a program (percpu-demo, 4 threads x 1,000,000, migrating)"
 "$build/demo/percpu-demo" 4 1000000

@@ -15,7 +15,7 @@ set(PERCPU_MODULE_SOURCES counters.c user.c cxx_module.cc tls_module.c kind_mism
     failing_init.c small.c diff.c ifunc.c atexit_module.c ctors.c)
 file(GLOB PERCPU_PUBLIC_HEADERS CONFIGURE_DEPENDS
      ${PROJECT_SOURCE_DIR}/src/runtime/include/percpu/*.h
-     ${PROJECT_SOURCE_DIR}/src/runtime/include/percpu/arch/*.h)
+     ${PROJECT_SOURCE_DIR}/arch/*/include/percpu/arch/*.h)
 set(PERCPU_CLANG ${LLVM_TOOLS_BINARY_DIR}/clang)
 set(PERCPU_CLANGXX ${LLVM_TOOLS_BINARY_DIR}/clang++)
 function(percpu_module_fixtures variant cc cxx)
@@ -33,8 +33,7 @@ function(percpu_module_fixtures variant cc cxx)
     endif()
     add_custom_command(OUTPUT ${dir}/${base}.o
       COMMAND ${CMAKE_COMMAND} -E make_directory ${dir}
-      COMMAND ${compiler} ${lang} ${flags} -fcommon -g
-              -I${PROJECT_SOURCE_DIR}/src/runtime/include
+      COMMAND ${compiler} ${lang} ${flags} -fcommon -g ${PERCPU_RUNTIME_INCLUDE_FLAGS}
               -c ${PROJECT_SOURCE_DIR}/testdata/modules/${src} -o ${dir}/${base}.o
       DEPENDS ${PROJECT_SOURCE_DIR}/testdata/modules/${src} ${PERCPU_PUBLIC_HEADERS}
               ${PROJECT_SOURCE_DIR}/testdata/kernel/kapi.c

@@ -9,13 +9,14 @@ clangxx=${clang%clang}clang++
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 sysroot=/usr/aarch64-linux-gnu
-inc=(-I"$src/src/runtime/include" -I"$src/src/loader/include")
+inc=(-I"$src/src/runtime/include" -I"$src/arch/x86_64/include" -I"$src/arch/aarch64/include" -I"$src/src/loader/include")
 common=(--target=aarch64-linux-gnu --sysroot="$sysroot" -O2 -Wall -Wextra -Werror -fPIC)
 gxx=$(ls -d "$sysroot"/include/c++/* | sort -V | tail -1)
 cxxinc=(-isystem "$gxx" -isystem "$sysroot/include/c++/$(basename "$gxx")/aarch64-linux-gnu" -isystem "$gxx/aarch64-linux-gnu")
-for f in core.cc space.cc guard.cc counter.cc; do
-  "$clangxx" "${common[@]}" -std=c++20 -nostdinc++ "${cxxinc[@]}" "${inc[@]}" \
-    -fno-exceptions -fno-rtti -c "$src/src/runtime/$f" -o "$tmp/${f%.cc}.o"
+for f in src/runtime/core.cc src/runtime/space.cc src/runtime/guard.cc src/runtime/counter.cc \
+         src/runtime/pool.cc arch/aarch64/fault.cc; do
+  "$clangxx" "${common[@]}" -std=c++20 -nostdinc++ "${cxxinc[@]}" "${inc[@]}" -I"$src/src/runtime" \
+    -fno-exceptions -fno-rtti -c "$src/$f" -o "$tmp/$(basename "${f%.cc}").o"
 done
 "$clang" "${common[@]}" -std=c11 -pedantic-errors "${inc[@]}" -c "$src/tests/header_c.c" -o "$tmp/header_c.o"
 "$clangxx" "${common[@]}" -std=c++20 -nostdinc++ "${cxxinc[@]}" "${inc[@]}" -c "$src/tests/header_cxx.cpp" -o "$tmp/header_cxx.o"
@@ -30,8 +31,7 @@ for f in "$src"/src/loader/*.cpp "$src"/src/loader/passes/*.cpp; do
     -fsyntax-only "$f"
 done
 "$clangxx" "${common[@]}" -std=c++20 -nostdinc++ "${cxxinc[@]}" "${inc[@]}" -I"$src/src/elfpatch/include" \
-  -isystem "$llvminc" -c "$src/src/loader/HostTarget.cpp" -o "$tmp/host_target.o"
-"$clang" "${common[@]}" -std=c11 -c "$src/src/loader/libc_data.c" -o "$tmp/libc_data.o"
+  -I"$src/src/loader" -isystem "$llvminc" -c "$src/arch/aarch64/HostTarget.cpp" -o "$tmp/host_target.o"
 readelf=$(dirname "$clang")/llvm-readelf
 for o in "$tmp"/*.o; do
   hdr=$("$readelf" -h "$o")

@@ -19,7 +19,7 @@ cc_for() {
 }
 for gz in zlib zstd; do
   o="$tmp/$gz.o"
-  "$(cc_for $gz)" -O2 -fPIC -g -gz=$gz -I"$src/src/runtime/include" \
+  "$(cc_for $gz)" -O2 -fPIC -g -gz=$gz -I"$src/src/runtime/include" -I"$src/arch/x86_64/include" -I"$src/arch/aarch64/include" \
     -c "$src/testdata/modules/counters.c" -o "$o"
   headers=$("$bindir/llvm-readelf" -S -W "$o")
   grep -q '\.debug_info .* C ' <<<"$headers" || fail "-gz=$gz did not compress .debug_info"

@@ -18,7 +18,7 @@ trap 'rm -rf "$tmp"' EXIT
 # x86-64 objects too, and the kernel-style modules of both architectures.
 inputs=("$@")
 for m in counters user kapi_module array_export legacy_module; do
-  "$clang" --target=x86_64-linux-gnu -std=c11 -O2 -fPIC -fcommon -g -I"$src/src/runtime/include" \
+  "$clang" --target=x86_64-linux-gnu -std=c11 -O2 -fPIC -fcommon -g -I"$src/src/runtime/include" -I"$src/arch/x86_64/include" -I"$src/arch/aarch64/include" \
     -c "$src/testdata/modules/$m.c" -o "$tmp/x86_$m.o"
   inputs+=("$tmp/x86_$m.o")
 done

@@ -50,7 +50,7 @@ void differential(const std::string &objPath)
 {
     std::unique_ptr<llvm::MemoryBuffer> objBuf;
     elfpatch::ObjectFile original = readOrDie(objPath, objBuf);
-    auto target = elfpatch::createTarget(original.machine);
+    const elfpatch::Target *target = elfpatch::targetFor(original.machine);
     ASSERT_TRUE(target);
     // lld merges SHF_MERGE sections (strings), moving their contents; both
     // sides get a copy of the object where they are ordinary sections.

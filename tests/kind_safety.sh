@@ -24,7 +24,7 @@ $out"
 
 for pic in -fPIC -fPIE; do
   for f in def good plain_ref decl_plain direct; do
-    "$cc" -std=gnu11 -O2 "$pic" -I"$src/src/runtime/include" \
+    "$cc" -std=gnu11 -O2 "$pic" -I"$src/src/runtime/include" -I"$src/arch/x86_64/include" -I"$src/arch/aarch64/include" \
       -c "$src/testdata/kind/$f.c" -o "$tmp/$f.o"
   done
   cd "$tmp"

@@ -44,7 +44,7 @@ for i in range(50):
     open(f"{out}/pcpu{i}.c", "w").write("\n".join(lines) + "\n")
 PY
 for c in "$work"/gen/pcpu*.c; do
-  gcc -O2 -g -fPIE -I"$src/src/runtime/include" -c "$c" -o "$work/corpus/$(basename "${c%.c}").o"
+  gcc -O2 -g -fPIE -I"$src/src/runtime/include" -I"$src/arch/x86_64/include" -I"$src/arch/aarch64/include" -c "$c" -o "$work/corpus/$(basename "${c%.c}").o"
 done
 files=("$work"/corpus/*.o)
 bytes=$(cat "${files[@]}" | wc -c)

@@ -32,6 +32,19 @@ std::optional<Growth> parseGrowth(const std::string &text)
     return g;
 }
 
+Diagnostic diagnostic(Rule rule, const ObjectFile &f, std::string section, std::optional<uint64_t> offset,
+                      std::string symbol, std::string message)
+{
+    Diagnostic d;
+    d.rule = rule;
+    d.file = f.path;
+    d.section = std::move(section);
+    d.offset = offset;
+    d.symbol = std::move(symbol);
+    d.message = std::move(message);
+    return d;
+}
+
 namespace {
 
 class Checker {
@@ -39,32 +52,37 @@ public:
     Checker(const std::vector<ObjectFile> &files, const CheckOptions &opts)
         : files_(files), opts_(opts) {}
     std::vector<Diagnostic> run();
-    std::vector<Diagnostic> structural(const ObjectFile &f)
-    {
-        sectionRules(f);
-        std::vector<Diagnostic> keep;
-        for (Diagnostic &d : out_)
-            if (d.rule == "section-flags")
-                keep.push_back(std::move(d));
-        return keep;
-    }
 
 private:
-    void report(const std::string &rule, const ObjectFile &f, std::string section,
-                std::optional<uint64_t> offset, std::string symbol, std::string message)
+    // Every diagnostic of check goes through here: a disabled rule stops.
+    void report(Diagnostic d)
     {
-        if (opts_.disabled.count(rule))
-            return;
+        if (!opts_.disabled.contains(d.rule))
+            out_.push_back(std::move(d));
+    }
+    void report(Rule rule, const ObjectFile &f, std::string section, std::optional<uint64_t> offset,
+                std::string symbol, std::string message)
+    {
+        if (!opts_.disabled.contains(rule))
+            report(diagnostic(rule, f, std::move(section), offset, std::move(symbol), std::move(message)));
+    }
+    // A diagnostic about a whole file, by name.
+    void report(Rule rule, std::string file, std::string message, Severity severity = Severity::Error)
+    {
         Diagnostic d;
         d.rule = rule;
-        d.file = f.path;
-        d.section = std::move(section);
-        d.offset = offset;
-        d.symbol = std::move(symbol);
+        d.severity = severity;
+        d.file = std::move(file);
         d.message = std::move(message);
-        out_.push_back(std::move(d));
+        report(std::move(d));
     }
-    void sectionRules(const ObjectFile &f);
+    void sectionRules(const ObjectFile &f)
+    {
+        for (const Section &s : f.sections) {
+            unknownSectionRule(f, s, [&](Diagnostic d) { report(std::move(d)); });
+            sectionFlagsRule(f, s, [&](Diagnostic d) { report(std::move(d)); });
+        }
+    }
     void symbolRules(const ObjectFile &f, const BlockLayout &layout);
     void directAccess(const ObjectFile &f);
     void hostLayout(const ObjectFile &f);
@@ -91,37 +109,42 @@ std::string hexs(uint64_t v)
     return buf;
 }
 
-void Checker::sectionRules(const ObjectFile &f)
+} // namespace
+
+void unknownSectionRule(const ObjectFile &f, const Section &s, DiagnosticSink emit)
 {
-    for (const Section &s : f.sections) {
-        if (!s.index)
-            continue;
-        auto cls = classifySection(s.name);
-        if (!cls)
-            continue;
-        if (cls->group == Group::Unknown)
-            report("unknown-section", f, s.name, std::nullopt, "",
-                   "per-CPU section '" + s.name +
-                       "' has no canonical suffix (expected ..first, ..page_aligned, ..read_mostly, "
-                       "..shared_aligned or none); percpu.ld and the loader do not place it");
-        bool alloc = s.flags & SHF_ALLOC, write = s.flags & SHF_WRITE, exec = s.flags & SHF_EXECINSTR;
-        bool typeOk = s.type == SHT_PROGBITS || s.type == SHT_NOBITS;
-        if (!alloc || !write || exec || !typeOk) {
-            std::string what;
-            if (!alloc)
-                what += " not allocated (SHF_ALLOC missing);";
-            if (!write)
-                what += " not writable (SHF_WRITE missing);";
-            if (exec)
-                what += " executable (SHF_EXECINSTR set);";
-            if (!typeOk)
-                what += " type " + std::to_string(s.type) + " is not SHT_PROGBITS or SHT_NOBITS;";
-            what.pop_back();
-            report("section-flags", f, s.name, std::nullopt, "",
-                   "per-CPU section '" + s.name + "' must be allocated, writable data:" + what);
-        }
-    }
+    auto cls = s.index ? classifySection(s.name) : std::nullopt;
+    if (cls && cls->group == Group::Unknown)
+        emit(diagnostic(Rule::UnknownSection, f, s.name, std::nullopt, "",
+                        "per-CPU section '" + s.name +
+                            "' has no canonical suffix (expected ..first, ..page_aligned, "
+                            "..read_mostly, ..shared_aligned or none); percpu.ld and the loader "
+                            "do not place it"));
 }
+
+void sectionFlagsRule(const ObjectFile &f, const Section &s, DiagnosticSink emit)
+{
+    if (!s.index || !classifySection(s.name))
+        return;
+    bool alloc = s.flags & SHF_ALLOC, write = s.flags & SHF_WRITE, exec = s.flags & SHF_EXECINSTR;
+    bool typeOk = s.type == SHT_PROGBITS || s.type == SHT_NOBITS;
+    if (alloc && write && !exec && typeOk)
+        return;
+    std::string what;
+    if (!alloc)
+        what += " not allocated (SHF_ALLOC missing);";
+    if (!write)
+        what += " not writable (SHF_WRITE missing);";
+    if (exec)
+        what += " executable (SHF_EXECINSTR set);";
+    if (!typeOk)
+        what += " type " + std::to_string(s.type) + " is not SHT_PROGBITS or SHT_NOBITS;";
+    what.pop_back();
+    emit(diagnostic(Rule::SectionFlags, f, s.name, std::nullopt, "",
+                    "per-CPU section '" + s.name + "' must be allocated, writable data:" + what));
+}
+
+namespace {
 
 void Checker::symbolRules(const ObjectFile &f, const BlockLayout &layout)
 {
@@ -143,7 +166,7 @@ void Checker::symbolRules(const ObjectFile &f, const BlockLayout &layout)
                                                 : std::nullopt;
         if (cls && cls->oldSpelling && sym.type != STT_SECTION &&
             !startsWith(name, kLegacyPerCpuPrefix)) {
-            report("section-collision", f, secName, inSection, ps.name,
+            report(Rule::SectionCollision, f, secName, inSection, ps.name,
                    "ordinary symbol '" + ps.name + "' lies inside per-CPU section '" + secName +
                        "' (the 2006 spelling, whose per-CPU variables are named per_cpu__NAME): "
                        "it would be copied per CPU and read through the template (a global "
@@ -157,7 +180,7 @@ void Checker::symbolRules(const ObjectFile &f, const BlockLayout &layout)
             continue;
         uint64_t secAlign = std::max<uint64_t>(1, f.sections[ps.section].addralign);
         if (sym.value % want || secAlign < want)
-            report("misaligned", f, secName, sym.value, ps.name,
+            report(Rule::Misaligned, f, secName, sym.value, ps.name,
                    "'" + ps.name + "' in " + groupName(ps.group) + " data is at " + hexs(sym.value) +
                        " in a section aligned to " + std::to_string(secAlign) + ": expected a multiple of " +
                        std::to_string(want) + (ps.group == Group::PageAligned ? " (a page)" : " (a cache line)"));
@@ -166,7 +189,7 @@ void Checker::symbolRules(const ObjectFile &f, const BlockLayout &layout)
 
 void Checker::directAccess(const ObjectFile &f)
 {
-    std::unique_ptr<Target> target = createTarget(f.machine);
+    const Target *target = f.target;
     if (!target)
         return;
     const bool kernel = usesKernelModel(f, opts_.abi);
@@ -195,14 +218,14 @@ void Checker::directAccess(const ObjectFile &f)
             std::string name = sym.type == STT_SECTION ? f.sectionLabel(sym.shndx) : sym.name;
             std::string what = vmlinuxPerCpu ? "vmlinux's per-CPU '" + name + "'" : "per-CPU '" + name + "'";
             if (kernel)
-                report("direct-access", f, sec.name, r.offset, name,
+                report(Rule::DirectAccess, f, sec.name, r.offset, name,
                        "'" + a.text + "' reads or writes " + what + " at its canonical address, with no "
                        "segment or base register (" + target->relocName(r.type).str() +
                        "): in a kernel module that is the template in .data..percpu, not a CPU's copy; "
                        "use this_cpu_read()/this_cpu_write() (a %gs- or tpidr_el1-relative access) or "
                        "per_cpu_ptr()");
             else
-                report("direct-access", f, sec.name, r.offset, name,
+                report(Rule::DirectAccess, f, sec.name, r.offset, name,
                        "'" + a.text + "' reads or writes the canonical address of " + what + " (" +
                            target->relocName(r.type).str() +
                            "): that is the template, not a CPU's copy; take its address for "
@@ -235,14 +258,14 @@ void Checker::hostLayout(const ObjectFile &f)
     if (!hasPerCpu && !found)
         return; // not a per-CPU host
     if (!start || !end) {
-        report("host-layout", f, "", std::nullopt, start ? "__per_cpu_end" : "__per_cpu_start",
+        report(Rule::HostLayout, f, "", std::nullopt, start ? "__per_cpu_end" : "__per_cpu_start",
                std::string("linked program has per-CPU data but no ") +
                    (start ? "__per_cpu_end" : "__per_cpu_start") +
                    " symbol: link it with percpu.ld (percpu_add_host() in CMake)");
         return;
     }
     if (end->value < start->value) {
-        report("host-layout", f, "", start->value, "__per_cpu_start",
+        report(Rule::HostLayout, f, "", start->value, "__per_cpu_start",
                "__per_cpu_end (" + hexs(end->value) + ") is below __per_cpu_start (" +
                    hexs(start->value) + ")");
         return;
@@ -257,13 +280,13 @@ void Checker::hostLayout(const ObjectFile &f)
     for (const Section *s : pcpu) {
         uint64_t sEnd = s->addr + s->size;
         if (s->addr < start->value || sEnd > sectionEnd)
-            report("host-layout", f, s->name, std::nullopt, "",
+            report(Rule::HostLayout, f, s->name, std::nullopt, "",
                    "per-CPU section '" + s->name + "' [" + hexs(s->addr) + ", " + hexs(sEnd) +
                        ") is not inside __per_cpu_start.." + endName + " [" + hexs(start->value) +
                        ", " + hexs(sectionEnd) + ")");
         int g = static_cast<int>(classifySection(s->name)->group);
         if (s->name != kMergedSection && g < lastGroup)
-            report("host-layout", f, s->name, std::nullopt, "",
+            report(Rule::HostLayout, f, s->name, std::nullopt, "",
                    "per-CPU section '" + s->name + "' comes after a section of a later group "
                    "(canonical order: first, page_aligned, read_mostly, plain, shared_aligned)");
         lastGroup = std::max(lastGroup, g);
@@ -274,7 +297,7 @@ void Checker::hostLayout(const ObjectFile &f)
         if (!s.isDefinedInSection() || !startsWith(s.name, kLegacyPerCpuPrefix))
             continue;
         if (s.value < start->value || s.value + std::max<uint64_t>(s.size, 1) > end->value)
-            report("host-layout", f, f.sectionLabel(s.shndx), s.value, s.name,
+            report(Rule::HostLayout, f, f.sectionLabel(s.shndx), s.value, s.name,
                    "per-CPU variable '" + s.name + "' at " + hexs(s.value) +
                        " is outside __per_cpu_start..__per_cpu_end");
     }
@@ -313,7 +336,7 @@ void Checker::kindMismatch()
             }
             defs.emplace(s.name, Def{&f, &s, perCpu});
             if (startsWith(s.name, kLegacyPerCpuPrefix) && !perCpu)
-                report("kind-mismatch", f, s.shndx == kShnCommon ? "COMMON" : f.sectionLabel(s.shndx),
+                report(Rule::KindMismatch, f, s.shndx == kShnCommon ? "COMMON" : f.sectionLabel(s.shndx),
                        s.value, s.name,
                        "'" + s.name + "' is named like a per-CPU variable but defined in " +
                            (s.shndx == kShnCommon ? std::string("COMMON")
@@ -352,11 +375,11 @@ void Checker::kindMismatch()
             const Def &d = it->second;
             std::string where = d.file->path + ":(" + d.file->sectionLabel(d.sym->shndx) + ")";
             if (wantPerCpu && !d.perCpu)
-                report("kind-mismatch", f, "", std::nullopt, s.name,
+                report(Rule::KindMismatch, f, "", std::nullopt, s.name,
                        "per-CPU reference '" + s.name + "' (declared with DECLARE_PER_CPU) would bind to "
                        "ordinary data defined at " + where);
             else if (!wantPerCpu && d.perCpu)
-                report("kind-mismatch", f, "", std::nullopt, s.name,
+                report(Rule::KindMismatch, f, "", std::nullopt, s.name,
                        "ordinary reference '" + s.name + "' would bind to per-CPU data defined at " +
                            where + " (declare it with DECLARE_PER_CPU)");
         }
@@ -374,7 +397,7 @@ void Checker::kernelReferences(
     const ObjectFile &f,
     const std::function<std::optional<std::pair<bool, std::string>>(const std::string &)> &definition)
 {
-    std::unique_ptr<Target> target = createTarget(f.machine);
+    const Target *target = f.target;
     if (!target)
         return;
     const KernelSymbols *ks = opts_.kernelSymbols ? &*opts_.kernelSymbols : nullptr;
@@ -395,13 +418,13 @@ void Checker::kernelReferences(
             Access a = target->classifyAccess(sec, r, list);
             if (def->first && a.kind == AccessKind::Memory) {
                 reported.insert(r.symbol);
-                report("kind-mismatch", f, sec.name, r.offset, sym.name,
+                report(Rule::KindMismatch, f, sec.name, r.offset, sym.name,
                        "'" + a.text + "' reads or writes '" + sym.name + "' as ordinary data (no segment "
                        "or base register), but it is per-CPU data defined at " + def->second +
                        ": use this_cpu_read()/this_cpu_write() or per_cpu_ptr()");
             } else if (!def->first && a.kind == AccessKind::SegmentMemory) {
                 reported.insert(r.symbol);
-                report("kind-mismatch", f, sec.name, r.offset, sym.name,
+                report(Rule::KindMismatch, f, sec.name, r.offset, sym.name,
                        "'" + a.text + "' is a per-CPU (segment-relative) access to '" + sym.name +
                            "', but it is ordinary data defined at " + def->second);
             }
@@ -453,7 +476,7 @@ void Checker::blockBudget()
                                                  " bytes (PERCPU_MODULE_RESERVE): loading it fails with "
                                                  "\"Could not allocate " + std::to_string(size) +
                                                  " bytes percpu data\"";
-        report("block-budget", f, kMergedSection.str(), std::nullopt, vars.empty() ? "" : vars[0]->name,
+        report(Rule::BlockBudget, f, kMergedSection.str(), std::nullopt, vars.empty() ? "" : vars[0]->name,
                "per-CPU block is " + std::to_string(size) + " bytes" +
                    (kernel ? " (sh_size at sh_addralign " + std::to_string(align) + ")" : "") + ", over " +
                    limit + (biggest.empty() ? "" : "; biggest: " + biggest));
@@ -468,20 +491,15 @@ void Checker::blockBudget()
         for (size_t k = 0; k < contributors.size() && k < 3; ++k)
             biggest += (k ? ", " : "") + contributors[k].second + " (" +
                        std::to_string(contributors[k].first) + " bytes)";
-        Diagnostic d;
-        if (!opts_.disabled.count("block-budget")) {
-            d.rule = "block-budget";
-            d.file = contributors[0].second;
-            d.message = "per-CPU blocks of the " + std::to_string(modules) + " modules add up to " +
-                        std::to_string(total) + " bytes, over " +
-                        (opts_.maxBlock ? "the budget of " + std::to_string(*setBudget)
-                                        : "the " + std::to_string(*setBudget) +
-                                              "-byte module reserve they share (PERCPU_MODULE_RESERVE): "
-                                              "loaded together, the one that crosses it fails with "
-                                              "\"Could not allocate N bytes percpu data\"") +
-                        "; biggest: " + biggest;
-            out_.push_back(std::move(d));
-        }
+        report(Rule::BlockBudget, contributors[0].second,
+               "per-CPU blocks of the " + std::to_string(modules) + " modules add up to " +
+                   std::to_string(total) + " bytes, over " +
+                   (opts_.maxBlock ? "the budget of " + std::to_string(*setBudget)
+                                   : "the " + std::to_string(*setBudget) +
+                                         "-byte module reserve they share (PERCPU_MODULE_RESERVE): "
+                                         "loaded together, the one that crosses it fails with "
+                                         "\"Could not allocate N bytes percpu data\"") +
+                   "; biggest: " + biggest);
     }
 }
 
@@ -501,13 +519,8 @@ void Checker::layoutDrift()
         }
     }
     if (!match) {
-        if (!opts_.disabled.count("layout-drift")) {
-            Diagnostic d;
-            d.rule = "layout-drift";
-            d.file = base.file;
-            d.message = "the baseline describes '" + base.file + "', which is not among the inputs";
-            out_.push_back(std::move(d));
-        }
+        report(Rule::LayoutDrift, base.file,
+               "the baseline describes '" + base.file + "', which is not among the inputs");
         return;
     }
     const BlockLayout &now = layouts_[idx];
@@ -521,7 +534,7 @@ void Checker::layoutDrift()
     for (const Baseline::Var &v : base.vars) {
         auto it = byName.find(Key{v.name, v.input, v.occurrence});
         if (it == byName.end()) {
-            report("layout-drift", *match, v.section, v.offset, v.name,
+            report(Rule::LayoutDrift, *match, v.section, v.offset, v.name,
                    "per-CPU variable '" + v.name + "' of the baseline is gone");
             continue;
         }
@@ -536,7 +549,7 @@ void Checker::layoutDrift()
             changes += " section " + v.section + " -> " + section + ";";
         if (!changes.empty()) {
             changes.pop_back();
-            report("layout-drift", *match, section, s.offset, v.name,
+            report(Rule::LayoutDrift, *match, section, s.offset, v.name,
                    "per-CPU variable '" + v.name + "' changed against the baseline:" + changes);
         }
     }
@@ -545,7 +558,7 @@ void Checker::layoutDrift()
         uint64_t limit = opts_.maxGrowth->percent ? base.blockSize * opts_.maxGrowth->value / 100
                                                   : opts_.maxGrowth->value;
         if (grew > limit)
-            report("layout-drift", *match, "", std::nullopt, "",
+            report(Rule::LayoutDrift, *match, "", std::nullopt, "",
                    "per-CPU block grew by " + std::to_string(grew) + " bytes (" +
                        std::to_string(base.blockSize) + " -> " + std::to_string(now.size) +
                        "), more than --max-growth " + std::to_string(opts_.maxGrowth->value) +
@@ -571,18 +584,14 @@ std::vector<Diagnostic> Checker::run()
     kindMismatch();
     blockBudget();
     layoutDrift();
-    if (!uncoveredKernelRefs_.empty() && !opts_.disabled.count("direct-access")) {
-        Diagnostic d;
-        d.rule = "direct-access";
-        d.severity = Severity::Note;
-        d.file = files_.empty() ? "" : files_.front().path;
-        d.message = std::to_string(uncoveredKernelRefs_.size()) +
-                    " undefined symbols referenced by kernel-module code (vmlinux's, such as '" +
-                    *uncoveredKernelRefs_.begin() +
-                    "') were not checked for per-CPU use: pass --kernel-symbols System.map (or vmlinux) "
-                    "to cover vmlinux's per-CPU variables";
-        out_.push_back(std::move(d));
-    }
+    if (!uncoveredKernelRefs_.empty())
+        report(Rule::DirectAccess, files_.empty() ? "" : files_.front().path,
+               std::to_string(uncoveredKernelRefs_.size()) +
+                   " undefined symbols referenced by kernel-module code (vmlinux's, such as '" +
+                   *uncoveredKernelRefs_.begin() +
+                   "') were not checked for per-CPU use: pass --kernel-symbols System.map (or "
+                   "vmlinux) to cover vmlinux's per-CPU variables",
+               Severity::Note);
     return std::move(out_);
 }
 
@@ -591,13 +600,6 @@ std::vector<Diagnostic> Checker::run()
 std::vector<Diagnostic> runChecks(const std::vector<ObjectFile> &files, const CheckOptions &options)
 {
     return Checker(files, options).run();
-}
-
-std::vector<Diagnostic> structuralDiagnostics(const ObjectFile &file)
-{
-    static const std::vector<ObjectFile> none;
-    static const CheckOptions defaults;
-    return Checker(none, defaults).structural(file);
 }
 
 } // namespace percpu::elfpatch

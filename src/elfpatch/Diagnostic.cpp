@@ -4,57 +4,59 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <cassert>
+#include <iterator>
 
 using namespace llvm;
 
 namespace percpu::elfpatch {
 
-const std::vector<RuleInfo> &allRules()
+namespace {
+constexpr unsigned kBoth = kCheckRule | kLoadRule;
+constexpr RuleInfo kRules[] = {
+    {Rule::Malformed, "malformed", "the file is not valid ELF, or a table, offset or index points outside it", kBoth},
+    {Rule::SectionFlags, "section-flags", "a per-CPU section is not allocated, writable, non-executable data", kBoth},
+    {Rule::UnknownSection, "unknown-section", "a per-CPU section name with a suffix that is not a canonical one", kBoth},
+    {Rule::SectionCollision, "section-collision", "an ordinary symbol inside a per-CPU section of the 2006 spelling (.data.percpu*)", kBoth},
+    {Rule::Misaligned, "misaligned", "a variable in an aligned per-CPU section is not on a cache line (or page)"},
+    {Rule::DirectAccess, "direct-access", "code reads or writes a per-CPU variable's canonical address directly"},
+    {Rule::KindMismatch, "kind-mismatch", "a reference declared per-CPU bound to ordinary data, or the reverse", kBoth},
+    {Rule::BlockBudget, "block-budget", "a per-CPU block (or the sum over modules) exceeds --max-block"},
+    {Rule::HostLayout, "host-layout", "a linked host's per-CPU block is out of order, outside its bounds, or unbounded"},
+    {Rule::LayoutDrift, "layout-drift", "a per-CPU variable moved or changed size against --baseline, or the block grew"},
+    {Rule::UndefinedSymbol, "undefined-symbol", "a module references a symbol that no module, export or the process defines", kLoadRule},
+    {Rule::DuplicateExport, "duplicate-export", "two modules export the same name", kLoadRule},
+    {Rule::RelocationOverflow, "relocation-overflow", "a relocation's value does not fit its field (a -fno-pic module far from its target)", kLoadRule},
+    {Rule::UnsupportedRelocation, "unsupported-relocation", "a relocation type the loader or the patcher does not implement", kBoth},
+    {Rule::InitFailed, "init-failed", "a module's module_init returned non-zero, or its constructor threw", kLoadRule},
+    {Rule::Load, "load", "the loader could not map, protect or register a module", kLoadRule},
+    {Rule::Internal, "internal", "patch or link built an inconsistent object (a bug in percpu-elfpatch)", kWriteRule},
+};
+// The table is indexed by the enum: each entry must sit at its own value.
+constexpr bool tableInEnumOrder()
 {
-    constexpr unsigned both = kCheckRule | kLoadRule;
-    static const std::vector<RuleInfo> rules = {
-        {"malformed", "the file is not valid ELF, or a table, offset or index points outside it", both},
-        {"section-flags", "a per-CPU section is not allocated, writable, non-executable data", both},
-        {"unknown-section", "a per-CPU section name with a suffix that is not a canonical one", both},
-        {"section-collision", "an ordinary symbol inside a per-CPU section of the 2006 spelling (.data.percpu*)", both},
-        {"misaligned", "a variable in an aligned per-CPU section is not on a cache line (or page)"},
-        {"direct-access", "code reads or writes a per-CPU variable's canonical address directly"},
-        {"kind-mismatch", "a reference declared per-CPU bound to ordinary data, or the reverse", both},
-        {"block-budget", "a per-CPU block (or the sum over modules) exceeds --max-block"},
-        {"host-layout", "a linked host's per-CPU block is out of order, outside its bounds, or unbounded"},
-        {"layout-drift", "a per-CPU variable moved or changed size against --baseline, or the block grew"},
-        {"undefined-symbol", "a module references a symbol that no module, export or the process defines", kLoadRule},
-        {"duplicate-export", "two modules export the same name", kLoadRule},
-        {"relocation-overflow", "a relocation's value does not fit its field (a -fno-pic module far from its target)", kLoadRule},
-        {"unsupported-relocation", "a relocation type the loader or the patcher does not implement", both},
-        {"init-failed", "a module's module_init returned non-zero, or its constructor threw", kLoadRule},
-        {"load", "the loader could not map, protect or register a module", kLoadRule},
-        {"internal", "patch or link built an inconsistent object (a bug in percpu-elfpatch)", kWriteRule},
-    };
-    return rules;
+    for (unsigned i = 0; i < std::size(kRules); ++i)
+        if (unsigned(kRules[i].rule) != i)
+            return false;
+    return std::size(kRules) == unsigned(Rule::Internal) + 1;
 }
+static_assert(tableInEnumOrder(), "kRules lists every Rule once, in the enum's order");
+} // namespace
 
-bool isRule(const std::string &id)
+llvm::ArrayRef<RuleInfo> allRules() { return kRules; }
+
+const RuleInfo &ruleInfo(Rule r) { return kRules[unsigned(r)]; }
+
+const char *ruleId(Rule r) { return ruleInfo(r).id; }
+
+std::optional<Rule> parseRule(llvm::StringRef id)
 {
-    for (const RuleInfo &r : allRules())
+    for (const RuleInfo &r : kRules)
         if (id == r.id)
-            return (r.scope & kCheckRule) != 0;
-    return false;
+            return r.rule;
+    return std::nullopt;
 }
 
-bool isKnownRule(const std::string &id)
-{
-    for (const RuleInfo &r : allRules())
-        if (id == r.id)
-            return true;
-    return false;
-}
-
-DiagnosticError::DiagnosticError(Diagnostic d) : diag(std::move(d))
-{
-    assert(isKnownRule(diag.rule) && "a diagnostic's rule must be in allRules()");
-}
+DiagnosticError::DiagnosticError(Diagnostic d) : diag(std::move(d)) {}
 
 char DiagnosticError::ID = 0;
 char RelocationRangeError::ID = 0;
@@ -82,9 +84,7 @@ std::string Diagnostic::str() const
     } else if (offset) {
         os << ":(0x" << format_hex_no_prefix(*offset, 0) << ")";
     }
-    os << ": " << severityName(severity) << ": " << message;
-    if (!rule.empty())
-        os << " [" << rule << "]";
+    os << ": " << severityName(severity) << ": " << message << " [" << ruleId(rule) << "]";
     return out;
 }
 
@@ -95,11 +95,11 @@ std::error_code DiagnosticError::convertToErrorCode() const
     return std::make_error_code(std::errc::invalid_argument);
 }
 
-Error makeError(std::string rule, std::string file, std::string section,
+Error makeError(Rule rule, std::string file, std::string section,
                 std::optional<uint64_t> offset, std::string symbol, std::string message)
 {
     Diagnostic d;
-    d.rule = std::move(rule);
+    d.rule = rule;
     d.file = std::move(file);
     d.section = std::move(section);
     d.offset = offset;
@@ -108,7 +108,7 @@ Error makeError(std::string rule, std::string file, std::string section,
     return make_error<DiagnosticError>(std::move(d));
 }
 
-std::vector<Diagnostic> takeDiagnostics(Error err, const std::string &fallbackRule,
+std::vector<Diagnostic> takeDiagnostics(Error err, Rule fallbackRule,
                                         const std::string &file)
 {
     std::vector<Diagnostic> out;

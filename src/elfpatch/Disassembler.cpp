@@ -14,15 +14,6 @@
 
 #include <mutex>
 
-extern "C" {
-void LLVMInitializeX86TargetInfo();
-void LLVMInitializeX86TargetMC();
-void LLVMInitializeX86Disassembler();
-void LLVMInitializeAArch64TargetInfo();
-void LLVMInitializeAArch64TargetMC();
-void LLVMInitializeAArch64Disassembler();
-}
-
 using namespace llvm;
 
 namespace percpu::elfpatch {
@@ -40,17 +31,13 @@ struct Disassembler::Impl {
 Disassembler::Disassembler() : impl_(std::make_unique<Impl>()) {}
 Disassembler::~Disassembler() = default;
 
-std::unique_ptr<Disassembler> Disassembler::create(const std::string &tripleName)
+std::unique_ptr<Disassembler> Disassembler::create(const std::string &tripleName, void (*initialize)())
 {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        LLVMInitializeX86TargetInfo();
-        LLVMInitializeX86TargetMC();
-        LLVMInitializeX86Disassembler();
-        LLVMInitializeAArch64TargetInfo();
-        LLVMInitializeAArch64TargetMC();
-        LLVMInitializeAArch64Disassembler();
-    });
+    {
+        static std::mutex registry;
+        std::lock_guard<std::mutex> g(registry);
+        initialize();
+    }
     std::string err;
     Triple triple(tripleName);
     const llvm::Target *t = TargetRegistry::lookupTarget(tripleName, err);

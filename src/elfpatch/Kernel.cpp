@@ -42,7 +42,7 @@ namespace {
 
 Error fail(const std::string &path, const std::string &why)
 {
-    return makeError("malformed", path, "", std::nullopt, "", "--kernel-symbols: " + why);
+    return makeError(Rule::Malformed, path, "", std::nullopt, "", "--kernel-symbols: " + why);
 }
 
 // System.map: "ffffffff81000000 T _stext".  Per-CPU variables are the data

@@ -89,18 +89,18 @@ Expected<Baseline> readBaseline(const std::string &path)
 {
     auto buf = MemoryBuffer::getFile(path);
     if (!buf)
-        return makeError("layout-drift", path, "", std::nullopt, "",
+        return makeError(Rule::LayoutDrift, path, "", std::nullopt, "",
                          "cannot read the baseline: " + buf.getError().message());
     auto json = json::parse((*buf)->getBuffer());
     if (!json)
-        return makeError("layout-drift", path, "", std::nullopt, "",
+        return makeError(Rule::LayoutDrift, path, "", std::nullopt, "",
                          "the baseline is not JSON: " + toString(json.takeError()));
     Baseline b;
     const json::Object *o = json->getAsObject();
     const json::Object *block = o ? o->getObject(kBlock) : nullptr;
     const json::Array *vars = o ? o->getArray(kVariables) : nullptr;
     if (!o || !block || !vars)
-        return makeError("layout-drift", path, "", std::nullopt, "",
+        return makeError(Rule::LayoutDrift, path, "", std::nullopt, "",
                          "not a layout written by `percpu-elfpatch layout --format json` "
                          "(expected \"block\" and \"variables\")");
     if (auto f = o->getString(kFile))
@@ -109,7 +109,7 @@ Expected<Baseline> readBaseline(const std::string &path)
     for (const json::Value &v : *vars) {
         const json::Object *vo = v.getAsObject();
         if (!vo || !vo->getString(kName))
-            return makeError("layout-drift", path, "", std::nullopt, "",
+            return makeError(Rule::LayoutDrift, path, "", std::nullopt, "",
                              "a variable entry without a \"name\"");
         Baseline::Var var;
         var.name = vo->getString(kName)->str();

@@ -55,11 +55,20 @@ std::string ObjectFile::sectionLabel(uint32_t index) const
     return "#" + std::to_string(index);
 }
 
+std::string supportedMachineNames()
+{
+    std::string out;
+    const ArrayRef<uint16_t> all = supportedMachines();
+    for (size_t i = 0; i < all.size(); ++i)
+        out += (i == 0 ? "" : i + 1 == all.size() ? " or " : ", ") + machineName(all[i]);
+    return out;
+}
+
 std::string machineName(uint16_t machine)
 {
-    switch (machine) {
-    case EM_X86_64: return "x86-64";
-    case EM_AARCH64: return "AArch64";
+    if (const Target *t = targetFor(machine))
+        return t->name;
+    switch (machine) { // machines a user may bring by mistake
     case EM_386: return "i386";
     case EM_ARM: return "ARM";
     case EM_RISCV: return "RISC-V";
@@ -120,7 +129,7 @@ private:
     Error fail(std::string section, std::optional<uint64_t> off, std::string msg,
                std::string symbol = {}) const
     {
-        return makeError("malformed", file, std::move(section), off, std::move(symbol),
+        return makeError(Rule::Malformed, file, std::move(section), off, std::move(symbol),
                          std::move(msg));
     }
 
@@ -164,9 +173,11 @@ Error Reader::readHeader()
     obj.abiVersion = hdr.e_ident[EI_ABIVERSION];
     obj.eflags = hdr.e_flags;
     obj.entry = hdr.e_entry;
-    if (!hasTarget(obj.machine))
+    obj.target = targetFor(obj.machine);
+    if (!obj.target)
         return fail("", std::nullopt,
-                    "unsupported machine " + machineName(obj.machine) + " (expected x86-64 or AArch64)");
+                    "unsupported machine " + machineName(obj.machine) + " (expected " +
+                        supportedMachineNames() + ")");
     if (obj.elfType != ET_REL && obj.elfType != ET_EXEC && obj.elfType != ET_DYN)
         return fail("", std::nullopt,
                     "unsupported ELF type " + std::to_string(obj.elfType) +
@@ -345,7 +356,7 @@ Error Reader::readSymbols()
 Error Reader::readRelocations()
 {
     const ELFFile<ELF64LE> &elf = *elfFile;
-    const std::unique_ptr<Target> arch = createTarget(obj.machine);
+    const Target *arch = obj.target;
     for (const Section &s : obj.sections) {
         if (s.type != SHT_RELA)
             continue;
@@ -522,12 +533,12 @@ Error removeSymbols(ObjectFile &obj, const std::vector<uint32_t> &indices)
     for (auto &[rela, list] : obj.relocs)
         for (Reloc &r : list)
             if (map[r.symbol] == UINT32_MAX)
-                return makeError("internal", obj.path, obj.sectionLabel(rela), r.offset,
+                return makeError(Rule::Internal, obj.path, obj.sectionLabel(rela), r.offset,
                                  obj.symbols[r.symbol].name,
                                  "relocation still refers to a removed symbol");
     for (const Section &s : obj.sections)
         if (s.type == SHT_GROUP && s.info < map.size() && map[s.info] == UINT32_MAX)
-            return makeError("internal", obj.path, s.name, std::nullopt, "",
+            return makeError(Rule::Internal, obj.path, s.name, std::nullopt, "",
                              "group signature symbol removed");
     renumberSymbols(obj, map);
     std::vector<Symbol> kept;
@@ -552,7 +563,7 @@ Error removeSections(ObjectFile &obj, const std::vector<uint32_t> &indices)
         const Symbol &s = obj.symbols[i];
         if (s.isDefinedInSection() && gone.count(s.shndx)) {
             if (s.type != STT_SECTION)
-                return makeError("internal", obj.path, obj.sectionLabel(s.shndx), s.value, s.name,
+                return makeError(Rule::Internal, obj.path, obj.sectionLabel(s.shndx), s.value, s.name,
                                  "symbol '" + s.name + "' is still defined in a removed section");
             deadSyms.push_back(i);
         }
@@ -563,13 +574,13 @@ Error removeSections(ObjectFile &obj, const std::vector<uint32_t> &indices)
         if (gone.count(s.index) || s.index == 0)
             continue;
         if (s.link && gone.count(s.link))
-            return makeError("internal", obj.path, s.name, std::nullopt, "",
+            return makeError(Rule::Internal, obj.path, s.name, std::nullopt, "",
                              "sh_link names a removed section");
         s.link = map[s.link];
         if ((s.type == SHT_RELA || s.type == SHT_REL || (s.flags & SHF_INFO_LINK)) && s.info &&
             s.info < map.size()) {
             if (gone.count(s.info))
-                return makeError("internal", obj.path, s.name, std::nullopt, "",
+                return makeError(Rule::Internal, obj.path, s.name, std::nullopt, "",
                                  "sh_info names a removed section");
             s.info = map[s.info];
         }
@@ -693,7 +704,7 @@ Error Writer::encodeSymbols()
         Section &symtab = obj.sections[obj.symtabIndex];
         Section &strtab = obj.sections[symtab.link];
         if (strtab.type != SHT_STRTAB || strtab.index == shstrndx)
-            return makeError("internal", obj.path, symtab.name, std::nullopt, "",
+            return makeError(Rule::Internal, obj.path, symtab.name, std::nullopt, "",
                              "the symbol table's string table is not a separate SHT_STRTAB");
         std::vector<uint8_t> str{0};
         std::map<std::string, uint32_t> seen;
@@ -708,7 +719,7 @@ Error Writer::encodeSymbols()
             e.st_shndx = static_cast<uint16_t>(s.shndx); // reserved values keep their low half
             if (s.isDefinedInSection() && s.shndx >= SHN_LORESERVE) {
                 if (!xindex)
-                    return makeError("internal", obj.path, symtab.name, std::nullopt, s.name,
+                    return makeError(Rule::Internal, obj.path, symtab.name, std::nullopt, s.name,
                                      "extended section index without a SHT_SYMTAB_SHNDX table");
                 e.st_shndx = SHN_XINDEX;
                 support::endian::write32le(shndx.data() + i * 4, s.shndx);
@@ -817,7 +828,7 @@ std::vector<uint8_t> Writer::emit() const
 Expected<std::vector<uint8_t>> writeRelocatable(const ObjectFile &objIn)
 {
     if (!objIn.isRelocatable())
-        return makeError("internal", objIn.path, "", std::nullopt, "",
+        return makeError(Rule::Internal, objIn.path, "", std::nullopt, "",
                          "only relocatable objects can be written");
     Writer w(objIn);
     w.addNameTables();

@@ -97,7 +97,7 @@ Expected<bool> mergePerCpuSections(ObjectFile &obj, const BlockLayout &layout, c
         return false;
     constexpr uint64_t kMaxBlock = uint64_t{1} << 30; // the largest unit stride
     if (layout.size > kMaxBlock || layout.align > kMaxBlock)
-        return makeError("block-budget", obj.path, obj.sectionLabel(layout.sections[0].section),
+        return makeError(Rule::BlockBudget, obj.path, obj.sectionLabel(layout.sections[0].section),
                          std::nullopt, "",
                          "per-CPU block of " + std::to_string(layout.size) + " bytes (alignment " +
                              std::to_string(layout.align) +
@@ -105,7 +105,7 @@ Expected<bool> mergePerCpuSections(ObjectFile &obj, const BlockLayout &layout, c
     std::set<uint32_t> members = groupMembers(obj);
     for (const PlacedSection &p : layout.sections)
         if (members.count(p.section))
-            return makeError("unknown-section", obj.path, obj.sectionLabel(p.section), std::nullopt, "",
+            return makeError(Rule::UnknownSection, obj.path, obj.sectionLabel(p.section), std::nullopt, "",
                              "per-CPU section is a member of a section group (COMDAT); it cannot be "
                              "merged into the module's block");
 
@@ -211,9 +211,9 @@ Expected<bool> mergePerCpuSections(ObjectFile &obj, const BlockLayout &layout, c
 
 Expected<unsigned> makeIndirect(ObjectFile &obj, unsigned *slotCount)
 {
-    std::unique_ptr<Target> target = createTarget(obj.machine);
+    const Target *target = obj.target;
     if (!target)
-        return makeError("malformed", obj.path, "", std::nullopt, "",
+        return makeError(Rule::Malformed, obj.path, "", std::nullopt, "",
                          "unsupported machine " + machineName(obj.machine));
     // Is there anything to rewrite?  (Relocations in allocated sections
     // against per-CPU symbols; debug sections are not loaded.)
@@ -294,7 +294,7 @@ Expected<unsigned> makeIndirect(ObjectFile &obj, unsigned *slotCount)
     if (errors)
         return errors;
     if (slotSize > 4096)
-        return makeError("block-budget", obj.path, kSlotSection.str(), std::nullopt, "",
+        return makeError(Rule::BlockBudget, obj.path, kSlotSection.str(), std::nullopt, "",
                          std::to_string(slotSize / 8) +
                              " indirect slots do not fit one 4 KiB page (at most 512)");
     Section &slots_ = obj.sections[slotSec];
@@ -312,7 +312,7 @@ Expected<PatchResult> patchObject(const ObjectFile &objIn, ArrayRef<uint8_t> ori
 {
     PatchResult result;
     if (!objIn.isRelocatable())
-        return makeError("malformed", objIn.path, "", std::nullopt, "",
+        return makeError(Rule::Malformed, objIn.path, "", std::nullopt, "",
                          "not a relocatable object (patch works on .o files)");
     ObjectFile obj = objIn;
     result.layout = planBlock(obj);

@@ -312,7 +312,7 @@ json::Value diagnosticsJson(const std::vector<Diagnostic> &diags, size_t files)
     std::map<std::string, int64_t> byRule;
     int64_t errors = 0, warnings = 0;
     for (const Diagnostic &d : diags) {
-        json::Object o{{"rule", d.rule},
+        json::Object o{{"rule", ruleId(d.rule)},
                        {"severity", severityName(d.severity)},
                        {"file", d.file},
                        {"section", d.section.empty() ? json::Value(nullptr) : json::Value(d.section)},
@@ -320,7 +320,7 @@ json::Value diagnosticsJson(const std::vector<Diagnostic> &diags, size_t files)
                        {"symbol", d.symbol.empty() ? json::Value(nullptr) : json::Value(d.symbol)},
                        {"message", d.message}};
         arr.push_back(std::move(o));
-        ++byRule[d.rule];
+        ++byRule[ruleId(d.rule)];
         if (d.severity == Severity::Error)
             ++errors;
         else if (d.severity == Severity::Warning)
@@ -360,7 +360,7 @@ json::Value diagnosticsSarif(const std::vector<Diagnostic> &diags, const std::st
             logical.push_back(json::Object{{"name", d.symbol}, {"kind", "variable"}});
         if (!logical.empty())
             loc["logicalLocations"] = std::move(logical);
-        json::Object res{{"ruleId", d.rule},
+        json::Object res{{"ruleId", ruleId(d.rule)},
                          {"level", d.severity == Severity::Error     ? "error"
                                    : d.severity == Severity::Warning ? "warning"
                                                                      : "note"},

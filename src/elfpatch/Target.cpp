@@ -1,4 +1,4 @@
-//===- Target.cpp - target selection -------------------------------------===//
+//===- Target.cpp - what every Target shares, and the choice of one -------===//
 #include "percpu/elfpatch/Target.h"
 
 #include "llvm/BinaryFormat/ELF.h"
@@ -11,7 +11,7 @@ llvm::Error Target::rangeError(uint32_t type, int64_t value, int64_t lo, int64_t
                                llvm::function_ref<Diagnostic()> where) const
 {
     Diagnostic d = where();
-    d.rule = "relocation-overflow";
+    d.rule = Rule::RelocationOverflow;
     d.message = "relocation " + relocName(type).str() + " out of range: " + std::to_string(value) +
                 " is not in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]" +
                 (d.symbol.empty() ? "" : "; references '" + d.symbol + "'");
@@ -48,7 +48,7 @@ llvm::Error Target::checkIntUInt(uint32_t type, int64_t value, unsigned bits,
 llvm::Error Target::unsupportedRelocation(uint32_t type, llvm::function_ref<Diagnostic()> where) const
 {
     Diagnostic d = where();
-    d.rule = "unsupported-relocation";
+    d.rule = Rule::UnsupportedRelocation;
     if (relExpr(type) == RelExpr::TLS)
         d.message = "relocation " + relocName(type).str() + " against '" + d.symbol +
                     "': thread-local storage is not supported in modules (a module has no TLS "
@@ -67,18 +67,28 @@ llvm::Error Target::writeFarStub(uint8_t *, const Section &, uint64_t, const Rel
                                                llvm::inconvertibleErrorCode());
 }
 
-bool hasTarget(uint16_t machine)
-{
-    return machine == llvm::ELF::EM_X86_64 || machine == llvm::ELF::EM_AARCH64;
-}
-
-std::unique_ptr<Target> createTarget(uint16_t machine)
+// The one dispatch on e_machine.  Function-local statics: built on first use
+// (an MC disassembler is set up only when an analysis asks the arch for it),
+// once per process, thread-safe (C++11 magic statics).
+const Target *targetFor(uint16_t machine)
 {
     switch (machine) {
-    case llvm::ELF::EM_X86_64: return createX86_64Target();
-    case llvm::ELF::EM_AARCH64: return createAArch64Target();
+    case llvm::ELF::EM_X86_64: {
+        static const std::unique_ptr<Target> t = createX86_64Target();
+        return t.get();
+    }
+    case llvm::ELF::EM_AARCH64: {
+        static const std::unique_ptr<Target> t = createAArch64Target();
+        return t.get();
+    }
     default: return nullptr;
     }
+}
+
+llvm::ArrayRef<uint16_t> supportedMachines()
+{
+    static constexpr uint16_t machines[] = {llvm::ELF::EM_X86_64, llvm::ELF::EM_AARCH64};
+    return machines;
 }
 
 } // namespace percpu::elfpatch

@@ -3,8 +3,10 @@
 // What differs by the *host's* architecture, as opposed to the object's
 // (elfpatch's Target): the machine a module must be built for, making code
 // written through the data side visible to instruction fetch, and the
-// arguments an indirect function's resolver gets.  The only part of the
-// loader that may test __x86_64__ / __aarch64__.
+// arguments an indirect function's resolver gets.  Each architecture
+// implements hostTarget() in arch/<arch>/HostTarget.cpp; the build links the
+// one of the machine it builds for (arch/CMakeLists.txt), so no loader file
+// tests the architecture.
 //===----------------------------------------------------------------------===//
 #ifndef PERCPU_LOADER_HOSTTARGET_H
 #define PERCPU_LOADER_HOSTTARGET_H
@@ -23,7 +25,7 @@ struct HostTarget {
     // (AArch64 passes AT_HWCAP and a pointer to __ifunc_arg_t).
     uint64_t (*callResolver)(uint64_t resolver);
     // What the host links so that modules can reach libc's and libstdc++'s
-    // data (libc_data.c: x86-64's far-data copies), or nullptr; referenced
+    // data (arch/x86_64/libc_data.c), or nullptr; referenced
     // so that the linker keeps it.
     void (*hostCopies)(void);
     // The compiler runtime's helpers that programs link from libgcc.a and

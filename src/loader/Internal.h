@@ -92,7 +92,7 @@ extern thread_local std::string lastError;
 extern thread_local bool hasError;
 void setError(std::string msg);
 Error loadError(const std::string &file, std::string section, std::optional<uint64_t> off,
-                std::string symbol, std::string message, std::string rule = "load");
+                std::string symbol, std::string message, Rule rule = Rule::Load);
 // Every diagnostic of `e`, one per line.
 std::string describe(Error e, const std::string &file);
 
@@ -178,7 +178,7 @@ struct Placement {
 struct Module : Placement {
     std::string name;
     ObjectFile obj;
-    std::unique_ptr<Target> target;
+    const Target *target = nullptr; // the machine's, shared (targetFor)
     bool far = false; // per-CPU references made indirect (elfpatch::makeIndirect)
     int flags = 0;
 

@@ -13,16 +13,16 @@ void setError(std::string msg)
 }
 
 Error loadError(const std::string &file, std::string section, std::optional<uint64_t> off,
-                std::string symbol, std::string message, std::string rule)
+                std::string symbol, std::string message, Rule rule)
 {
-    return makeError(std::move(rule), file, std::move(section), off, std::move(symbol),
+    return makeError(rule, file, std::move(section), off, std::move(symbol),
                      std::move(message));
 }
 
 std::string describe(Error e, const std::string &file)
 {
     std::string out;
-    for (const Diagnostic &d : takeDiagnostics(std::move(e), "load", file)) {
+    for (const Diagnostic &d : takeDiagnostics(std::move(e), Rule::Load, file)) {
         if (!out.empty())
             out += "\n";
         out += d.str();
@@ -33,7 +33,7 @@ std::string describe(Error e, const std::string &file)
 
 Loader &loader()
 {
-    // Keeps what the host must link for modules (libc_data.c) linked, also
+    // Keeps what the host must link for modules (arch/x86_64/libc_data.c) linked, also
     // under --gc-sections.
     __asm__ volatile("" : : "r"(hostTarget().hostCopies));
     static Loader *l = [] {

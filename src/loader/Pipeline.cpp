@@ -113,8 +113,10 @@ template <typename T> void release(T &container) { T().swap(container); }
 
 Error dropLinkState(Module &m)
 {
-    for (Section &s : m.obj.sections)
+    for (Section &s : m.obj.sections) {
         release(s.data);
+        release(s.instructionIndex);
+    }
     release(m.obj.relocs);
     release(m.image);
     release(m.secData);

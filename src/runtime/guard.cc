@@ -35,11 +35,7 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <ucontext.h>
 #include <unistd.h>
-#if defined(__aarch64__)
-#include <asm/sigcontext.h> // ESR_MAGIC, esr_context
-#endif
 
 #ifndef PCPU_GUARD_DEFAULT
 #define PCPU_GUARD_DEFAULT 0
@@ -248,34 +244,6 @@ void report(uintptr_t a, uintptr_t pc, int write)
     }
 }
 
-#if defined(__aarch64__)
-// Read or write, from the exception syndrome the kernel leaves in the signal
-// frame (an ESR_MAGIC record among those in __reserved): a data abort's WnR
-// bit.  -1 when the frame has none (qemu-user writes none) or the fault was
-// not a data abort.
-int aarch64FaultWasWrite(const ucontext_t *uc)
-{
-    const auto *p = reinterpret_cast<const unsigned char *>(uc->uc_mcontext.__reserved);
-    const auto *end = p + sizeof(uc->uc_mcontext.__reserved);
-    while (p + sizeof(_aarch64_ctx) <= end) {
-        _aarch64_ctx head;
-        memcpy(&head, p, sizeof(head));
-        if (head.magic == 0 || head.size < sizeof(head) || head.size > size_t(end - p))
-            break;
-        if (head.magic == ESR_MAGIC && head.size >= sizeof(esr_context)) {
-            esr_context esr;
-            memcpy(&esr, p, sizeof(esr));
-            const unsigned ec = static_cast<unsigned>(esr.esr >> 26) & 0x3f;
-            if (ec != 0x24 && ec != 0x25) // data abort from EL0 / the same EL
-                return -1;
-            return (esr.esr >> 6) & 1;   // ISS.WnR
-        }
-        p += head.size;
-    }
-    return -1;
-}
-#endif
-
 void onFault(int sig, siginfo_t *si, void *ctx)
 {
     const int saved = errno;
@@ -283,17 +251,8 @@ void onFault(int sig, siginfo_t *si, void *ctx)
     const bool ours = spaceContains(si->si_addr);
     struct sigaction &old = previous[sig == SIGBUS];
     if (ours) {
-        uintptr_t pc = 0;
-        int write = -1;
-        auto *uc = static_cast<ucontext_t *>(ctx);
-#if defined(__x86_64__)
-        pc = static_cast<uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]);
-        write = (uc->uc_mcontext.gregs[REG_ERR] & 2) != 0;
-#elif defined(__aarch64__)
-        pc = static_cast<uintptr_t>(uc->uc_mcontext.pc);
-        write = aarch64FaultWasWrite(uc);
-#endif
-        report(a, pc, write);
+        const FaultAccess fa = faultAccess(ctx);
+        report(a, fa.pc, fa.write);
     }
     if (old.sa_handler == SIG_DFL || old.sa_handler == SIG_IGN) {
         // Returning re-runs the instruction, which faults again and, with

@@ -204,7 +204,7 @@ unsigned int pcpu_pool_nr_units(const struct pcpu_pool *p) { return fromPublic(p
 
 int pcpu_pool_fast(const struct pcpu_pool *p)
 {
-#if defined(__x86_64__)
+#if PCPU_ARCH_POOL_FAST
     long off = p->pcpu__index == PCPU_POOL_MM_CID ? __atomic_load_n(&pcpu__cid_rseq_offset, __ATOMIC_ACQUIRE)
                                                    : __atomic_load_n(&pcpu__rseq_offset, __ATOMIC_ACQUIRE);
     return off != 0;
@@ -218,7 +218,7 @@ uint64_t pcpu__pool_slow(const struct pcpu_pool *p, int op, void *ptr, unsigned 
                          uint64_t v2)
 {
     Pool *pool = fromPublic(p);
-#if defined(__x86_64__)
+#if PCPU_ARCH_POOL_FAST
     if (pcpu_pool_fast(p) && prepareRseqThread()) {
         // This thread's area is usable now: retry the fast path.
         uint64_t r = 0;

@@ -3,7 +3,9 @@
 //   core.cc   start-up, environment, CPU numbers (rseq), slow paths, stats
 //   space.cc  the per-CPU address space: chunks of units, the offset
 //             allocator behind pcpu_alloc() and module blocks, commit/zeroing
+//   guard.cc  the fault handler that names a dereferenced canonical address
 //   lock.h    the small futex lock both use
+//   arch/<arch>/fault.cc   what the guard reads from a signal's context
 //
 // Error policy: functions return -1/nullptr with errno set; they print a
 // diagnostic only where the public API says so (bad free, start-up failure).
@@ -78,6 +80,16 @@ bool spaceDescribe(uintptr_t p, SpaceBlock &out);
 // for it.  Called once from start-up, after spaceInit().
 void guardInit();
 bool guardEnabled();
+
+// The faulting instruction and the direction of the access, read from a
+// SIGSEGV/SIGBUS handler's ucontext_t (`ucontext`): what differs by
+// architecture in the guard, implemented in arch/<arch>/fault.cc (the build
+// links the host's).  Async-signal-safe.
+struct FaultAccess {
+    uintptr_t pc = 0; // 0: unknown
+    int write = -1;   // 1 write, 0 read, -1 unknown
+};
+FaultAccess faultAccess(const void *ucontext);
 
 // The configuration given to spaceInit (valid after it).
 const SpaceConfig &spaceConfig();

@@ -10,7 +10,7 @@ set -euo pipefail
 tool=$1 bindir=$2 src=$3 lib=$4 script=$5 gcc=$6 gxx=$7
 clang=$bindir/clang clangxx=$bindir/clang++
 data=$src/testdata/elfpatch/roundtrip
-inc=(-I"$src/src/runtime/include")
+inc=(-I"$src/src/runtime/include" -I"$src/arch/x86_64/include" -I"$src/arch/aarch64/include")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "roundtrip: FAIL: $*" >&2; exit 1; }

@@ -17,13 +17,14 @@ rm -rf "$work/corpus"
 mkdir -p "$work/objs" "$work/corpus"
 cxx="$bindir/clang++"
 flags=(-std=c++20 -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -Wno-deprecated-declarations
-       -I"$src/src/elfpatch/include" -I"$src/src/loader/include" -I"$src/src/runtime/include"
+       -I"$src/src/elfpatch/include" -I"$src/src/loader/include" -I"$src/src/runtime/include" -I"$src/arch/x86_64/include" -I"$src/arch/aarch64/include"
+       -I"$src/src/runtime" -I"$src/src/loader"
        -isystem "$llvm_prefix/include"
        -D_GNU_SOURCE -D__STDC_CONSTANT_MACROS -D__STDC_FORMAT_MACROS -D__STDC_LIMIT_MACROS)
-sources=("$src"/src/elfpatch/*.cpp "$src"/src/elfpatch/Arch/*.cpp)
+sources=("$src"/src/elfpatch/*.cpp "$src"/arch/*/Target.cpp)
 link=()
 if [ "$target" = loader ]; then
-  sources+=("$src"/src/loader/*.cpp "$src"/src/loader/passes/*.cpp "$src/src/loader/libc_data.c" "$src/src/runtime/core.cc"
+  sources+=("$src"/src/loader/*.cpp "$src"/src/loader/passes/*.cpp "$src/arch/x86_64/HostTarget.cpp" "$src/arch/x86_64/libc_data.c" "$src/arch/x86_64/fault.cc" "$src/src/runtime/core.cc"
             "$src/src/runtime/space.cc" "$src/src/runtime/guard.cc" "$src/src/runtime/counter.cc")
   link=(-Wl,-T,"$src/src/runtime/percpu.ld" -ldl)
 fi
@@ -32,7 +33,7 @@ for s in "${sources[@]}" "$src/tests/fuzz/${target}_fuzz.cpp"; do
   o="$work/objs/$(echo "$s" | tr '/' '_').o"
   # Any header of the tree newer than the object rebuilds it (the loader's
   # Internal.h too: a stale object with another Module layout crashes).
-  if [ ! -e "$o" ] || [ "$s" -nt "$o" ] || [ -n "$(find "$src/src" -name '*.h' -newer "$o" -print -quit)" ]; then
+  if [ ! -e "$o" ] || [ "$s" -nt "$o" ] || [ -n "$(find "$src/src" "$src/arch" -name '*.h' -newer "$o" -print -quit)" ]; then
     case "$s" in
       *.c) "$bindir/clang" -std=c11 "${flags[@]:1}" -c "$s" -o "$o" ;;
       *) "$cxx" "${flags[@]}" -c "$s" -o "$o" ;;

@@ -19,18 +19,19 @@ int runCheck(const CheckCommand &c)
     if (!c.kernelSymbols.empty()) {
         auto ks = readKernelSymbols(c.kernelSymbols);
         if (!ks) {
-            for (const Diagnostic &d : takeDiagnostics(ks.takeError(), "malformed", c.kernelSymbols.front()))
+            for (const Diagnostic &d : takeDiagnostics(ks.takeError(), Rule::Malformed, c.kernelSymbols.front()))
                 errs() << d.str() << "\n";
             return kExitInput;
         }
         opts.kernelSymbols = std::move(*ks);
     }
-    for (const std::string &r : c.disable) {
-        if (!isRule(r)) {
-            errs() << "percpu-elfpatch check: error: --disable " << r << ": no such rule (see --help)\n";
+    for (const std::string &id : c.disable) {
+        std::optional<Rule> r = parseRule(id);
+        if (!r || !isCheckRule(*r)) {
+            errs() << "percpu-elfpatch check: error: --disable " << id << ": no such rule (see --help)\n";
             return kExitInput;
         }
-        opts.disabled.insert(r);
+        opts.disabled.insert(*r);
     }
     if (!c.maxBlock.empty()) {
         opts.maxBlock = parseBytes(c.maxBlock);
@@ -51,7 +52,7 @@ int runCheck(const CheckCommand &c)
     if (!c.baseline.empty()) {
         auto b = readBaseline(c.baseline);
         if (!b) {
-            for (const Diagnostic &d : takeDiagnostics(b.takeError(), "layout-drift", c.baseline))
+            for (const Diagnostic &d : takeDiagnostics(b.takeError(), Rule::LayoutDrift, c.baseline))
                 errs() << d.str() << "\n";
             return kExitInput;
         }
@@ -65,7 +66,7 @@ int runCheck(const CheckCommand &c)
         std::vector<Diagnostic> readDiags;
         auto f = loadFile(path, &readDiags);
         if (!f) {
-            if (!opts.disabled.count("malformed")) {
+            if (!opts.disabled.contains(Rule::Malformed)) {
                 unreadable = true;
                 diags.insert(diags.end(), readDiags.begin(), readDiags.end());
             }
@@ -79,10 +80,11 @@ int runCheck(const CheckCommand &c)
     std::vector<Diagnostic> found = runChecks(objects, opts);
     diags.insert(diags.end(), found.begin(), found.end());
 
+    const Format format = parseFormat(c.format);
     std::string report;
-    if (c.format == "json")
+    if (format == Format::Json)
         report = formatv("{0:2}", diagnosticsJson(diags, c.inputs.size())).str() + "\n";
-    else if (c.format == "sarif")
+    else if (format == Format::Sarif)
         report = formatv("{0:2}", diagnosticsSarif(diags, toolVersion())).str() + "\n";
     else
         report = diagnosticsText(diags);
@@ -94,7 +96,7 @@ int runCheck(const CheckCommand &c)
         if (!writeFileAtomically(c.output, ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(report.data()),
                                                               report.size())))
             return kExitInput;
-        if (c.format != "text")
+        if (format != Format::Text)
             outs() << diagnosticsText(diags);
     }
     if (unreadable)

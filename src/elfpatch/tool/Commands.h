@@ -22,6 +22,11 @@ namespace percpu::elfpatch::tool {
 
 enum Exit { kExitOk = 0, kExitRule = 1, kExitInput = 2 };
 
+// --format's values; the options structs hold the spelling the command line
+// gave (CLI11 checks it), each run function turns it into this once.
+enum class Format { Text, Json, Sarif, Svg };
+Format parseFormat(const std::string &text);
+
 struct PatchCommand {
     std::string input;
     std::string output;

@@ -19,7 +19,7 @@ std::optional<LoadedFile> loadFile(const std::string &path, std::vector<Diagnost
     auto buf = MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
     if (!buf) {
         Diagnostic d;
-        d.rule = "malformed";
+        d.rule = Rule::Malformed;
         d.file = path;
         d.message = "cannot read: " + buf.getError().message();
         if (sink)
@@ -30,7 +30,7 @@ std::optional<LoadedFile> loadFile(const std::string &path, std::vector<Diagnost
     }
     auto obj = readObject(path, (*buf)->getMemBufferRef());
     if (!obj) {
-        for (Diagnostic &d : takeDiagnostics(obj.takeError(), "malformed", path)) {
+        for (Diagnostic &d : takeDiagnostics(obj.takeError(), Rule::Malformed, path)) {
             if (sink)
                 sink->push_back(d);
             else
@@ -89,6 +89,11 @@ std::optional<uint64_t> parseBytes(const std::string &text)
     if (s.empty() || s.getAsInteger(0, v))
         return std::nullopt;
     return v * mult;
+}
+
+Format parseFormat(const std::string &text)
+{
+    return text == "json" ? Format::Json : text == "sarif" ? Format::Sarif : text == "svg" ? Format::Svg : Format::Text;
 }
 
 Abi parseAbi(const std::string &text)

@@ -19,9 +19,10 @@ int runLayout(const LayoutCommand &c)
         return kExitInput;
     unsigned cpus = c.cpus ? c.cpus : std::max(1u, std::thread::hardware_concurrency());
     LayoutReport r = buildLayoutReport(f->object, cpus, c.cacheline, parseAbi(c.abi));
-    if (c.format == "json")
+    const Format format = parseFormat(c.format);
+    if (format == Format::Json)
         outs() << formatv("{0:2}", layoutJson(r)) << "\n";
-    else if (c.format == "svg")
+    else if (format == Format::Svg)
         outs() << layoutSvg(r);
     else
         outs() << layoutText(r);

@@ -33,9 +33,9 @@ int runPatch(const PatchCommand &c)
     auto result = patchObject(f->object, original, opts);
     if (!result) {
         bool inputProblem = false;
-        for (const Diagnostic &d : takeDiagnostics(result.takeError(), "malformed", c.input)) {
+        for (const Diagnostic &d : takeDiagnostics(result.takeError(), Rule::Malformed, c.input)) {
             errs() << d.str() << "\n";
-            inputProblem |= d.rule == "malformed";
+            inputProblem |= d.rule == Rule::Malformed;
         }
         errs() << c.input << ": nothing written to " << c.output << "\n";
         return inputProblem ? kExitInput : kExitRule;

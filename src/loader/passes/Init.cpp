@@ -88,7 +88,7 @@ Error runInit(Module &m)
             return loadError(m.name, PCPU_MODULE_INIT_SECTION, std::nullopt, "",
                              "module_init function returned " + std::to_string(rc) +
                                  "; the module is not loaded",
-                             "init-failed");
+                             Rule::InitFailed);
     }
     return Error::success();
 }

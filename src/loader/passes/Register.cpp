@@ -12,7 +12,7 @@ Error registerExports(Module &m)
     if (sec->size % sizeof(pcpu_export) || m.secAddr[sec->index] % alignof(pcpu_export))
         return loadError(m.name, sec->name, std::nullopt, "",
                          "export table of " + std::to_string(sec->size) +
-                             " bytes is not an array of export records", "malformed");
+                             " bytes is not an array of export records", Rule::Malformed);
     size_t n = sec->size / sizeof(pcpu_export);
     auto *recs = reinterpret_cast<const pcpu_export *>(m.secAddr[sec->index]);
     auto inModule = [&](uint64_t a) { return a >= m.base && a < m.base + m.mapSize; };
@@ -29,18 +29,18 @@ Error registerExports(Module &m)
                              "export record " + std::to_string(i) +
                                  " does not name a symbol of this module (name, address or kind "
                                  "out of place)",
-                             "malformed");
+                             Rule::Malformed);
         std::string name = e.name;
         if (pcpu_host_export(e.name))
             return loadError(m.name, sec->name, i * sizeof(pcpu_export), name,
                              "module exports '" + name + "', which the host already exports",
-                             "duplicate-export");
+                             Rule::DuplicateExport);
         auto it = L.exports.find(name);
         if (it != L.exports.end())
             return loadError(m.name, sec->name, i * sizeof(pcpu_export), name,
                              "module exports '" + name + "', already exported by module '" +
                                  it->second.owner->name + "'",
-                             "duplicate-export");
+                             Rule::DuplicateExport);
         L.exports[name] = {reinterpret_cast<uint64_t>(e.addr), e.kind, &m};
         m.exportNames.push_back(name);
     }

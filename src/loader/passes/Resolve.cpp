@@ -110,7 +110,7 @@ Error lookup(Module &m, uint32_t index, uint64_t &addr)
                                           where + " symbol (expected an EXPORT_PER_CPU_SYMBOL)"
                                     : "ordinary reference '" + s.name + "' resolves to a per-CPU " +
                                           where + " export (declare it with DECLARE_PER_CPU)",
-                         "kind-mismatch");
+                         Rule::KindMismatch);
     };
     // A per-CPU reference binds across the two spellings (per_cpu__x and x),
     // so that objects of the 2006 convention and current ones mix; only to a
@@ -212,7 +212,7 @@ Error lookup(Module &m, uint32_t index, uint64_t &addr)
                                              "symbols are disabled)"
                                            : " (not exported by the host or a loaded module, nor in the "
                                              "process)"),
-                     "undefined-symbol");
+                     Rule::UndefinedSymbol);
 }
 
 // ELF's rule for a module's weak definition: an earlier definition of the
@@ -288,7 +288,7 @@ Error resolveSymbolsWith(Module &m, bool undefinedAsZero)
                                         loadError(m.name, o.sectionLabel(s.shndx), s.value, s.name,
                                                   "indirect function '" + s.name +
                                                       "' has its resolver outside executable code",
-                                                  "malformed"));
+                                                  Rule::Malformed));
                 m.ifuncs.emplace_back(i, m.symAddr[i]);
                 m.symAddr[i] = m.pltStub[i];
             }

@@ -26,24 +26,30 @@ Error validate(Module &m)
         return loadError(m.name, "", std::nullopt, "",
                          "not a relocatable object (ET_REL); link modules with -r or "
                          "`percpu-elfpatch link`",
-                         "malformed");
+                         Rule::Malformed);
     if (!o.symtabIndex)
-        return loadError(m.name, "", std::nullopt, "", "object has no symbol table", "malformed");
+        return loadError(m.name, "", std::nullopt, "", "object has no symbol table", Rule::Malformed);
     // check's structural rules, from its own code: a per-CPU section that is
     // not PROGBITS/NOBITS data would otherwise load as ordinary data, and the
     // module's first per_cpu() access would fault.
-    for (Diagnostic &d : structuralDiagnostics(o)) {
-        d.file = m.name; // the name the module is loaded as
-        return make_error<DiagnosticError>(std::move(d));
+    std::optional<Diagnostic> bad;
+    for (const Section &s : o.sections)
+        sectionFlagsRule(o, s, [&](Diagnostic d) {
+            if (!bad)
+                bad = std::move(d);
+        });
+    if (bad) {
+        bad->file = m.name; // the name the module is loaded as
+        return make_error<DiagnosticError>(std::move(*bad));
     }
-    m.target = createTarget(o.machine);
+    m.target = o.target;
     for (const Symbol &s : o.symbols)
         if (s.name == "__gnu_lto_slim")
             return loadError(m.name, "", std::nullopt, s.name,
                              "object holds only GCC's LTO bytecode (-flto without "
                              "-ffat-lto-objects), no machine code to load; compile the module "
                              "without -flto or add -ffat-lto-objects",
-                             "malformed");
+                             Rule::Malformed);
     for (const Section &s : o.sections)
         if (s.index && (s.flags & SHF_ALLOC) && (s.flags & SHF_WRITE) && (s.flags & SHF_EXECINSTR))
             return loadError(m.name, s.name, std::nullopt, "",
@@ -65,7 +71,7 @@ Error checkHostMachine(Module &m)
     if (m.obj.machine != host)
         return loadError(m.name, "", std::nullopt, "",
                          "object is for " + machineName(m.obj.machine) + ", the host is " + machineName(host),
-                         "malformed");
+                         Rule::Malformed);
     return Error::success();
 }
 

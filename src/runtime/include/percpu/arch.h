@@ -39,6 +39,18 @@
  *   intptr_t pcpu_arch_thread_pointer(void)
  *       The thread pointer that rseq offsets are relative to.
  *
+ *   PCPU_ARCH_POOL_FAST (macro, 0 or 1)
+ *       1 when the architecture has the pools' rseq sequences (<percpu/pool.h>),
+ *       for N in 8, 16, 32 and 64 and unit in cpu (rseq->cpu_id) and cid
+ *       (rseq->mm_cid, at PCPU_RSEQ_MM_CID_OFFSET):
+ *           int pcpu_arch_pool_<unit>_<op>_N(uintptr_t base, unsigned long shift, ...)
+ *       for op in add, write, add_return, xchg and cmpxchg, with the copy at
+ *       base + (unit << shift) and the arguments and return value of the
+ *       operations above.  0: every pool operation takes the atomic fallback.
+ *
+ *   PCPU_ARCH_NAME, PCPU_RSEQ_SIG
+ *       The architecture's name and the rseq signature it registers.
+ *
  * The critical-section descriptors go to section __rseq_cs, abort handlers
  * to __rseq_failure, as librseq does.
  */
@@ -53,6 +65,8 @@
 #define PCPU__STR(x) #x
 #define PCPU__XSTR(x) PCPU__STR(x)
 
+/* The one place that selects an architecture: each one's header lives in
+ * arch/<arch>/include/percpu/arch/ of the source tree. */
 #define PERCPU_ARCH_H_INSIDE 1
 #if defined(__x86_64__)
 #include <percpu/arch/x86_64.h>

@@ -41,6 +41,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The architecture's fast paths (PCPU_ARCH_POOL_FAST) and the size switch;
+ * <percpu/percpu.h> includes this file at its end, so either order works. */
+#include <percpu/percpu.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -90,7 +94,7 @@ uint64_t pcpu__pool_slow(const struct pcpu_pool *pool, int op, void *ptr, unsign
  * base = ptr + (1 << shift) and add u << shift. */
 #define PCPU__POOL_BASE(pool, p) ((uintptr_t)(p) + ((uintptr_t)1 << (pool)->pcpu__shift))
 
-#if defined(__x86_64__)
+#if PCPU_ARCH_POOL_FAST
 #define PCPU__POOL_FAST(pool, name, bits, p, ...)                              \
     ((pool)->pcpu__index == PCPU_POOL_MM_CID                                   \
          ? pcpu_arch_pool_cid_##name##_##bits(PCPU__POOL_BASE(pool, p),        \

@@ -12,6 +12,7 @@
 #include "percpu/elfpatch/Kernel.h"
 #include "percpu/elfpatch/Object.h"
 
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
@@ -53,16 +54,23 @@ struct CheckOptions {
     std::optional<KernelSymbols> kernelSymbols;
     std::optional<Baseline> baseline;
     std::optional<Growth> maxGrowth;
-    std::set<std::string> disabled;
+    RuleSet disabled;
 };
 
 std::vector<Diagnostic> runChecks(const std::vector<ObjectFile> &files, const CheckOptions &options);
 
-// The rules about an object's structure that a loader must also enforce
-// before it maps anything (today `section-flags`: a per-CPU section that is
-// not allocated, writable, non-executable PROGBITS/NOBITS data), from the
-// same code as `check`.
-std::vector<Diagnostic> structuralDiagnostics(const ObjectFile &file);
+// The rules about one section of an object, as functions that `check` runs
+// and that a loader runs alone before it maps anything: each hands what it
+// finds to `emit`.
+using DiagnosticSink = llvm::function_ref<void(Diagnostic)>;
+// unknown-section: a per-CPU section name with a suffix that is not canonical.
+void unknownSectionRule(const ObjectFile &file, const Section &section, DiagnosticSink emit);
+// section-flags: a per-CPU section that is not allocated, writable,
+// non-executable PROGBITS/NOBITS data.
+void sectionFlagsRule(const ObjectFile &file, const Section &section, DiagnosticSink emit);
+// A diagnostic of `rule` located in `file`.
+Diagnostic diagnostic(Rule rule, const ObjectFile &file, std::string section,
+                      std::optional<uint64_t> offset, std::string symbol, std::string message);
 
 } // namespace percpu::elfpatch
 

@@ -12,6 +12,8 @@
 #ifndef PERCPU_ELFPATCH_DIAGNOSTIC_H
 #define PERCPU_ELFPATCH_DIAGNOSTIC_H
 
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
@@ -23,26 +25,64 @@ namespace percpu::elfpatch {
 
 enum class Severity { Error, Warning, Note };
 
+// The rules, one id each.  Code compares the enum; the text spelling
+// ("section-flags") exists only at the boundaries: a diagnostic's text and
+// reports (ruleId), --disable and the layout baseline's input (parseRule).
+enum class Rule : uint8_t {
+    Malformed,
+    SectionFlags,
+    UnknownSection,
+    SectionCollision,
+    Misaligned,
+    DirectAccess,
+    KindMismatch,
+    BlockBudget,
+    HostLayout,
+    LayoutDrift,
+    UndefinedSymbol,
+    DuplicateExport,
+    RelocationOverflow,
+    UnsupportedRelocation,
+    InitFailed,
+    Load,
+    Internal,
+};
+
 // Who reports a rule: `percpu-elfpatch check`, the module loader
 // (pcpu_dlopen, percpu-load), both, or the commands that write objects
 // (patch, link).  One list, so that a rule id means the same in a CI report
-// and in a load failure; every DiagnosticError carries one of its ids (debug
-// builds assert it).
+// and in a load failure.
 enum RuleScope : unsigned { kCheckRule = 1, kLoadRule = 2, kWriteRule = 4 };
 struct RuleInfo {
+    Rule rule;
     const char *id;
     const char *summary;
     unsigned scope = kCheckRule;
 };
-// Every rule, in a stable order.
-const std::vector<RuleInfo> &allRules();
-// Whether `id` is a rule `check` reports (what --disable accepts).
-bool isRule(const std::string &id);
-// Whether `id` is a rule of any scope.
-bool isKnownRule(const std::string &id);
+// Every rule, in the enum's order (stable: reports list rules in it).
+llvm::ArrayRef<RuleInfo> allRules();
+const RuleInfo &ruleInfo(Rule r);
+// The rule's id, as diagnostics and reports spell it ("section-flags").
+const char *ruleId(Rule r);
+// The rule spelled `id` (any scope), or nullopt.
+std::optional<Rule> parseRule(llvm::StringRef id);
+// Whether `check` reports rule `r` (what --disable accepts).
+inline bool isCheckRule(Rule r) { return (ruleInfo(r).scope & kCheckRule) != 0; }
+
+// A set of rules (check's --disable).
+class RuleSet {
+public:
+    void insert(Rule r) { bits_ |= uint32_t{1} << unsigned(r); }
+    bool contains(Rule r) const { return (bits_ >> unsigned(r)) & 1; }
+    bool empty() const { return bits_ == 0; }
+
+private:
+    uint32_t bits_ = 0;
+    static_assert(unsigned(Rule::Internal) < 32, "RuleSet holds 32 rules");
+};
 
 struct Diagnostic {
-    std::string rule;    // stable rule id ("malformed", "direct-access", ...)
+    Rule rule = Rule::Internal; // set by whoever reports; a forgotten one shows as a bug
     Severity severity = Severity::Error;
     std::string file;
     std::string section; // empty when the message is about the whole file
@@ -81,12 +121,12 @@ public:
 };
 
 // Builds a DiagnosticError.
-llvm::Error makeError(std::string rule, std::string file, std::string section,
+llvm::Error makeError(Rule rule, std::string file, std::string section,
                       std::optional<uint64_t> offset, std::string symbol, std::string message);
 
 // Moves the diagnostic(s) out of `err` (any llvm::Error; others become a
 // diagnostic with rule `fallbackRule` located at `file`).
-std::vector<Diagnostic> takeDiagnostics(llvm::Error err, const std::string &fallbackRule,
+std::vector<Diagnostic> takeDiagnostics(llvm::Error err, Rule fallbackRule,
                                         const std::string &file);
 
 } // namespace percpu::elfpatch

@@ -19,8 +19,11 @@ namespace percpu::elfpatch {
 
 class Disassembler {
 public:
-    // Fails (returns nullptr) only when LLVM lacks the target.
-    static std::unique_ptr<Disassembler> create(const std::string &triple);
+    // A disassembler for `triple`, after `initialize` has registered its
+    // LLVM target (the arch's LLVMInitialize*TargetInfo/TargetMC/
+    // Disassembler; run under a lock, since LLVM's registry is not
+    // synchronised).  Fails (returns nullptr) only when LLVM lacks the target.
+    static std::unique_ptr<Disassembler> create(const std::string &triple, void (*initialize)());
     ~Disassembler();
 
     struct Decoded {

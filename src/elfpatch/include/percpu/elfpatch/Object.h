@@ -20,9 +20,12 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace percpu::elfpatch {
+
+class Target;
 
 // Symbol::shndx holds a section's real index, which may be 65,280 or more in
 // an object with extended numbering, so st_shndx's reserved values are kept
@@ -48,6 +51,17 @@ struct Section {
     uint64_t size = 0;          // sh_size; for SHT_NOBITS there is no data
     uint64_t fileOffset = 0;    // as read
     std::vector<uint8_t> data;  // contents (empty for SHT_NOBITS)
+
+    // Where each instruction of an executable section starts and how long
+    // it is ({offset, size}, ascending): the Target's decoding sweep, made
+    // on first use by an arch that needs one (x86-64's variable-length
+    // code) and kept with the section, so that a Target holds no state of
+    // any object.  Valid while the bytes change only in place, instruction
+    // for instruction of the same length (the --indirect and far-path
+    // rewrites); code that changes lengths clears it.  Not synchronised:
+    // one thread analyses one object at a time.
+    mutable std::vector<std::pair<uint64_t, uint64_t>> instructionIndex;
+    mutable bool indexed = false;
 };
 
 struct Symbol {
@@ -73,6 +87,7 @@ struct ObjectFile {
     std::string path;
     uint16_t elfType = 0;   // ET_REL, ET_EXEC, ET_DYN
     uint16_t machine = 0;
+    const Target *target = nullptr;     // targetFor(machine), set by readObject
     uint8_t osabi = 0;
     uint8_t abiVersion = 0;
     uint32_t eflags = 0;
@@ -120,8 +135,10 @@ uint32_t addLocalSymbol(ObjectFile &obj, Symbol sym);
 // Index of the STT_SECTION symbol of `section`, or 0.
 uint32_t sectionSymbol(const ObjectFile &obj, uint32_t section);
 
-// ELF names for diagnostics.
+// The machine's name for diagnostics ("x86-64", "AArch64", "machine 243").
 std::string machineName(uint16_t machine);
+// "x86-64 or AArch64": the machines targetFor() supports, for messages.
+std::string supportedMachineNames();
 
 } // namespace percpu::elfpatch
 

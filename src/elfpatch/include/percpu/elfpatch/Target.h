@@ -3,7 +3,11 @@
 // Generic code never switches on e_machine: it asks the Target.  Two levels
 // as in lld: every relocation type maps to an arch-neutral expression kind
 // (RelExpr) that generic code reasons about; the arch knows the encodings.
-// Implementations live beside this header's sources, in src/elfpatch/Arch/.
+// Each architecture implements it in arch/<arch>/Target.cpp; targetFor()
+// (Target.cpp) is the one place that picks one by e_machine.  A Target is
+// built once per machine and process and never changes after: it holds no
+// state of the objects it reads (x86-64's decoding sweep is kept with the
+// Section), so one instance serves every object and thread.
 //===----------------------------------------------------------------------===//
 #ifndef PERCPU_ELFPATCH_TARGET_H
 #define PERCPU_ELFPATCH_TARGET_H
@@ -146,6 +150,7 @@ public:
     // ---- What the arch is: data its constructor sets (as lld's TargetInfo),
     // not virtuals answering 0 for "cannot". ----
     uint16_t machine = 0;          // e_machine
+    const char *name = "";         // for messages: "x86-64", "AArch64"
     uint32_t absolute64 = 0;       // the relocation type of an 8-byte absolute address
     uint32_t pc32 = 0;             // the 32-bit PC-relative type far stubs handle (0: none)
     int64_t branchReach = int64_t{1} << 31; // how far a direct call reaches, either way
@@ -340,11 +345,13 @@ public:
                                      uint64_t symbolPlusAddend, uint8_t *stub, uint64_t stubAddr) const;
 };
 
-// The Target for `machine`, or nullptr when unsupported (hasTarget false).
-std::unique_ptr<Target> createTarget(uint16_t machine);
-bool hasTarget(uint16_t machine);
+// The Target for `machine`, built on first use and kept for the process
+// (thread-safe), or nullptr when the machine is not supported.
+const Target *targetFor(uint16_t machine);
+// The e_machine values targetFor() supports.
+llvm::ArrayRef<uint16_t> supportedMachines();
 
-// Factories in src/elfpatch/Arch/*.cpp.
+// The architectures' factories (arch/<arch>/Target.cpp), for targetFor.
 std::unique_ptr<Target> createX86_64Target();
 std::unique_ptr<Target> createAArch64Target();
 

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #define PCPU_ARCH_NAME "aarch64"
+#define PCPU_ARCH_POOL_FAST 0 /* pools take the atomic fallback for now */
 #define PCPU_RSEQ_SIG 0xd428bc00
 
 static inline intptr_t pcpu_arch_thread_pointer(void)
@@ -40,7 +41,8 @@ static inline int pcpu_arch_current_cpu(void)
     long off = __atomic_load_n(&pcpu__rseq_offset, __ATOMIC_RELAXED);
     if (PCPU_UNLIKELY(off == 0))
         return -1;
-    return (int)__atomic_load_n((const volatile uint32_t *)(pcpu_arch_thread_pointer() + off + 4),
+    return (int)__atomic_load_n((const volatile uint32_t *)(pcpu_arch_thread_pointer() + off +
+                                                          PCPU_RSEQ_CPU_ID_OFFSET),
                                 __ATOMIC_RELAXED);
 }
 

@@ -1,4 +1,15 @@
-// The host architecture behind HostTarget (see HostTarget.h).
+//===- aarch64/HostTarget.cpp - the loader running on an AArch64 host ------===//
+//
+// The AArch64 side of the loader's HostTarget (src/loader/HostTarget.h):
+//  - the instruction cache is not coherent with data stores (Arm ARM, B2.4.4):
+//    code written through the data side is cleaned to the point of
+//    unification and invalidated before it runs (__builtin___clear_cache);
+//  - glibc calls an STT_GNU_IFUNC resolver with (AT_HWCAP | _IFUNC_ARG_HWCAP,
+//    &__ifunc_arg_t) (sysdeps/aarch64/dl-irel.h);
+//  - gcc >= 10 and clang call libgcc's outline atomics (__aarch64_ldadd8_acq_rel
+//    & co.) by default; they are hidden in libgcc.a and exported by no shared
+//    library, so the host supplies its own copies.
+//===----------------------------------------------------------------------===//
 #include "HostTarget.h"
 
 #include <elf.h>
@@ -10,36 +21,22 @@
 namespace percpu::loader {
 namespace {
 
-#if defined(__x86_64__)
-
-extern "C" void pcpu_loader_libc_anchor(void); // libc_data.c
-
-void flushNothing(void *, void *) {}
-
-uint64_t callResolverX86_64(uint64_t resolver)
-{
-    return reinterpret_cast<uint64_t (*)()>(resolver)();
-}
-
-void *noCompilerHelper(const char *) { return nullptr; }
-
-constexpr HostTarget kHost = {EM_X86_64, flushNothing, callResolverX86_64,
-                               pcpu_loader_libc_anchor, noCompilerHelper};
-
-#elif defined(__aarch64__)
-
 void flushICache(void *begin, void *end)
 {
     __builtin___clear_cache(static_cast<char *>(begin), static_cast<char *>(end));
 }
 
-// glibc's ABI for AArch64 resolvers: (hwcap | _IFUNC_ARG_HWCAP, &__ifunc_arg_t).
-uint64_t callResolverAArch64(uint64_t resolver)
+// glibc's <sys/ifunc.h>: set in the resolver's first argument when the
+// second points to an __ifunc_arg_t.
+constexpr uint64_t kIfuncArgHwcap = uint64_t{1} << 62; // _IFUNC_ARG_HWCAP
+
+uint64_t callResolver(uint64_t resolver)
 {
-    struct {
+    struct { // __ifunc_arg_t
         unsigned long size, hwcap, hwcap2;
     } arg = {sizeof(arg), getauxval(AT_HWCAP), getauxval(AT_HWCAP2)};
-    return reinterpret_cast<uint64_t (*)(uint64_t, const void *)>(resolver)(arg.hwcap | (1ULL << 62), &arg);
+    return reinterpret_cast<uint64_t (*)(uint64_t, const void *)>(resolver)(arg.hwcap | kIfuncArgHwcap,
+                                                                            &arg);
 }
 
 // libgcc's outline atomics (GCC's lse.S: -moutline-atomics, the default of
@@ -72,7 +69,8 @@ constexpr Helper kOutlineAtomics[] = {PCPU_OUTLINE_ATOMICS};
 
 void *outlineAtomic(const char *name)
 {
-    if (strncmp(name, "__aarch64_", 10) != 0)
+    constexpr char prefix[] = "__aarch64_";
+    if (strncmp(name, prefix, sizeof(prefix) - 1) != 0)
         return nullptr;
     for (const Helper &h : kOutlineAtomics)
         if (strcmp(h.name, name) == 0)
@@ -80,11 +78,7 @@ void *outlineAtomic(const char *name)
     return nullptr;
 }
 
-constexpr HostTarget kHost = {EM_AARCH64, flushICache, callResolverAArch64, nullptr, outlineAtomic};
-
-#else
-#error "percpu's loader supports x86-64 and AArch64 hosts"
-#endif
+constexpr HostTarget kHost = {EM_AARCH64, flushICache, callResolver, nullptr, outlineAtomic};
 
 } // namespace
 

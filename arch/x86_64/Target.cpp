@@ -1,4 +1,4 @@
-//===- Arch/X86_64.cpp - x86-64 relocations and per-CPU access decoding ---===//
+//===- x86_64/Target.cpp - x86-64 relocations and per-CPU access decoding -===//
 //
 // x86-64 psABI (https://gitlab.com/x86-psABIs/x86-64-ABI), section 4.4.
 // Quirks that matter here:
@@ -26,9 +26,14 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <map>
 #include <array>
 #include <mutex>
+
+extern "C" {
+void LLVMInitializeX86TargetInfo();
+void LLVMInitializeX86TargetMC();
+void LLVMInitializeX86Disassembler();
+}
 
 using namespace llvm;
 using namespace llvm::ELF;
@@ -113,6 +118,7 @@ public:
     X86_64()
     {
         machine = EM_X86_64;
+        name = "x86-64";
         absolute64 = R_X86_64_64;
         pc32 = R_X86_64_PC32;
         pltStubSize = 8;  // jmp *entry(%rip), padded
@@ -148,8 +154,8 @@ public:
     void writePltStub(uint8_t *stub, uint64_t stubAddr, uint64_t gotEntry) const override;
 
 private:
-    // Instruction starts of a section, from a linear sweep (cached by the
-    // section's data pointer and size).
+    // Instruction starts of a section, from a linear sweep (kept in the
+    // section's instructionIndex).
     const std::vector<std::pair<uint64_t, uint64_t>> &instructions(const Section &sec) const;
     struct MemOperand {
         bool present = false;
@@ -167,14 +173,17 @@ private:
     // path, which rewrite or classify instructions.
     const Disassembler *dis() const
     {
-        std::call_once(disOnce_, [this] { dis_ = Disassembler::create("x86_64-unknown-linux-gnu"); });
+        std::call_once(disOnce_, [this] {
+            dis_ = Disassembler::create("x86_64-unknown-linux-gnu", [] {
+                LLVMInitializeX86TargetInfo();
+                LLVMInitializeX86TargetMC();
+                LLVMInitializeX86Disassembler();
+            });
+        });
         return dis_.get();
     }
     mutable std::once_flag disOnce_;
     mutable std::unique_ptr<Disassembler> dis_;
-    mutable std::mutex cacheLock_;
-    mutable std::map<std::pair<const uint8_t *, size_t>, std::vector<std::pair<uint64_t, uint64_t>>>
-        sweeps_;
 };
 
 StringRef X86_64::relocName(uint32_t type) const
@@ -193,11 +202,8 @@ StringRef X86_64::relocName(uint32_t type) const
 
 const std::vector<std::pair<uint64_t, uint64_t>> &X86_64::instructions(const Section &sec) const
 {
-    std::lock_guard<std::mutex> g(cacheLock_);
-    auto key = std::make_pair(sec.data.data(), sec.data.size());
-    auto it = sweeps_.find(key);
-    if (it != sweeps_.end())
-        return it->second;
+    if (sec.indexed)
+        return sec.instructionIndex;
     std::vector<std::pair<uint64_t, uint64_t>> starts;
     ArrayRef<uint8_t> bytes(sec.data);
     for (uint64_t off = 0; off < bytes.size();) {
@@ -207,7 +213,9 @@ const std::vector<std::pair<uint64_t, uint64_t>> &X86_64::instructions(const Sec
             starts.emplace_back(off, size);
         off += size;
     }
-    return sweeps_.emplace(key, std::move(starts)).first->second;
+    sec.instructionIndex = std::move(starts);
+    sec.indexed = true;
+    return sec.instructionIndex;
 }
 
 X86_64::MemOperand X86_64::memoryOperand(const MCInst &inst) const
@@ -338,7 +346,7 @@ Error X86_64::rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
                           "' reach a block placed anywhere: " + why;
         if (a && !a->text.empty())
             msg += " (" + a->text + ")";
-        return makeError("direct-access", obj.path, sec.name, rel.offset, symName, msg);
+        return makeError(Rule::DirectAccess, obj.path, sec.name, rel.offset, symName, msg);
     };
     switch (e) {
     case RelExpr::None:

@@ -1,5 +1,6 @@
 /*
- * Keeps libc's and libstdc++'s well-known variables within reach of modules.
+ * x86-64 hosts (HostTarget.cpp beside this file): keeps libc's and
+ * libstdc++'s well-known variables within reach of modules.
  *
  * Code compiled with -fPIE (the default of Debian's gcc and clang) reaches
  * variables defined outside its object directly, with a 32-bit PC-relative
@@ -15,7 +16,6 @@
  * data a -fPIE module reaches directly from a shared library is refused with
  * a message that says to build the module with -fPIC.
  */
-#if defined(__x86_64__)
 __asm__(".pushsection .text.pcpu_loader_libc_anchor,\"ax\",@progbits\n"
         ".globl pcpu_loader_libc_anchor\n"
         ".hidden pcpu_loader_libc_anchor\n"
@@ -47,4 +47,3 @@ __asm__(".pushsection .text.pcpu_loader_libc_anchor,\"ax\",@progbits\n"
         "  ret\n"
         ".size pcpu_loader_libc_anchor, .-pcpu_loader_libc_anchor\n"
         ".popsection\n");
-#endif

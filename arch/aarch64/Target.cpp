@@ -1,4 +1,4 @@
-//===- Arch/AArch64.cpp - AArch64 relocations and per-CPU access decoding -===//
+//===- aarch64/Target.cpp - AArch64 relocations and per-CPU access decoding ===//
 //
 // ELF for the Arm 64-bit Architecture (AAELF64), section 5.7.
 // Quirks that matter here:
@@ -28,6 +28,12 @@
 #include <array>
 #include <cctype>
 #include <mutex>
+
+extern "C" {
+void LLVMInitializeAArch64TargetInfo();
+void LLVMInitializeAArch64TargetMC();
+void LLVMInitializeAArch64Disassembler();
+}
 
 using namespace llvm;
 using namespace llvm::ELF;
@@ -97,6 +103,7 @@ public:
     AArch64()
     {
         machine = EM_AARCH64;
+        name = "AArch64";
         absolute64 = R_AARCH64_ABS64;
         branchReach = int64_t{1} << 27; // B/BL: +-128 MiB
         pltStubSize = 16;               // adrp, ldr, br x17, udf
@@ -138,7 +145,13 @@ private:
     // path, which rewrite or classify instructions.
     const Disassembler *dis() const
     {
-        std::call_once(disOnce_, [this] { dis_ = Disassembler::create("aarch64-unknown-linux-gnu"); });
+        std::call_once(disOnce_, [this] {
+            dis_ = Disassembler::create("aarch64-unknown-linux-gnu", [] {
+                LLVMInitializeAArch64TargetInfo();
+                LLVMInitializeAArch64TargetMC();
+                LLVMInitializeAArch64Disassembler();
+            });
+        });
         return dis_.get();
     }
     mutable std::once_flag disOnce_;
@@ -269,7 +282,7 @@ Error AArch64::rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
                           "' reach a block placed anywhere: " + why;
         if (!text.empty())
             msg += " (" + text + ")";
-        return makeError("direct-access", obj.path, sec.name, rel.offset, symName, msg);
+        return makeError(Rule::DirectAccess, obj.path, sec.name, rel.offset, symName, msg);
     };
     RelExpr e = relExpr(rel.type);
     if (e == RelExpr::None || needsGot(e) || e == RelExpr::Size)
@@ -315,7 +328,7 @@ Error AArch64::relocate(uint32_t type, uint8_t *loc, uint64_t value, function_re
     const auto x = static_cast<int64_t>(value);
     auto misaligned = [&](unsigned align) {
         Diagnostic d = where();
-        d.rule = "relocation-overflow";
+        d.rule = Rule::RelocationOverflow;
         d.message = "relocation " + relocName(type).str() + ": " + std::to_string(x) +
                     " is not a multiple of " + std::to_string(align) +
                     (d.symbol.empty() ? "" : "; references '" + d.symbol + "'");

@@ -38,6 +38,7 @@
 #include <stdint.h>
 
 #define PCPU_ARCH_NAME "x86_64"
+#define PCPU_ARCH_POOL_FAST 1
 #define PCPU_RSEQ_SIG 0x53053053
 
 static inline intptr_t pcpu_arch_thread_pointer(void)
