@@ -30,51 +30,43 @@ percpu_gtest(pool_test pool_test.cc)
 percpu_gtest(migrate_test migrate_test.cc)
 # The runtime asked for each CPU source: glibc's rseq area (absent under
 # qemu), its own area (registration refused: ENOSYS) and sched_getcpu().
-add_test(NAME runtime COMMAND runtime_test)
-add_test(NAME runtime.own_rseq COMMAND runtime_test)
-set_tests_properties(runtime.own_rseq PROPERTIES ENVIRONMENT "GLIBC_TUNABLES=glibc.pthread.rseq=0")
-add_test(NAME runtime.getcpu COMMAND runtime_test)
-set_tests_properties(runtime.getcpu PROPERTIES ENVIRONMENT "PERCPU_RSEQ=0")
-add_test(NAME runtime.4096cpus COMMAND runtime_test)
-set_tests_properties(runtime.4096cpus PROPERTIES ENVIRONMENT "PERCPU_NR_CPUS=4096")
+percpu_test(runtime COMMAND runtime_test)
+percpu_test(runtime.own_rseq ENV GLIBC_TUNABLES=glibc.pthread.rseq=0 COMMAND runtime_test)
+percpu_test(runtime.getcpu ENV PERCPU_RSEQ=0 COMMAND runtime_test)
+percpu_test(runtime.4096cpus ENV PERCPU_NR_CPUS=4096 COMMAND runtime_test)
 # AllocatorProcess.* need a freshly started process each (settings read at
 # start-up): under qemu they cannot run, and alloc.fresh_process reports them
 # skipped, with the reason.
-add_test(NAME alloc COMMAND alloc_test --gtest_filter=-Allocator.GrowsPastTheFirstChunk:AllocatorProcess.*)
-add_test(NAME alloc.4096cpus COMMAND alloc_test --gtest_filter=-Allocator.GrowsPastTheFirstChunk:AllocatorProcess.*)
-set_tests_properties(alloc.4096cpus PROPERTIES ENVIRONMENT "PERCPU_NR_CPUS=4096")
-add_test(NAME alloc.chunks COMMAND alloc_test --gtest_filter=-AllocatorProcess.*)
-set_tests_properties(alloc.chunks PROPERTIES ENVIRONMENT "PERCPU_STRIDE=64K")
-add_test(NAME alloc.fresh_process COMMAND alloc_test --gtest_filter=AllocatorProcess.*)
-set_tests_properties(alloc.fresh_process PROPERTIES ENVIRONMENT "${PERCPU_QEMU_ENV}"
-  SKIP_REGULAR_EXPRESSION "\\[  SKIPPED \\]")
-add_test(NAME cow COMMAND cow_test)
-add_test(NAME cow.copy COMMAND cow_test)
-set_tests_properties(cow.copy PROPERTIES ENVIRONMENT "PERCPU_COW=0;PERCPU_NR_CPUS=64")
-add_test(NAME pool.getcpu COMMAND pool_test)
-set_tests_properties(pool.getcpu PROPERTIES ENVIRONMENT "${PERCPU_QEMU_ENV};PERCPU_EXPECT_FAST=0;PERCPU_RSEQ=0")
-add_test(NAME migrate.getcpu_atomic COMMAND migrate_test)
-set_tests_properties(migrate.getcpu_atomic PROPERTIES
-  ENVIRONMENT "PERCPU_EXPECT_SOURCE=getcpu;PERCPU_RSEQ=0")
+set(no_fresh AllocatorProcess.*)
+percpu_test(alloc COMMAND alloc_test --gtest_filter=-Allocator.GrowsPastTheFirstChunk:${no_fresh})
+percpu_test(alloc.4096cpus ENV PERCPU_NR_CPUS=4096
+            COMMAND alloc_test --gtest_filter=-Allocator.GrowsPastTheFirstChunk:${no_fresh})
+percpu_test(alloc.chunks ENV PERCPU_STRIDE=64K COMMAND alloc_test --gtest_filter=-${no_fresh})
+percpu_test(alloc.fresh_process ENV ${PERCPU_QEMU_ENV}
+            PROPERTIES SKIP_REGULAR_EXPRESSION "\\[  SKIPPED \\]"
+            COMMAND alloc_test --gtest_filter=${no_fresh})
+percpu_test(cow COMMAND cow_test)
+percpu_test(cow.copy ENV PERCPU_COW=0 PERCPU_NR_CPUS=64 COMMAND cow_test)
+percpu_test(pool.getcpu ENV ${PERCPU_QEMU_ENV} PERCPU_EXPECT_FAST=0 PERCPU_RSEQ=0 COMMAND pool_test)
+percpu_test(migrate.getcpu_atomic ENV PERCPU_EXPECT_SOURCE=getcpu PERCPU_RSEQ=0 COMMAND migrate_test)
 
 # The kernel's per-CPU API as kernel code uses it, built by gcc and g++.
 find_package(Threads REQUIRED)
 set(PERCPU_KAPI_DIR ${PROJECT_SOURCE_DIR}/testdata/kernel)
 add_executable(kapi_gcc ${PERCPU_KAPI_DIR}/kapi.c ${PERCPU_KAPI_DIR}/kapi_main.c)
 add_executable(kapi_gxx ${PERCPU_KAPI_DIR}/kapi_cxx.cpp ${PERCPU_KAPI_DIR}/kapi_main.c)
-foreach(t kapi_gcc kapi_gxx)
-  target_link_libraries(${t} PRIVATE percpu::runtime Threads::Threads)
-  percpu_add_host(${t})
-  add_test(NAME kapi.${t}.getcpu COMMAND ${t})
-  set_tests_properties(kapi.${t}.getcpu PROPERTIES ENVIRONMENT "PERCPU_RSEQ=0"
-    PASS_REGULAR_EXPRESSION "kapi ok" FAIL_REGULAR_EXPRESSION "check failed")
+foreach(kind gcc gxx)
+  target_link_libraries(kapi_${kind} PRIVATE percpu::runtime Threads::Threads)
+  percpu_add_host(kapi_${kind})
+  percpu_test(kapi.${kind}.getcpu ENV PERCPU_RSEQ=0
+              PROPERTIES PASS_REGULAR_EXPRESSION "kapi ok" FAIL_REGULAR_EXPRESSION "check failed"
+              COMMAND kapi_${kind})
 endforeach()
 
 # Every this_cpu_* rseq sequence on a simulated rseq area, and the abort path
 # forced from a signal handler (what the kernel does on preemption).
 percpu_gtest(rseq_sim_test rseq_sim_test.cc)
-add_test(NAME rseq.simulated COMMAND rseq_sim_test)
-set_tests_properties(rseq.simulated PROPERTIES ENVIRONMENT "PERCPU_NR_CPUS=8")
+percpu_test(rseq.simulated ENV PERCPU_NR_CPUS=8 COMMAND rseq_sim_test)
 
 # ---- the loader ---------------------------------------------------------------
 # Fixtures for arm64 by gcc (the cross compiler) and clang, -O0/-O2,
@@ -125,7 +117,7 @@ foreach(variant gcc_O2_fPIE clang_O0_fPIC)
 endforeach()
 
 # The relocation engine against ld.lld, run by the arm64 build.
-percpu_gtest(differential_test differential_test.cc)
+percpu_gtest(differential_test differential_test.cc loader_testing.cpp) # test support beside it
 target_link_libraries(differential_test PRIVATE percpu_loader percpu_elfpatch)
 target_include_directories(differential_test PRIVATE ${PROJECT_SOURCE_DIR}/src/loader)
 foreach(variant gcc_O0_fPIC clang_O2_fPIE)

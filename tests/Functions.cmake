@@ -1,6 +1,26 @@
 # What both test sets (this machine's, tests/CMakeLists.txt, and a cross
 # build's, tests/Aarch64Tests.cmake) build their tests with.
 
+# percpu_test(<name> [ENV <VAR=value>...] [PROPERTIES <property> <value>...]
+#             COMMAND <command>...): add_test with its environment and other
+# properties in one call, so that a variant of a test (the same binary on
+# another CPU source, CPU count or stride) is one line.  Test names follow
+# <part>.<what>[.<variant>]: runtime.4096cpus, kapi.gcc.own_rseq,
+# loader.gcc_O2_fPIE.far.
+function(percpu_test name)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "ENV;PROPERTIES;COMMAND")
+  if(NOT arg_COMMAND)
+    message(FATAL_ERROR "percpu_test(${name}): no COMMAND")
+  endif()
+  add_test(NAME ${name} COMMAND ${arg_COMMAND})
+  if(arg_ENV)
+    set_tests_properties(${name} PROPERTIES ENVIRONMENT "${arg_ENV}")
+  endif()
+  if(arg_PROPERTIES)
+    set_tests_properties(${name} PROPERTIES ${arg_PROPERTIES})
+  endif()
+endfunction()
+
 # A GoogleTest binary linked as a per-CPU host.
 function(percpu_gtest name)
   add_executable(${name} ${ARGN})

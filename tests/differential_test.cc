@@ -9,7 +9,7 @@
 // cleared on both sides' input (lld would merge strings), and .eh_frame,
 // which lld rebuilds, is not compared; every other byte of every allocated
 // section counts.
-#include "LoaderTesting.h"
+#include "loader_testing.h"
 
 #include "percpu/elfpatch/Object.h"
 #include "percpu/elfpatch/Target.h"

@@ -47,6 +47,14 @@ template <typename T> uint64_t sumOf(T *canon)
     return s;
 }
 
+// Every CPU's copy back to 0: the tests that count into per-CPU statics
+// start from zero, so that --gtest_repeat runs them again exactly.
+template <typename T> void zeroEveryCpu(T *canon)
+{
+    for (unsigned c = 0; c < pcpu_nr_cpus(); ++c)
+        __atomic_store_n(per_cpu_ptr(canon, c), T{0}, __ATOMIC_RELAXED);
+}
+
 TEST(Migration, TheExpectedCpuSourceIsInUse)
 {
     const char *want = getenv("PERCPU_EXPECT_SOURCE");
@@ -59,6 +67,10 @@ TEST(Migration, TheExpectedCpuSourceIsInUse)
 
 TEST(Migration, IncrementsOfEveryWidthAreExact)
 {
+    zeroEveryCpu(&hits64);
+    zeroEveryCpu(&hits32);
+    zeroEveryCpu(&hits16);
+    zeroEveryCpu(&hits8);
     const long per = 200000;
     hammer(per, [](long) {
         this_cpu_inc(hits64);
@@ -99,6 +111,8 @@ TEST(Migration, DynamicCountersAreExact)
 
 TEST(Migration, CmpxchgLoopsAndAddReturnAreExact)
 {
+    zeroEveryCpu(&cas_hits);
+    zeroEveryCpu(&ret_hits);
     const long per = 100000;
     hammer(per, [](long) {
         // A compare-and-swap increment: retries until the CPU it ran on had

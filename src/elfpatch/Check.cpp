@@ -238,15 +238,7 @@ void Checker::hostLayout(const ObjectFile &f)
 {
     bool found = false;
     BlockLayout block = linkedBlock(f, found);
-    const Symbol *start = nullptr, *end = nullptr, *pageEnd = nullptr;
-    for (const Symbol &s : f.symbols) {
-        if (s.name == "__per_cpu_start")
-            start = &s;
-        if (s.name == "__per_cpu_end")
-            end = &s;
-        if (s.name == "__per_cpu_page_end")
-            pageEnd = &s;
-    }
+    const auto [start, end, pageEnd] = blockBounds(f);
     // Per-CPU output sections, in address order.
     std::vector<const Section *> pcpu;
     for (const Section &s : f.sections)
@@ -316,13 +308,13 @@ void Checker::kindMismatch()
         // A linked program's sections are merged: a per-CPU definition is one
         // inside __per_cpu_start..__per_cpu_end (host-layout checks the rest).
         std::optional<uint64_t> start, end;
-        if (!f.isRelocatable())
-            for (const Symbol &s : f.symbols) {
-                if (s.name == "__per_cpu_start")
-                    start = s.value;
-                if (s.name == "__per_cpu_end")
-                    end = s.value;
-            }
+        if (!f.isRelocatable()) {
+            const BlockBounds b = blockBounds(f);
+            if (b.start)
+                start = b.start->value;
+            if (b.end)
+                end = b.end->value;
+        }
         for (const Symbol &s : f.symbols) {
             if (s.binding == STB_LOCAL || !(s.isDefinedInSection() || s.shndx == kShnCommon) ||
                 s.name.empty() || s.type == STT_SECTION)

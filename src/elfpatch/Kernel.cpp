@@ -2,6 +2,7 @@
 #include "percpu/elfpatch/Kernel.h"
 #include "percpu/elfpatch/Compat.h"
 #include "percpu/elfpatch/Diagnostic.h"
+#include "percpu/elfpatch/Layout.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/BinaryFormat/ELF.h"
@@ -119,12 +120,11 @@ Error readVmlinux(const std::string &path, MemoryBufferRef buf, KernelSymbols &o
     if (!obj)
         return obj.takeError();
     std::optional<uint64_t> start, end;
-    for (const Symbol &s : obj->symbols) {
-        if (s.name == "__per_cpu_start")
-            start = s.value;
-        if (s.name == "__per_cpu_end")
-            end = s.value;
-    }
+    const BlockBounds b = blockBounds(*obj);
+    if (b.start)
+        start = b.start->value;
+    if (b.end)
+        end = b.end->value;
     for (const Symbol &s : obj->symbols) {
         if (s.name.empty() || s.type == STT_SECTION || s.type == STT_FILE || !s.isDefinedInSection() ||
             startsWith(s.name, "__per_cpu_"))

@@ -30,7 +30,7 @@ const char *groupName(Group g)
 uint64_t groupAlignment(Group g, uint64_t cacheline)
 {
     switch (g) {
-    case Group::PageAligned: return 4096;
+    case Group::PageAligned: return kPageSize;
     case Group::SharedAligned: return cacheline;
     default: return 0;
     }
@@ -130,6 +130,38 @@ uint64_t alignmentOf(uint64_t offset, uint64_t cap, uint64_t size)
 } // namespace
 
 // Counts, in block order, the earlier symbols of each (name, input).
+// The variables of `obj` that `place` puts in the block, sorted by offset:
+// every symbol defined in a section that is a variable (not a section, file,
+// assembler-local or mapping symbol) is offered; `place` sets the offset,
+// alignment and group of those inside and returns false for the rest.  The
+// name, index, section, size, binding and defining input are filled here.
+static void placeSymbols(const ObjectFile &obj, BlockLayout &layout,
+                         llvm::function_ref<bool(const Symbol &, PlacedSymbol &)> place)
+{
+    std::string input;
+    for (uint32_t i = 1; i < obj.symbols.size(); ++i) {
+        const Symbol &s = obj.symbols[i];
+        if (s.type == STT_FILE)
+            input = s.name;
+        if (!s.isDefinedInSection() || s.type == STT_SECTION || s.type == STT_FILE ||
+            isNonVariableSymbolName(s.name))
+            continue;
+        PlacedSymbol ps;
+        if (!place(s, ps))
+            continue;
+        ps.name = s.name;
+        ps.symbol = i;
+        ps.section = s.shndx;
+        ps.size = s.size;
+        ps.global = s.binding != STB_LOCAL;
+        if (!ps.global)
+            ps.input = input;
+        layout.symbols.push_back(std::move(ps));
+    }
+    std::stable_sort(layout.symbols.begin(), layout.symbols.end(),
+                     [](const PlacedSymbol &a, const PlacedSymbol &b) { return a.offset < b.offset; });
+}
+
 static void numberOccurrences(BlockLayout &layout)
 {
     std::map<std::pair<std::string, std::string>, unsigned> seen;
@@ -149,7 +181,6 @@ BlockLayout planBlock(const ObjectFile &obj)
         p.section = s.index;
         p.group = cls->group;
         p.size = s.size;
-        p.align = std::max<uint64_t>(1, s.addralign);
         p.align = std::max<uint64_t>(1, s.addralign);
         // The fragment takes a group's current spelling before the 2006 one.
         auto &list = byGroup[static_cast<unsigned>(cls->group)];
@@ -183,36 +214,19 @@ BlockLayout planBlock(const ObjectFile &obj)
     const PlacedSection &last = layout.sections.back();
     layout.size = last.offset + last.size;
 
-    std::string input;
-    for (uint32_t i = 1; i < obj.symbols.size(); ++i) {
-        const Symbol &s = obj.symbols[i];
-        if (s.type == STT_FILE)
-            input = s.name;
-        if (!s.isDefinedInSection() || s.type == STT_SECTION || s.type == STT_FILE ||
-            isNonVariableSymbolName(s.name))
-            continue;
+    placeSymbols(obj, layout, [&](const Symbol &s, PlacedSymbol &ps) {
         auto off = layout.offsetOf(s.shndx);
         if (!off)
-            continue;
-        PlacedSymbol ps;
-        ps.name = s.name;
-        ps.symbol = i;
-        ps.section = s.shndx;
+            return false;
         for (const PlacedSection &p : layout.sections)
             if (p.section == s.shndx)
                 ps.group = p.group;
         ps.offset = *off + s.value;
-        ps.size = s.size;
         uint64_t groupAlign = groupAlignment(ps.group, kGroupStep);
         ps.align = groupAlign ? groupAlign
                               : alignmentOf(s.value, obj.sections[s.shndx].addralign, s.size);
-        ps.global = s.binding != STB_LOCAL;
-        if (!ps.global)
-            ps.input = input;
-        layout.symbols.push_back(std::move(ps));
-    }
-    std::stable_sort(layout.symbols.begin(), layout.symbols.end(),
-                     [](const PlacedSymbol &a, const PlacedSymbol &b) { return a.offset < b.offset; });
+        return true;
+    });
 
     // A patched object: one merged section and the record patch wrote.
     // Variables keep the group and alignment they had before the merge.
@@ -284,44 +298,37 @@ std::optional<std::vector<NoteSymbol>> decodeLayoutNote(ArrayRef<uint8_t> note)
     return out;
 }
 
+BlockBounds blockBounds(const ObjectFile &obj)
+{
+    BlockBounds b;
+    for (const Symbol &s : obj.symbols) {
+        if (s.name == "__per_cpu_start")
+            b.start = &s;
+        else if (s.name == "__per_cpu_end")
+            b.end = &s;
+        else if (s.name == "__per_cpu_page_end")
+            b.pageEnd = &s;
+    }
+    return b;
+}
+
 BlockLayout linkedBlock(const ObjectFile &obj, bool &found)
 {
     BlockLayout layout;
-    const Symbol *start = nullptr, *end = nullptr;
-    for (const Symbol &s : obj.symbols) {
-        if (s.name == "__per_cpu_start")
-            start = &s;
-        else if (s.name == "__per_cpu_end")
-            end = &s;
-    }
+    const auto [start, end, pageEnd] = blockBounds(obj);
+    (void)pageEnd;
     found = start && end;
     if (!found || end->value < start->value)
         return layout;
     layout.size = end->value - start->value;
-    std::string input;
-    for (uint32_t i = 1; i < obj.symbols.size(); ++i) {
-        const Symbol &s = obj.symbols[i];
-        if (s.type == STT_FILE)
-            input = s.name;
-        if (!s.isDefinedInSection() || s.type == STT_SECTION || s.type == STT_FILE ||
-            s.type == STT_NOTYPE || isNonVariableSymbolName(s.name))
-            continue;
-        if (s.value < start->value || s.value >= end->value)
-            continue;
-        PlacedSymbol ps;
-        ps.name = s.name;
-        ps.symbol = i;
-        ps.section = s.shndx;
+    placeSymbols(obj, layout, [&](const Symbol &s, PlacedSymbol &ps) {
+        // Labels (STT_NOTYPE) of a linked program are not variables.
+        if (s.type == STT_NOTYPE || s.value < start->value || s.value >= end->value)
+            return false;
         ps.offset = s.value - start->value;
-        ps.size = s.size;
-        ps.align = alignmentOf(s.value, 4096, s.size);
-        ps.global = s.binding != STB_LOCAL;
-        if (!ps.global)
-            ps.input = input;
-        layout.symbols.push_back(std::move(ps));
-    }
-    std::stable_sort(layout.symbols.begin(), layout.symbols.end(),
-                     [](const PlacedSymbol &a, const PlacedSymbol &b) { return a.offset < b.offset; });
+        ps.align = alignmentOf(s.value, kPageSize, s.size);
+        return true;
+    });
     numberOccurrences(layout);
     return layout;
 }

@@ -64,7 +64,7 @@ uint32_t addRelaSection(ObjectFile &obj, uint32_t target)
     s.flags = SHF_INFO_LINK;
     s.link = obj.symtabIndex;
     s.info = target;
-    s.addralign = 8;
+    s.addralign = alignof(llvm::object::ELF64LE::Rela);
     s.entsize = sizeof(llvm::object::ELF64LE::Rela);
     obj.sections.push_back(std::move(s));
     return static_cast<uint32_t>(obj.sections.size() - 1);
@@ -239,7 +239,7 @@ Expected<unsigned> makeIndirect(ObjectFile &obj, unsigned *slotCount)
         s.name = kSlotSection.str();
         s.type = SHT_PROGBITS;
         s.flags = SHF_ALLOC | SHF_WRITE;
-        s.addralign = 4096; // all slots on one page (AArch64 ADRP sharing)
+        s.addralign = kSlotPage; // all slots on one page (AArch64 ADRP sharing)
         slotSec = s.index;
         obj.sections.push_back(std::move(s));
     }
@@ -270,7 +270,7 @@ Expected<unsigned> makeIndirect(ObjectFile &obj, unsigned *slotCount)
             r.addend = addend;
             newSlots.push_back(r);
             it = slots.emplace(key, slotSize).first;
-            slotSize += 8;
+            slotSize += kSlotSize;
         }
         return {slotSym, it->second};
     };
@@ -293,17 +293,18 @@ Expected<unsigned> makeIndirect(ObjectFile &obj, unsigned *slotCount)
     }
     if (errors)
         return errors;
-    if (slotSize > 4096)
+    if (slotSize > kSlotPage)
         return makeError(Rule::BlockBudget, obj.path, kSlotSection.str(), std::nullopt, "",
-                         std::to_string(slotSize / 8) +
-                             " indirect slots do not fit one 4 KiB page (at most 512)");
+                         std::to_string(slotSize / kSlotSize) + " indirect slots do not fit one " +
+                             std::to_string(kSlotPage / 1024) + " KiB page (at most " +
+                             std::to_string(kMaxSlots) + ")");
     Section &slots_ = obj.sections[slotSec];
     slots_.data.resize(slotSize, 0);
     slots_.size = slotSize;
     auto &rl = obj.relocs[slotRela];
     rl.insert(rl.end(), newSlots.begin(), newSlots.end());
     if (slotCount)
-        *slotCount = static_cast<unsigned>(slotSize / 8);
+        *slotCount = static_cast<unsigned>(slotSize / kSlotSize);
     return rewritten;
 }
 

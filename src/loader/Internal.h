@@ -7,8 +7,7 @@
 //   Debugger.cpp   GDB's JIT interface
 //   Pipeline.cpp   loading as a list of passes (the order lives there)
 //   passes/        one file per pass
-//   HostTarget.*   the host's architecture (the only place that tests it)
-//   Testing.cpp    testing::relocateAt, the engine at given addresses
+//   HostTarget.h   what the host's architecture provides (arch/<arch>/HostTarget.cpp)
 // The object's architecture is elfpatch's Target.
 //===----------------------------------------------------------------------===//
 #ifndef PERCPU_LOADER_INTERNAL_H
@@ -241,25 +240,34 @@ void planGotAndStubs(Module &m, std::vector<uint32_t> &gotSyms, std::vector<uint
 // passes/Init.cpp
 std::vector<uint64_t> pointersOf(const Module &m, StringRef name);
 void runDestructors(Module &m);
-// passes/Validate.cpp, passes/Resolve.cpp
+// passes/Validate.cpp
 Error checkHostMachine(Module &m);
+// passes/Resolve.cpp
 Error resolveSymbolsWith(Module &m, bool undefinedAsZero);
+// passes/Relocate.cpp
 Error writeGotAndStubs(Module &m);
 // Pipeline.cpp
 pcpu_module *load(const std::string &name, MemoryBufferRef buf, int flags);
 
-// The passes (Pipeline.cpp lists them in order).
-Error validate(Module &m);
-Error layOutAndMap(Module &m);
-Error placeBlock(Module &m);
-void copyImage(Module &m);
-Error resolveSymbols(Module &m);
-Error reachFarData(Module &m);
-Error relocate(Module &m);
-bool farPathFixes(const Module &m);
-Error registerExports(Module &m);
-Error protect(Module &m);
-Error runInit(Module &m);
+// The passes, one file each in passes/ (Pipeline.cpp lists them in order).
+Error validate(Module &m);                  // Validate.cpp
+Error makeIndirectIfFar(Module &m);         // Place.cpp
+Error planPerCpuBlock(Module &m);           // Place.cpp
+Error layOutAndMap(Module &m);              // Layout.cpp
+Error placeBlock(Module &m);                // Place.cpp
+Error copyPerCpuImage(Module &m);           // Place.cpp
+void copyImage(Module &m);                  // Place.cpp
+Error resolveSymbols(Module &m);            // Resolve.cpp
+Error reachFarData(Module &m);              // FarData.cpp
+Error relocate(Module &m);                  // Relocate.cpp
+bool farPathFixes(const Module &m);         // Relocate.cpp
+Error registerExports(Module &m);           // Register.cpp
+Error linkDependentsAndDebugger(Module &m); // Register.cpp
+Error publishGlobalDefinitions(Module &m);  // Register.cpp
+Error protect(Module &m);                   // Protect.cpp
+Error runInit(Module &m);                   // Init.cpp
+Error runInitialisers(Module &m);           // Init.cpp
+Error dropLinkState(Module &m);             // Release.cpp
 
 } // namespace percpu::loader
 

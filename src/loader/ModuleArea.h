@@ -24,6 +24,10 @@ extern char _end[] __attribute__((weak, visibility("hidden")));
 namespace percpu::loader {
 
 constexpr uint64_t kPage = 4096;
+// Where PLT and far-access stubs start: a 16-byte boundary, the instruction
+// fetch block of both architectures' cores (Intel's and Arm's optimisation
+// manuals align branch targets so).
+constexpr uint64_t kStubAlign = 16;
 constexpr uint64_t kAreaSize = uint64_t{512} << 20;
 
 class ModuleArea {

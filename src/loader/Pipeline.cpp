@@ -44,104 +44,19 @@ bool forceFar(int flags)
 
 // ---- the pipeline ---------------------------------------------------------------------
 //
-// Loading is a list of passes over one Module, in named phases; a failure in
-// any pass unwinds everything done so far (~Module).  The link passes run no
-// module code; the start passes may (indirect-function resolvers,
-// constructors, module_init), with the module registered as the one loading
-// so that the handlers it installs belong to it.
+// Loading is lists of passes over one Module; a failure in any pass unwinds
+// everything done so far (~Module).  The link passes run no module code; the
+// start passes may (indirect-function resolvers, constructors, module_init),
+// with the module registered as the one loading so that the handlers it
+// installs belong to it.  Each pass's body lives in passes/; this file holds
+// only the tables, in order, and the driver.
 
-Error makeIndirectIfFar(Module &m)
-{
-    if (!m.far)
-        return Error::success();
-    auto n = makeIndirect(m.obj);
-    return n ? Error::success() : n.takeError();
-}
-
-Error planPerCpuBlock(Module &m)
-{
-    m.block = planBlock(m.obj);
-    return Error::success();
-}
-
-Error copyPerCpuImage(Module &m)
-{
-    copyImage(m);
-    return Error::success();
-}
-
-Error linkDependentsAndDebugger(Module &m)
-{
-    for (Module *d : m.deps)
-        d->dependents.insert(&m);
-    registerWithDebugger(m, m.original);
-    return Error::success();
-}
-
-Error runInitialisers(Module &m)
-{
-    Error e = runInit(m);
-    if (e)
-        runDestructors(m); // what did construct is destroyed before unwinding
-    return e;
-}
-
-// PCPU_RTLD_GLOBAL: the module's visible global definitions serve the
-// modules loaded after it.
-Error publishGlobalDefinitions(Module &m)
-{
-    m.loaded = true;
-    if (!(m.flags & PCPU_RTLD_GLOBAL))
-        return Error::success();
-    for (uint32_t i = 1; i < m.obj.symbols.size(); ++i) {
-        const Symbol &sym = m.obj.symbols[i];
-        uint8_t vis = sym.other & 3;
-        if (sym.binding != STB_LOCAL && !sym.name.empty() && sym.type != STT_SECTION &&
-            (sym.isDefinedInSection() || sym.shndx == kShnAbs || sym.shndx == kShnCommon) &&
-            vis != STV_HIDDEN && vis != STV_INTERNAL)
-            m.globalDefs.emplace(sym.name, i);
-    }
-    return Error::success();
-}
-
-// What only linking needed goes once the module runs: the sections' bytes
-// (the mapping and the units hold them now), the relocations, the per-CPU
-// image, the GOT/PLT/far-data bookkeeping.  A loaded module keeps its
-// symbols and their addresses (pcpu_dlsym, the guard's describer), its
-// sections' headers, its mapping and its block.
-template <typename T> void release(T &container) { T().swap(container); }
-
-Error dropLinkState(Module &m)
-{
-    for (Section &s : m.obj.sections) {
-        release(s.data);
-        release(s.instructionIndex);
-    }
-    release(m.obj.relocs);
-    release(m.image);
-    release(m.secData);
-    release(m.gotEntry);
-    release(m.pltStub);
-    release(m.gotOffsetEntry);
-    release(m.commonAddr);
-    release(m.farData);
-    release(m.overflows);
-    release(m.regions);
-    release(m.ifuncs);
-    m.original = {};
-    return Error::success();
-}
-
-struct Pass {
-    const char *phase;
-    const char *name;
-    Error (*run)(Module &);
-};
+using Pass = Error (*)(Module &);
 
 template <size_t N> Error runPasses(Module &m, const Pass (&passes)[N])
 {
-    for (const Pass &p : passes)
-        if (Error e = p.run(m))
+    for (Pass run : passes)
+        if (Error e = run(m))
             return e;
     return Error::success();
 }
@@ -149,13 +64,13 @@ template <size_t N> Error runPasses(Module &m, const Pass (&passes)[N])
 // One layout of the graph, from the per-CPU block's plan to the fixed-up
 // image; everything these passes decide is the module's Placement.
 const Pass kLayoutPasses[] = {
-    {"scan", "plan the per-CPU block", planPerCpuBlock},
-    {"lay out", "lay out sections, GOT, PLT and far stubs; map", layOutAndMap},
-    {"place", "place the per-CPU block in every unit", placeBlock},
-    {"resolve", "resolve symbols", resolveSymbols},
-    {"fix up", "write GOT entries and PLT stubs", writeGotAndStubs},
-    {"fix up", "reach external data out of range (GOT loads, far stubs)", reachFarData},
-    {"fix up", "apply relocations", relocate},
+    planPerCpuBlock,  // scan: the per-CPU block's canonical layout (Place.cpp)
+    layOutAndMap,     // lay out: sections, GOT, PLT and far stubs; map (Layout.cpp)
+    placeBlock,       // place: the per-CPU block in every unit (Place.cpp)
+    resolveSymbols,   // resolve: every symbol's address (Resolve.cpp)
+    writeGotAndStubs, // fix up: GOT entries and PLT stubs (Relocate.cpp)
+    reachFarData,     // fix up: external data out of range (FarData.cpp)
+    relocate,         // fix up: the relocations (Relocate.cpp)
 };
 
 // Lays the graph out near; when every failure of the fix-up was a per-CPU
@@ -178,20 +93,20 @@ Error layOutAndReach(Module &m)
 }
 
 const Pass kLinkPasses[] = {
-    {"read", "validate (check's structural rules)", validate},
-    {"read", "the host's machine", checkHostMachine},
-    {"scan", "make per-CPU references indirect (PCPU_RTLD_FAR)", makeIndirectIfFar},
-    {"lay out .. fix up", "the layout passes above, near, then far if the fix-up says so", layOutAndReach},
-    {"fix up", "share the per-CPU image with every unit", copyPerCpuImage},
-    {"register", "register exports", registerExports},
+    validate,          // read: check's structural rules, the loader's (Validate.cpp)
+    checkHostMachine,  // read: built for the host's machine (Validate.cpp)
+    makeIndirectIfFar, // scan: per-CPU references indirect, PCPU_RTLD_FAR (Place.cpp)
+    layOutAndReach,    // lay out .. fix up: the layout passes, near, then far if needed
+    copyPerCpuImage,   // fix up: the per-CPU image into every unit (Place.cpp)
+    registerExports,   // register: the module's exports (Register.cpp)
 };
 
 const Pass kStartPasses[] = {
-    {"protect", "protect, then resolve indirect functions", protect},
-    {"register", "link dependents; tell the debugger", linkDependentsAndDebugger},
-    {"init", "run constructors and module_init", runInitialisers},
-    {"register", "publish PCPU_RTLD_GLOBAL definitions", publishGlobalDefinitions},
-    {"register", "drop what only linking needed", dropLinkState},
+    protect,                   // protect, then resolve indirect functions (Protect.cpp)
+    linkDependentsAndDebugger, // register: dependents; the debugger (Register.cpp)
+    runInitialisers,           // init: constructors and module_init (Init.cpp)
+    publishGlobalDefinitions,  // register: PCPU_RTLD_GLOBAL definitions (Register.cpp)
+    dropLinkState,             // drop what only linking needed (Release.cpp)
 };
 
 pcpu_module *load(const std::string &name, MemoryBufferRef buf, int flags)

@@ -104,4 +104,12 @@ void runDestructors(Module &m)
     m.constructed = false;
 }
 
+Error runInitialisers(Module &m)
+{
+    Error e = runInit(m);
+    if (e)
+        runDestructors(m); // what did construct is destroyed before unwinding
+    return e;
+}
+
 } // namespace percpu::loader

@@ -104,12 +104,12 @@ Error layOutAndMap(Module &m)
                     at += 4; // zero terminator for the unwinder
             }
         if (prot == (PROT_READ | PROT_EXEC) && !stubSyms.empty()) {
-            at = alignTo(at, 16);
+            at = alignTo(at, kStubAlign);
             stubOff = at;
             at += stubSyms.size() * stubSize;
         }
         if (prot == (PROT_READ | PROT_EXEC) && farStubs) {
-            at = alignTo(at, 16);
+            at = alignTo(at, kStubAlign);
             farStubOff = at;
             at += uint64_t{farStubs} * m.target->farStubSize;
         }
@@ -122,7 +122,7 @@ Error layOutAndMap(Module &m)
             at = alignTo(at, commonAlign);
             commonOff = at;
             at += commonSize;
-            at = alignTo(at, 8);
+            at = alignTo(at, alignof(uint64_t));
             dsoOff = at; // the module's __dso_handle: an address inside it
             at += 8;
         }

@@ -38,4 +38,28 @@ void copyImage(Module &m)
                     m.image.size());
 }
 
+// scan: with PCPU_RTLD_FAR (or PERCPU_FORCE_FAR), per-CPU address
+// computations load full addresses from slots from the start.
+Error makeIndirectIfFar(Module &m)
+{
+    if (!m.far)
+        return Error::success();
+    auto n = makeIndirect(m.obj);
+    return n ? Error::success() : n.takeError();
+}
+
+// scan: the per-CPU block's canonical layout, by the elfpatch library (the
+// one source of truth for the layout at link time and at load time).
+Error planPerCpuBlock(Module &m)
+{
+    m.block = planBlock(m.obj);
+    return Error::success();
+}
+
+Error copyPerCpuImage(Module &m)
+{
+    copyImage(m);
+    return Error::success();
+}
+
 } // namespace percpu::loader

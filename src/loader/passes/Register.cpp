@@ -47,4 +47,30 @@ Error registerExports(Module &m)
     return Error::success();
 }
 
+Error linkDependentsAndDebugger(Module &m)
+{
+    for (Module *d : m.deps)
+        d->dependents.insert(&m);
+    registerWithDebugger(m, m.original);
+    return Error::success();
+}
+
+// PCPU_RTLD_GLOBAL: the module's visible global definitions serve the
+// modules loaded after it.
+Error publishGlobalDefinitions(Module &m)
+{
+    m.loaded = true;
+    if (!(m.flags & PCPU_RTLD_GLOBAL))
+        return Error::success();
+    for (uint32_t i = 1; i < m.obj.symbols.size(); ++i) {
+        const Symbol &sym = m.obj.symbols[i];
+        const uint8_t vis = sym.visibility();
+        if (sym.binding != STB_LOCAL && !sym.name.empty() && sym.type != STT_SECTION &&
+            (sym.isDefinedInSection() || sym.shndx == kShnAbs || sym.shndx == kShnCommon) &&
+            vis != STV_HIDDEN && vis != STV_INTERNAL)
+            m.globalDefs.emplace(sym.name, i);
+    }
+    return Error::success();
+}
+
 } // namespace percpu::loader

@@ -222,7 +222,7 @@ Error lookup(Module &m, uint32_t index, uint64_t &addr)
 // another copy in a shared library would gain nothing.
 std::optional<uint64_t> earlierDefinition(Module &m, const Symbol &s)
 {
-    if (s.name.empty() || (s.other & 3) == STV_HIDDEN || (s.other & 3) == STV_INTERNAL)
+    if (s.name.empty() || s.visibility() == STV_HIDDEN || s.visibility() == STV_INTERNAL)
         return std::nullopt;
     const bool perCpu = isPerCpuSymbol(m.obj, s);
     const uint32_t kind = perCpu ? PCPU_EXPORT_PER_CPU : PCPU_EXPORT_PLAIN;

@@ -56,6 +56,7 @@ constexpr llvm::StringLiteral kLegacyPerCpuPrefix = "per_cpu__";
 constexpr llvm::StringLiteral kMergedSection = ".data..percpu";
 constexpr llvm::StringLiteral kLayoutNote = ".note.percpu";
 constexpr uint64_t kGroupStep = 64; // the fragment's ALIGN(64) between groups
+constexpr uint64_t kPageSize = 4096; // page_aligned data, and the fragment's ALIGN(4096)
 
 struct PlacedSection {
     uint32_t section = 0;  // index in the object
@@ -95,6 +96,15 @@ struct BlockLayout {
 
 // Plans the block of a relocatable object.
 BlockLayout planBlock(const ObjectFile &obj);
+
+// The linker-defined bounds of a linked program's per-CPU block (percpu.ld,
+// the kernel's vmlinux.lds): __per_cpu_start, __per_cpu_end and
+// __per_cpu_page_end (the template's page end), nullptr where absent (the
+// last definition where a name repeats).
+struct BlockBounds {
+    const Symbol *start = nullptr, *end = nullptr, *pageEnd = nullptr;
+};
+BlockBounds blockBounds(const ObjectFile &obj);
 
 // The block of a linked program: the symbols between
 // __per_cpu_start and __per_cpu_end, offsets relative to __per_cpu_start.

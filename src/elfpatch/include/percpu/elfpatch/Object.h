@@ -74,6 +74,9 @@ struct Symbol {
     uint64_t size = 0;
 
     bool isDefinedInSection() const;
+    // STV_DEFAULT, STV_INTERNAL, STV_HIDDEN or STV_PROTECTED: the low two
+    // bits of st_other (ELF's ELF64_ST_VISIBILITY).
+    uint8_t visibility() const { return other & 0x3; }
 };
 
 struct Reloc {
@@ -131,6 +134,9 @@ llvm::Error removeSymbols(ObjectFile &obj, const std::vector<uint32_t> &indices)
 // Appends a local symbol before the first global one; returns its index.
 // Every relocation and group signature is renumbered accordingly.
 uint32_t addLocalSymbol(ObjectFile &obj, Symbol sym);
+
+// Index of the first non-local symbol (the symbol table's sh_info).
+uint32_t firstGlobalSymbol(const ObjectFile &obj);
 
 // Index of the STT_SECTION symbol of `section`, or 0.
 uint32_t sectionSymbol(const ObjectFile &obj, uint32_t section);

@@ -57,6 +57,11 @@ llvm::Expected<bool> mergePerCpuSections(ObjectFile &obj, const BlockLayout &lay
 llvm::Expected<unsigned> makeIndirect(ObjectFile &obj, unsigned *slots = nullptr);
 
 constexpr llvm::StringLiteral kSlotSection = ".data.rel.ro.percpu_slots";
+// Its slots: one 8-byte absolute address each, all on one 4 KiB page, so
+// that AArch64 code reaches every slot from one ADRP page (ADRP + LDR).
+constexpr uint64_t kSlotSize = 8;
+constexpr uint64_t kSlotPage = 4096;
+constexpr uint64_t kMaxSlots = kSlotPage / kSlotSize;
 
 } // namespace percpu::elfpatch
 

@@ -1,6 +1,9 @@
-//===- Testing.cpp - the relocation engine at given addresses ------------===//
-#include "Internal.h"
-#include "LoaderTesting.h"
+//===- loader_testing.cpp - the relocation engine at given addresses -----===//
+// Test support, not part of libpercpu-loader: the differential test runs the
+// loader's validate and relocation passes over a graph placed at addresses
+// it chooses, without mapping or loading anything.
+#include "Internal.h" // src/loader: the passes this engine runs
+#include "loader_testing.h"
 
 namespace percpu::loader {
 

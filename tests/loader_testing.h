@@ -1,4 +1,4 @@
-//===- LoaderTesting.h - the relocation engine, without loading --------------===//
+//===- loader_testing.h - the relocation engine, without loading -----------===//
 //
 // For differential tests against a linker: relocates an object as if each
 // allocated section were at addresses[index] (0: not placed), with undefined

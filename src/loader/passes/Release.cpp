@@ -1,0 +1,37 @@
+//===- passes/Release.cpp - the last pass: drop what only linking needed ---===//
+//
+// What only linking needed goes once the module runs: the sections' bytes
+// (the mapping and the units hold them now) and their instruction index, the
+// relocations, the per-CPU image, the GOT/PLT/far-data bookkeeping.  A
+// loaded module keeps its symbols and their addresses (pcpu_dlsym, the
+// guard's describer), its sections' headers, its mapping and its block.
+//===----------------------------------------------------------------------===//
+#include "../Internal.h"
+
+namespace percpu::loader {
+namespace {
+template <typename T> void release(T &container) { T().swap(container); }
+} // namespace
+
+Error dropLinkState(Module &m)
+{
+    for (Section &s : m.obj.sections) {
+        release(s.data);
+        release(s.instructionIndex);
+    }
+    release(m.obj.relocs);
+    release(m.image);
+    release(m.secData);
+    release(m.gotEntry);
+    release(m.pltStub);
+    release(m.gotOffsetEntry);
+    release(m.commonAddr);
+    release(m.farData);
+    release(m.overflows);
+    release(m.regions);
+    release(m.ifuncs);
+    m.original = {};
+    return Error::success();
+}
+
+} // namespace percpu::loader
