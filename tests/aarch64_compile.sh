@@ -13,7 +13,7 @@ inc=(-I"$src/src/runtime/include" -I"$src/arch/x86_64/include" -I"$src/arch/aarc
 common=(--target=aarch64-linux-gnu --sysroot="$sysroot" -O2 -Wall -Wextra -Werror -fPIC)
 gxx=$(ls -d "$sysroot"/include/c++/* | sort -V | tail -1)
 cxxinc=(-isystem "$gxx" -isystem "$sysroot/include/c++/$(basename "$gxx")/aarch64-linux-gnu" -isystem "$gxx/aarch64-linux-gnu")
-for f in src/runtime/core.cc src/runtime/space.cc src/runtime/guard.cc src/runtime/counter.cc \
+for f in src/runtime/core.cc src/runtime/cpus.cc src/runtime/space.cc src/runtime/guard.cc src/runtime/counter.cc \
          src/runtime/pool.cc arch/aarch64/fault.cc; do
   "$clangxx" "${common[@]}" -std=c++20 -nostdinc++ "${cxxinc[@]}" "${inc[@]}" -I"$src/src/runtime" \
     -fno-exceptions -fno-rtti -c "$src/$f" -o "$tmp/$(basename "${f%.cc}").o"

@@ -27,7 +27,6 @@
 
 #include <array>
 #include <cctype>
-#include <mutex>
 
 extern "C" {
 void LLVMInitializeAArch64TargetInfo();
@@ -140,22 +139,12 @@ private:
             return false;
         }
     }
-    // The MC disassembler is costly to set up and only analysis needs it:
-    // created on first use: by check, patch --indirect and the loader's far
-    // path, which rewrite or classify instructions.
-    const Disassembler *dis() const
-    {
-        std::call_once(disOnce_, [this] {
-            dis_ = Disassembler::create("aarch64-unknown-linux-gnu", [] {
-                LLVMInitializeAArch64TargetInfo();
-                LLVMInitializeAArch64TargetMC();
-                LLVMInitializeAArch64Disassembler();
-            });
-        });
-        return dis_.get();
-    }
-    mutable std::once_flag disOnce_;
-    mutable std::unique_ptr<Disassembler> dis_;
+    const Disassembler *dis() const { return dis_.get(); }
+    LazyDisassembler dis_{"aarch64-unknown-linux-gnu", [] {
+        LLVMInitializeAArch64TargetInfo();
+        LLVMInitializeAArch64TargetMC();
+        LLVMInitializeAArch64Disassembler();
+    }};
 };
 
 StringRef AArch64::relocName(uint32_t type) const

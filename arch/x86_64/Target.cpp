@@ -27,7 +27,6 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <array>
-#include <mutex>
 
 extern "C" {
 void LLVMInitializeX86TargetInfo();
@@ -168,22 +167,12 @@ private:
     AccessKind gotLoadUse(const Section &sec, Sweep::const_iterator at, const Sweep &insts,
                           const MCInst &load, std::string &text) const;
 
-    // The MC disassembler is costly to set up and only analysis needs it:
-    // created on first use: by check, patch --indirect and the loader's far
-    // path, which rewrite or classify instructions.
-    const Disassembler *dis() const
-    {
-        std::call_once(disOnce_, [this] {
-            dis_ = Disassembler::create("x86_64-unknown-linux-gnu", [] {
-                LLVMInitializeX86TargetInfo();
-                LLVMInitializeX86TargetMC();
-                LLVMInitializeX86Disassembler();
-            });
-        });
-        return dis_.get();
-    }
-    mutable std::once_flag disOnce_;
-    mutable std::unique_ptr<Disassembler> dis_;
+    const Disassembler *dis() const { return dis_.get(); }
+    LazyDisassembler dis_{"x86_64-unknown-linux-gnu", [] {
+        LLVMInitializeX86TargetInfo();
+        LLVMInitializeX86TargetMC();
+        LLVMInitializeX86Disassembler();
+    }};
 };
 
 StringRef X86_64::relocName(uint32_t type) const

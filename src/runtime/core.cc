@@ -1,4 +1,5 @@
-// libpercpu start-up, CPU numbers and the out-of-line paths.
+// libpercpu start-up, CPU numbers and the out-of-line paths.  What the
+// machine's CPUs are (sysfs) is cpus.cc's.
 //
 // Start-up order: pcpu_init() runs from .preinit_array, which the dynamic
 // loader (or, in a static program, __libc_start_main) runs before the
@@ -34,7 +35,6 @@
 #include <cstring>
 
 #include <cstddef>
-#include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/auxv.h>
@@ -146,81 +146,15 @@ struct Runtime {
 };
 constinit Runtime rt;
 
-// Parses a cpulist ("0-3,8,10-11") into a bitmap; returns highest CPU + 1 or 0.
-unsigned parseCpuList(const char *s, uint64_t *bits)
-{
-    unsigned top = 0;
-    while (*s) {
-        char *end;
-        unsigned long a = strtoul(s, &end, 10), b = a;
-        if (end == s)
-            break;
-        s = end;
-        if (*s == '-') {
-            b = strtoul(s + 1, &end, 10);
-            s = end;
-        }
-        for (unsigned long c = a; c <= b && c < PCPU_MAX_CPUS; ++c) {
-            if (bits)
-                bits[c / 64] |= uint64_t{1} << (c % 64);
-            top = std::max(top, static_cast<unsigned>(c) + 1);
-        }
-        if (*s == ',')
-            ++s;
-        else
-            break;
-    }
-    return top;
-}
-
-bool readSmallFile(const char *path, char *buf, size_t len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, buf, len - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = 0;
-    return true;
-}
-
-unsigned possibleCpus()
-{
-    char buf[4096];
-    unsigned n = 0;
-    if (readSmallFile("/sys/devices/system/cpu/possible", buf, sizeof(buf)))
-        n = parseCpuList(buf, nullptr);
-    if (n == 0) {
-        long c = sysconf(_SC_NPROCESSORS_CONF);
-        n = c > 0 ? static_cast<unsigned>(c) : 1;
-    }
-    return std::min<unsigned>(n, PCPU_MAX_CPUS);
-}
-
-// Reads a sysfs CPU list (online, present) into `bits`; every CPU below
-// `limit` when the file cannot be read.
-int readCpuFile(const char *path, uint64_t *bits, unsigned limit)
-{
-    char buf[4096];
-    std::memset(bits, 0, sizeof(pcpu__online_mask.bits));
-    if (!readSmallFile(path, buf, sizeof(buf))) {
-        for (unsigned c = 0; c < limit; ++c) // unknown: take all as online
-            bits[c / 64] |= uint64_t{1} << (c % 64);
-        return -1;
-    }
-    parseCpuList(buf, bits);
-    return 0;
-}
-
 // Online and present CPUs, clipped to the units.  Returns -1 when a file
 // could not be read (then every real CPU counts).
+// CONTEXT: takes rt.onlineLock (the masks are written under it, read
+// without it).
 int storeCpuMasks()
 {
     uint64_t online[PCPU_MAX_CPUS / 64], present[PCPU_MAX_CPUS / 64];
-    int r = readCpuFile("/sys/devices/system/cpu/online", online, rt.realCpus);
-    r |= readCpuFile("/sys/devices/system/cpu/present", present, rt.realCpus);
+    int r = readCpuList("/sys/devices/system/cpu/online", online, rt.realCpus);
+    r |= readCpuList("/sys/devices/system/cpu/present", present, rt.realCpus);
     LockGuard guard(rt.onlineLock);
     for (size_t i = 0; i < PCPU_MAX_CPUS / 64; ++i) {
         uint64_t keep = 0;
@@ -233,34 +167,7 @@ int storeCpuMasks()
     return r;
 }
 
-void readNodes()
-{
-    std::memset(rt.node, -1, sizeof(rt.node));
-    char buf[256];
-    uint64_t nodes[PCPU_MAX_CPUS / 64] = {};
-    if (!readSmallFile("/sys/devices/system/node/online", buf, sizeof(buf)))
-        return;
-    parseCpuList(buf, nodes);
-    unsigned count = 0;
-    for (uint64_t w : nodes)
-        count += static_cast<unsigned>(__builtin_popcountll(w));
-    if (count < 2)
-        return;
-    rt.multiNode = true;
-    for (unsigned c = 0; c < rt.realCpus; ++c) {
-        char dir[64];
-        snprintf(dir, sizeof(dir), "/sys/devices/system/cpu/cpu%u", c);
-        DIR *d = opendir(dir);
-        if (!d)
-            continue;
-        while (dirent *e = readdir(d))
-            if (!strncmp(e->d_name, "node", 4) && e->d_name[4] >= '0' && e->d_name[4] <= '9') {
-                rt.node[c] = static_cast<signed char>(atoi(e->d_name + 4));
-                break;
-            }
-        closedir(d);
-    }
-}
+void readNodes() { rt.multiNode = readCpuNodes(rt.node, rt.realCpus); }
 
 // Reads an unsigned size from the environment: -1 when malformed.
 long long envSize(const char *name, bool &present)
@@ -350,6 +257,10 @@ void chooseCpuSource()
     rt.source.store(source, std::memory_order_release);
 }
 
+// Start-up proper: CPU discovery, the CPU source, the first chunk, the
+// static block in every unit, the guard.
+// CONTEXT: rt.initLock held.
+// RETURNS: 0, or -1 with errno set (rt.state becomes -1).
 int initLocked()
 {
     bool present = false;
@@ -524,6 +435,8 @@ bool rseqOp(int op, void *ptr, uint64_t v, uint64_t v2, uint64_t &result)
     return !busy;
 }
 
+// CONTEXT: takes rt.initLock when start-up has not run yet (a slow path
+// before main(), or a program that skipped .preinit_array).
 void ensureInit()
 {
     if (__builtin_expect(rt.state.load(std::memory_order_acquire) == 0, 0))
@@ -583,6 +496,7 @@ __attribute__((section(".preinit_array"), used)) static void (*pcpu_preinit_entr
 
 extern "C" {
 
+// CONTEXT: takes rt.initLock; idempotent.  RETURNS: see <percpu/percpu.h>.
 int pcpu_init(void)
 {
     int st = rt.state.load(std::memory_order_acquire);
@@ -715,6 +629,7 @@ unsigned int pcpu_next_online_cpu(int cpu)
     return rt.nrUnits;
 }
 
+// CONTEXT: takes rt.onlineLock.  RETURNS: see <percpu/percpu.h>.
 int pcpu_refresh_online(void)
 {
     ensureInit();
@@ -768,6 +683,8 @@ int pcpu_get_stats(struct pcpu_stats *st)
 // so the rseq area, sched_getcpu() and the this_cpu fast paths all see that
 // CPU until put.  Only the real CPUs can be pinned to; CPU numbers come from
 // the kernel, so the one chosen is always real.
+// CONTEXT: takes rt.cpuLocks[cpu] until the matching pcpu_put_cpu (nesting
+// counts).  RETURNS: the CPU held.
 int pcpu_get_cpu(void)
 {
     CpuLockState &s = cpuLockState;
@@ -789,6 +706,7 @@ int pcpu_get_cpu(void)
     return cpu;
 }
 
+// CONTEXT: releases rt.cpuLocks[cpu] when the outermost get is put.
 void pcpu_put_cpu(void)
 {
     CpuLockState &s = cpuLockState;

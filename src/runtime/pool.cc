@@ -145,6 +145,7 @@ void pcpu_pool_destroy(struct pcpu_pool *p)
     munmap(pool, sizeof(Pool));
 }
 
+// CONTEXT: takes pool->lock.  RETURNS: see <percpu/pool.h>.
 void *pcpu_pool_alloc(struct pcpu_pool *p)
 {
     Pool *pool = fromPublic(p);
@@ -164,6 +165,9 @@ void *pcpu_pool_alloc(struct pcpu_pool *p)
     return reinterpret_cast<void *>(pool->pub.pcpu__canon + item * pool->itemSize);
 }
 
+// CONTEXT: takes pool->lock twice: to check and unmark the object, then,
+// after clearing its copies unlocked, to push it on the free stack.
+// RETURNS: see <percpu/pool.h>.
 int pcpu_pool_free(struct pcpu_pool *p, void *ptr)
 {
     Pool *pool = fromPublic(p);

@@ -1,6 +1,7 @@
 // Internal interface between the runtime's parts (not installed).
 //
 //   core.cc   start-up, environment, CPU numbers (rseq), slow paths, stats
+//   cpus.cc   the machine's CPUs from sysfs (possible, online, present, nodes)
 //   space.cc  the per-CPU address space: chunks of units, the offset
 //             allocator behind pcpu_alloc() and module blocks, commit/zeroing
 //   guard.cc  the fault handler that names a dereferenced canonical address
@@ -101,6 +102,17 @@ void initialize();
 bool prepareRseqThread();
 unsigned realCpuCount();
 uint64_t atomicOpAt(int op, void *p, unsigned size, uint64_t v, uint64_t v2);
+
+// The machine's CPUs (cpus.cc).  possibleCpus: the possible CPUs' count
+// (highest + 1; _SC_NPROCESSORS_CONF when sysfs says nothing), at most
+// PCPU_MAX_CPUS.  readCpuList: a sysfs CPU list file into `bits`
+// (PCPU_MAX_CPUS bits), RETURNS 0, or -1 when the file could not be read,
+// with every CPU below `limit` set then.  readCpuNodes: each CPU's NUMA node
+// into node[PCPU_MAX_CPUS] (-1 unknown), RETURNS whether the machine has more
+// than one node.
+unsigned possibleCpus();
+int readCpuList(const char *path, uint64_t *bits, unsigned limit);
+bool readCpuNodes(signed char *node, unsigned realCpus);
 
 // getenv() that also works from .preinit_array (core.cc).
 const char *envGet(const char *name);

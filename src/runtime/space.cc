@@ -42,8 +42,9 @@
 // stay committed; freed bytes are zeroed in every unit (pages that were never
 // written are only read, which maps the shared zero page).
 //
-// Synchronisation: one lock (spaceLock) protects every chunk's metadata and
-// the chunk list.  Chunk records are never freed, so the lock-free readers in
+// Synchronisation: one lock (space.lock) protects every chunk's metadata and
+// the chunk list; the functions below say CONTEXT: (the lock they need or
+// take) and RETURNS:, as mm/percpu.c does.  Chunk records are never freed, so the lock-free readers in
 // spaceContains() only see complete chunks (published with release order).
 #include "runtime.h"
 #include "lock.h"
@@ -195,6 +196,8 @@ constinit Space space;
 
 // ---- free lists ----------------------------------------------------------------
 
+// Puts the free block [g, g + n) at the head of its TLSF list.
+// CONTEXT: space.lock held.
 void insertFree(Chunk &c, uint32_t g, uint32_t n)
 {
     unsigned fl, sl;
@@ -212,6 +215,8 @@ void insertFree(Chunk &c, uint32_t g, uint32_t n)
     c.freeGranules += n;
 }
 
+// Takes the free block [g, g + n) out of its TLSF list.
+// CONTEXT: space.lock held.
 void removeFree(Chunk &c, uint32_t g, uint32_t n)
 {
     unsigned fl, sl;
@@ -232,6 +237,9 @@ void removeFree(Chunk &c, uint32_t g, uint32_t n)
     c.freeGranules -= n;
 }
 
+// A free block of at least n granules (good fit), not removed from its list.
+// CONTEXT: space.lock held.
+// RETURNS: its first granule, or kNil when the chunk has none.
 uint32_t findFree(const Chunk &c, uint64_t n)
 {
     unsigned fl, sl;
@@ -252,6 +260,7 @@ uint32_t findFree(const Chunk &c, uint64_t n)
 
 // Returns block g (of n granules, not in any list) to the TLSF lists, merged
 // with free neighbours; returns the merged free block as (first, count).
+// CONTEXT: space.lock held.
 std::pair<uint32_t, uint32_t> releaseBlock(Chunk &c, uint32_t g, uint32_t n)
 {
     uint32_t end = g + n;
@@ -282,6 +291,8 @@ std::pair<uint32_t, uint32_t> releaseBlock(Chunk &c, uint32_t g, uint32_t n)
     return {g, n};
 }
 
+// Merges every quick-list block back into the TLSF lists.
+// CONTEXT: space.lock held.
 void flushQuick(Chunk &c)
 {
     for (uint32_t n = 1; n <= kQuickMax; ++n) {
@@ -326,6 +337,9 @@ void adviseHuge(const Chunk &c, size_t firstPage, size_t lastPage)
 // pages it commits are fresh when `module` (a module block's own, which
 // undoing its load may give back); pages already committed stop being
 // fresh: another block uses them now.
+// CONTEXT: space.lock held (or the init lock, at start-up).
+// RETURNS: 0, or -1 with errno ENOMEM when mprotect fails (nothing that
+// was already committed is undone).
 int commit(Chunk &c, size_t off, size_t len, bool module = false)
 {
     size_t first = off / kPage, last = (off + len - 1) / kPage;
@@ -364,16 +378,12 @@ int commit(Chunk &c, size_t off, size_t len, bool module = false)
     return 0;
 }
 
-// Whether [p, p + len) is all zero.  Reading a page that was never written
-// maps the shared zero page instead of allocating one, so checking before
-// clearing keeps untouched units uncommitted.  memcmp of the range against
-// itself shifted by 8 (after the first 8 bytes are found zero) uses libc's
-// vectorised compare.
 // Of the pages the freed block [bg, bg + bn) touched, makes those that now
 // lie wholly inside the free block [g, g + n) and that the block committed
 // itself (freshPages) inaccessible again in every unit, giving their memory
-// back: pages committed before the block stay as they were.  Only the freed block's pages are looked
-// at: the merged block can span a whole chunk.
+// back: pages committed before the block stay as they were.  Only the freed
+// block's pages are looked at: the merged block can span a whole chunk.
+// CONTEXT: space.lock held.
 void decommitFree(Chunk &c, uint32_t bg, uint32_t bn, uint32_t g, uint32_t n)
 {
     size_t freeFirst = (size_t{g} * kGranule + kPage - 1) / kPage;
@@ -404,6 +414,11 @@ void decommitFree(Chunk &c, uint32_t bg, uint32_t bn, uint32_t g, uint32_t n)
     }
 }
 
+// Whether [p, p + len) is all zero.  Reading a page that was never written
+// maps the shared zero page instead of allocating one, so checking before
+// clearing keeps untouched units uncommitted.  memcmp of the range against
+// itself shifted by 8 (after the first 8 bytes are found zero) uses libc's
+// vectorised compare.
 bool allZero(const unsigned char *p, size_t len)
 {
     if (len <= 128) { // granule-sized and aligned: whole words
@@ -434,6 +449,7 @@ void bindToNodes(const Chunk &c, size_t off, size_t len);
 // image (and lie wholly inside the range, as they do in the block that
 // filled them) get fresh anonymous pages instead: writing zeros would give
 // every unit a private copy, and MADV_DONTNEED would bring the image back.
+// CONTEXT: space.lock held.
 void zeroInEveryUnit(Chunk &c, size_t off, size_t len)
 {
     size_t first = (off + kPage - 1) / kPage, end = (off + len) / kPage;
@@ -482,6 +498,8 @@ void zeroRangeInEveryUnit(const Chunk &c, size_t off, size_t len)
 
 // ---- chunks ------------------------------------------------------------------------------
 
+// Unmaps a chunk that createChunk could not finish, and frees its record.
+// CONTEXT: space.lock held (or the init lock); the chunk was never published.
 void destroyChunk(Chunk *c)
 {
     if (!c)
@@ -517,6 +535,8 @@ void bindToNodes(const Chunk &c, size_t off, size_t len)
 }
 void bindToNodes(const Chunk &c) { bindToNodes(c, 0, space.cfg.stride); }
 
+// RETURNS: whether initial images are shared copy-on-write (PERCPU_COW, on
+// by default; off under LeakSanitizer, which scans writable mappings).
 bool copyOnWriteAllowed()
 {
     const char *e = envGet("PERCPU_COW");
@@ -529,6 +549,7 @@ bool copyOnWriteAllowed()
 // (copy-on-write).  Returns the number of units mapped, from unit 0; the
 // caller copies into the others (all of them when memfd_create or a mapping
 // fails).
+// CONTEXT: space.lock held (or the init lock, for the static block).
 unsigned mapImage(Chunk &c, size_t p0, size_t p1, const void *src, size_t at, size_t len)
 {
     size_t bytes = (p1 - p0) * kPage;
@@ -556,6 +577,7 @@ unsigned mapImage(Chunk &c, size_t p0, size_t p1, const void *src, size_t at, si
 // block's first and last pages are shared with nothing yet (this runs
 // before any allocation), so they are mapped whole.  Returns the units
 // mapped (0 with PERCPU_COW=0).
+// CONTEXT: the init lock, from spaceInit().
 unsigned mapStaticCopyOnWrite(Chunk &c, size_t off, size_t size, const void *image)
 {
     if (!copyOnWriteAllowed())
@@ -592,6 +614,8 @@ void *mapExactly(uintptr_t at, size_t bytes)
 // memory, above it with room left for the brk heap.  When neither place is
 // free they go where the kernel puts them; later chunks may then not fit
 // (spaceAlloc() fails with ENOMEM once chunk 0 is full).
+// CONTEXT: the init lock, from spaceInit().
+// RETURNS: the units' base, or 0 when no mapping could be made.
 uintptr_t placeFirstUnits(size_t bytes, size_t align)
 {
     constexpr uintptr_t kGiB = uintptr_t{1} << 30;
@@ -624,6 +648,8 @@ uintptr_t placeFirstUnits(size_t bytes, size_t align)
 
 // Chunk k > 0: one reservation holding its canonical range [c, c + stride)
 // and its units at c + D.  Sets c.mapBase/mapBytes/base/canon.
+// CONTEXT: space.lock held.
+// RETURNS: false (errno from mmap) when the reservation failed.
 bool placeLaterChunk(Chunk &c, size_t unitsBytes, size_t align)
 {
     const Chunk &c0 = *space.chunks[0];
@@ -649,6 +675,8 @@ bool placeLaterChunk(Chunk &c, size_t unitsBytes, size_t align)
 
 // Maps a new chunk: chunk 0 (first) at the host's static block, the others
 // in a reservation of their own.
+// CONTEXT: space.lock held (the init lock for chunk 0).
+// RETURNS: the chunk, published in space.chunks, or nullptr with errno set.
 Chunk *createChunk(bool first)
 {
     const size_t stride = space.cfg.stride;
@@ -707,6 +735,7 @@ Chunk *createChunk(bool first)
 
 // Carves [g, g + n) out of the free block starting at fg (size fn), which
 // must contain it, and marks it with `state`.
+// CONTEXT: space.lock held.
 void carve(Chunk &c, uint32_t fg, uint32_t fn, uint32_t g, uint32_t n, State state)
 {
     removeFree(c, fg, fn);
@@ -718,6 +747,8 @@ void carve(Chunk &c, uint32_t fg, uint32_t fn, uint32_t g, uint32_t n, State sta
 }
 
 // Allocates n granules aligned to a (granules, power of two) in chunk c.
+// CONTEXT: space.lock held.
+// RETURNS: the first granule, or kNil when no free block of the chunk fits.
 uint32_t allocIn(Chunk &c, uint32_t n, uint32_t a, State state)
 {
     if (a <= 1 && n <= kQuickMax && c.quick[n] != kNil) {
@@ -766,6 +797,8 @@ void guardInImage(uintptr_t from, uintptr_t to)
     mmap(p, to - from, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
 }
 
+// CONTEXT: the init lock (core.cc), once, before any other space function.
+// RETURNS: see runtime.h.
 int spaceInit(const SpaceConfig &config)
 {
     space.cfg = config;
@@ -841,6 +874,7 @@ int spaceInit(const SpaceConfig &config)
     return 0;
 }
 
+// CONTEXT: takes space.lock.  RETURNS: see runtime.h.
 void *spaceAlloc(size_t size, size_t align, Owner owner, uintptr_t site)
 {
     if (align == 0)
@@ -908,6 +942,7 @@ static Chunk *chunkOf(uintptr_t p)
     return nullptr;
 }
 
+// CONTEXT: takes space.lock.  RETURNS: see runtime.h.
 int spaceFree(void *canonical, Owner owner, char *why, size_t whyLen, bool givePagesBack)
 {
     uintptr_t p = reinterpret_cast<uintptr_t>(canonical);
@@ -981,6 +1016,7 @@ int spaceFree(void *canonical, Owner owner, char *why, size_t whyLen, bool giveP
     return 0;
 }
 
+// CONTEXT: takes space.lock.  RETURNS: see runtime.h.
 int spaceFillImage(void *canonical, const void *image, size_t size)
 {
     uintptr_t p = reinterpret_cast<uintptr_t>(canonical);
@@ -1016,6 +1052,8 @@ int spaceFillImage(void *canonical, const void *image, size_t size)
     return 0;
 }
 
+// CONTEXT: any, lock-free (the guard's signal handler calls it).
+// RETURNS: see runtime.h.
 bool spaceContains(const void *canonical)
 {
     uintptr_t p = reinterpret_cast<uintptr_t>(canonical);
@@ -1026,6 +1064,8 @@ bool spaceContains(const void *canonical)
     return false;
 }
 
+// CONTEXT: any, lock-free, racy reads (for a dying process).
+// RETURNS: see runtime.h.
 bool spaceDescribe(uintptr_t p, SpaceBlock &out)
 {
     unsigned n = space.nChunks.load(std::memory_order_acquire);
@@ -1059,6 +1099,7 @@ bool spaceDescribe(uintptr_t p, SpaceBlock &out)
     return false;
 }
 
+// CONTEXT: takes space.lock.
 void spaceStats(pcpu_stats *st)
 {
     LockGuard guard(space.lock);

@@ -6,6 +6,7 @@
 #include "llvm/MC/MCInst.h"
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -47,6 +48,26 @@ private:
     Disassembler();
     struct Impl;
     std::unique_ptr<Impl> impl_;
+};
+
+// A Disassembler made on first use, once, thread-safely: setting one up
+// costs (an MCContext, tables), and only analysis needs it (check, patch
+// --indirect, the loader's far path), so a Target holds one of these.
+class LazyDisassembler {
+public:
+    LazyDisassembler(const char *triple, void (*initialize)()) : triple_(triple), initialize_(initialize) {}
+    // nullptr only when LLVM lacks the target.
+    const Disassembler *get() const
+    {
+        std::call_once(once_, [this] { dis_ = Disassembler::create(triple_, initialize_); });
+        return dis_.get();
+    }
+
+private:
+    const char *triple_;
+    void (*initialize_)();
+    mutable std::once_flag once_;
+    mutable std::unique_ptr<Disassembler> dis_;
 };
 
 } // namespace percpu::elfpatch
