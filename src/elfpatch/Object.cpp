@@ -53,25 +53,34 @@ std::string ObjectFile::sectionLabel(uint32_t index) const
     return "#" + std::to_string(index);
 }
 
-std::string supportedMachineNames()
+// The name of a machine we support or a user may bring by mistake, or nullptr.
+static const char *knownMachineName(uint16_t machine)
 {
-    std::string out;
-    const ArrayRef<uint16_t> all = supportedMachines();
-    for (size_t i = 0; i < all.size(); ++i)
-        out += (i == 0 ? "" : i + 1 == all.size() ? " or " : ", ") + machineName(all[i]);
-    return out;
+    if (const Target *t = targetFor(machine))
+        return t->name;
+    switch (machine) {
+    case EM_386: return "i386";
+    case EM_ARM: return "ARM";
+    case EM_RISCV: return "RISC-V";
+    default: return nullptr;
+    }
 }
 
 std::string machineName(uint16_t machine)
 {
-    if (const Target *t = targetFor(machine))
-        return t->name;
-    switch (machine) { // machines a user may bring by mistake
-    case EM_386: return "i386";
-    case EM_ARM: return "ARM";
-    case EM_RISCV: return "RISC-V";
-    default: return "machine " + std::to_string(machine);
-    }
+    const char *name = knownMachineName(machine);
+    return name ? name : "machine " + std::to_string(machine);
+}
+
+std::string unsupportedMachine(uint16_t machine)
+{
+    std::string expected;
+    const ArrayRef<uint16_t> all = supportedMachines();
+    for (size_t i = 0; i < all.size(); ++i)
+        expected += (i == 0 ? "" : i + 1 == all.size() ? " or " : ", ") + machineName(all[i]);
+    const char *name = knownMachineName(machine);
+    return "unsupported machine " + (name ? std::string(name) : std::to_string(machine)) + " (expected " +
+           expected + ")";
 }
 
 namespace {
@@ -174,8 +183,7 @@ Error Reader::readHeader()
     obj.target = targetFor(obj.machine);
     if (!obj.target)
         return fail("", std::nullopt,
-                    "unsupported machine " + machineName(obj.machine) + " (expected " +
-                        supportedMachineNames() + ")");
+                    unsupportedMachine(obj.machine));
     if (obj.elfType != ET_REL && obj.elfType != ET_EXEC && obj.elfType != ET_DYN)
         return fail("", std::nullopt,
                     "unsupported ELF type " + std::to_string(obj.elfType) +

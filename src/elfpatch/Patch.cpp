@@ -214,7 +214,7 @@ Expected<unsigned> makeIndirect(ObjectFile &obj, unsigned *slotCount)
     const Target *target = obj.target;
     if (!target)
         return makeError(Rule::Malformed, obj.path, "", std::nullopt, "",
-                         "unsupported machine " + machineName(obj.machine));
+                         unsupportedMachine(obj.machine));
     // Is there anything to rewrite?  (Relocations in allocated sections
     // against per-CPU symbols; debug sections are not loaded.)
     auto relevant = [&](uint32_t rela, const Reloc &r) {

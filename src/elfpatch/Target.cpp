@@ -3,6 +3,9 @@
 
 #include "llvm/BinaryFormat/ELF.h"
 
+#include <array>
+#include <iterator>
+
 namespace percpu::elfpatch {
 
 Target::~Target() = default;
@@ -67,28 +70,42 @@ llvm::Error Target::writeFarStub(uint8_t *, const Section &, uint64_t, const Rel
                                                llvm::inconvertibleErrorCode());
 }
 
-// The one dispatch on e_machine.  Function-local statics: built on first use
-// (an MC disassembler is set up only when an analysis asks the arch for it),
-// once per process, thread-safe (C++11 magic statics).
+// The one place that names the architectures: each e_machine with its
+// factory (arch/<arch>/Target.cpp).  Every Target is built on first use of
+// any, once per process (C++11 magic statics: thread-safe); construction only
+// fills tables, and each arch sets up its MC disassembler when an analysis
+// first asks for it.
+namespace {
+struct TargetEntry {
+    uint16_t machine;
+    std::unique_ptr<Target> (*create)();
+};
+constexpr TargetEntry kTargets[] = {
+    {llvm::ELF::EM_X86_64, createX86_64Target},
+    {llvm::ELF::EM_AARCH64, createAArch64Target},
+};
+constexpr auto kMachines = [] {
+    std::array<uint16_t, std::size(kTargets)> m{};
+    for (size_t i = 0; i < m.size(); ++i)
+        m[i] = kTargets[i].machine;
+    return m;
+}();
+} // namespace
+
 const Target *targetFor(uint16_t machine)
 {
-    switch (machine) {
-    case llvm::ELF::EM_X86_64: {
-        static const std::unique_ptr<Target> t = createX86_64Target();
-        return t.get();
-    }
-    case llvm::ELF::EM_AARCH64: {
-        static const std::unique_ptr<Target> t = createAArch64Target();
-        return t.get();
-    }
-    default: return nullptr;
-    }
+    static const auto targets = [] {
+        std::array<std::unique_ptr<Target>, std::size(kTargets)> t;
+        for (size_t i = 0; i < t.size(); ++i)
+            t[i] = kTargets[i].create();
+        return t;
+    }();
+    for (size_t i = 0; i < targets.size(); ++i)
+        if (kTargets[i].machine == machine)
+            return targets[i].get();
+    return nullptr;
 }
 
-llvm::ArrayRef<uint16_t> supportedMachines()
-{
-    static constexpr uint16_t machines[] = {llvm::ELF::EM_X86_64, llvm::ELF::EM_AARCH64};
-    return machines;
-}
+llvm::ArrayRef<uint16_t> supportedMachines() { return kMachines; }
 
 } // namespace percpu::elfpatch

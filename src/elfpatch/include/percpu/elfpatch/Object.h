@@ -143,8 +143,9 @@ uint32_t sectionSymbol(const ObjectFile &obj, uint32_t section);
 
 // The machine's name for diagnostics ("x86-64", "AArch64", "machine 243").
 std::string machineName(uint16_t machine);
-// "x86-64 or AArch64": the machines targetFor() supports, for messages.
-std::string supportedMachineNames();
+// "unsupported machine 21 (expected x86-64 or AArch64)": the message for an
+// object of a machine that targetFor() does not support.
+std::string unsupportedMachine(uint16_t machine);
 
 } // namespace percpu::elfpatch
 
