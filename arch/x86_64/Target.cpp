@@ -280,11 +280,17 @@ Access X86_64::classifyAccess(const Section &sec, const Reloc &rel,
     if (!d)
         return a;
     a.text = dis()->print(d->inst);
+    std::string name = dis()->opcodeName(d->inst);
     if (e == RelExpr::GotPCRelative) {
-        a.kind = gotLoadUse(sec, it, insts, d->inst, a.text);
+        // Only a plain load of the GOT entry (mov sym@GOTPCREL(%rip), %reg)
+        // puts the canonical address in a register, to be followed.  An
+        // add or sub of the entry into a register (what gcc -fPIC -O1 and
+        // above emit once it holds the unit offset: `add arr@GOTPCREL(%rip),
+        // %rcx`) yields a CPU's copy; cmp, test, push and call through the
+        // slot yield no register at all.
+        a.kind = name == "MOV64rm" ? gotLoadUse(sec, it, insts, d->inst, a.text) : AccessKind::GotLoad;
         return a;
     }
-    std::string name = dis()->opcodeName(d->inst);
     if (startsWith(name, "LEA")) {
         a.kind = AccessKind::Address;
         return a;
