@@ -74,9 +74,15 @@ struct LoadedFile {
 };
 // Reads and parses `path`; prints the diagnostic and returns nullopt on error.
 std::optional<LoadedFile> loadFile(const std::string &path, std::vector<Diagnostic> *sink = nullptr);
-// Writes `bytes` to `path` through a temporary file and a rename, so a
-// failure leaves no partial output.  Prints an error and returns false.
+// Writes `bytes` to `path`: a regular file (through symbolic links, as cp
+// follows them) is replaced by a rename from a temporary file, so a failure
+// leaves no partial output; a device, terminal or pipe (/dev/null,
+// /dev/stdout) is written through, never replaced.  Prints an error and
+// returns false on any failure.
 bool writeFileAtomically(const std::string &path, llvm::ArrayRef<uint8_t> bytes);
+// Flushes standard output; false, with a message naming `tool`, when a
+// write failed (a full disk, /dev/full, a closed pipe).
+bool flushStandardOutput(const char *tool);
 // Parses "4096", "64K", "2M".
 std::optional<uint64_t> parseBytes(const std::string &text);
 const char *toolVersion();

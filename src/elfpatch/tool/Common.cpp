@@ -8,6 +8,13 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cerrno>
+#include <cstring>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 using namespace llvm;
 
 namespace percpu::elfpatch::tool {
@@ -44,37 +51,95 @@ std::optional<LoadedFile> loadFile(const std::string &path, std::vector<Diagnost
     return f;
 }
 
+namespace {
+
+// Writes `bytes` through an open descriptor, then closes it.  False, with the
+// message printed, on any failed write or close.
+bool writeAndClose(int fd, const std::string &path, ArrayRef<uint8_t> bytes)
+{
+    raw_fd_ostream os(fd, /*shouldClose=*/true);
+    os.write(reinterpret_cast<const char *>(bytes.data()), bytes.size());
+    os.close();
+    if (os.has_error()) {
+        errs() << path << ": error: cannot write: " << os.error().message() << "\n";
+        os.clear_error();
+        return false;
+    }
+    return true;
+}
+
+// Opens what `path` names for writing, following symbolic links and creating
+// the file at the end of a dangling one, as cp does; never replaces it.
+bool writeThrough(const std::string &path, ArrayRef<uint8_t> bytes, bool create)
+{
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | (create ? O_CREAT | O_TRUNC : 0), 0666);
+    if (fd < 0) {
+        errs() << path << ": error: cannot open for writing: " << std::strerror(errno) << "\n";
+        return false;
+    }
+    return writeAndClose(fd, path, bytes);
+}
+
+} // namespace
+
 bool writeFileAtomically(const std::string &path, ArrayRef<uint8_t> bytes)
 {
+    // What the path leads to decides how it is written:
+    //  - a regular file (through any symbolic links): replaced whole by a
+    //    rename from a temporary file beside it, so a failure leaves it as
+    //    it was; a symbolic link stays a link, its target is replaced;
+    //  - anything else that exists (a terminal, /dev/null, /dev/stdout, a
+    //    pipe): written through, never replaced (as root, a rename over
+    //    /dev/null would destroy it); a directory is refused;
+    //  - a dangling symbolic link: the file it names is created, as cp does;
+    //  - nothing: created by the rename.
+    struct stat st;
+    std::string target = path;
+    if (::stat(path.c_str(), &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            errs() << path << ": error: is a directory\n";
+            return false;
+        }
+        if (!S_ISREG(st.st_mode))
+            return writeThrough(path, bytes, /*create=*/false);
+        SmallString<256> real;
+        if (!sys::fs::real_path(path, real))
+            target = real.str().str();
+    } else if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+        return writeThrough(path, bytes, /*create=*/true);
+    }
     SmallString<256> tmp;
-    std::string dir = sys::path::parent_path(path).str();
+    std::string dir = sys::path::parent_path(target).str();
     if (dir.empty())
         dir = ".";
     int fd;
     SmallString<256> model(dir);
-    sys::path::append(model, sys::path::filename(path) + ".tmp-%%%%%%");
+    sys::path::append(model, sys::path::filename(target) + ".tmp-%%%%%%");
     if (std::error_code ec = sys::fs::createUniqueFile(model, fd, tmp)) {
         errs() << path << ": error: cannot create a temporary file in " << dir << ": "
                << ec.message() << "\n";
         return false;
     }
-    {
-        raw_fd_ostream os(fd, /*shouldClose=*/true);
-        os.write(reinterpret_cast<const char *>(bytes.data()), bytes.size());
-        os.close();
-        if (os.has_error()) {
-            errs() << path << ": error: cannot write: " << os.error().message() << "\n";
-            os.clear_error();
-            sys::fs::remove(tmp);
-            return false;
-        }
+    if (!writeAndClose(fd, path, bytes)) {
+        sys::fs::remove(tmp);
+        return false;
     }
-    if (std::error_code ec = sys::fs::rename(tmp, path)) {
+    if (std::error_code ec = sys::fs::rename(tmp, target)) {
         errs() << path << ": error: cannot rename the output into place: " << ec.message() << "\n";
         sys::fs::remove(tmp);
         return false;
     }
     return true;
+}
+
+bool flushStandardOutput(const char *tool)
+{
+    outs().flush();
+    if (!outs().has_error())
+        return true;
+    errs() << tool << ": error: cannot write to standard output: " << outs().error().message() << "\n";
+    outs().clear_error();
+    return false;
 }
 
 std::optional<uint64_t> parseBytes(const std::string &text)

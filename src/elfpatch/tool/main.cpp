@@ -180,5 +180,8 @@ int main(int argc, char **argv)
     }
     if (run)
         run();
+    // A report that did not reach its reader is a failure, whatever it said.
+    if (!flushStandardOutput("percpu-elfpatch"))
+        return kExitInput;
     return rc;
 }
