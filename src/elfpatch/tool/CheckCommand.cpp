@@ -42,6 +42,11 @@ int runCheck(const CheckCommand &c)
         }
     }
     if (!c.maxGrowth.empty()) {
+        if (c.baseline.empty()) {
+            errs() << "percpu-elfpatch check: error: --max-growth " << c.maxGrowth
+                   << " needs --baseline (the layout to grow from)\n";
+            return kExitInput;
+        }
         opts.maxGrowth = parseGrowth(c.maxGrowth);
         if (!opts.maxGrowth) {
             errs() << "percpu-elfpatch check: error: --max-growth " << c.maxGrowth
@@ -64,9 +69,12 @@ int runCheck(const CheckCommand &c)
     bool unreadable = false;
     for (const std::string &path : c.inputs) {
         std::vector<Diagnostic> readDiags;
-        auto f = loadFile(path, &readDiags);
+        bool cannotRead = false;
+        auto f = loadFile(path, &readDiags, &cannotRead);
         if (!f) {
-            if (!opts.disabled.contains(Rule::Malformed)) {
+            // --disable malformed skips inputs that are not valid objects;
+            // an input that is missing or cannot be read always fails.
+            if (cannotRead || !opts.disabled.contains(Rule::Malformed)) {
                 unreadable = true;
                 diags.insert(diags.end(), readDiags.begin(), readDiags.end());
             }

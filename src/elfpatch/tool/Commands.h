@@ -72,8 +72,12 @@ struct LoadedFile {
     std::unique_ptr<llvm::MemoryBuffer> buffer;
     ObjectFile object;
 };
-// Reads and parses `path`; prints the diagnostic and returns nullopt on error.
-std::optional<LoadedFile> loadFile(const std::string &path, std::vector<Diagnostic> *sink = nullptr);
+// Reads and parses `path`; prints the diagnostic (or hands it to `sink`) and
+// returns nullopt on error.  *cannotRead, when given, says whether the file
+// itself could not be read (missing, a directory, no permission), as
+// opposed to its contents being malformed.
+std::optional<LoadedFile> loadFile(const std::string &path, std::vector<Diagnostic> *sink = nullptr,
+                                   bool *cannotRead = nullptr);
 // Writes `bytes` to `path`: a regular file (through symbolic links, as cp
 // follows them) is replaced by a rename from a temporary file, so a failure
 // leaves no partial output; a device, terminal or pipe (/dev/null,

@@ -21,9 +21,11 @@ namespace percpu::elfpatch::tool {
 
 const char *toolVersion() { return PERCPU_VERSION; }
 
-std::optional<LoadedFile> loadFile(const std::string &path, std::vector<Diagnostic> *sink)
+std::optional<LoadedFile> loadFile(const std::string &path, std::vector<Diagnostic> *sink, bool *cannotRead)
 {
     auto buf = MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+    if (cannotRead)
+        *cannotRead = !buf;
     if (!buf) {
         Diagnostic d;
         d.rule = Rule::Malformed;

@@ -33,6 +33,16 @@ std::string rulesHelp()
     return s;
 }
 
+// --cacheline: a cache line is a power of two bytes.
+const CLI::Validator powerOfTwo(
+    [](std::string &v) -> std::string {
+        uint64_t x = 0;
+        if (llvm::StringRef(v).getAsInteger(0, x) || x == 0 || (x & (x - 1)) != 0)
+            return "expected a power of two (such as 64 or 128), not " + v;
+        return "";
+    },
+    "POWER_OF_TWO");
+
 // --abi: which object model; kernel modules are recognised on their own.
 void addAbi(CLI::App *sub, std::string &abi)
 {
@@ -87,7 +97,8 @@ void setupCheck(CLI::App &app, CheckCommand &c, std::function<void()> &run, int 
                 "  percpu-elfpatch check --kernel-symbols System.map --format sarif $(find . -name '*.ko')\n\n"
                 "Exit status: 0 clean (warnings and notes do not fail), 1 a rule reported an error,\n"
                 "2 an input could not be read or bad usage.\n"
-                "--disable malformed skips unreadable inputs instead.");
+                "--disable malformed skips inputs that are not valid objects instead; a missing or\n"
+                "unreadable input always exits 2.");
     sub->add_option("files", c.inputs, "Objects (.o) and linked programs")->required();
     sub->add_option("--format", c.format, "Output format")
         ->check(CLI::IsMember({"text", "json", "sarif"}))
@@ -95,8 +106,8 @@ void setupCheck(CLI::App &app, CheckCommand &c, std::function<void()> &run, int 
     sub->add_option("--disable", c.disable, "Turn a rule off (repeatable, or comma-separated)")
         ->allow_extra_args(false)
         ->delimiter(',');
-    sub->add_option("--cacheline", c.cacheline, "Cache-line size for `misaligned`")
-        ->check(CLI::PositiveNumber)
+    sub->add_option("--cacheline", c.cacheline, "Cache-line size for `misaligned` (a power of two)")
+        ->check(powerOfTwo)
         ->capture_default_str();
     sub->add_option("--max-block", c.maxBlock,
                     "Per-CPU bytes allowed per module and for all modules together (e.g. 8K)");
@@ -135,7 +146,9 @@ void setupLayout(CLI::App &app, LayoutCommand &c, std::function<void()> &run, in
         ->check(CLI::IsMember({"text", "json", "svg"}))
         ->capture_default_str();
     sub->add_option("--cpus", c.cpus, "CPUs to total the block for (default: this machine's)");
-    sub->add_option("--cacheline", c.cacheline, "Cache-line size")->check(CLI::PositiveNumber)->capture_default_str();
+    sub->add_option("--cacheline", c.cacheline, "Cache-line size (a power of two)")
+        ->check(powerOfTwo)
+        ->capture_default_str();
     addAbi(sub, c.abi);
     sub->callback([&] { run = [&] { rc = runLayout(c); }; });
 }
@@ -172,6 +185,26 @@ int main(int argc, char **argv)
     setupCheck(app, check, run, rc);
     setupLayout(app, layout, run, rc);
     setupLink(app, link, run, rc);
+    // A mistyped subcommand gets the nearest one, as git does.
+    if (argc > 1 && argv[1][0] != '-') {
+        const llvm::StringRef given(argv[1]);
+        std::string nearest;
+        unsigned best = ~0u;
+        bool known = false;
+        for (const CLI::App *sub : app.get_subcommands([](CLI::App *) { return true; })) {
+            known |= given == sub->get_name();
+            unsigned d = given.edit_distance(sub->get_name());
+            if (d < best)
+                best = d, nearest = sub->get_name();
+        }
+        if (!known) {
+            std::cerr << "percpu-elfpatch: error: '" << argv[1] << "' is not a subcommand";
+            if (best <= 2)
+                std::cerr << "; did you mean '" << nearest << "'?";
+            std::cerr << "\nRun 'percpu-elfpatch --help' for the subcommands.\n";
+            return kExitInput;
+        }
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {
