@@ -29,6 +29,7 @@ Format parseFormat(const std::string &text);
 
 struct PatchCommand {
     std::string input;
+    std::string name;       // what diagnostics call the input (empty: input)
     std::string output;
     bool indirect = false;
     bool verbose = false;
@@ -73,11 +74,12 @@ struct LoadedFile {
     ObjectFile object;
 };
 // Reads and parses `path`; prints the diagnostic (or hands it to `sink`) and
-// returns nullopt on error.  *cannotRead, when given, says whether the file
+// returns nullopt on error.  Diagnostics call the file `name` when it is
+// given (a temporary file stands for the user's inputs).  *cannotRead, when given, says whether the file
 // itself could not be read (missing, a directory, no permission), as
 // opposed to its contents being malformed.
 std::optional<LoadedFile> loadFile(const std::string &path, std::vector<Diagnostic> *sink = nullptr,
-                                   bool *cannotRead = nullptr);
+                                   bool *cannotRead = nullptr, const std::string &name = "");
 // Writes `bytes` to `path`: a regular file (through symbolic links, as cp
 // follows them) is replaced by a rename from a temporary file, so a failure
 // leaves no partial output; a device, terminal or pipe (/dev/null,

@@ -21,15 +21,17 @@ namespace percpu::elfpatch::tool {
 
 const char *toolVersion() { return PERCPU_VERSION; }
 
-std::optional<LoadedFile> loadFile(const std::string &path, std::vector<Diagnostic> *sink, bool *cannotRead)
+std::optional<LoadedFile> loadFile(const std::string &path, std::vector<Diagnostic> *sink, bool *cannotRead,
+                                   const std::string &nameGiven)
 {
+    const std::string &name = nameGiven.empty() ? path : nameGiven;
     auto buf = MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
     if (cannotRead)
         *cannotRead = !buf;
     if (!buf) {
         Diagnostic d;
         d.rule = Rule::Malformed;
-        d.file = path;
+        d.file = name;
         d.message = "cannot read: " + buf.getError().message();
         if (sink)
             sink->push_back(d);
@@ -37,9 +39,9 @@ std::optional<LoadedFile> loadFile(const std::string &path, std::vector<Diagnost
             errs() << d.str() << "\n";
         return std::nullopt;
     }
-    auto obj = readObject(path, (*buf)->getMemBufferRef());
+    auto obj = readObject(name, (*buf)->getMemBufferRef());
     if (!obj) {
-        for (Diagnostic &d : takeDiagnostics(obj.takeError(), Rule::Malformed, path)) {
+        for (Diagnostic &d : takeDiagnostics(obj.takeError(), Rule::Malformed, name)) {
             if (sink)
                 sink->push_back(d);
             else

@@ -19,6 +19,35 @@ namespace percpu::elfpatch::tool {
 
 int runLink(const LinkCommand &c)
 {
+    // Every input must be a relocatable object for one supported machine
+    // before ld.lld sees it: ld.lld takes an empty, text or truncated file
+    // for a linker script and says so in its own terms.
+    bool bad = false;
+    uint16_t machine = 0;
+    std::string first;
+    for (const std::string &in : c.inputs) {
+        auto f = loadFile(in);
+        if (!f) {
+            bad = true;
+            continue;
+        }
+        if (!f->object.isRelocatable()) {
+            errs() << in << ": error: not a relocatable object (ET_REL): link combines the "
+                          "objects a module is compiled from [malformed]\n";
+            bad = true;
+        } else if (first.empty()) {
+            machine = f->object.machine;
+            first = in;
+        } else if (f->object.machine != machine) {
+            errs() << in << ": error: object is for " << machineName(f->object.machine) << ", "
+                   << first << " for " << machineName(machine) << " [malformed]\n";
+            bad = true;
+        }
+    }
+    if (bad) {
+        errs() << "percpu-elfpatch link: nothing written to " << c.output << "\n";
+        return kExitInput;
+    }
     std::string ld = c.ld;
     if (ld.empty()) {
         if (auto p = sys::findProgramByName("ld.lld"))
@@ -53,8 +82,17 @@ int runLink(const LinkCommand &c)
                << (err.empty() ? " (exit " + std::to_string(rc) + ")" : ": " + err) << "\n";
         return kExitInput;
     }
+    // Diagnostics of the patch step name the module being made and what it
+    // is made of, not the temporary file.
+    std::string name = c.output + " (ld -r of ";
+    for (size_t i = 0; i < c.inputs.size() && i < 3; ++i)
+        name += (i ? ", " : "") + c.inputs[i];
+    if (c.inputs.size() > 3)
+        name += " and " + std::to_string(c.inputs.size() - 3) + " more";
+    name += ")";
     PatchCommand p;
     p.input = tmp.str().str();
+    p.name = name;
     p.output = c.output;
     p.indirect = c.indirect;
     int r = runPatch(p);

@@ -12,17 +12,18 @@ namespace percpu::elfpatch::tool {
 
 int runPatch(const PatchCommand &c)
 {
-    auto f = loadFile(c.input);
+    const std::string &input = c.name.empty() ? c.input : c.name;
+    auto f = loadFile(c.input, nullptr, nullptr, input);
     if (!f) {
-        errs() << c.input << ": nothing written to " << c.output << "\n";
+        errs() << input << ": nothing written to " << c.output << "\n";
         return kExitInput;
     }
     if (c.indirect && usesKernelModel(f->object, parseAbi(c.abi))) {
-        errs() << c.input << ": error: --indirect is for user-space modules: a kernel module reaches "
+        errs() << input << ": error: --indirect is for user-space modules: a kernel module reaches "
                   "its per-CPU block through a base register (%gs or tpidr_el1 plus the CPU's "
                   "offset), wherever the kernel puts it; run patch without --indirect (or pass "
                   "--abi user if this is not a kernel module)\n"
-               << c.input << ": nothing written to " << c.output << "\n";
+               << input << ": nothing written to " << c.output << "\n";
         return kExitInput;
     }
     ArrayRef<uint8_t> original(reinterpret_cast<const uint8_t *>(f->buffer->getBufferStart()),
@@ -33,11 +34,11 @@ int runPatch(const PatchCommand &c)
     auto result = patchObject(f->object, original, opts);
     if (!result) {
         bool inputProblem = false;
-        for (const Diagnostic &d : takeDiagnostics(result.takeError(), Rule::Malformed, c.input)) {
+        for (const Diagnostic &d : takeDiagnostics(result.takeError(), Rule::Malformed, input)) {
             errs() << d.str() << "\n";
             inputProblem |= d.rule == Rule::Malformed;
         }
-        errs() << c.input << ": nothing written to " << c.output << "\n";
+        errs() << input << ": nothing written to " << c.output << "\n";
         return inputProblem ? kExitInput : kExitRule;
     }
     if (!writeFileAtomically(c.output, result->bytes))
