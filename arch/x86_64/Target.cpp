@@ -135,6 +135,7 @@ public:
                           const std::function<SlotRef(uint32_t, int64_t)> &slotFor) const override;
     Error relocate(uint32_t type, uint8_t *loc, uint64_t value,
                    function_ref<Diagnostic()> where) const override;
+    std::string symbolizedText(const Access &a, const Reloc &r, StringRef symbol) const override;
     Error writeFarStub(uint8_t *secBytes, const Section &sec, uint64_t secAddr, const Reloc &rel,
                        const std::vector<Reloc> &relocs, uint64_t symbolPlusAddend, uint8_t *stub,
                        uint64_t stubAddr) const override;
@@ -328,6 +329,37 @@ Access X86_64::classifyAccess(const Section &sec, const Reloc &rel,
     bool immediate = hasImm && rel.offset + 4 == end && rel.offset >= a.instOffset + 8;
     a.kind = immediate ? AccessKind::Address : segmented ? AccessKind::SegmentMemory : AccessKind::Memory;
     return a;
+}
+
+// The RIP-relative operand of the instruction holding `r` (the first one of
+// the text; what follows "; then " is later instructions) as `sym+k(%rip)`:
+// k is what the instruction computes, the addend plus the bytes from the
+// field to the instruction's end (4, or more when an immediate follows).
+// GOT and PLT references name their table as the assembler does.
+std::string X86_64::symbolizedText(const Access &a, const Reloc &r, StringRef symbol) const
+{
+    const size_t cut = a.text.find("; then ");
+    std::string head = a.text.substr(0, cut);
+    const size_t rip = head.find("(%rip)");
+    if (symbol.empty() || rip == std::string::npos || r.offset < a.instOffset ||
+        r.offset >= a.instOffset + a.instSize)
+        return a.text;
+    size_t disp = rip; // the displacement printed before "(%rip)": the field, not the target
+    while (disp > 0 && (isAlnum(head[disp - 1]) || head[disp - 1] == '-'))
+        --disp;
+    const int64_t k = r.addend + static_cast<int64_t>(a.instOffset + a.instSize - r.offset);
+    std::string operand = symbol.str();
+    const RelExpr e = relExpr(r.type);
+    if (e == RelExpr::GotPCRelative)
+        operand += "@GOTPCREL";
+    else if (e == RelExpr::PLT)
+        operand += "@PLT";
+    if (k > 0)
+        operand += "+" + std::to_string(k);
+    else if (k < 0)
+        operand += "-" + std::to_string(-static_cast<uint64_t>(k));
+    head.replace(disp, rip - disp, operand);
+    return cut == std::string::npos ? head : head + a.text.substr(cut);
 }
 
 Error X86_64::rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,

@@ -216,6 +216,7 @@ void Checker::directAccess(const ObjectFile &f)
             if (a.kind != AccessKind::Memory && !(a.kind == AccessKind::SegmentMemory && !kernel))
                 continue;
             std::string name = sym.type == STT_SECTION ? f.sectionLabel(sym.shndx) : sym.name;
+            a.text = target->symbolizedText(a, r, name);
             std::string what = vmlinuxPerCpu ? "vmlinux's per-CPU '" + name + "'" : "per-CPU '" + name + "'";
             if (kernel)
                 report(Rule::DirectAccess, f, sec.name, r.offset, name,
@@ -408,6 +409,7 @@ void Checker::kernelReferences(
             if (!def)
                 continue;
             Access a = target->classifyAccess(sec, r, list);
+            a.text = target->symbolizedText(a, r, sym.name);
             if (def->first && a.kind == AccessKind::Memory) {
                 reported.insert(r.symbol);
                 report(Rule::KindMismatch, f, sec.name, r.offset, sym.name,

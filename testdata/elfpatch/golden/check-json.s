@@ -4,7 +4,7 @@
 # EXIT: 1
 # CHECK: "diagnostics": [
 # CHECK: "file": "%t/t.o"
-# CHECK: "message": "'movl (%rip), %eax' reads or writes
+# CHECK: "message": "'movl per_cpu__x(%rip), %eax' reads or writes
 # CHECK: "offset": 2
 # CHECK: "rule": "direct-access"
 # CHECK: "section": ".text"

@@ -5,7 +5,7 @@
 # Only the plain load of the entry followed by a dereference is a bug.
 # RUN: check %t/t.o
 # EXIT: 1
-# CHECK: %t/t.o:(.text+0x{{[0-9a-f]+}}): error: 'movq (%rip), %rax; then movl (%rax), %eax at +0x{{[0-9a-fA-F]+}}' {{.*}}'hits' (R_X86_64_REX_GOTPCRELX){{.*}} [direct-access]
+# CHECK: %t/t.o:(.text+0x{{[0-9a-f]+}}): error: 'movq hits@GOTPCREL(%rip), %rax; then movl (%rax), %eax at +0x{{[0-9a-fA-F]+}}' {{.*}}'hits' (R_X86_64_REX_GOTPCRELX){{.*}} [direct-access]
     .text
 per_cpu_inc:                         # per_cpu(hits, cpu)++ (gcc 12 -O2 -fPIC)
     movq pcpu_unit_offset@GOTPCREL(%rip), %rax

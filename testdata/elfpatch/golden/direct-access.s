@@ -1,11 +1,13 @@
 # direct-access fires on loads and stores through a per-CPU variable's
-# canonical address, and not on address computations.
+# canonical address, and not on address computations.  The instruction is
+# quoted with its operand named as the assembler writes it (sym+k(%rip),
+# sym@GOTPCREL(%rip)).
 # RUN: check %t/t.o
 # EXIT: 1
-# CHECK: %t/t.o:(.text+0x2): error: 'movl (%rip), %eax' reads or writes the canonical address of per-CPU 'per_cpu__hits' (R_X86_64_PC32){{.*}} [direct-access]
-# CHECK: %t/t.o:(.text+0x8): error: 'addl $1, (%rip)' reads or writes the canonical address of per-CPU 'per_cpu__hits'{{.*}} [direct-access]
-# CHECK: %t/t.o:(.text+0x{{[0-9a-f]+}}): error: 'movq (%rip), %rax; then movl (%rax), %eax at +0x{{[0-9a-f]+}}' {{.*}}'per_cpu__hits' (R_X86_64_REX_GOTPCRELX){{.*}} [direct-access]
-# CHECK: %t/t.o:(.text+0x{{[0-9a-f]+}}): error: {{.*}}per-CPU '.data..percpu' (R_X86_64_PC32){{.*}} [direct-access]
+# CHECK: %t/t.o:(.text+0x2): error: 'movl per_cpu__hits(%rip), %eax' reads or writes the canonical address of per-CPU 'per_cpu__hits' (R_X86_64_PC32){{.*}} [direct-access]
+# CHECK: %t/t.o:(.text+0x8): error: 'addl $1, per_cpu__hits(%rip)' reads or writes the canonical address of per-CPU 'per_cpu__hits'{{.*}} [direct-access]
+# CHECK: %t/t.o:(.text+0x{{[0-9a-f]+}}): error: 'movq per_cpu__hits@GOTPCREL(%rip), %rax; then movl (%rax), %eax at +0x{{[0-9a-fA-F]+}}' {{.*}}'per_cpu__hits' (R_X86_64_REX_GOTPCRELX){{.*}} [direct-access]
+# CHECK: %t/t.o:(.text+0x{{[0-9a-f]+}}): error: 'movl .data..percpu+8(%rip), %eax' {{.*}}per-CPU '.data..percpu' (R_X86_64_PC32){{.*}} [direct-access]
 # The address computations below produce nothing else (no other error).
     .text
 bad_load:

@@ -194,6 +194,16 @@ public:
     virtual Access classifyAccess(const Section &sec, const Reloc &rel,
                                   const std::vector<Reloc> &relocs) const = 0;
 
+    // The instruction text of `a` (from classifyAccess for relocation `r`)
+    // with the operand `r` fills written the way an assembler writes it,
+    // as `symbol` plus the offset it computes: `addq arr@GOTPCREL(%rip),
+    // %rcx`, `movl hits+8(%rip), %eax`, not `(%rip)`.  Default: unchanged.
+    virtual std::string symbolizedText(const Access &a, const Reloc &r, llvm::StringRef symbol) const
+    {
+        (void)r, (void)symbol;
+        return a.text;
+    }
+
     // Rewrites one per-CPU address computation so that it loads the address
     // from a slot instead (patch --indirect, the loader's far path).  `slotFor(symbol, addend)`
     // returns the index of the slot section's symbol and the slot's offset;
