@@ -250,6 +250,16 @@ void Checker::hostLayout(const ObjectFile &f)
         hasPerCpu |= s.isDefinedInSection() && startsWith(s.name, kLegacyPerCpuPrefix);
     if (!hasPerCpu && !found)
         return; // not a per-CPU host
+    if (!f.symtabIndex) {
+        // Stripped: the bounds are gone with the symbol table, not missing
+        // from the link.  The runtime finds them through its own references.
+        report(Rule::HostLayout, f.path,
+               "linked program has per-CPU sections but no symbol table (stripped): the block's "
+               "bounds (__per_cpu_start, __per_cpu_end) cannot be checked; check the file before "
+               "stripping",
+               Severity::Note);
+        return;
+    }
     if (!start || !end) {
         report(Rule::HostLayout, f, "", std::nullopt, start ? "__per_cpu_end" : "__per_cpu_start",
                std::string("linked program has per-CPU data but no ") +

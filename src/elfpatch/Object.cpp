@@ -366,6 +366,12 @@ Error Reader::readRelocations()
     for (const Section &s : obj.sections) {
         if (s.type != SHT_RELA)
             continue;
+        // A linked program's or shared object's dynamic relocations
+        // (.rela.dyn, .rela.plt) index .dynsym, not .symtab (which a stripped
+        // file lacks): they are ld.so's, and no rule reads them.  Only
+        // relocations kept against the symbol table (--emit-relocs) are read.
+        if (!obj.isRelocatable() && (!obj.symtabIndex || s.link != obj.symtabIndex))
+            continue;
         const auto &sh = shdrs[s.index];
         if (sh.sh_entsize != sizeof(ELF64LE::Rela))
             return fail(s.name, std::nullopt,
