@@ -166,7 +166,7 @@ private:
     // writes through %reg itself (no index register, %reg not yet changed).
     using Sweep = std::vector<std::pair<uint64_t, uint64_t>>;
     AccessKind gotLoadUse(const Section &sec, Sweep::const_iterator at, const Sweep &insts,
-                          const MCInst &load, std::string &text) const;
+                          const MCInst &load, Access &a) const;
 
     const Disassembler *dis() const { return dis_.get(); }
     LazyDisassembler dis_{"x86_64-unknown-linux-gnu", [] {
@@ -230,7 +230,7 @@ X86_64::MemOperand X86_64::memoryOperand(const MCInst &inst) const
 }
 
 AccessKind X86_64::gotLoadUse(const Section &sec, Sweep::const_iterator at, const Sweep &insts,
-                              const MCInst &load, std::string &text) const
+                              const MCInst &load, Access &a) const
 {
     if (load.getNumOperands() == 0 || !load.getOperand(0).isReg())
         return AccessKind::GotLoad;
@@ -249,7 +249,8 @@ AccessKind X86_64::gotLoadUse(const Section &sec, Sweep::const_iterator at, cons
         bool usesAsBase = m.present && m.base && mri.isSubRegisterEq(reg, m.base) && !m.index;
         bool isLea = startsWith(dis()->opcodeName(d->inst), "LEA");
         if (usesAsBase && !isLea && (desc.mayLoad() || desc.mayStore())) {
-            text += "; then " + dis()->print(d->inst) + " at +0x" + utohexstr(it->first);
+            a.text += "; then " + dis()->print(d->inst) + " at +0x" + utohexstr(it->first);
+            a.useOffset = it->first;
             return AccessKind::Memory;
         }
         if (dis()->endsStraightLine(d->inst) || dis()->writesRegister(d->inst, reg))
@@ -289,7 +290,7 @@ Access X86_64::classifyAccess(const Section &sec, const Reloc &rel,
         // above emit once it holds the unit offset: `add arr@GOTPCREL(%rip),
         // %rcx`) yields a CPU's copy; cmp, test, push and call through the
         // slot yield no register at all.
-        a.kind = name == "MOV64rm" ? gotLoadUse(sec, it, insts, d->inst, a.text) : AccessKind::GotLoad;
+        a.kind = name == "MOV64rm" ? gotLoadUse(sec, it, insts, d->inst, a) : AccessKind::GotLoad;
         return a;
     }
     if (startsWith(name, "LEA")) {

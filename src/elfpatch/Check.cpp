@@ -2,6 +2,7 @@
 #include "percpu/elfpatch/Compat.h"
 #include "percpu/elfpatch/Check.h"
 #include "percpu/elfpatch/Layout.h"
+#include "percpu/elfpatch/Source.h"
 #include "percpu/elfpatch/Target.h"
 
 #include "llvm/BinaryFormat/ELF.h"
@@ -218,19 +219,22 @@ void Checker::directAccess(const ObjectFile &f)
             std::string name = sym.type == STT_SECTION ? f.sectionLabel(sym.shndx) : sym.name;
             a.text = target->symbolizedText(a, r, name);
             std::string what = vmlinuxPerCpu ? "vmlinux's per-CPU '" + name + "'" : "per-CPU '" + name + "'";
+            Diagnostic d;
             if (kernel)
-                report(Rule::DirectAccess, f, sec.name, r.offset, name,
+                d = diagnostic(Rule::DirectAccess, f, sec.name, r.offset, name,
                        "'" + a.text + "' reads or writes " + what + " at its canonical address, with no "
                        "segment or base register (" + target->relocName(r.type).str() +
                        "): in a kernel module that is the template in .data..percpu, not a CPU's copy; "
                        "use this_cpu_read()/this_cpu_write() (a %gs- or tpidr_el1-relative access) or "
                        "per_cpu_ptr()");
             else
-                report(Rule::DirectAccess, f, sec.name, r.offset, name,
+                d = diagnostic(Rule::DirectAccess, f, sec.name, r.offset, name,
                        "'" + a.text + "' reads or writes the canonical address of " + what + " (" +
                            target->relocName(r.type).str() +
                            "): that is the template, not a CPU's copy; take its address for "
                            "per_cpu_ptr()/this_cpu_*() instead");
+            d.sourceOffset = a.useOffset;
+            report(std::move(d));
         }
     }
 }
@@ -603,7 +607,9 @@ std::vector<Diagnostic> Checker::run()
 
 std::vector<Diagnostic> runChecks(const std::vector<ObjectFile> &files, const CheckOptions &options)
 {
-    return Checker(files, options).run();
+    std::vector<Diagnostic> diags = Checker(files, options).run();
+    attachSourceLocations(diags, files);
+    return diags;
 }
 
 } // namespace percpu::elfpatch

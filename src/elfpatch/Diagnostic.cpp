@@ -85,6 +85,20 @@ std::string Diagnostic::str() const
         os << ":(0x" << format_hex_no_prefix(*offset, 0) << ")";
     }
     os << ": " << severityName(severity) << ": " << message << " [" << ruleId(rule) << "]";
+    if (source && (!source->file.empty() || !source->function.empty())) {
+        os << "\n>>> referenced by ";
+        if (!source->file.empty()) {
+            os << source->file;
+            if (source->line)
+                os << ":" << source->line;
+            if (source->line && source->column)
+                os << ":" << source->column;
+            if (!source->function.empty())
+                os << " (" << source->function << ")";
+        } else {
+            os << file << ":(" << source->function << ")";
+        }
+    }
     return out;
 }
 

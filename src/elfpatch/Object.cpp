@@ -484,6 +484,7 @@ Expected<ObjectFile> readObject(StringRef path, MemoryBufferRef buffer)
         if (Error e = (r.*step)())
             return e;
     readDeclarations(r.obj);
+    r.obj.buffer = buffer;
     return std::move(r.obj);
 }
 

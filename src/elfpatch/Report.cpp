@@ -306,6 +306,32 @@ std::string diagnosticsText(const std::vector<Diagnostic> &diags)
     return out;
 }
 
+namespace {
+
+// A diagnostic's source place for JSON: null, or its four fields (each null
+// when unknown).
+json::Value sourceJson(const Diagnostic &d)
+{
+    if (!d.source)
+        return nullptr;
+    const SourceLocation &s = *d.source;
+    auto orNull = [](uint32_t v) { return v ? json::Value(static_cast<int64_t>(v)) : json::Value(nullptr); };
+    return json::Object{{"file", s.file.empty() ? json::Value(nullptr) : json::Value(s.file)},
+                        {"line", orNull(s.line)},
+                        {"column", orNull(s.column)},
+                        {"function", s.function.empty() ? json::Value(nullptr) : json::Value(s.function)}};
+}
+
+// A source file's path (DWARF's, absolute) as a SARIF artifact URI: a file:
+// URI, as code scanning expects for files under the checkout.  Object files
+// stay as the command line named them (a relative reference).
+std::string sourceUri(const std::string &path)
+{
+    return !path.empty() && path[0] == '/' ? "file://" + path : path;
+}
+
+} // namespace
+
 json::Value diagnosticsJson(const std::vector<Diagnostic> &diags, size_t files)
 {
     json::Array arr;
@@ -318,7 +344,8 @@ json::Value diagnosticsJson(const std::vector<Diagnostic> &diags, size_t files)
                        {"section", d.section.empty() ? json::Value(nullptr) : json::Value(d.section)},
                        {"offset", d.offset ? json::Value(static_cast<int64_t>(*d.offset)) : json::Value(nullptr)},
                        {"symbol", d.symbol.empty() ? json::Value(nullptr) : json::Value(d.symbol)},
-                       {"message", d.message}};
+                       {"message", d.message},
+                       {"source", sourceJson(d)}};
         arr.push_back(std::move(o));
         ++byRule[ruleId(d.rule)];
         if (d.severity == Severity::Error)
@@ -347,8 +374,19 @@ json::Value diagnosticsSarif(const std::vector<Diagnostic> &diags, const std::st
                                      {"defaultConfiguration", json::Object{{"level", "error"}}}});
     json::Array results;
     for (const Diagnostic &d : diags) {
-        json::Object loc{{"physicalLocation",
-                          json::Object{{"artifactLocation", json::Object{{"uri", d.file}}}}}};
+        // With a source line, the result lands on it (code scanning annotates
+        // the line) and the object file is a related location; without, the
+        // object file is the location.
+        const bool onSource = d.source && !d.source->file.empty() && d.source->line;
+        json::Object physical{{"artifactLocation",
+                               json::Object{{"uri", onSource ? sourceUri(d.source->file) : d.file}}}};
+        if (onSource) {
+            json::Object region{{"startLine", static_cast<int64_t>(d.source->line)}};
+            if (d.source->column)
+                region["startColumn"] = static_cast<int64_t>(d.source->column);
+            physical["region"] = std::move(region);
+        }
+        json::Object loc{{"physicalLocation", std::move(physical)}};
         json::Array logical;
         if (!d.section.empty()) {
             std::string name = d.section;
@@ -358,6 +396,8 @@ json::Value diagnosticsSarif(const std::vector<Diagnostic> &diags, const std::st
         }
         if (!d.symbol.empty())
             logical.push_back(json::Object{{"name", d.symbol}, {"kind", "variable"}});
+        if (d.source && !d.source->function.empty())
+            logical.push_back(json::Object{{"name", d.source->function}, {"kind", "function"}});
         if (!logical.empty())
             loc["logicalLocations"] = std::move(logical);
         json::Object res{{"ruleId", ruleId(d.rule)},
@@ -366,6 +406,11 @@ json::Value diagnosticsSarif(const std::vector<Diagnostic> &diags, const std::st
                                                                      : "note"},
                          {"message", json::Object{{"text", d.message}}},
                          {"locations", json::Array{std::move(loc)}}};
+        if (onSource)
+            res["relatedLocations"] = json::Array{json::Object{
+                {"id", 1},
+                {"physicalLocation", json::Object{{"artifactLocation", json::Object{{"uri", d.file}}}}},
+                {"message", json::Object{{"text", "the object file"}}}}};
         results.push_back(std::move(res));
     }
     json::Object driver{{"name", "percpu-elfpatch"},

@@ -81,6 +81,14 @@ private:
     static_assert(unsigned(Rule::Internal) < 32, "RuleSet holds 32 rules");
 };
 
+// Where in the source a diagnostic's place is (SourceLocator fills it).
+struct SourceLocation {
+    std::string file;     // from DWARF's line table; empty without -g
+    uint32_t line = 0;    // 0: unknown
+    uint32_t column = 0;  // 0: unknown
+    std::string function; // DWARF's subprogram, else the symbol table's; may be empty
+};
+
 struct Diagnostic {
     Rule rule = Rule::Internal; // set by whoever reports; a forgotten one shows as a bug
     Severity severity = Severity::Error;
@@ -89,8 +97,15 @@ struct Diagnostic {
     std::optional<uint64_t> offset;
     std::string symbol;  // empty when none
     std::string message;
+    std::optional<SourceLocation> source; // code places, when check could tell
+    // The code offset (in `section`) whose source place `source` tells, when
+    // it is not `offset`: the instruction that dereferences what the one
+    // holding the relocation loaded.
+    std::optional<uint64_t> sourceOffset;
 
-    // "file:(section+0xOFF): error: message [rule]"
+    // "file:(section+0xOFF): error: message [rule]", then, for a place in
+    // code, lld's second line: ">>> referenced by fp.c:5:3 (reset_all)"
+    // (with -g), or ">>> referenced by fp.o:(reset_all)" (without).
     std::string str() const;
 };
 

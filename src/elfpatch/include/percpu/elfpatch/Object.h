@@ -88,6 +88,10 @@ struct Reloc {
 
 struct ObjectFile {
     std::string path;
+    // The bytes readObject read (not owned: valid while the caller keeps the
+    // buffer it gave readObject), for readers that need the whole file
+    // (SourceLocator's DWARF).
+    llvm::MemoryBufferRef buffer;
     uint16_t elfType = 0;   // ET_REL, ET_EXEC, ET_DYN
     uint16_t machine = 0;
     const Target *target = nullptr;     // targetFor(machine), set by readObject

@@ -23,6 +23,7 @@
 
 #include <array>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -125,6 +126,11 @@ struct Access {
     uint64_t instOffset = 0;  // start of the instruction in its section
     uint64_t instSize = 0;
     std::string text;         // disassembly, for messages
+    // Where the memory access is when a later instruction makes it (the
+    // load or store through a register a GOT load filled): the place a
+    // developer looks for, in the same section.  nullopt: the instruction
+    // at instOffset itself.
+    std::optional<uint64_t> useOffset;
 };
 
 // A slot for `patch --indirect`: an 8-byte literal holding symbol + addend.
