@@ -86,6 +86,7 @@ private:
     }
     void symbolRules(const ObjectFile &f, const BlockLayout &layout);
     void directAccess(const ObjectFile &f);
+    void unsupportedRelocations(const ObjectFile &f);
     void hostLayout(const ObjectFile &f);
     void kindMismatch();
     void kernelReferences(
@@ -574,6 +575,36 @@ void Checker::layoutDrift()
     }
 }
 
+// unsupported-relocation: what the module loader would refuse at load time,
+// reported by check on the same object with the loader's own message
+// (Target::unsupportedRelocation): a relocation type its engine does not
+// apply, in a section that is loaded.  Once per type and section, at the
+// first place.  Kernel modules are the kernel's to load: not checked.
+void Checker::unsupportedRelocations(const ObjectFile &f)
+{
+    const Target *target = f.target;
+    if (!target || usesKernelModel(f, opts_.abi))
+        return;
+    for (const auto &[rela, list] : f.relocs) {
+        const Section &sec = f.sections[f.relocTarget(rela)];
+        if (!(sec.flags & SHF_ALLOC))
+            continue; // debug information is not loaded
+        std::set<uint32_t> seen;
+        for (const Reloc &r : list) {
+            const RelExpr e = target->relExpr(r.type);
+            if ((e != RelExpr::Unknown && e != RelExpr::TLS) || !seen.insert(r.type).second)
+                continue;
+            const Symbol &sym = f.symbols[r.symbol];
+            Error err = target->unsupportedRelocation(r.type, [&] {
+                return diagnostic(Rule::UnsupportedRelocation, f, sec.name, r.offset,
+                                  sym.type == STT_SECTION ? f.sectionLabel(sym.shndx) : sym.name, "");
+            });
+            for (Diagnostic &d : takeDiagnostics(std::move(err), Rule::UnsupportedRelocation, f.path))
+                report(std::move(d));
+        }
+    }
+}
+
 std::vector<Diagnostic> Checker::run()
 {
     for (const ObjectFile &f : files_) {
@@ -584,10 +615,12 @@ std::vector<Diagnostic> Checker::run()
         const ObjectFile &f = files_[i];
         sectionRules(f);
         symbolRules(f, layouts_[i]);
-        if (f.isRelocatable())
+        if (f.isRelocatable()) {
             directAccess(f);
-        else
+            unsupportedRelocations(f);
+        } else {
             hostLayout(f);
+        }
     }
     kindMismatch();
     blockBudget();
