@@ -2,6 +2,7 @@
 # The man pages say what --help says: for each tool and subcommand, every
 # option, every rule id and every example line of --help is in its page
 # (rendered by man), and the NAME line is the command's own description.
+# Each page has EXIT STATUS and EXAMPLES sections, one example a line.
 #   man_pages.sh BUILD_DIR
 set -euo pipefail
 build=$1
@@ -19,6 +20,14 @@ check_page() { # check_page PAGE HELP_COMMAND...
   local first=${help%%$'\n'*}
   first=${first#*: }
   [[ $text == *"$page - $first"* ]] || { echo "$page: NAME is not '$first'"; fail=1; }
+  # Sections a man page has: EXIT STATUS for every command; each example of
+  # --help on a line of its own under EXAMPLES (not run together).
+  grep -q '^EXIT STATUS$' <<<"$text" || { echo "$page: no EXIT STATUS section"; fail=1; }
+  grep -q '^EXAMPLES$' <<<"$text" || { echo "$page: no EXAMPLES section"; fail=1; }
+  local ex
+  while IFS= read -r ex; do
+    grep -qxF -- " $ex" <<<"$text" || { echo "$page: example '$ex' is not a line of its own"; fail=1; }
+  done < <(sed -n 's/^  \(percpu-[a-z-]* .*\)$/\1/p' <<<"$help" | tr -s ' ')
   local tok
   while IFS= read -r tok; do
     [[ $text == *"$tok"* ]] || { echo "$page: '$tok' from --help is not in the page"; fail=1; }

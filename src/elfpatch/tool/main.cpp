@@ -140,7 +140,8 @@ void setupLayout(CLI::App &app, LayoutCommand &c, std::function<void()> &run, in
                 "For a kernel module (chosen automatically, or --abi kernel) the totals are the\n"
                 "kernel's allocation from its 8 KiB module reserve.\n\n"
                 "Examples:\n  percpu-elfpatch layout --cpus 64 plugin.o\n"
-                "  percpu-elfpatch layout --format svg drivers/net/foo.ko > foo-percpu.svg");
+                "  percpu-elfpatch layout --format svg drivers/net/foo.ko > foo-percpu.svg\n\n"
+                "Exit status: 0 printed, 2 an unreadable input, a failed write or bad usage.");
     sub->add_option("file", c.input, "Object or linked program")->required()->check(CLI::ExistingFile);
     sub->add_option("--format", c.format, "Output format (svg: the block drawn as cache lines)")
         ->check(CLI::IsMember({"text", "json", "svg"}))
@@ -158,7 +159,11 @@ void setupLink(CLI::App &app, LinkCommand &c, std::function<void()> &run, int &r
     CLI::App *sub = app.add_subcommand(
         "link", "Combine objects into one module with `ld.lld -r`, then patch it");
     sub->footer("ld.lld is taken from --ld, else PATH, else LLVM's bin directory.\n\n"
-                "Example:\n  percpu-elfpatch link -o plugin.o a.o b.o c.o");
+                "Example:\n  percpu-elfpatch link -o plugin.o a.o b.o c.o\n\n"
+                "Exit status: 0 written, 1 a rule failed (nothing written), 2 an unreadable or\n"
+                "wrong input, ld.lld missing or failing, or bad usage.\n\n"
+                "Environment:\n"
+                "  PATH   searched for ld.lld when --ld is not given");
     sub->add_option("inputs", c.inputs, "Objects to combine")->required()->check(CLI::ExistingFile);
     sub->add_option("-o,--output", c.output, "Module object to write")->required();
     sub->add_option("--ld", c.ld, "The ld.lld to use");
@@ -174,7 +179,12 @@ int main(int argc, char **argv)
     app.set_version_flag("--version", std::string("percpu-elfpatch ") + toolVersion());
     app.require_subcommand(1);
     app.footer("Run `percpu-elfpatch SUBCOMMAND --help` (or `man percpu-elfpatch-SUBCOMMAND`) for each\n"
-               "subcommand's options and examples.");
+               "subcommand's options and examples.\n\n"
+               "Examples:\n"
+               "  percpu-elfpatch check --format sarif -o percpu.sarif plugins/*.o\n"
+               "  percpu-elfpatch link -o plugin.o a.o b.o\n\n"
+               "Exit status: 0 success, 1 a rule failed, 2 an input could not be read, a write\n"
+               "failed, or bad usage (a mistyped subcommand gets the nearest one).");
     int rc = kExitOk;
     std::function<void()> run;
     PatchCommand patch;

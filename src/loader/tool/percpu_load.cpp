@@ -62,7 +62,14 @@ int main(int argc, char **argv)
                  "the process's (a library the host also links)");
     app.footer("Example:\n  percpu-load --call counters_run --stats counters.o stats.o\n\n"
                "Exit status: 0 success; 1 a called function returned non-zero or is missing;\n"
-               "2 a module could not be loaded, or bad usage.");
+               "2 a module could not be loaded, or bad usage.\n\n"
+               "Environment:\n"
+               "  PERCPU_NR_CPUS=N     simulate N possible CPUs (at least the real number)\n"
+               "  PERCPU_STRIDE=B      unit stride, a power of two from 16K to 1G\n"
+               "  PERCPU_RSEQ=0        no rseq: sched_getcpu() and atomic operations\n"
+               "  PERCPU_FORCE_FAR=1   load every module the far way (as --far)\n"
+               "  PERCPU_COW=0         copy initial images into every unit, not one shared image\n"
+               "  PERCPU_GUARD=1       name the variable when a canonical address is dereferenced");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {
