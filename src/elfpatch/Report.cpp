@@ -298,11 +298,20 @@ std::string layoutSvg(const LayoutReport &r)
     return out;
 }
 
-std::string diagnosticsText(const std::vector<Diagnostic> &diags)
+std::string diagnosticsText(const std::vector<Diagnostic> &diags, unsigned errorLimit)
 {
     std::string out;
-    for (const Diagnostic &d : diags)
+    size_t errors = 0, hidden = 0;
+    for (const Diagnostic &d : diags) {
+        if (d.severity == Severity::Error && errorLimit && errors++ >= errorLimit) {
+            ++hidden;
+            continue;
+        }
         out += d.str() + "\n";
+    }
+    if (hidden)
+        out += std::to_string(hidden) + " more error" + (hidden == 1 ? "" : "s") +
+               "; use --error-limit=0 to see all\n";
     return out;
 }
 

@@ -69,18 +69,17 @@ int runCheck(const CheckCommand &c)
     bool unreadable = false;
     for (const std::string &path : c.inputs) {
         std::vector<Diagnostic> readDiags;
-        bool cannotRead = false;
-        auto f = loadFile(path, &readDiags, &cannotRead);
-        if (!f) {
-            // --disable malformed skips inputs that are not valid objects;
-            // an input that is missing or cannot be read always fails.
-            if (cannotRead || !opts.disabled.contains(Rule::Malformed)) {
-                unreadable = true;
-                diags.insert(diags.end(), readDiags.begin(), readDiags.end());
-            }
-            continue;
+        bool cannotRead = false, bad = false;
+        // An archive is checked member by member, as libx.a(member.o).
+        std::vector<LoadedFile> files = loadInput(path, readDiags, cannotRead, bad);
+        // --disable malformed skips inputs that are not valid objects; an
+        // input that is missing or cannot be read always fails.
+        if (bad && (cannotRead || !opts.disabled.contains(Rule::Malformed))) {
+            unreadable = true;
+            diags.insert(diags.end(), readDiags.begin(), readDiags.end());
         }
-        loaded.push_back(std::move(*f));
+        for (LoadedFile &f : files)
+            loaded.push_back(std::move(f));
     }
     std::vector<ObjectFile> objects;
     for (LoadedFile &f : loaded)
@@ -95,7 +94,7 @@ int runCheck(const CheckCommand &c)
     else if (format == Format::Sarif)
         report = formatv("{0:2}", diagnosticsSarif(diags, toolVersion())).str() + "\n";
     else
-        report = diagnosticsText(diags);
+        report = diagnosticsText(diags, c.output.empty() ? c.errorLimit : 0); // a file gets all
     if (c.output.empty()) {
         outs() << report;
     } else {
@@ -105,7 +104,7 @@ int runCheck(const CheckCommand &c)
                                                               report.size())))
             return kExitInput;
         if (format != Format::Text)
-            outs() << diagnosticsText(diags);
+            outs() << diagnosticsText(diags, c.errorLimit);
     }
     if (unreadable)
         return kExitInput;

@@ -48,6 +48,7 @@ struct CheckCommand {
     std::string abi = "auto";
     std::vector<std::string> kernelSymbols;
     std::string output;     // empty: standard output
+    unsigned errorLimit = 20; // text shown on standard output; 0: all
 };
 int runCheck(const CheckCommand &c);
 
@@ -70,9 +71,15 @@ int runLink(const LinkCommand &c);
 
 // Shared helpers (Common.cpp).
 struct LoadedFile {
-    std::unique_ptr<llvm::MemoryBuffer> buffer;
+    std::shared_ptr<llvm::MemoryBuffer> buffer; // an archive's, shared by its members
     ObjectFile object;
 };
+// The objects of `path`: the file itself, or each member of an archive (ar
+// and thin archives: `.a`), named "libx.a(member.o)".  Diagnostics go to
+// `sink`; *cannotRead as for loadFile.  Members that are not valid objects
+// are diagnosed one by one; the others are returned.
+std::vector<LoadedFile> loadInput(const std::string &path, std::vector<Diagnostic> &sink,
+                                  bool &cannotRead, bool &bad);
 // Reads and parses `path`; prints the diagnostic (or hands it to `sink`) and
 // returns nullopt on error.  Diagnostics call the file `name` when it is
 // given (a temporary file stands for the user's inputs).  *cannotRead, when given, says whether the file

@@ -4,6 +4,8 @@
 #include "percpu/elfpatch/Diagnostic.h"
 
 #include "llvm/ADT/StringRef.h"
+#include "llvm/BinaryFormat/Magic.h"
+#include "llvm/Object/Archive.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
@@ -53,6 +55,64 @@ std::optional<LoadedFile> loadFile(const std::string &path, std::vector<Diagnost
     f.buffer = std::move(*buf);
     f.object = std::move(*obj);
     return f;
+}
+
+std::vector<LoadedFile> loadInput(const std::string &path, std::vector<Diagnostic> &sink,
+                                  bool &cannotRead, bool &bad)
+{
+    cannotRead = bad = false;
+    std::vector<LoadedFile> out;
+    auto buf = MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+    if (!buf || identify_magic((*buf)->getBuffer()) != file_magic::archive) {
+        // Not an archive (or unreadable: loadFile says so).
+        auto f = loadFile(path, &sink, &cannotRead);
+        bad = !f;
+        if (f)
+            out.push_back(std::move(*f));
+        return out;
+    }
+    std::shared_ptr<MemoryBuffer> archiveBuffer = std::move(*buf);
+    auto fail = [&](const std::string &name, std::string why) {
+        Diagnostic d;
+        d.rule = Rule::Malformed;
+        d.file = name;
+        d.message = std::move(why);
+        sink.push_back(std::move(d));
+        bad = true;
+    };
+    auto archive = object::Archive::create(archiveBuffer->getMemBufferRef());
+    if (!archive) {
+        fail(path, "not a valid archive: " + toString(archive.takeError()));
+        return out;
+    }
+    Error err = Error::success();
+    unsigned index = 0;
+    for (const object::Archive::Child &child : (*archive)->children(err)) {
+        ++index;
+        Expected<StringRef> memberName = child.getName();
+        std::string name = path + "(" + (memberName ? memberName->str() : "#" + std::to_string(index)) + ")";
+        if (!memberName)
+            consumeError(memberName.takeError());
+        Expected<MemoryBufferRef> member = child.getMemoryBufferRef();
+        if (!member) {
+            fail(name, "cannot read the member: " + toString(member.takeError()));
+            continue;
+        }
+        auto obj = readObject(name, *member);
+        if (!obj) {
+            for (Diagnostic &d : takeDiagnostics(obj.takeError(), Rule::Malformed, name))
+                sink.push_back(std::move(d));
+            bad = true;
+            continue;
+        }
+        LoadedFile f;
+        f.buffer = archiveBuffer; // the member's bytes live in it
+        f.object = std::move(*obj);
+        out.push_back(std::move(f));
+    }
+    if (err)
+        fail(path, "archive member table: " + toString(std::move(err)));
+    return out;
 }
 
 namespace {

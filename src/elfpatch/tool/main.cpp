@@ -124,6 +124,9 @@ void setupCheck(CLI::App &app, CheckCommand &c, std::function<void()> &run, int 
     sub->add_option("-o,--output", c.output,
                     "Write the report (in --format) to this file instead of standard output; "
                     "with json or sarif, standard output still gets the diagnostics as text");
+    sub->add_option("--error-limit", c.errorLimit,
+                    "Errors shown as text before 'N more errors' (0: all; json and sarif have all)")
+        ->capture_default_str();
     sub->callback([&] { run = [&] { rc = runCheck(c); }; });
 }
 

@@ -54,7 +54,9 @@ std::string layoutSvg(const LayoutReport &r);
 std::vector<std::pair<uint64_t, std::pair<std::string, std::string>>> falseSharingCandidates(
     const LayoutReport &r);
 
-std::string diagnosticsText(const std::vector<Diagnostic> &diags);
+// At most `errorLimit` errors (0: all), then one line saying how many more
+// there are, as compilers do; warnings and notes are not counted.
+std::string diagnosticsText(const std::vector<Diagnostic> &diags, unsigned errorLimit = 0);
 llvm::json::Value diagnosticsJson(const std::vector<Diagnostic> &diags, size_t files);
 llvm::json::Value diagnosticsSarif(const std::vector<Diagnostic> &diags, const std::string &version);
 
