@@ -2,7 +2,6 @@
 #include "percpu/elfpatch/Compat.h"
 #include "percpu/elfpatch/Check.h"
 #include "percpu/elfpatch/Layout.h"
-#include "percpu/elfpatch/Source.h"
 #include "percpu/elfpatch/Target.h"
 
 #include "llvm/BinaryFormat/ELF.h"
@@ -640,9 +639,7 @@ std::vector<Diagnostic> Checker::run()
 
 std::vector<Diagnostic> runChecks(const std::vector<ObjectFile> &files, const CheckOptions &options)
 {
-    std::vector<Diagnostic> diags = Checker(files, options).run();
-    attachSourceLocations(diags, files);
-    return diags;
+    return Checker(files, options).run();
 }
 
 } // namespace percpu::elfpatch

@@ -4,7 +4,7 @@
 # file, line and function -- in the text (lld's ">>> referenced by" line),
 # in JSON ("source") and in SARIF (the result's region on the source file,
 # the object a related location) -- and without -g with the function from
-# the symbol table.  The expected line is found in the source, not taken
+# the symbol table; an object with damaged DWARF is still checked.  The expected line is found in the source, not taken
 # from the tool.
 #   source_lines.sh ELFPATCH CC CLANG SOURCE_DIR
 set -euo pipefail
@@ -67,4 +67,15 @@ done
 "$cc" -std=gnu11 -O2 -fPIE "${inc[@]}" -c fp.c -o nodebug.o
 out=$("$tool" check nodebug.o 2>&1) && fail "check without -g passed: $out"
 grep -q '^>>> referenced by nodebug.o:(reset_all)$' <<<"$out" || fail "without -g: $out"
+# Objects whose DWARF once crashed LLVM's readers (the fuzzer's finds): the
+# check still reports, with the function from the symbol table.
+for f in "$src"/testdata/fuzz/elfpatch/dwarf-*.o; do
+  set +e
+  out=$("$tool" check "$f" 2>&1)
+  status=$?
+  set -e
+  [ "$status" = 1 ] || fail "damaged DWARF in $(basename "$f"): check exited $status: $out"
+  grep -q 'error: .*\[\(direct-access\|unsupported-relocation\)\]' <<<"$out" ||
+    fail "damaged DWARF in $(basename "$f"): $out"
+done
 echo "source lines ok"

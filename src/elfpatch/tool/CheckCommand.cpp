@@ -2,6 +2,7 @@
 #include "Commands.h"
 
 #include "percpu/elfpatch/Report.h"
+#include "percpu/elfpatch/Source.h"
 
 #include "llvm/Support/raw_ostream.h"
 
@@ -85,6 +86,9 @@ int runCheck(const CheckCommand &c)
     for (LoadedFile &f : loaded)
         objects.push_back(std::move(f.object));
     std::vector<Diagnostic> found = runChecks(objects, opts);
+    // Where in the source each diagnostic in code is (DWARF, read in a child
+    // process: a damaged object costs the line numbers, never the check).
+    attachSourceLocations(found, objects);
     diags.insert(diags.end(), found.begin(), found.end());
 
     const Format format = parseFormat(c.format);

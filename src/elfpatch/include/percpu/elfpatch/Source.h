@@ -1,12 +1,15 @@
 //===- Source.h - where in the source a place of an object is -------------===//
 //
 // For diagnostics a developer reads where they work: a section offset of an
-// object turned into a source file, line and column, and the enclosing
-// function, from the object's DWARF (LLVM's DWARFContext over the line
-// table and DW_TAG_subprogram; relocatable objects' debug sections are
-// relocated by it), or the function alone from the symbol table when the
-// object has no debug information.  Malformed DWARF is not an error here:
-// the place is then only as precise as the symbol table makes it.
+// object turned into a source file, line and column from the object's DWARF
+// line tables (LLVM's DWARFDebugLine over .debug_line, relocated by its
+// DWARFContext in relocatable objects, -gz read), and the enclosing function
+// from the symbol table.  The DIE tree is not read: LLVM's walk of it
+// crashes on some damaged .debug_info, and its line-table parser on some
+// damaged .debug_line (both found by the fuzzer), so attachSourceLocations
+// reads DWARF in a child process: a crash there costs the line numbers,
+// never the check.  Malformed DWARF is not an error: the place is then only
+// as precise as the symbol table makes it.
 //===----------------------------------------------------------------------===//
 #ifndef PERCPU_ELFPATCH_SOURCE_H
 #define PERCPU_ELFPATCH_SOURCE_H
@@ -20,6 +23,8 @@
 
 namespace percpu::elfpatch {
 
+// In-process: for callers that trust the object's DWARF (or run in a
+// process of their own, as attachSourceLocations's child does).
 class SourceLocator {
 public:
     // `obj` (and the buffer it was read from) must outlive the locator.
@@ -27,7 +32,8 @@ public:
     ~SourceLocator();
     // The source place of `offset` in executable section `section`, or
     // nullopt when neither DWARF nor the symbol table tells anything.
-    std::optional<SourceLocation> locate(uint32_t section, uint64_t offset);
+    // `useDwarf` false: the symbol table's function only.
+    std::optional<SourceLocation> locate(uint32_t section, uint64_t offset, bool useDwarf = true);
 
 private:
     struct Dwarf;
@@ -37,7 +43,11 @@ private:
 };
 
 // Sets Diagnostic::source for each diagnostic located (file, section,
-// offset) in executable code of one of `files`.
+// offset) in executable code of one of `files`: the function from the
+// symbol table here, file, line and column from DWARF read in a forked
+// child (its output read back through a pipe; if it dies, the places keep
+// the function alone).  CONTEXT: forks, so for single-threaded callers (the
+// command-line tool); the library's runChecks does not call it.
 void attachSourceLocations(std::vector<Diagnostic> &diags, const std::vector<ObjectFile> &files);
 
 } // namespace percpu::elfpatch
