@@ -47,6 +47,14 @@ Diagnostic diagnostic(Rule rule, const ObjectFile &f, std::string section, std::
 
 namespace {
 
+Diagnostic diagnosticAt(Rule rule, const ObjectFile &f, std::string section, uint64_t offset,
+                        std::string symbol, std::string message, Severity severity)
+{
+    Diagnostic d = diagnostic(rule, f, std::move(section), offset, std::move(symbol), std::move(message));
+    d.severity = severity;
+    return d;
+}
+
 class Checker {
 public:
     Checker(const std::vector<ObjectFile> &files, const CheckOptions &opts)
@@ -539,11 +547,28 @@ void Checker::layoutDrift()
     std::map<Key, const PlacedSymbol *> byName;
     for (const PlacedSymbol &s : now.symbols)
         byName.emplace(Key{s.name, s.input, s.occurrence}, &s);
+    // What changed, said in the order a reader untangles it: what was added
+    // (often the cause of the rest), what is gone, what grew or shrank or
+    // changed section, what only moved.  A variable added where it moves
+    // nothing (appended) is no drift: the new ones are named, as notes, only
+    // when something else changed.
+    std::set<Key> inBaseline;
+    for (const Baseline::Var &v : base.vars)
+        inBaseline.insert(Key{v.name, v.input, v.occurrence});
+    std::vector<Diagnostic> added, gone, resized, moved;
+    for (const PlacedSymbol &s : now.symbols)
+        if (!inBaseline.count(Key{s.name, s.input, s.occurrence})) {
+            std::string section = match->isRelocatable() ? groupName(s.group) : match->sectionLabel(s.section);
+            added.push_back(diagnosticAt(Rule::LayoutDrift, *match, section, s.offset, s.name,
+                                         "per-CPU variable '" + s.name + "' is new: " + std::to_string(s.size) +
+                                             " bytes at " + hexs(s.offset) + ", not in the baseline",
+                                         Severity::Note));
+        }
     for (const Baseline::Var &v : base.vars) {
         auto it = byName.find(Key{v.name, v.input, v.occurrence});
         if (it == byName.end()) {
-            report(Rule::LayoutDrift, *match, v.section, v.offset, v.name,
-                   "per-CPU variable '" + v.name + "' of the baseline is gone");
+            gone.push_back(diagnostic(Rule::LayoutDrift, *match, v.section, v.offset, v.name,
+                                      "per-CPU variable '" + v.name + "' of the baseline is gone"));
             continue;
         }
         const PlacedSymbol &s = *it->second;
@@ -557,10 +582,17 @@ void Checker::layoutDrift()
             changes += " section " + v.section + " -> " + section + ";";
         if (!changes.empty()) {
             changes.pop_back();
-            report(Rule::LayoutDrift, *match, section, s.offset, v.name,
-                   "per-CPU variable '" + v.name + "' changed against the baseline:" + changes);
+            const bool onlyMoved = s.size == v.size && (v.section.empty() || section == v.section);
+            (onlyMoved ? moved : resized)
+                .push_back(diagnostic(Rule::LayoutDrift, *match, section, s.offset, v.name,
+                                      "per-CPU variable '" + v.name + "' changed against the baseline:" + changes));
         }
     }
+    if (gone.empty() && resized.empty() && moved.empty())
+        added.clear();
+    for (std::vector<Diagnostic> *group : {&added, &gone, &resized, &moved})
+        for (Diagnostic &d : *group)
+            report(std::move(d));
     if (opts_.maxGrowth && now.size > base.blockSize) {
         uint64_t grew = now.size - base.blockSize;
         uint64_t limit = opts_.maxGrowth->percent ? base.blockSize * opts_.maxGrowth->value / 100
