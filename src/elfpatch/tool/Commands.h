@@ -53,7 +53,7 @@ struct CheckCommand {
 int runCheck(const CheckCommand &c);
 
 struct LayoutCommand {
-    std::string input;
+    std::vector<std::string> inputs;
     std::string format = "text";
     unsigned cpus = 0;      // 0: this machine's possible CPUs
     uint64_t cacheline = 64;

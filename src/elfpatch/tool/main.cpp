@@ -145,7 +145,9 @@ void setupLayout(CLI::App &app, LayoutCommand &c, std::function<void()> &run, in
                 "Examples:\n  percpu-elfpatch layout --cpus 64 plugin.o\n"
                 "  percpu-elfpatch layout --format svg drivers/net/foo.ko > foo-percpu.svg\n\n"
                 "Exit status: 0 printed, 2 an unreadable input, a failed write or bad usage.");
-    sub->add_option("file", c.input, "Object or linked program")->required()->check(CLI::ExistingFile);
+    sub->add_option("files", c.inputs, "Objects and linked programs (one with --format svg)")
+        ->required()
+        ->check(CLI::ExistingFile);
     sub->add_option("--format", c.format, "Output format (svg: the block drawn as cache lines)")
         ->check(CLI::IsMember({"text", "json", "svg"}))
         ->capture_default_str();
