@@ -130,6 +130,47 @@ print(f"  after 10,000 allocations of 8..64 bytes ({mem['requested_bytes']} byte
 PY
 
 echo
+echo "the allocator at 16 and 4096 possible CPUs (one process each, PERCPU_NR_CPUS)"
+for n in 16 4096; do
+  PERCPU_NR_CPUS=$n "$build/bench/percpu-alloc-scale-bench" > "$out/scale-$n.txt"
+done
+python3 - "$out" <<'PY'
+import os, sys
+out = sys.argv[1]
+r = {n: dict(l.split() for l in open(os.path.join(out, f"scale-{n}.txt"))) for n in (16, 4096)}
+def f(n, k): return float(r[n][k])
+def spread(n, k): return f"{f(n, k + '_min'):8.2f} / {f(n, k + '_median'):8.2f} / {f(n, k + '_max'):8.2f}"
+def target(label, ok): print(f"  {label:86s} {'ok' if ok else 'MISSED'}")
+print("  ns, min / median / max of 5 batches")
+print(f"  __alloc_percpu (64 B, new pages), 16 CPUs:    {spread(16, 'alloc_ns')}")
+print(f"  __alloc_percpu (64 B, new pages), 4096 CPUs:  {spread(4096, 'alloc_ns')}")
+ratio = f(4096, "alloc_ns_median") / f(16, "alloc_ns_median")
+target(f"4096 / 16 CPUs: {ratio:.2f}x (target <= 2)", ratio <= 2)
+for size in (8, 64, 256):
+    p, m = f(16, f"pair_ns_{size}_median"), f(16, f"malloc_pair_ns_{size}_median")
+    print(f"  alloc+free {size:3d} B, 16 CPUs:  {spread(16, f'pair_ns_{size}')}   (malloc+free {m:6.2f}, {p/m:5.2f}x)")
+    target(f"  alloc+free {size} B median <= 60 ns (it zeroes 16 copies of {size} B on free)", p <= 60)
+print(f"  free+alloc 64 B with 10^5 live, 16 CPUs:  {spread(16, 'live_pair_ns')}")
+for n in (16, 4096):
+    units, chunks = int(r[n]["units"]), int(r[n]["chunks_after_churn"])
+    grown = int(r[n]["maps_after_churn"]) - int(r[n]["maps_before"])
+    print(f"  mappings, {n:4d} CPUs: {r[n]['maps_before']} at start, {r[n]['maps_after_alloc']} after 10^5 allocations, "
+          f"{r[n]['maps_after_churn']} after random frees ({chunks} chunk(s))")
+    target(f"  mappings added per unit per chunk: {grown / units / chunks:.2f} (target <= 3)", grown <= 3 * units * chunks)
+live = int(r[16]["live_bytes"]) / 1024
+pss = int(r[16]["pss_kb_delta"])
+print(f"  10^5 x 64 B allocated, nothing written: PSS +{pss} KiB for {live:.0f} KiB live per unit "
+      f"(everything resident is the allocator's; stats say <= {int(r[16]['metadata_bytes'])//1024} KiB)")
+target(f"  allocator metadata / live bytes: {100*pss/live:.2f}% (target <= 5%)", pss <= 0.05 * live)
+for n in (16, 4096):
+    units = int(r[n]["units"]); pages = int(r[n]["read_all_pages_per_unit"])
+    rss, pss = int(r[n]["read_all_rss_kb_delta"]), int(r[n]["read_all_pss_kb_delta"])
+    print(f"  reading both ends of a 1 MiB static variable on every CPU, {n:4d} CPUs: RSS +{rss} KiB, PSS +{pss} KiB")
+    # 256 KiB of slack: the process's own pages (stdio, the measurement) move too.
+    target(f"  mapped per unit read: {rss / units / pages:.1f} KiB per page read (target <= 4)", rss <= 4 * units * pages + 256)
+PY
+
+echo
 echo "start-up with a static per-CPU block: memory (PSS) and time, copy-on-write image against a copy per unit"
 python3 - "$build" <<'PY'
 import subprocess, sys, time, os

@@ -31,16 +31,27 @@
 //
 // Allocator: offsets inside a chunk are handed out in 8-byte granules by a
 // two-level segregated fit allocator (TLSF: Masmano et al., 2004), O(1) for
-// allocation and free, with boundary tags kept *outside* the per-CPU memory
-// (arrays indexed by granule, reserved and committed lazily), plus exact-size
-// quick lists for objects up to 256 bytes (freed objects are reused by the
-// next request of the same size without coalescing; the lists are merged back
-// when the chunk cannot satisfy a request).  Nothing scans the allocations.
+// allocation and free, plus exact-size quick lists for objects up to 256
+// bytes (freed objects are reused by the next request of the same size
+// without merging; the lists are merged back when the chunk cannot satisfy a
+// request), and a frontier: space past it was never handed out, and comes
+// without any bookkeeping.  Its metadata follows the kernel's pcpu_block_md
+// (a bit per minimum allocation unit) and the classic boundary-tag malloc:
+//  - four bitmaps with a bit per granule (used, start, quick, module), which
+//    say what a pointer is and how big its block is: 3 bits per 64 of live
+//    data, reserved and committed as touched;
+//  - free blocks' sizes and list links live in unit 0's copy of the free
+//    space itself (in-band tags, see "in-band tags" below): unit 0 is always
+//    there, and the space is free, so nothing else reads it.
+// Nothing scans the allocations.
 //
-// Commit: unit pages start PROT_NONE; when an allocation reaches a page that
-// was never used, the page is made read-write in every unit.  Committed pages
-// stay committed; freed bytes are zeroed in every unit (pages that were never
-// written are only read, which maps the shared zero page).
+// Memory: units are mapped read-write (MAP_NORESERVE, no huge pages) when a
+// chunk is created, so a page costs memory when a unit first writes it and
+// allocating makes no system call, whatever the number of units: one
+// mapping per chunk of units, whatever the allocations and frees (module
+// images and NUMA policies split it per unit).  Freed bytes are zeroed in
+// every unit (copies that were never written are only read, which maps the
+// shared zero page).
 //
 // Synchronisation: one lock (space.lock) protects every chunk's metadata and
 // the chunk list; the functions below say CONTEXT: (the lock they need or
@@ -57,6 +68,7 @@
 #include <cstring>
 
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -75,32 +87,6 @@ constexpr uint32_t kQuickMax = 32;        // granules: objects up to 256 bytes
 constexpr unsigned kMaxChunks = 4096;
 
 static_assert(PCPU_MAX_ALIGN / kGranule <= (1u << kSizeBits));
-
-// Block header, at the block's first granule: size in granules, and state.
-enum class State : uint32_t {
-    None = 0,    // not the first granule of a block
-    Free = 1,    // in a TLSF free list
-    Quick = 2,   // freed, parked in a quick list
-    Dynamic = 3, // pcpu_alloc()
-    Module = 4,  // a module's per-CPU block
-    Static = 5,  // the host's static block
-    Hole = 6,    // chunk 0: offsets whose canonical addresses are not ours
-};
-
-State stateOf(Owner o)
-{
-    switch (o) {
-    case Owner::Dynamic: return State::Dynamic;
-    case Owner::Module: return State::Module;
-    case Owner::Static: return State::Static;
-    }
-    return State::Dynamic;
-}
-
-constexpr uint32_t kSizeMask = (1u << kSizeBits) - 1;
-inline uint32_t makeHdr(uint32_t n, State s) { return n | (static_cast<uint32_t>(s) << kSizeBits); }
-inline uint32_t hdrSize(uint32_t h) { return h & kSizeMask; }
-inline State hdrState(uint32_t h) { return static_cast<State>(h >> kSizeBits); }
 
 inline unsigned log2u(uint32_t x) { return 31u - static_cast<unsigned>(std::countl_zero(x)); }
 
@@ -124,7 +110,7 @@ inline void mappingSearch(uint64_t n, unsigned &fl, unsigned &sl)
         unsigned l = 63u - static_cast<unsigned>(std::countl_zero(n));
         n += (uint64_t{1} << (l - kSLLog)) - 1;
     }
-    if (n > kSizeMask) {
+    if (n > (uint64_t{1} << kSizeBits) - 1) {
         fl = kFLCount; // nothing can satisfy it
         sl = 0;
         return;
@@ -138,6 +124,65 @@ void *mapNoReserve(size_t bytes, int prot)
     return p == MAP_FAILED ? nullptr : p;
 }
 
+// The allocator's own memory, named "[anon:percpu-metadata]" in
+// /proc/PID/maps and smaps where the kernel names anonymous mappings
+// (Linux 5.17, CONFIG_ANON_VMA_NAME), so that its cost can be read there.
+void *mapMetadata(size_t bytes)
+{
+    void *p = mapNoReserve(bytes, PROT_READ | PROT_WRITE);
+    if (p)
+        prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, reinterpret_cast<unsigned long>(p), bytes,
+              reinterpret_cast<unsigned long>("percpu-metadata"));
+    return p;
+}
+
+// ---- bitmaps -----------------------------------------------------------------------------
+
+inline bool testBit(const uint64_t *bits, size_t i) { return (bits[i / 64] >> (i % 64)) & 1; }
+inline void setBit(uint64_t *bits, size_t i) { bits[i / 64] |= uint64_t{1} << (i % 64); }
+inline void clearBit(uint64_t *bits, size_t i) { bits[i / 64] &= ~(uint64_t{1} << (i % 64)); }
+
+// Sets (value true) or clears bits [i, i + n).
+void fillBits(uint64_t *bits, size_t i, size_t n, bool value)
+{
+    while (n) {
+        size_t w = i / 64, b = i % 64, k = std::min<size_t>(64 - b, n);
+        uint64_t mask = (k == 64 ? ~uint64_t{0} : ((uint64_t{1} << k) - 1)) << b;
+        bits[w] = value ? bits[w] | mask : bits[w] & ~mask;
+        i += k;
+        n -= k;
+    }
+}
+
+// The first i in [from, limit) where `set` has a bit or `clear` lacks one,
+// or limit.
+size_t scanForward(const uint64_t *set, const uint64_t *clear, size_t from, size_t limit)
+{
+    size_t i = from;
+    while (i < limit) {
+        size_t w = i / 64, b = i % 64;
+        uint64_t v = (set[w] | ~clear[w]) >> b;
+        if (v)
+            return std::min(limit, i + static_cast<size_t>(std::countr_zero(v)));
+        i += 64 - b;
+    }
+    return limit;
+}
+
+// The last i <= from with bit i of `bits` set, or SIZE_MAX.
+size_t scanBackward(const uint64_t *bits, size_t from)
+{
+    size_t w = from / 64;
+    uint64_t v = bits[w] & (~uint64_t{0} >> (63 - from % 64));
+    for (;;) {
+        if (v)
+            return w * 64 + 63 - static_cast<size_t>(std::countl_zero(v));
+        if (w == 0)
+            return SIZE_MAX;
+        v = bits[--w];
+    }
+}
+
 struct Chunk {
     uintptr_t base = 0;    // unit 0's first byte
     uintptr_t canon = 0;   // canonical address of offset 0
@@ -145,15 +190,22 @@ struct Chunk {
     size_t mapBytes = 0;
     uint32_t nGran = 0;
 
-    // Metadata indexed by granule (reserved, committed as touched).
-    uint32_t *hdr = nullptr;  // block header at a block's first granule
-    uint32_t *ftr = nullptr;  // size, at a free block's last granule
-    uint32_t *next = nullptr; // free/quick list links, at the first granule
-    uint32_t *prev = nullptr;
-    size_t metaBytes = 0;
+    // Block metadata: bitmaps with a bit per granule (reserved, committed as
+    // touched: 3 bits per 64 bits of live data, and a few pages for `module`).
+    //   used    the granule belongs to a block that is not free (live, quick,
+    //           static or hole); free space and the virgin tail are 0
+    //   start   a used block's first granule
+    //   quick   a used block's first granule, the block parked in a quick list
+    //   module  a used block's first granule, the block a module's
+    uint64_t *used = nullptr, *start = nullptr, *quick = nullptr, *module = nullptr;
+    size_t bitmapBytes = 0; // each
 
-    uint64_t *committed = nullptr; // one bit per page of a unit
-    uint64_t *filePages = nullptr; // pages that map a shared image (module blocks)
+    // [frontier, limit): granules never handed out since the chunk was
+    // mapped (or given back whole): zero in every unit, without tags.
+    uint32_t frontier = 0, limit = 0;
+
+    uint64_t *committed = nullptr;  // one bit per page of a unit: handed out
+    uint64_t *filePages = nullptr;  // pages that map a shared image (module blocks)
     uint64_t *freshPages = nullptr; // pages a live module block committed itself: what
                                     // undoing its load (givePagesBack) may give back
     size_t nPages = 0;
@@ -162,7 +214,7 @@ struct Chunk {
     uint32_t flBitmap = 0;
     uint32_t slBitmap[kFLCount] = {};
     uint32_t heads[kFLCount][kSLCount] = {};
-    uint32_t quick[kQuickMax + 1] = {};
+    uint32_t quickHead[kQuickMax + 1] = {};
     size_t quickGranules = 0;
     size_t freeGranules = 0; // in TLSF lists
 
@@ -174,6 +226,11 @@ struct Chunk {
     bool owns(uintptr_t p) const
     {
         return (p - ownLo[0] < ownHi[0] - ownLo[0]) || (p - ownLo[1] < ownHi[1] - ownLo[1]);
+    }
+    // The size in granules of the used block starting at g.
+    uint32_t blockSize(uint32_t g) const
+    {
+        return static_cast<uint32_t>(scanForward(start, used, size_t{g} + 1, nGran) - g);
     }
 };
 
@@ -194,52 +251,86 @@ struct Space {
 
 constinit Space space;
 
+// ---- in-band tags --------------------------------------------------------------------
+//
+// A free block's list links and size live in unit 0's copy of its own
+// granules, as two 32-bit words per granule (w[0], w[1]):
+//   first granule   w[0] size, w[1] next   (a 1-granule block: w[1] = size)
+//   second granule  w[0] prev
+//   last granule    w[1] size              (the footer the left merge reads)
+// and a quick block's link is w[0] of its first granule.  Everything else
+// of unit 0's free memory is zero, so clearing those words is all that
+// handing the space out again needs.  1-granule free blocks are in no list:
+// they come back when a neighbour is freed.
+
+inline uint32_t *tag(const Chunk &c, uint32_t g) { return reinterpret_cast<uint32_t *>(c.base + size_t{g} * kGranule); }
+inline void clearGranule(const Chunk &c, uint32_t g) { std::memset(tag(c, g), 0, kGranule); }
+
+// Zeroes the tags of the free block [g, g + n).
+void clearTags(const Chunk &c, uint32_t g, uint32_t n)
+{
+    clearGranule(c, g);
+    if (n >= 2) {
+        clearGranule(c, g + 1);
+        clearGranule(c, g + n - 1);
+    }
+}
+
 // ---- free lists ----------------------------------------------------------------
 
-// Puts the free block [g, g + n) at the head of its TLSF list.
+// Tags [g, g + n) as free and puts it at the head of its TLSF list (in none
+// when n == 1).
 // CONTEXT: space.lock held.
 void insertFree(Chunk &c, uint32_t g, uint32_t n)
 {
+    c.freeGranules += n;
+    if (n == 1) {
+        tag(c, g)[0] = 1;
+        tag(c, g)[1] = 1;
+        return;
+    }
     unsigned fl, sl;
     mappingInsert(n, fl, sl);
-    c.hdr[g] = makeHdr(n, State::Free);
-    c.ftr[g + n - 1] = n;
     uint32_t head = c.heads[fl][sl];
-    c.next[g] = head;
-    c.prev[g] = kNil;
+    tag(c, g)[0] = n;
+    tag(c, g)[1] = head;
+    tag(c, g + 1)[0] = kNil;
+    tag(c, g + n - 1)[1] = n;
     if (head != kNil)
-        c.prev[head] = g;
+        tag(c, head + 1)[0] = g;
     c.heads[fl][sl] = g;
     c.flBitmap |= 1u << fl;
     c.slBitmap[fl] |= 1u << sl;
-    c.freeGranules += n;
 }
 
-// Takes the free block [g, g + n) out of its TLSF list.
+// Takes the free block [g, g + n) out of its list and clears its tags.
 // CONTEXT: space.lock held.
 void removeFree(Chunk &c, uint32_t g, uint32_t n)
 {
-    unsigned fl, sl;
-    mappingInsert(n, fl, sl);
-    uint32_t nx = c.next[g], pv = c.prev[g];
-    if (nx != kNil)
-        c.prev[nx] = pv;
-    if (pv != kNil)
-        c.next[pv] = nx;
-    else {
-        c.heads[fl][sl] = nx;
-        if (nx == kNil) {
-            c.slBitmap[fl] &= ~(1u << sl);
-            if (c.slBitmap[fl] == 0)
-                c.flBitmap &= ~(1u << fl);
+    c.freeGranules -= n;
+    if (n >= 2) {
+        unsigned fl, sl;
+        mappingInsert(n, fl, sl);
+        uint32_t nx = tag(c, g)[1], pv = tag(c, g + 1)[0];
+        if (nx != kNil)
+            tag(c, nx + 1)[0] = pv;
+        if (pv != kNil)
+            tag(c, pv)[1] = nx;
+        else {
+            c.heads[fl][sl] = nx;
+            if (nx == kNil) {
+                c.slBitmap[fl] &= ~(1u << sl);
+                if (c.slBitmap[fl] == 0)
+                    c.flBitmap &= ~(1u << fl);
+            }
         }
     }
-    c.freeGranules -= n;
+    clearTags(c, g, n);
 }
 
 // A free block of at least n granules (good fit), not removed from its list.
 // CONTEXT: space.lock held.
-// RETURNS: its first granule, or kNil when the chunk has none.
+// RETURNS: its first granule, or kNil when the lists have none.
 uint32_t findFree(const Chunk &c, uint64_t n)
 {
     unsigned fl, sl;
@@ -258,64 +349,71 @@ uint32_t findFree(const Chunk &c, uint64_t n)
     return c.heads[fl][sl];
 }
 
-// Returns block g (of n granules, not in any list) to the TLSF lists, merged
-// with free neighbours; returns the merged free block as (first, count).
+// Returns the used block [g, g + n), whose memory is zero in every unit, to
+// free space, merged with free neighbours (into the virgin tail when it
+// reaches the frontier).
 // CONTEXT: space.lock held.
+// RETURNS: the merged free block as (first, count); count 0 when it joined
+// the tail, which then starts at `first`.
 std::pair<uint32_t, uint32_t> releaseBlock(Chunk &c, uint32_t g, uint32_t n)
 {
+    fillBits(c.used, g, n, false);
+    clearBit(c.start, g);
     uint32_t end = g + n;
-    if (end < c.nGran) {
-        uint32_t h = c.hdr[end];
-        if (hdrState(h) == State::Free) {
-            uint32_t rn = hdrSize(h);
-            removeFree(c, end, rn);
-            c.hdr[end] = 0;
-            n += rn;
-        }
+    if (end < c.frontier && !testBit(c.used, end)) {
+        uint32_t rn = tag(c, end)[0];
+        removeFree(c, end, rn);
+        n += rn;
+        end += rn;
     }
-    if (g > 0) {
-        // ftr[] may be stale for a non-free left neighbour: trust it only when
-        // the header it designates is a free block ending right at g.
-        uint32_t ln = c.ftr[g - 1];
-        if (ln != 0 && ln <= g) {
-            uint32_t lg = g - ln;
-            if (c.hdr[lg] == makeHdr(ln, State::Free)) {
-                removeFree(c, lg, ln);
-                c.hdr[g] = 0;
-                g = lg;
-                n += ln;
-            }
-        }
+    if (g > 0 && !testBit(c.used, g - 1)) {
+        uint32_t ln = tag(c, g - 1)[1];
+        removeFree(c, g - ln, ln);
+        g -= ln;
+        n += ln;
+    }
+    if (end == c.frontier) {
+        c.frontier = g;
+        return {g, 0};
     }
     insertFree(c, g, n);
     return {g, n};
 }
 
-// Merges every quick-list block back into the TLSF lists.
+// Merges every quick-list block back into free space.
 // CONTEXT: space.lock held.
 void flushQuick(Chunk &c)
 {
     for (uint32_t n = 1; n <= kQuickMax; ++n) {
-        for (uint32_t g = c.quick[n]; g != kNil;) {
-            uint32_t nx = c.next[g];
-            c.hdr[g] = makeHdr(n, State::Dynamic); // not free while merging
+        for (uint32_t g = c.quickHead[n]; g != kNil;) {
+            uint32_t nx = tag(c, g)[0];
+            clearGranule(c, g);
+            clearBit(c.quick, g);
             releaseBlock(c, g, n);
             g = nx;
         }
-        c.quick[n] = kNil;
+        c.quickHead[n] = kNil;
     }
     c.quickGranules = 0;
 }
 
 // ---- commit and zeroing -------------------------------------------------------------
+//
+// Units are mapped read-write (MAP_NORESERVE) when a chunk is created: a
+// page costs memory when a unit first writes it, and handing out space makes
+// no system call, however many units there are.  The chunk's page bitmaps
+// account for what was handed out (committed_per_unit) and say which pages
+// map a module's image.
 
-// One bit per page of a unit, in the chunk's page bitmaps.
-inline bool testPage(const uint64_t *bits, size_t p) { return (bits[p / 64] >> (p % 64)) & 1; }
-inline void setPage(uint64_t *bits, size_t p) { bits[p / 64] |= uint64_t{1} << (p % 64); }
-inline void clearPage(uint64_t *bits, size_t p) { bits[p / 64] &= ~(uint64_t{1} << (p % 64)); }
+inline bool testPage(const uint64_t *bits, size_t p) { return testBit(bits, p); }
+inline void setPage(uint64_t *bits, size_t p) { setBit(bits, p); }
+inline void clearPage(uint64_t *bits, size_t p) { clearBit(bits, p); }
 
 bool pageCommitted(const Chunk &c, size_t p) { return testPage(c.committed, p); }
 
+// Huge pages for 2 MiB regions of the units that allocations cover whole
+// (the units are MADV_NOHUGEPAGE otherwise: a huge page per unit for a
+// small object would defeat committing as used).
 void adviseHuge(const Chunk &c, size_t firstPage, size_t lastPage)
 {
     constexpr size_t perHuge = kHugePage / kPage;
@@ -333,64 +431,55 @@ void adviseHuge(const Chunk &c, size_t firstPage, size_t lastPage)
     }
 }
 
-// Makes the pages covering [off, off + len) accessible in every unit.  The
-// pages it commits are fresh when `module` (a module block's own, which
-// undoing its load may give back); pages already committed stop being
-// fresh: another block uses them now.
+// Accounts the pages covering [off, off + len) as handed out.  The pages it
+// adds are fresh when `module` (a module block's own, which undoing its
+// load may give back); pages already handed out stop being fresh: another
+// block uses them now.
 // CONTEXT: space.lock held (or the init lock, at start-up).
-// RETURNS: 0, or -1 with errno ENOMEM when mprotect fails (nothing that
-// was already committed is undone).
-int commit(Chunk &c, size_t off, size_t len, bool module = false)
+void commit(Chunk &c, size_t off, size_t len, bool module = false)
 {
     size_t first = off / kPage, last = (off + len - 1) / kPage;
-    for (size_t p = first; p <= last;) {
+    size_t added = 0;
+    for (size_t p = first; p <= last; ++p) {
         if (pageCommitted(c, p)) {
             clearPage(c.freshPages, p);
-            ++p;
             continue;
         }
-        size_t q = p;
-        while (q + 1 <= last && !pageCommitted(c, q + 1))
-            ++q;
-        size_t bytes = (q - p + 1) * kPage;
-        for (unsigned u = 0; u < space.cfg.nrUnits; ++u) {
-            void *at = reinterpret_cast<void *>(c.unit(u, space.cfg.stride) + p * kPage);
-            if (mprotect(at, bytes, PROT_READ | PROT_WRITE) != 0) {
-                int e = errno;
-                for (unsigned v = 0; v < u; ++v) // leave no partial commit behind
-                    mprotect(reinterpret_cast<void *>(c.unit(v, space.cfg.stride) + p * kPage),
-                             bytes, PROT_NONE);
-                errno = e == EAGAIN ? ENOMEM : e;
-                return -1;
-            }
-        }
-        for (size_t r = p; r <= q; ++r) {
-            setPage(c.committed, r);
-            if (module)
-                setPage(c.freshPages, r);
-            else
-                clearPage(c.freshPages, r);
-        }
-        c.committedPages += q - p + 1;
-        adviseHuge(c, p, q);
-        p = q + 1;
+        setPage(c.committed, p);
+        if (module)
+            setPage(c.freshPages, p);
+        else
+            clearPage(c.freshPages, p);
+        ++added;
     }
-    return 0;
+    c.committedPages += added;
+    if (added && len >= kHugePage)
+        adviseHuge(c, first, last);
 }
 
-// Of the pages the freed block [bg, bg + bn) touched, makes those that now
-// lie wholly inside the free block [g, g + n) and that the block committed
-// itself (freshPages) inaccessible again in every unit, giving their memory
-// back: pages committed before the block stay as they were.  Only the freed
-// block's pages are looked at: the merged block can span a whole chunk.
+// Of the pages the freed block [bg, bg + bn) touched, gives back to the
+// kernel in every unit those that now lie wholly inside the free space
+// [g, g + n) (n == 0: the virgin tail from g) and that the block committed
+// itself (freshPages): pages handed out before the block stay as they were.
+// Only the freed block's pages are looked at: the merged block can span a
+// whole chunk.  The free block's tags, in unit 0, are kept.
 // CONTEXT: space.lock held.
 void decommitFree(Chunk &c, uint32_t bg, uint32_t bn, uint32_t g, uint32_t n)
 {
+    const bool tail = n == 0;
+    const uint32_t freeEndGran = tail ? c.limit : g + n;
     size_t freeFirst = (size_t{g} * kGranule + kPage - 1) / kPage;
-    size_t freeEnd = (size_t{g} + n) * kGranule / kPage;
+    size_t freeEnd = size_t{freeEndGran} * kGranule / kPage;
     size_t first = std::max(freeFirst, size_t{bg} * kGranule / kPage);
     size_t end = std::min(freeEnd, ((size_t{bg} + bn) * kGranule + kPage - 1) / kPage);
     auto givable = [&](size_t p) { return pageCommitted(c, p) && testPage(c.freshPages, p); };
+    uint32_t saved[6] = {};
+    if (!tail) {
+        std::memcpy(saved, tag(c, g), 8);
+        std::memcpy(saved + 2, tag(c, g + (n >= 2 ? 1 : 0)), 8);
+        std::memcpy(saved + 4, tag(c, g + n - 1), 8);
+    }
+    bool gave = false;
     for (size_t p = first; p < end;) {
         if (!givable(p)) {
             ++p;
@@ -400,17 +489,21 @@ void decommitFree(Chunk &c, uint32_t bg, uint32_t bn, uint32_t g, uint32_t n)
         while (q + 1 < end && givable(q + 1))
             ++q;
         size_t bytes = (q - p + 1) * kPage;
-        for (unsigned u = 0; u < space.cfg.nrUnits; ++u) {
-            void *at = reinterpret_cast<void *>(c.unit(u, space.cfg.stride) + p * kPage);
-            madvise(at, bytes, MADV_DONTNEED);
-            mprotect(at, bytes, PROT_NONE);
-        }
+        for (unsigned u = 0; u < space.cfg.nrUnits; ++u)
+            madvise(reinterpret_cast<void *>(c.unit(u, space.cfg.stride) + p * kPage), bytes,
+                    MADV_DONTNEED);
         for (size_t r = p; r <= q; ++r) {
             clearPage(c.committed, r);
             clearPage(c.freshPages, r);
         }
         c.committedPages -= q - p + 1;
+        gave = true;
         p = q + 1;
+    }
+    if (gave && !tail) {
+        std::memcpy(tag(c, g), saved, 8);
+        std::memcpy(tag(c, g + (n >= 2 ? 1 : 0)), saved + 2, 8);
+        std::memcpy(tag(c, g + n - 1), saved + 4, 8);
     }
 }
 
@@ -468,6 +561,8 @@ void zeroInEveryUnit(Chunk &c, size_t off, size_t len)
             if (mmap(at, bytes, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
                 std::memset(at, 0, bytes); // correct, at the cost of a private copy
+            else // as the rest of the unit: the mappings merge back into one
+                madvise(at, bytes, MADV_NOHUGEPAGE);
         }
         bindToNodes(c, p * kPage, bytes);
         for (size_t r = p; r <= q; ++r)
@@ -481,6 +576,21 @@ void zeroInEveryUnit(Chunk &c, size_t off, size_t len)
 
 void zeroRangeInEveryUnit(const Chunk &c, size_t off, size_t len)
 {
+    if (len <= 64 && len % 8 == 0 && off % 8 == 0) {
+        // A small object (the common case): its words in every unit, read
+        // without a call or an early exit so that the loads overlap.
+        const size_t words = len / 8, stride = space.cfg.stride;
+        uintptr_t at = c.base + off;
+        for (unsigned u = 0; u < space.cfg.nrUnits; ++u, at += stride) {
+            const auto *w = reinterpret_cast<const uint64_t *>(at);
+            uint64_t any = 0;
+            for (size_t i = 0; i < words; ++i)
+                any |= w[i];
+            if (any)
+                std::memset(reinterpret_cast<void *>(at), 0, len);
+        }
+        return;
+    }
     for (unsigned u = 0; u < space.cfg.nrUnits; ++u) {
         auto *p = reinterpret_cast<unsigned char *>(c.unit(u, space.cfg.stride) + off);
         if (len >= 16 * kPage) {
@@ -495,7 +605,6 @@ void zeroRangeInEveryUnit(const Chunk &c, size_t off, size_t len)
         }
     }
 }
-
 // ---- chunks ------------------------------------------------------------------------------
 
 // Unmaps a chunk that createChunk could not finish, and frees its record.
@@ -506,8 +615,8 @@ void destroyChunk(Chunk *c)
         return;
     if (c->mapBase)
         munmap(reinterpret_cast<void *>(c->mapBase), c->mapBytes);
-    if (c->hdr)
-        munmap(c->hdr, c->metaBytes);
+    if (c->used)
+        munmap(c->used, 4 * c->bitmapBytes);
     if (c->committed)
         munmap(c->committed, (c->nPages + 63) / 64 * 24);
     if (c->site)
@@ -543,6 +652,27 @@ bool copyOnWriteAllowed()
     return !(e && !strcmp(e, "0"));
 }
 
+// Writes the `len` bytes of `src` at `at` in the file `fd`, skipping the
+// pages that would hold only zeros: those stay holes.  A read fault on a
+// file mapping also maps the neighbouring pages the file has in memory
+// (fault-around, up to 64 KiB, which MADV_RANDOM does not turn off on
+// Linux 6.x), so a file that holds only its non-zero pages keeps a read of
+// every CPU's copy from mapping 16 pages per unit.
+// RETURNS: whether every write succeeded.
+bool writeSparse(int fd, const void *src, size_t at, size_t len)
+{
+    const auto *s = static_cast<const unsigned char *>(src);
+    for (size_t done = 0; done < len;) {
+        size_t pageEnd = (at + done) / kPage * kPage + kPage;
+        size_t k = std::min(len - done, pageEnd - (at + done));
+        if (!allZero(s + done, k) &&
+            pwrite(fd, s + done, k, static_cast<off_t>(at + done)) != static_cast<ssize_t>(k))
+            return false;
+        done += k;
+    }
+    return true;
+}
+
 // Pages [p0, p1) of every unit as private mappings of one memfd holding an
 // image (`len` bytes of `src` at `at` in the file, zeros around): reads share
 // one physical copy, the first write to a page gives that unit its own
@@ -557,8 +687,7 @@ unsigned mapImage(Chunk &c, size_t p0, size_t p1, const void *src, size_t at, si
     if (fd < 0)
         return 0;
     unsigned mapped = 0;
-    if (ftruncate(fd, static_cast<off_t>(bytes)) == 0 &&
-        pwrite(fd, src, len, static_cast<off_t>(at)) == static_cast<ssize_t>(len)) {
+    if (ftruncate(fd, static_cast<off_t>(bytes)) == 0 && writeSparse(fd, src, at, len)) {
         for (; mapped < space.cfg.nrUnits; ++mapped) {
             void *to = reinterpret_cast<void *>(c.unit(mapped, space.cfg.stride) + p0 * kPage);
             if (mmap(to, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, 0) == MAP_FAILED)
@@ -681,9 +810,8 @@ Chunk *createChunk(bool first)
 {
     const size_t stride = space.cfg.stride;
     const size_t unitsBytes = stride * space.cfg.nrUnits;
-    void *mem = mmap(nullptr, sizeof(Chunk), PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mem == MAP_FAILED)
+    void *mem = mapMetadata(sizeof(Chunk));
+    if (!mem)
         return nullptr;
     Chunk *c = new (mem) Chunk();
 
@@ -702,80 +830,123 @@ Chunk *createChunk(bool first)
         errno = ENOMEM;
         return nullptr;
     }
+    // The units are read-write from the start; their pages cost memory when
+    // first written.  No huge pages unless a region is allocated whole.
+    void *units = reinterpret_cast<void *>(c->base);
+    if (mprotect(units, unitsBytes, PROT_READ | PROT_WRITE) != 0) {
+        destroyChunk(c);
+        errno = ENOMEM;
+        return nullptr;
+    }
+    madvise(units, unitsBytes, MADV_NOHUGEPAGE);
     c->nGran = static_cast<uint32_t>(stride / kGranule);
-    c->metaBytes = size_t{4} * c->nGran * sizeof(uint32_t);
-    auto *meta = static_cast<uint32_t *>(mapNoReserve(c->metaBytes, PROT_READ | PROT_WRITE));
+    c->limit = c->nGran;
+    c->bitmapBytes = (size_t{c->nGran} + 63) / 64 * sizeof(uint64_t);
+    auto *bits = static_cast<uint64_t *>(mapMetadata(4 * c->bitmapBytes));
     c->nPages = stride / kPage;
     c->committed = static_cast<uint64_t *>(
-        mapNoReserve((c->nPages + 63) / 64 * 24, PROT_READ | PROT_WRITE));
+        mapMetadata((c->nPages + 63) / 64 * 24));
     if (c->committed) {
         c->filePages = c->committed + (c->nPages + 63) / 64;
         c->freshPages = c->filePages + (c->nPages + 63) / 64;
     }
     if (space.cfg.recordSites)
         c->site = static_cast<uintptr_t *>(
-            mapNoReserve(size_t{c->nGran} * sizeof(uintptr_t), PROT_READ | PROT_WRITE));
-    if (!meta || !c->committed || (space.cfg.recordSites && !c->site)) {
-        if (meta)
-            munmap(meta, c->metaBytes);
+            mapMetadata(size_t{c->nGran} * sizeof(uintptr_t)));
+    if (!bits || !c->committed || (space.cfg.recordSites && !c->site)) {
+        if (bits)
+            munmap(bits, 4 * c->bitmapBytes);
         destroyChunk(c);
         errno = ENOMEM;
         return nullptr;
     }
-    c->hdr = meta;
-    c->ftr = meta + c->nGran;
-    c->next = meta + 2 * size_t{c->nGran};
-    c->prev = meta + 3 * size_t{c->nGran};
+    const size_t words = c->bitmapBytes / sizeof(uint64_t);
+    c->used = bits;
+    c->start = bits + words;
+    c->quick = bits + 2 * words;
+    c->module = bits + 3 * words;
     for (auto &row : c->heads)
         std::fill(std::begin(row), std::end(row), kNil);
-    std::fill(std::begin(c->quick), std::end(c->quick), kNil);
+    std::fill(std::begin(c->quickHead), std::end(c->quickHead), kNil);
     bindToNodes(*c);
     return c;
 }
 
 // Carves [g, g + n) out of the free block starting at fg (size fn), which
 // must contain it, and marks it with `state`.
+
+// Marks [g, g + n) as a used block.
 // CONTEXT: space.lock held.
-void carve(Chunk &c, uint32_t fg, uint32_t fn, uint32_t g, uint32_t n, State state)
+void markUsed(Chunk &c, uint32_t g, uint32_t n)
+{
+    fillBits(c.used, g, n, true);
+    setBit(c.start, g);
+}
+
+// Carves [g, g + n) out of the free block starting at fg (size fn), which
+// must contain it, and marks it used.
+// CONTEXT: space.lock held.
+void carve(Chunk &c, uint32_t fg, uint32_t fn, uint32_t g, uint32_t n)
 {
     removeFree(c, fg, fn);
     if (g > fg)
         insertFree(c, fg, g - fg);
     if (fg + fn > g + n)
         insertFree(c, g + n, fg + fn - (g + n));
-    c.hdr[g] = makeHdr(n, state);
+    markUsed(c, g, n);
 }
 
-// Allocates n granules aligned to a (granules, power of two) in chunk c.
+// Carves [g, g + n) out of the virgin tail, which must hold it: the
+// granules skipped to align g become a free block.
 // CONTEXT: space.lock held.
-// RETURNS: the first granule, or kNil when no free block of the chunk fits.
-uint32_t allocIn(Chunk &c, uint32_t n, uint32_t a, State state)
+void carveTail(Chunk &c, uint32_t g, uint32_t n)
 {
-    if (a <= 1 && n <= kQuickMax && c.quick[n] != kNil) {
-        uint32_t g = c.quick[n];
-        c.quick[n] = c.next[g];
+    if (g > c.frontier)
+        insertFree(c, c.frontier, g - c.frontier);
+    c.frontier = g + n;
+    markUsed(c, g, n);
+}
+
+// Allocates n granules aligned to a (granules, power of two) in chunk c:
+// an exact-size quick block, else a good fit from the TLSF lists, else the
+// virgin tail, else the lists again after the quick blocks are merged.
+// CONTEXT: space.lock held.
+// RETURNS: the first granule, or kNil when no free space of the chunk fits.
+uint32_t allocIn(Chunk &c, uint32_t n, uint32_t a)
+{
+    if (a <= 1 && n <= kQuickMax && c.quickHead[n] != kNil) {
+        uint32_t g = c.quickHead[n];
+        c.quickHead[n] = tag(c, g)[0];
+        clearGranule(c, g);
+        clearBit(c.quick, g);
         c.quickGranules -= n;
-        c.hdr[g] = makeHdr(n, state);
         return g;
     }
-    uint64_t want = uint64_t{n} + (a > 1 ? a - 1 : 0);
-    uint32_t fg = findFree(c, want);
-    if (fg == kNil && c.quickGranules) {
-        flushQuick(c);
-        fg = findFree(c, want);
+    const uint64_t want = uint64_t{n} + (a > 1 ? a - 1 : 0);
+    for (int pass = 0; pass < 2; ++pass) {
+        uint32_t fg = findFree(c, want);
+        if (fg != kNil) {
+            uint32_t fn = tag(c, fg)[0];
+            uint32_t g = (fg + a - 1) & ~(a - 1);
+            carve(c, fg, fn, g, n);
+            return g;
+        }
+        uint64_t g = (uint64_t{c.frontier} + a - 1) & ~uint64_t{a - 1};
+        if (g + n <= c.limit) {
+            carveTail(c, static_cast<uint32_t>(g), n);
+            return static_cast<uint32_t>(g);
+        }
+        if (pass == 0 && c.quickGranules)
+            flushQuick(c);
+        else
+            break;
     }
-    if (fg == kNil)
-        return kNil;
-    uint32_t fn = hdrSize(c.hdr[fg]);
-    uint32_t g = (fg + a - 1) & ~(a - 1);
-    carve(c, fg, fn, g, n, state);
-    return g;
+    return kNil;
 }
 
 std::atomic<bool> abortOnBadFree{false};
 
 } // namespace
-
 const SpaceConfig &spaceConfig() { return space.cfg; }
 
 // Makes [from, to) of the image fault: PROT_NONE, or, under LeakSanitizer
@@ -825,38 +996,39 @@ int spaceInit(const SpaceConfig &config)
         c->ownHi[1] = std::min(config.reserveEnd, limit);
     }
 
-    // The unit is one free block; the static block and the holes around what
-    // chunk 0 owns are carved out of it, in address order.
-    insertFree(*c, 0, c->nGran);
-    struct Mark {
-        uint32_t g0, g1;
-        State state;
-    } marks[] = {
-        {0, static_cast<uint32_t>(off / kGranule), State::Hole},
-        {static_cast<uint32_t>(off / kGranule), gran(end), State::Static},
-        {gran(c->ownHi[0] - canon), c->ownLo[1] ? gran(c->ownLo[1] - canon) : c->nGran, State::Hole},
-        {c->ownLo[1] ? gran(c->ownHi[1] - canon) : c->nGran, c->nGran, State::Hole},
-    };
-    uint32_t fg = 0, fn = c->nGran;
-    for (const Mark &m : marks) {
-        if (m.g1 <= m.g0 || fn == 0)
-            continue;
-        carve(*c, fg, fn, m.g0, m.g1 - m.g0, m.state);
-        fn = fg + fn - m.g1;
-        fg = m.g1;
-        if (m.state == State::Static)
-            space.usedGranules += m.g1 - m.g0;
-    }
     if (config.staticSize) {
-        if (commit(*c, off, config.staticSize) != 0) {
-            destroyChunk(c);
-            return -1;
-        }
+        commit(*c, off, config.staticSize);
         const void *image = reinterpret_cast<const void *>(config.staticStart);
         for (unsigned u = mapStaticCopyOnWrite(*c, off, config.staticSize, image); u < config.nrUnits; ++u)
             std::memcpy(reinterpret_cast<void *>(c->unit(u, config.stride) + off), image,
                         config.staticSize);
     }
+
+    // Granules: [0, off) hole | static block | free to ownHi[0] | hole |
+    // the reservation, the virgin tail | hole.  Holes and the static block
+    // are used blocks; space is handed out from what chunk 0 owns only.
+    const uint32_t staticG = static_cast<uint32_t>(off / kGranule), staticEnd = gran(end);
+    const uint32_t own0End = std::max(staticEnd, static_cast<uint32_t>((c->ownHi[0] - canon) / kGranule));
+    uint32_t tailG = own0End, tailEnd = own0End;
+    if (c->ownLo[1]) {
+        tailG = gran(c->ownLo[1] - canon);
+        tailEnd = std::max(tailG, static_cast<uint32_t>((c->ownHi[1] - canon) / kGranule));
+    }
+    if (staticG > 0)
+        markUsed(*c, 0, staticG);
+    if (staticEnd > staticG) {
+        markUsed(*c, staticG, staticEnd - staticG);
+        space.usedGranules += staticEnd - staticG;
+    }
+    if (own0End > staticEnd) // the rest of the template's last page
+        insertFree(*c, staticEnd, own0End - staticEnd);
+    if (tailG > own0End)
+        markUsed(*c, own0End, tailG - own0End);
+    if (tailEnd < c->nGran)
+        markUsed(*c, tailEnd, c->nGran - tailEnd);
+    c->frontier = tailG;
+    c->limit = tailEnd;
+
     // The units hold the template now: its pages, and the reservation, fault.
     if (aligned)
         guardInImage(config.staticStart, config.templateEnd);
@@ -874,6 +1046,31 @@ int spaceInit(const SpaceConfig &config)
     return 0;
 }
 
+// Prints, once, why a new chunk could not be mapped when the process is
+// near vm.max_map_count (the usual cause with many chunks of many units).
+void reportMapLimit()
+{
+    static std::atomic<bool> said{false};
+    int e = errno;
+    long limit = 0, maps = 0;
+    if (FILE *f = fopen("/proc/sys/vm/max_map_count", "re")) {
+        if (fscanf(f, "%ld", &limit) != 1)
+            limit = 0;
+        fclose(f);
+    }
+    if (FILE *f = fopen("/proc/self/maps", "re")) {
+        for (int ch; (ch = getc(f)) != EOF;)
+            maps += ch == '\n';
+        fclose(f);
+    }
+    if (limit > 0 && maps + 64 >= limit && !said.exchange(true))
+        fprintf(stderr,
+                "percpu: cannot map another chunk of %u units: the process has %ld mappings, "
+                "and vm.max_map_count is %ld (raise it: sysctl -w vm.max_map_count=%ld)\n",
+                space.cfg.nrUnits, maps, limit, limit * 2);
+    errno = e;
+}
+
 // CONTEXT: takes space.lock.  RETURNS: see runtime.h.
 void *spaceAlloc(size_t size, size_t align, Owner owner, uintptr_t site)
 {
@@ -889,7 +1086,6 @@ void *spaceAlloc(size_t size, size_t align, Owner owner, uintptr_t site)
     }
     uint32_t n = static_cast<uint32_t>((size + kGranule - 1) / kGranule);
     uint32_t a = static_cast<uint32_t>(std::max<size_t>(align, kGranule) / kGranule);
-    State state = stateOf(owner);
 
     LockGuard guard(space.lock);
     unsigned nChunks = space.nChunks.load(std::memory_order_relaxed);
@@ -900,28 +1096,24 @@ void *spaceAlloc(size_t size, size_t align, Owner owner, uintptr_t site)
                 return nullptr;
             }
             Chunk *c = createChunk(false);
-            if (!c)
+            if (!c) {
+                reportMapLimit();
                 return nullptr;
-            insertFree(*c, 0, c->nGran);
+            }
             space.chunks[nChunks] = c;
             space.nChunks.store(++nChunks, std::memory_order_release);
         }
         Chunk &c = *space.chunks[i];
-        uint32_t g = allocIn(c, n, a, state);
+        uint32_t g = allocIn(c, n, a);
         if (g == kNil)
             continue;
         size_t off = size_t{g} * kGranule;
-        if (commit(c, off, size, owner == Owner::Module) != 0) {
-            int e = errno;
-            c.hdr[g] = makeHdr(n, State::Dynamic);
-            releaseBlock(c, g, n);
-            errno = e;
-            return nullptr;
-        }
+        commit(c, off, size, owner == Owner::Module);
         space.usedGranules += n;
         if (c.site)
             c.site[g] = site;
         if (owner == Owner::Module) {
+            setBit(c.module, g);
             space.moduleBytes += size_t{n} * kGranule;
             ++space.moduleCount;
         } else {
@@ -942,6 +1134,11 @@ static Chunk *chunkOf(uintptr_t p)
     return nullptr;
 }
 
+static bool inStaticBlock(uintptr_t p)
+{
+    return p - space.cfg.staticStart < space.cfg.staticSize;
+}
+
 // CONTEXT: takes space.lock.  RETURNS: see runtime.h.
 int spaceFree(void *canonical, Owner owner, char *why, size_t whyLen, bool givePagesBack)
 {
@@ -955,60 +1152,53 @@ int spaceFree(void *canonical, Owner owner, char *why, size_t whyLen, bool giveP
     };
     if (!c)
         return fail("%p is not a per-CPU pointer (outside every chunk)", canonical);
+    if (c == space.chunks[0] && inStaticBlock(p))
+        return fail("%p is the host's static per-CPU block, not an allocation", canonical);
     size_t off = p - c->canon;
     if (off % kGranule)
         return fail("%p is not the start of a per-CPU allocation (offset 0x%zx)", canonical, off);
     uint32_t g = static_cast<uint32_t>(off / kGranule);
-    uint32_t h = c->hdr[g];
-    State s = hdrState(h);
-    uint32_t n = hdrSize(h);
-    switch (s) {
-    case State::Free:
-    case State::Quick:
-        return fail("double free of %p (offset 0x%zx, %u bytes, already free)", canonical, off,
-                    n * kGranule);
-    case State::None:
+    if (!testBit(c->used, g))
+        return fail("double free of %p (offset 0x%zx, already free)", canonical, off);
+    if (!testBit(c->start, g))
         return fail("%p is not the start of a live per-CPU allocation (offset 0x%zx; "
                     "double free or interior pointer)",
                     canonical, off);
-    case State::Static:
-        return fail("%p is the host's static per-CPU block, not an allocation", canonical);
-    case State::Hole:
-        return fail("%p is not a per-CPU pointer (outside every chunk)", canonical);
-    case State::Dynamic:
-    case State::Module:
-        break;
-    }
-    if (s != stateOf(owner))
+    uint32_t n = c->blockSize(g);
+    if (testBit(c->quick, g))
+        return fail("double free of %p (offset 0x%zx, %u bytes, already free)", canonical, off,
+                    n * kGranule);
+    const bool isModule = testBit(c->module, g);
+    if (isModule != (owner == Owner::Module))
         return fail("%p is a %s, not a %s", canonical,
-                    s == State::Module ? "module per-CPU block" : "pcpu_alloc() object",
+                    isModule ? "module per-CPU block" : "pcpu_alloc() object",
                     owner == Owner::Module ? "module per-CPU block" : "pcpu_alloc() object");
 
     size_t bytes = size_t{n} * kGranule;
     zeroInEveryUnit(*c, off, bytes);
     space.usedGranules -= n;
-    if (s == State::Module) {
+    if (isModule) {
+        clearBit(c->module, g);
         space.moduleBytes -= bytes;
         --space.moduleCount;
-    } else {
-        space.dynamicBytes -= bytes;
-        --space.dynamicCount;
-    }
-    if (s == State::Module) {
         // Module blocks are rare and large: merge at once; when asked (a
         // failed load being undone), give whole pages back so that the
-        // units' mappings are exactly as before.
+        // units' memory is exactly as before.
         auto [fg, fn] = releaseBlock(*c, g, n);
         if (givePagesBack) {
             decommitFree(*c, g, n, fg, fn);
-        } else { // an unloaded module's pages stay committed for what comes next
-            for (size_t p = off / kPage; p <= (off + bytes - 1) / kPage; ++p)
-                clearPage(c->freshPages, p);
+        } else { // an unloaded module's pages stay for what comes next
+            for (size_t q = off / kPage; q <= (off + bytes - 1) / kPage; ++q)
+                clearPage(c->freshPages, q);
         }
-    } else if (n <= kQuickMax) {
-        c->hdr[g] = makeHdr(n, State::Quick);
-        c->next[g] = c->quick[n];
-        c->quick[n] = g;
+        return 0;
+    }
+    space.dynamicBytes -= bytes;
+    --space.dynamicCount;
+    if (n <= kQuickMax) {
+        setBit(c->quick, g);
+        tag(*c, g)[0] = c->quickHead[n];
+        c->quickHead[n] = g;
         c->quickGranules += n;
     } else {
         releaseBlock(*c, g, n);
@@ -1023,8 +1213,9 @@ int spaceFillImage(void *canonical, const void *image, size_t size)
     LockGuard guard(space.lock);
     Chunk *c = chunkOf(p);
     size_t off = c ? p - c->canon : 0;
-    if (!c || off % kGranule || hdrState(c->hdr[off / kGranule]) != State::Module ||
-        size_t{hdrSize(c->hdr[off / kGranule])} * kGranule < size) {
+    uint32_t g = static_cast<uint32_t>(off / kGranule);
+    if (!c || off % kGranule || !testBit(c->used, g) || !testBit(c->start, g) ||
+        !testBit(c->module, g) || size_t{c->blockSize(g)} * kGranule < size) {
         errno = EINVAL;
         return -1;
     }
@@ -1073,30 +1264,51 @@ bool spaceDescribe(uintptr_t p, SpaceBlock &out)
         const Chunk &c = *space.chunks[i];
         if (!c.owns(p))
             continue;
-        // Walk back to the header of the block holding p.
-        uint32_t g = static_cast<uint32_t>((p - c.canon) / kGranule);
-        while (g > 0 && hdrState(c.hdr[g]) == State::None)
-            --g;
-        uint32_t h = c.hdr[g];
-        State s = hdrState(h);
         out = SpaceBlock{};
-        out.start = c.canon + size_t{g} * kGranule;
-        out.bytes = size_t{hdrSize(h)} * kGranule;
-        if (p >= out.start + out.bytes) { // inside a block p's header walk missed
-            out.live = false;
-            return true;
-        }
-        out.live = s == State::Dynamic || s == State::Module || s == State::Static;
-        out.owner = s == State::Module ? Owner::Module : s == State::Static ? Owner::Static
-                                                                             : Owner::Dynamic;
-        if (s == State::Static) { // the block as the host linked it
+        if (i == 0 && inStaticBlock(p)) { // the block as the host linked it
+            out.live = true;
+            out.owner = Owner::Static;
             out.start = space.cfg.staticStart;
             out.bytes = space.cfg.staticSize;
+            return true;
         }
-        out.site = (s == State::Dynamic && c.site) ? c.site[g] : 0;
+        uint32_t g = static_cast<uint32_t>((p - c.canon) / kGranule);
+        if (!testBit(c.used, g)) { // free space
+            out.start = p & ~uintptr_t{kGranule - 1};
+            out.bytes = kGranule;
+            return true;
+        }
+        size_t s = scanBackward(c.start, g);
+        if (s == SIZE_MAX)
+            return true;
+        uint32_t sg = static_cast<uint32_t>(s);
+        out.start = c.canon + size_t{sg} * kGranule;
+        out.bytes = size_t{c.blockSize(sg)} * kGranule;
+        out.live = !testBit(c.quick, sg);
+        out.owner = testBit(c.module, sg) ? Owner::Module : Owner::Dynamic;
+        out.site = (out.owner == Owner::Dynamic && c.site) ? c.site[sg] : 0;
         return true;
     }
     return false;
+}
+
+// The allocator's memory for chunk c: its record, and the pages of its
+// bitmaps that space handed out has written (the bitmaps are reserved whole
+// and read as the shared zero page elsewhere).  The granule bitmaps hold a
+// page per 256 KiB of offsets: count three of them (used, start, quick) for
+// each 64 unit pages handed out, a page of `module` for each module block,
+// and the page bitmaps' and the guard's site words as far as space was used.
+// CONTEXT: space.lock held.
+static size_t metadataBytes(const Chunk &c)
+{
+    size_t groups = 0;
+    for (size_t w = 0; w < (c.nPages + 63) / 64; ++w)
+        groups += c.committed[w] != 0;
+    size_t bytes = sizeof(Chunk) + groups * 3 * kPage;
+    bytes += std::min(groups, (c.nPages + 63) / 64) * 3 * sizeof(uint64_t);
+    if (c.site)
+        bytes += groups * 64 * kPage / kGranule * sizeof(uintptr_t);
+    return bytes;
 }
 
 // CONTEXT: takes space.lock.
@@ -1114,12 +1326,16 @@ void spaceStats(pcpu_stats *st)
     st->module_bytes = space.moduleBytes;
     st->module_blocks = space.moduleCount;
     st->used_bytes = space.usedGranules * kGranule;
-    size_t pages = 0;
-    for (unsigned i = 0; i < n; ++i)
-        pages += space.chunks[i]->committedPages;
+    size_t pages = 0, meta = 0;
+    for (unsigned i = 0; i < n; ++i) {
+        const Chunk &c = *space.chunks[i];
+        pages += c.committedPages;
+        meta += metadataBytes(c);
+    }
     st->committed_per_unit = pages * kPage;
     st->committed_bytes = st->committed_per_unit * space.cfg.nrUnits;
     st->reserved_bytes = size_t{n} * space.cfg.nrUnits * space.cfg.stride;
+    st->metadata_bytes = meta + space.moduleCount * kPage;
 }
 
 bool badFreeAborts() { return abortOnBadFree.load(std::memory_order_relaxed); }

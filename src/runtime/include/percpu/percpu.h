@@ -238,12 +238,13 @@ struct pcpu_stats {
     size_t module_bytes;          /* live module blocks (rounded up to 8), per unit */
     size_t module_blocks;         /* live module blocks */
     size_t used_bytes;            /* space taken per unit, with rounding and padding */
-    size_t committed_per_unit;    /* bytes made accessible, per unit */
+    size_t committed_per_unit;    /* bytes handed out at least once, per unit (pages) */
     size_t committed_bytes;       /* committed_per_unit * nr_units */
     size_t reserved_bytes;        /* address space reserved for units */
     enum pcpu_cpu_source cpu_source;
     unsigned int cow_units;       /* units whose static block is the shared image until
                                      written (copy-on-write); the others hold a copy */
+    size_t metadata_bytes;        /* the allocator's own memory (resident) */
 };
 
 /* Fill *st.  RETURNS 0, or -1 with errno (EINVAL: st is NULL). MT-safe. */
