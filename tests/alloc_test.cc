@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 namespace {
 
 struct Live {
@@ -334,6 +336,80 @@ TEST(Allocator, ConcurrentThreadsKeepTheirObjectsIntact)
     for (auto &t : ts)
         t.join();
     EXPECT_EQ(failures.load(), 0);
+}
+
+int numaNodes()
+{
+    int n = 0;
+    for (int i = 0; i < 1024; ++i) {
+        char path[64];
+        snprintf(path, sizeof path, "/sys/devices/system/node/node%d", i);
+        if (access(path, F_OK) == 0)
+            ++n;
+    }
+    return n;
+}
+
+long mapsCount()
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    long n = 0;
+    for (int ch; f && (ch = getc(f)) != EOF;)
+        n += ch == '\n';
+    if (f)
+        fclose(f);
+    return n;
+}
+
+// Allocating and freeing adds no mapping: a chunk's units are one mapping
+// (ctest runs it at 4096 possible CPUs, where 10^6 objects of 8..256 bytes
+// take several chunks, and where a mapping per unit per allocation would
+// pass vm.max_map_count).
+TEST(Allocator, MappingsStayBoundedWithAMillionLiveObjects)
+{
+    const pcpu_stats base = stats();
+    const long maps0 = mapsCount();
+    std::mt19937 rng(7);
+    const size_t count = pcpu_nr_cpus() > 64 ? 1000000 : 200000;
+    std::vector<void *> objs(count);
+    for (auto &p : objs) {
+        p = pcpu_alloc(8 + (rng() % 32) * 8, 8);
+        ASSERT_NE(p, nullptr);
+    }
+    // Random frees and allocations (a free reads every unit's copy, a page
+    // fault each at first: a few hundred).
+    for (int i = 0; i < 300; ++i) {
+        size_t k = rng() % count;
+        ASSERT_EQ(pcpu_free(objs[k]), 0);
+        objs[k] = pcpu_alloc(8 + (rng() % 32) * 8, 8);
+        ASSERT_NE(objs[k], nullptr);
+    }
+    const pcpu_stats grown = stats();
+    const long added = mapsCount() - maps0;
+    const long units = static_cast<long>(grown.nr_units);
+    const long chunks = static_cast<long>(grown.nr_chunks - base.nr_chunks);
+    // A new chunk: its reservation and the units' mapping, a few mappings;
+    // with several NUMA nodes, each unit's policy splits it once more.  64
+    // for the rest of the process (the sanitizers' allocators).
+    const long perChunk = (numaNodes() > 1 ? units : 0) + 4;
+    EXPECT_LE(added, perChunk * chunks + 64)
+        << added << " mappings added, " << chunks << " chunk(s) of " << units << " units";
+    long limit = 0;
+    if (FILE *f = fopen("/proc/sys/vm/max_map_count", "r")) {
+        if (fscanf(f, "%ld", &limit) != 1)
+            limit = 0;
+        fclose(f);
+    }
+    if (limit > 0) {
+        EXPECT_LT(mapsCount(), limit);
+    }
+    // Freeing them all reads every copy of each: 4 * 10^9 reads at 4096
+    // units.  There, the process ends with them (ctest runs this test alone).
+    if (grown.nr_units > 64)
+        return;
+    for (void *p : objs)
+        ASSERT_EQ(pcpu_free(p), 0);
+    EXPECT_EQ(stats().dynamic_allocations, base.dynamic_allocations);
 }
 
 } // namespace

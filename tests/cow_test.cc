@@ -115,6 +115,41 @@ TEST(CopyOnWrite, MemoryGrowsOnlyWithTheUnitsWritten)
         per_cpu_ptr(&cow_big, cpu)->pad[100000] = 0;
 }
 
+long rssKb()
+{
+    std::ifstream f("/proc/self/smaps_rollup");
+    std::string line;
+    while (std::getline(f, line))
+        if (line.rfind("Rss:", 0) == 0)
+            return std::stol(line.substr(4));
+    return -1;
+}
+
+// A for_each_possible_cpu() read maps about a page per unit: a read fault on
+// the image's file mapping also maps the neighbouring pages the file holds
+// (fault-around, 16 pages), so the file holds only the image's non-zero
+// pages.  Nothing is committed: PSS stays.
+TEST(CopyOnWrite, ReadingEveryCopyMapsAboutAPagePerUnit)
+{
+    if (!cowExpected())
+        GTEST_SKIP() << "PERCPU_COW=0: every unit holds a copy";
+    if (nr_cpu_ids < 1024)
+        GTEST_SKIP() << "needs PERCPU_NR_CPUS >= 1024 to tell a page per unit from 16";
+    long rss0 = rssKb(), pss0 = pssKb();
+    ASSERT_GT(rss0, 0);
+    long sum = 0;
+    int cpu;
+    for_each_possible_cpu(cpu)
+        sum += per_cpu_ptr(&cow_big, cpu)->pad[150000] + per_cpu_ptr(&cow_big, cpu)->pad[230000];
+    EXPECT_EQ(sum, 0);
+    long rss = rssKb() - rss0, pss = pssKb() - pss0;
+    const long units = static_cast<long>(nr_cpu_ids);
+    // Two pages read per unit; 3 KiB per page read on average would already
+    // be well below the 64 KiB fault-around maps; 1 MiB for the sanitizers.
+    EXPECT_LE(rss, units * 2 * 6 + 1024) << "RSS +" << rss << " KiB over " << units << " units";
+    EXPECT_LE(pss, 1024) << "PSS +" << pss << " KiB";
+}
+
 // Module blocks (what the loader fills with a module's initial values): the
 // whole pages share one image, the edges are copied; after the block is
 // freed, the same space reads zero on every CPU again.
