@@ -297,6 +297,7 @@ int initLocked()
 
     SpaceConfig cfg;
     cfg.nrUnits = units;
+    cfg.realCpus = rt.realCpus;
     cfg.staticStart = reinterpret_cast<uintptr_t>(__per_cpu_start);
     cfg.staticSize = static_cast<size_t>(__per_cpu_end - __per_cpu_start);
     size_t need = (cfg.staticStart & (PCPU_PAGE_BYTES - 1)) + cfg.staticSize;

@@ -25,6 +25,7 @@ enum class Owner : uint32_t { Dynamic = 0, Module = 1, Static = 2 };
 
 struct SpaceConfig {
     unsigned nrUnits = 0;
+    unsigned realCpus = 0;       // the machine's possible CPUs (nrUnits may simulate more)
     size_t stride = 0;           // power of two
     uintptr_t staticStart = 0;   // __per_cpu_start
     size_t staticSize = 0;       // __per_cpu_end - __per_cpu_start

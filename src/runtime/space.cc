@@ -221,6 +221,8 @@ struct Chunk {
     // The canonical addresses this chunk owns: [ownLo[i], ownHi[i]).
     uintptr_t ownLo[2] = {}, ownHi[2] = {};
     uintptr_t *site = nullptr; // by granule: pcpu_alloc()'s caller (guard on)
+    size_t rootStart = 0;      // of each unit, registered with LeakSanitizer:
+    size_t rootBytes = 0;      //   [rootStart, rootStart + rootBytes)
 
     uintptr_t unit(unsigned u, size_t stride) const { return base + static_cast<uintptr_t>(u) * stride; }
     bool owns(uintptr_t p) const
@@ -875,6 +877,46 @@ Chunk *createChunk(bool first)
 // Carves [g, g + n) out of the free block starting at fg (size fn), which
 // must contain it, and marks it with `state`.
 
+// LeakSanitizer does not scan per-CPU memory by itself (the units are
+// anonymous mappings it does not know of), and would report a heap
+// pointer kept only in a per-CPU variable or object as leaked.  Each unit's
+// used part is registered as a root region; the part grows by doubling as
+// space is handed out (unregistering needs the exact region).
+extern "C" void __lsan_register_root_region(const void *, size_t) __attribute__((weak));
+extern "C" void __lsan_unregister_root_region(const void *, size_t) __attribute__((weak));
+
+// The units registered: all of them up to 256; past that (a simulated
+// machine, PERCPU_NR_CPUS), the real CPUs' only.  LeakSanitizer parses the
+// process's mappings once per root region, so 4096 units cost minutes.
+unsigned leakScanUnits()
+{
+    unsigned n = space.cfg.nrUnits;
+    return n <= 256 ? n : std::min(n, std::max(space.cfg.realCpus, 256u));
+}
+
+// Makes LeakSanitizer scan [c.rootStart, end) of every unit of c: in
+// chunk 0, from the reservation on (the static block is registered once by
+// spaceInit; the offsets in between are the image's other data, never
+// per-CPU), in the others from offset 0.
+// CONTEXT: space.lock held (or the init lock).
+void coverForLeaks(Chunk &c, size_t end)
+{
+    if (!__lsan_register_root_region || !__lsan_unregister_root_region ||
+        end <= c.rootStart + c.rootBytes)
+        return;
+    size_t bytes = std::max<size_t>(c.rootBytes * 2, size_t{64} << 10);
+    while (c.rootStart + bytes < end)
+        bytes *= 2;
+    bytes = std::min(bytes, space.cfg.stride - c.rootStart);
+    for (unsigned u = 0; u < leakScanUnits(); ++u) {
+        const void *at = reinterpret_cast<const void *>(c.unit(u, space.cfg.stride) + c.rootStart);
+        if (c.rootBytes)
+            __lsan_unregister_root_region(at, c.rootBytes);
+        __lsan_register_root_region(at, bytes);
+    }
+    c.rootBytes = bytes;
+}
+
 // Marks [g, g + n) as a used block.
 // CONTEXT: space.lock held.
 void markUsed(Chunk &c, uint32_t g, uint32_t n)
@@ -1028,6 +1070,11 @@ int spaceInit(const SpaceConfig &config)
         markUsed(*c, tailEnd, c->nGran - tailEnd);
     c->frontier = tailG;
     c->limit = tailEnd;
+    if (__lsan_register_root_region && std::max(staticEnd, own0End) > 0) // the static block,
+        for (unsigned u = 0; u < leakScanUnits(); ++u)                     // its page's rest
+            __lsan_register_root_region(reinterpret_cast<const void *>(c->unit(u, config.stride)),
+                                        size_t{std::max(staticEnd, own0End)} * kGranule);
+    c->rootStart = size_t{tailG} * kGranule / kPage * kPage;
 
     // The units hold the template now: its pages, and the reservation, fault.
     if (aligned)
@@ -1109,6 +1156,7 @@ void *spaceAlloc(size_t size, size_t align, Owner owner, uintptr_t site)
             continue;
         size_t off = size_t{g} * kGranule;
         commit(c, off, size, owner == Owner::Module);
+        coverForLeaks(c, off + size);
         space.usedGranules += n;
         if (c.site)
             c.site[g] = site;
