@@ -154,10 +154,38 @@
 #define DEFINE_PER_CPU_CACHE_HOT(type, name) DEFINE_PER_CPU(type, name)
 #define DECLARE_PER_CPU_CACHE_HOT(type, name) DECLARE_PER_CPU(type, name)
 
+/*
+ * Exports, defined only when not defined yet (a kernel-style shim included
+ * first keeps its own).  What the kernel's tools/include/linux/export.h
+ * provides is provided here too, and its include guard is taken, so that
+ * including it after this header is a no-op instead of a redefinition.
+ */
+#ifndef EXPORT_SYMBOL
 #define EXPORT_SYMBOL(sym) PCPU_EXPORT_SYMBOL(sym)
+#endif
+#ifndef EXPORT_SYMBOL_GPL
 #define EXPORT_SYMBOL_GPL(sym) PCPU_EXPORT_SYMBOL_GPL(sym)
+#endif
+#ifndef EXPORT_PER_CPU_SYMBOL
 #define EXPORT_PER_CPU_SYMBOL(var) PCPU_EXPORT_PER_CPU_SYMBOL(var)
+#endif
+#ifndef EXPORT_PER_CPU_SYMBOL_GPL
 #define EXPORT_PER_CPU_SYMBOL_GPL(var) PCPU_EXPORT_PER_CPU_SYMBOL_GPL(var)
+#endif
+#ifndef _TOOLS_LINUX_EXPORT_H_
+#define _TOOLS_LINUX_EXPORT_H_
+#ifndef VMLINUX_SYMBOL
+#define VMLINUX_SYMBOL(x) x
+#define VMLINUX_SYMBOL_STR(x) #x
+#endif
+#ifndef EXPORT_SYMBOL_GPL_FUTURE
+#define EXPORT_SYMBOL_GPL_FUTURE(sym) EXPORT_SYMBOL_GPL(sym)
+#endif
+#ifndef EXPORT_UNUSED_SYMBOL
+#define EXPORT_UNUSED_SYMBOL(sym)
+#define EXPORT_UNUSED_SYMBOL_GPL(sym)
+#endif
+#endif
 
 /* 2.6.3x: the name of a per-CPU variable's symbol; now the variable itself. */
 #define per_cpu_var(var) (var)
@@ -325,9 +353,16 @@ typedef struct cpumask cpumask_var_t[1];
 #define get_cpu() (pcpu_get_cpu())
 #define put_cpu() (pcpu_put_cpu())
 
+/* Functions, not macros: a shim's preempt.h included after this header
+ * (the kernel's radix-tree harness defines them as macros) then simply
+ * takes over, without a redefinition; one included before keeps its own. */
 #ifndef preempt_disable
-#define preempt_disable() ((void)pcpu_get_cpu())
-#define preempt_enable() (pcpu_put_cpu())
+static inline void preempt_disable(void) { (void)pcpu_get_cpu(); }
+#endif
+#ifndef preempt_enable
+static inline void preempt_enable(void) { pcpu_put_cpu(); }
+#endif
+#ifndef preempt_enable_no_resched
 #define preempt_enable_no_resched() (pcpu_put_cpu())
 #endif
 #ifndef migrate_disable

@@ -25,13 +25,17 @@ typedef void (*pcpu_exitcall_t)(void);
  * trailing `;` (an empty declaration: accepted by GCC and Clang, and by
  * C++11; only -pedantic C complains about it).
  */
+#ifndef module_init
 #define module_init(fn)                                                        \
     static pcpu_initcall_t pcpu__initcall_##fn                                 \
         __attribute__((used, section(PCPU_MODULE_INIT_SECTION))) = (fn);       \
     static inline __attribute__((unused)) void pcpu__initcall_end_##fn(void) {}
+#endif
+#ifndef module_exit
 #define module_exit(fn)                                                        \
     static pcpu_exitcall_t pcpu__exitcall_##fn                                 \
         __attribute__((used, section(PCPU_MODULE_EXIT_SECTION))) = (fn);       \
     static inline __attribute__((unused)) void pcpu__exitcall_end_##fn(void) {}
+#endif
 
 #endif /* PERCPU_MODULE_H */
