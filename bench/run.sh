@@ -107,6 +107,11 @@ for n in counts:
     v = [ns(m, f"{name}/real_time/threads:{n}") for _, name in peers]
     print("  " + f"{n:8d}" + "".join(f"{x:20.2f}" for x in v) + f"   {v[1]/v[0]:15.2f}x  {v[3]/v[0]:22.2f}x")
 print()
+print("percpu_ref_get + percpu_ref_put against a shared atomic refcount (ns per pair per thread, median of 5)")
+for n in counts:
+    r, a = ns(m, f"BM_percpu_ref_get_put/real_time/threads:{n}"), ns(m, f"BM_shared_refcount_get_put/real_time/threads:{n}")
+    print(f"  {n:3d} threads: percpu_ref {r:7.2f}   shared atomic {a:7.2f}   shared/percpu_ref {a/r:6.2f}x")
+print()
 print("alloc_percpu + free_percpu (ns per pair: min / median / max of 5 repetitions)")
 for size in (8, 64, 256):
     lo, p, hi = spread(f"BM_pcpu_alloc_free/{size}")

@@ -271,3 +271,33 @@ void BM_local_lock_inc(benchmark::State &state)
 BENCHMARK(BM_local_lock_inc)->Threads(1)->Threads(2)->UseRealTime();
 
 BENCHMARK_MAIN();
+
+// ---- percpu_ref: get+put against a shared atomic reference count -------------------
+
+namespace {
+
+percpu_ref benchRef;
+std::atomic<long> sharedRefcount{1};
+void noRelease(percpu_ref *) {}
+
+void BM_percpu_ref_get_put(benchmark::State &state)
+{
+    if (state.thread_index() == 0 && !benchRef.data)
+        percpu_ref_init(&benchRef, noRelease, 0, 0);
+    for (auto _ : state) {
+        percpu_ref_get(&benchRef);
+        percpu_ref_put(&benchRef);
+    }
+}
+BENCHMARK(BM_percpu_ref_get_put)->DenseThreadRange(1, maxThreads())->UseRealTime();
+
+void BM_shared_refcount_get_put(benchmark::State &state)
+{
+    for (auto _ : state) {
+        sharedRefcount.fetch_add(1, std::memory_order_relaxed);
+        sharedRefcount.fetch_sub(1, std::memory_order_release);
+    }
+}
+BENCHMARK(BM_shared_refcount_get_put)->DenseThreadRange(1, maxThreads())->UseRealTime();
+
+} // namespace

@@ -28,6 +28,7 @@ percpu_gtest(alloc_test alloc_test.cc)
 percpu_gtest(cow_test cow_test.cc)
 percpu_gtest(pool_test pool_test.cc)
 percpu_gtest(migrate_test migrate_test.cc)
+percpu_gtest(ref_test ref_test.cc)
 # The runtime asked for each CPU source: glibc's rseq area (absent under
 # qemu), its own area (registration refused: ENOSYS) and sched_getcpu().
 percpu_test(runtime COMMAND runtime_test)
@@ -46,6 +47,8 @@ percpu_test(alloc.fresh_process ENV ${PERCPU_QEMU_ENV}
             PROPERTIES SKIP_REGULAR_EXPRESSION "\\[  SKIPPED \\]"
             COMMAND alloc_test --gtest_filter=${no_fresh})
 percpu_test(cow COMMAND cow_test)
+# qemu has no rseq: percpu_ref takes its shared path (the asm is built).
+percpu_test(ref COMMAND ref_test)
 percpu_test(cow.copy ENV PERCPU_COW=0 PERCPU_NR_CPUS=64 COMMAND cow_test)
 percpu_test(pool.getcpu ENV ${PERCPU_QEMU_ENV} PERCPU_EXPECT_FAST=0 PERCPU_RSEQ=0 COMMAND pool_test)
 percpu_test(migrate.getcpu_atomic ENV PERCPU_EXPECT_SOURCE=getcpu PERCPU_RSEQ=0 COMMAND migrate_test)

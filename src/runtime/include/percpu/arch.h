@@ -18,6 +18,10 @@
  *   int pcpu_arch_write_N(void *canon, uintN_t v)
  *   int pcpu_arch_and_N(void *canon, uintN_t v)
  *   int pcpu_arch_or_N(void *canon, uintN_t v)
+ *   int pcpu_arch_ref_add(const unsigned long *word, unsigned long v)
+ *       add v to this CPU's copy at canonical address *word unless one of
+ *       its two low bits is set, the word read inside the critical section
+ *       (percpu_ref's fast path; membarrier-RSEQ safe)
  *   int pcpu_arch_cmpxchg_128(void *canon, pcpu_u128 expected,
  *                             pcpu_u128 desired, pcpu_u128 *old)
  *

@@ -27,6 +27,8 @@
  *    for_each_cpu, cpumask_test_cpu, cpumask_weight and a few more;
  *  - allocation: alloc_percpu, alloc_percpu_gfp, __alloc_percpu,
  *    __alloc_percpu_gfp, free_percpu, and `__free(free_percpu)`;
+ *  - <percpu/percpu-refcount.h> (struct percpu_ref), as the kernel's
+ *    <linux/percpu-refcount.h> is reached from <linux/percpu.h> users;
  *  - <percpu/local_lock.h> (local_lock_t) and <percpu/percpu_counter.h>
  *    (struct percpu_counter), included from here.
  *
@@ -523,5 +525,6 @@ DEFINE_FREE(free_percpu, void *, if (_T) free_percpu(_T))
 
 #include <percpu/local_lock.h>
 #include <percpu/percpu_counter.h>
+#include <percpu/percpu-refcount.h>
 
 #endif /* PERCPU_LINUX_H */

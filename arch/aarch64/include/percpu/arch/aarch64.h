@@ -264,4 +264,26 @@ static inline pcpu_u128 pcpu_arch_atomic_cmpxchg_128(void *p, pcpu_u128 expected
     return ((pcpu_u128)hi << 64) | lo;
 }
 
+/* pcpu_arch_ref_add: see <percpu/arch/x86_64.h>.  The frame adds the unit
+ * offset to p = 0; the body adds the pointer read from *word. */
+static inline int pcpu_arch_ref_add(const unsigned long *word, unsigned long v)
+{
+    uint64_t r, w;
+    void *canon = 0;
+    PCPU__A64_PROLOGUE
+    __asm__ __volatile__(PCPU__A64_RSEQ("ldr %[w], [%[word]]\n\t"
+                                        "tst %[w], #3\n\t"
+                                        "b.eq 8f\n\t"
+                                        "b 5f\n\t"
+                                        "8:\n\t"
+                                        "add %[t], %[t], %[w]\n\t"
+                                        "ldr %[r], [%[t]]\n\t"
+                                        "add %[r], %[r], %[v]\n\t"
+                                        "str %[r], [%[t]]\n\t")
+                         : [ret] "=&r"(ret), [t] "=&r"(t), [r] "=&r"(r), [w] "=&r"(w)
+                         : PCPU__A64_INPUTS, [word] "r"(word), [v] "r"((uint64_t)v)
+                         : "memory", "cc");
+    return ret;
+}
+
 #endif /* PERCPU_ARCH_AARCH64_H */

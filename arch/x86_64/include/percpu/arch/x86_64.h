@@ -304,4 +304,32 @@ static inline pcpu_u128 pcpu_arch_atomic_cmpxchg_128(void *p, pcpu_u128 expected
     return ((pcpu_u128)hi << 64) | lo;
 }
 
+/*
+ * pcpu_arch_ref_add: adds v to this CPU's copy of the per-CPU unsigned long
+ * whose canonical address is *word, unless one of *word's two low bits (the
+ * percpu_ref mode flags) is set.  The word is read inside the critical
+ * section: a membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ) issued after
+ * a flag is set restarts every section that read it clear and has not
+ * committed, so none adds to the per-CPU count once the flag is visible and
+ * the membarrier has returned.  RETURNS 0 (added) or 1 (a flag is set, or
+ * no rseq: the caller uses the shared count).
+ */
+static inline int pcpu_arch_ref_add(const unsigned long *word, unsigned long v)
+{
+    long pcpu__rseq_offset_ = __atomic_load_n(&pcpu__rseq_offset, __ATOMIC_RELAXED);
+    int ret;
+    if (PCPU_UNLIKELY(pcpu__rseq_offset_ == 0))
+        return 1;
+    __asm__ __volatile__(PCPU__X86_RSEQ_AT(PCPU__XSTR(PCPU_RSEQ_CPU_ID_OFFSET), PCPU__X86_UNIT_TABLE,
+                                           "movq (%[w]), %%rdx\n\t"
+                                           "testq $3, %%rdx\n\t"
+                                           "jnz 5f\n\t"
+                                           "addq %[v], (%%rdx,%%rax)\n\t")
+                         : [ret] "=&r"(ret)
+                         : [roff] "r"(pcpu__rseq_offset_), [offs] "r"(pcpu_unit_offset),
+                           [w] "r"(word), [v] "r"(v)
+                         : "rax", "rdx", "memory", "cc");
+    return ret;
+}
+
 #endif /* PERCPU_ARCH_X86_64_H */
