@@ -112,6 +112,12 @@ for n in counts:
     r, a = ns(m, f"BM_percpu_ref_get_put/real_time/threads:{n}"), ns(m, f"BM_shared_refcount_get_put/real_time/threads:{n}")
     print(f"  {n:3d} threads: percpu_ref {r:7.2f}   shared atomic {a:7.2f}   shared/percpu_ref {a/r:6.2f}x")
 print()
+print("pcpu_pool_alloc + pcpu_pool_free (PCPU_POOL_CPU; free clears every unit's copy) against malloc + free")
+for size in (8, 64, 256):
+    lo, p, hi = spread(f"BM_pool_alloc_free/{size}")
+    q = ns(m, f"BM_malloc_free/{size}")
+    print(f"  {size:4d} bytes: {lo:7.2f} / {p:7.2f} / {hi:7.2f} ns  (malloc+free {q:6.2f} ns, {p/q:5.2f}x; target <= 2x: {'ok' if p <= 2*q else 'MISSED'})")
+print()
 print("alloc_percpu + free_percpu (ns per pair: min / median / max of 5 repetitions)")
 for size in (8, 64, 256):
     lo, p, hi = spread(f"BM_pcpu_alloc_free/{size}")

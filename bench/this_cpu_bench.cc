@@ -301,3 +301,26 @@ void BM_shared_refcount_get_put(benchmark::State &state)
 BENCHMARK(BM_shared_refcount_get_put)->DenseThreadRange(1, maxThreads())->UseRealTime();
 
 } // namespace
+
+// ---- pcpu_pool: alloc+free against malloc+free ---------------------------------------
+
+namespace {
+
+void BM_pool_alloc_free(benchmark::State &state)
+{
+    const size_t size = static_cast<size_t>(state.range(0));
+    pcpu_pool *pool = pcpu_pool_create(PCPU_POOL_CPU, size, 1024);
+    if (!pool) {
+        state.SkipWithError("pcpu_pool_create failed");
+        return;
+    }
+    for (auto _ : state) {
+        void *p = pcpu_pool_alloc(pool);
+        benchmark::DoNotOptimize(p);
+        pcpu_pool_free(pool, p);
+    }
+    pcpu_pool_destroy(pool);
+}
+BENCHMARK(BM_pool_alloc_free)->Arg(8)->Arg(64)->Arg(256);
+
+} // namespace
