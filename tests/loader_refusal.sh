@@ -7,6 +7,6 @@ out=$("$1" "$2" 2>&1)
 status=$?
 echo "$out"
 [ "$status" -eq 2 ] || { echo "exit status $status, expected 2"; exit 1; }
-grep -Eq "^$2:\(\.text[^)]*\+0x[0-9a-f]+\): error: relocation R_X86_64_32S? out of range: .* references '[^']+' \[relocation-overflow\]" <<<"$out" \
+grep -Eq "^$2:\(\.text[^)]*\+0x[0-9a-f]+\): error: relocation R_X86_64_32S? out of range: 0x[0-9a-f]+ is not in .* references '[^']+'; .*compiled without -fPIC.*recompile it with -fPIC \[relocation-overflow\]" <<<"$out" \
   || { echo "no precise relocation-overflow diagnostic"; exit 1; }
 echo "refused ok"

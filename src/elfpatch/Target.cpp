@@ -1,6 +1,7 @@
 //===- Target.cpp - what every Target shares, and the choice of one -------===//
 #include "percpu/elfpatch/Target.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/BinaryFormat/ELF.h"
 
 #include <array>
@@ -15,8 +16,13 @@ llvm::Error Target::rangeError(uint32_t type, int64_t value, int64_t lo, int64_t
 {
     Diagnostic d = where();
     d.rule = Rule::RelocationOverflow;
-    d.message = "relocation " + relocName(type).str() + " out of range: " + std::to_string(value) +
-                " is not in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]" +
+    // Hexadecimal, as addresses are read (a sign for negative values).
+    auto hex = [](int64_t v) {
+        uint64_t m = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+        return (v < 0 ? "-0x" : "0x") + llvm::utohexstr(m, /*LowerCase=*/true);
+    };
+    d.message = "relocation " + relocName(type).str() + " out of range: " + hex(value) +
+                " is not in [" + hex(lo) + ", " + hex(hi) + "]" +
                 (d.symbol.empty() ? "" : "; references '" + d.symbol + "'");
     return llvm::make_error<RelocationRangeError>(std::move(d), type, value, lo, hi);
 }

@@ -100,6 +100,12 @@ Error relocate(Module &m)
                     m.overflows.push_back({t.index, r.offset, r.type, r.symbol, range->value});
                     if (sym.shndx == SHN_UNDEF && expr == RelExpr::PCRelative)
                         explainFarData(range->diag, sym.name, v.S, whyNotMoved);
+                    else if (expr == RelExpr::Absolute &&
+                             (range->value > INT64_C(0xffffffff) || range->value < -INT64_C(0x80000000)))
+                        range->diag.message +=
+                            "; an absolute address in a field narrower than a pointer: the module "
+                            "was compiled without -fPIC (-fno-pic), and this host places it where "
+                            "such addresses do not fit; recompile it with -fPIC";
                     return Error(std::move(range));
                 });
                 errors = joinErrors(std::move(errors), std::move(e));
