@@ -5,6 +5,7 @@
 #include "percpu/elfpatch/Target.h"
 
 #include "llvm/BinaryFormat/ELF.h"
+#include "llvm/Support/Endian.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -94,6 +95,7 @@ private:
     void symbolRules(const ObjectFile &f, const BlockLayout &layout);
     void directAccess(const ObjectFile &f);
     void unsupportedRelocations(const ObjectFile &f);
+    void exportRecords(const ObjectFile &f);
     void hostLayout(const ObjectFile &f);
     void kindMismatch();
     void kernelReferences(
@@ -636,6 +638,68 @@ void Checker::unsupportedRelocations(const ObjectFile &f)
     }
 }
 
+// malformed export records: what the loader's registration refuses
+// (loader/passes/Register.cpp), with its messages.  A record is
+// {const char *name; const void *addr; uint32_t kind; uint32_t gpl_only}
+// (<percpu/percpu.h>): its name and address must be relocated against this
+// object's sections (the name a NUL-terminated string), its kind plain (0)
+// or per-CPU (1), per-CPU exactly when the address is per-CPU data.
+void Checker::exportRecords(const ObjectFile &f)
+{
+    constexpr uint64_t kRecord = 24;
+    constexpr uint32_t kPerCpuKind = 1;
+    const Section *sec = f.sectionByName("percpu_exports");
+    if (!sec || !(sec->flags & SHF_ALLOC) || usesKernelModel(f, opts_.abi))
+        return;
+    if (sec->size % kRecord) {
+        report(diagnostic(Rule::Malformed, f, sec->name, std::nullopt, "",
+                          "export table of " + std::to_string(sec->size) +
+                              " bytes is not an array of export records"));
+        return;
+    }
+    std::map<uint64_t, const Reloc *> at;
+    for (const auto &[rela, list] : f.relocs)
+        if (f.relocTarget(rela) == sec->index)
+            for (const Reloc &r : list)
+                at[r.offset] = &r;
+    auto bytesZero = [&](uint64_t off, uint64_t n) {
+        for (uint64_t k = off; k < off + n && k < sec->data.size(); ++k)
+            if (sec->data[k])
+                return false;
+        return true;
+    };
+    auto inSection = [&](const Reloc *r) -> const Section * {
+        if (!r || r->symbol >= f.symbols.size())
+            return nullptr;
+        const Symbol &sym = f.symbols[r->symbol];
+        return sym.isDefinedInSection() && sym.shndx < f.sections.size() ? &f.sections[sym.shndx] : nullptr;
+    };
+    for (uint64_t i = 0; i < sec->size / kRecord; ++i) {
+        const uint64_t base = i * kRecord;
+        auto find = [&](uint64_t off) { auto it = at.find(off); return it == at.end() ? nullptr : it->second; };
+        const Reloc *name = find(base), *addr = find(base + 8);
+        if (!name && bytesZero(base, 8))
+            continue; // a null name: the loader skips the record
+        uint32_t kind = 0;
+        if (sec->data.size() >= base + 20)
+            kind = llvm::support::endian::read32le(&sec->data[base + 16]);
+        const Section *nameSec = inSection(name), *addrSec = inSection(addr);
+        bool ok = nameSec && addrSec && kind <= kPerCpuKind;
+        if (ok && nameSec->type != SHT_NOBITS) { // the name is a NUL-terminated string there
+            const int64_t o = static_cast<int64_t>(f.symbols[name->symbol].value) + name->addend;
+            ok = o >= 0 && static_cast<uint64_t>(o) < nameSec->data.size() &&
+                 std::find(nameSec->data.begin() + o, nameSec->data.end(), 0) != nameSec->data.end();
+        }
+        if (ok)
+            ok = (kind == kPerCpuKind) == isPerCpuSymbol(f, f.symbols[addr->symbol]);
+        if (!ok)
+            report(diagnostic(Rule::Malformed, f, sec->name, base, "",
+                              "export record " + std::to_string(i) +
+                                  " does not name a symbol of this module (name, address or kind "
+                                  "out of place)"));
+    }
+}
+
 std::vector<Diagnostic> Checker::run()
 {
     for (const ObjectFile &f : files_) {
@@ -649,6 +713,7 @@ std::vector<Diagnostic> Checker::run()
         if (f.isRelocatable()) {
             directAccess(f);
             unsupportedRelocations(f);
+            exportRecords(f);
         } else {
             hostLayout(f);
         }
