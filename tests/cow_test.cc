@@ -33,17 +33,21 @@ bool cowExpected()
     return !(e && !strcmp(e, "0"));
 }
 
-// Proportional set size: a page mapped in 4096 units counts once (VmRSS
-// would count it in every mapping).
-long pssKb()
+// A figure of /proc/self/smaps_rollup, in KiB (-1 when absent).
+long rollupKb(const char *field)
 {
     std::ifstream f("/proc/self/smaps_rollup");
-    std::string line;
+    std::string line, prefix = std::string(field) + ":";
     while (std::getline(f, line))
-        if (line.rfind("Pss:", 0) == 0)
-            return std::stol(line.substr(4));
+        if (line.rfind(prefix, 0) == 0)
+            return std::stol(line.substr(prefix.size()));
     return -1;
 }
+
+// Proportional set size: a page mapped in 4096 units counts once (VmRSS
+// would count it in every mapping).
+long pssKb() { return rollupKb("Pss"); }
+long rssKb() { return rollupKb("Rss"); }
 
 TEST(CopyOnWrite, EveryUnitStartsWithTheImage)
 {
@@ -113,16 +117,6 @@ TEST(CopyOnWrite, MemoryGrowsOnlyWithTheUnitsWritten)
     EXPECT_GE(after - before, 256 * 2) << "before " << before << " KiB, after " << after << " KiB";
     for (unsigned cpu = 0; cpu < 256; cpu++)
         per_cpu_ptr(&cow_big, cpu)->pad[100000] = 0;
-}
-
-long rssKb()
-{
-    std::ifstream f("/proc/self/smaps_rollup");
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind("Rss:", 0) == 0)
-            return std::stol(line.substr(4));
-    return -1;
 }
 
 // A for_each_possible_cpu() read maps about a page per unit: a read fault on

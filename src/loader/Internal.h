@@ -168,6 +168,7 @@ struct Placement {
     };
     std::vector<Overflow> overflows;
     unsigned relocFailures = 0;
+    bool toldToRecompile = false; // the -fPIC remedy was given (passes/Relocate.cpp)
 };
 
 // One module: the link graph the passes work on, and what stays of it once

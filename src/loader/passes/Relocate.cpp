@@ -100,12 +100,15 @@ Error relocate(Module &m)
                     m.overflows.push_back({t.index, r.offset, r.type, r.symbol, range->value});
                     if (sym.shndx == SHN_UNDEF && expr == RelExpr::PCRelative)
                         explainFarData(range->diag, sym.name, v.S, whyNotMoved);
-                    else if (expr == RelExpr::Absolute &&
-                             (range->value > INT64_C(0xffffffff) || range->value < -INT64_C(0x80000000)))
+                    else if (expr == RelExpr::Absolute && !m.toldToRecompile &&
+                             (range->value > INT64_C(0xffffffff) || range->value < -INT64_C(0x80000000))) {
+                        // Said once, at the first such field: the remedy is the module's.
+                        m.toldToRecompile = true;
                         range->diag.message +=
                             "; an absolute address in a field narrower than a pointer: the module "
                             "was compiled without -fPIC (-fno-pic), and this host places it where "
                             "such addresses do not fit; recompile it with -fPIC";
+                    }
                     return Error(std::move(range));
                 });
                 errors = joinErrors(std::move(errors), std::move(e));
