@@ -14,7 +14,8 @@ common=(--target=aarch64-linux-gnu --sysroot="$sysroot" -O2 -Wall -Wextra -Werro
 gxx=$(ls -d "$sysroot"/include/c++/* | sort -V | tail -1)
 cxxinc=(-isystem "$gxx" -isystem "$sysroot/include/c++/$(basename "$gxx")/aarch64-linux-gnu" -isystem "$gxx/aarch64-linux-gnu")
 for f in src/runtime/core.cc src/runtime/cpus.cc src/runtime/space.cc src/runtime/guard.cc src/runtime/counter.cc \
-         src/runtime/pool.cc arch/aarch64/fault.cc; do
+         src/runtime/pool.cc src/runtime/ref.cc src/runtime/shared.cc src/runtime/program.cc src/runtime/library.cc \
+         arch/aarch64/fault.cc; do
   "$clangxx" "${common[@]}" -std=c++20 -nostdinc++ "${cxxinc[@]}" "${inc[@]}" -I"$src/src/runtime" \
     -fno-exceptions -fno-rtti -c "$src/$f" -o "$tmp/$(basename "${f%.cc}").o"
 done

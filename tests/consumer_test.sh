@@ -47,6 +47,7 @@ configure_and_build() {
 run_cxx_project() {
   local b=$tmp/$1
   "$b/app"
+  "$b/libapp" "$b/libdlplugin.so"
   "$b/plugin_host" "$b/plugin.o"
   "$b/plugin_host" "$b/plugin_cxx.o"
   "$b/plugin_host_cxx" "$b/plugin.o"
@@ -117,11 +118,33 @@ if [ "$system" = 0 ]; then
   export PKG_CONFIG_PATH
   PKG_CONFIG_PATH=$(ls -d "$prefix"/lib*/pkgconfig | head -1)
 fi
+# A prefix outside the loader's search path: the programs carry it.
+rpath=()
+[ "$system" = 1 ] || rpath=(-Wl,-rpath,"$(pkg-config --variable=libdir percpu)")
 # shellcheck disable=SC2046
-"$cc" -o "$tmp/app-pc" "$src/testdata/consumer/main.c" $(pkg-config --cflags --libs percpu)
+"$cc" -o "$tmp/app-pc" "$src/testdata/consumer/main.c" $(pkg-config --cflags --libs percpu) "${rpath[@]}"
 "$tmp/app-pc"
+# A shared library and a plugin, linked through `percpu-elfpatch link --shared`.
+elfpatch=$(pkg-config --variable=elfpatch percpu-library)
+for f in libcounters dlplugin; do
+  # shellcheck disable=SC2046
+  "$cc" -c $(pkg-config --cflags percpu-library) "$src/testdata/consumer/$f.c" -o "$tmp/$f-pc.o"
+done
 # shellcheck disable=SC2046
-"$cc" -o "$tmp/host-pc" "$src/testdata/consumer/plugin_host.c" $(pkg-config --cflags --libs percpu-loader)
+"$elfpatch" link --shared -- "$cc" -shared -o "$tmp/libcounters-pc.so" "$tmp/libcounters-pc.o" \
+  $(pkg-config --libs percpu-library) "${rpath[@]}"
+# shellcheck disable=SC2046
+"$elfpatch" link --shared -- "$cc" -shared -o "$tmp/dlplugin-pc.so" "$tmp/dlplugin-pc.o" \
+  $(pkg-config --libs percpu-library) "${rpath[@]}"
+# shellcheck disable=SC2046
+"$cc" -o "$tmp/libapp-pc" "$src/testdata/consumer/libapp.c" $(pkg-config --cflags --libs percpu) \
+  -mno-direct-extern-access -rdynamic "$tmp/libcounters-pc.so" -ldl -lpthread "${rpath[@]}" -Wl,-rpath,"$tmp"
+"$tmp/libapp-pc" "$tmp/dlplugin-pc.so"
+# The short form, from the installed package's own files.
+"$elfpatch" link --shared -o "$tmp/libcounters-short.so" "$tmp/libcounters-pc.o"
+test -f "$tmp/libcounters-short.so"
+# shellcheck disable=SC2046
+"$cc" -o "$tmp/host-pc" "$src/testdata/consumer/plugin_host.c" $(pkg-config --cflags --libs percpu-loader) "${rpath[@]}"
 # shellcheck disable=SC2046
 "$cc" -c $(pkg-config --cflags percpu-module) "$src/testdata/consumer/plugin.c" -o "$tmp/plugin-pc.c.o"
 "$(pkg-config --variable=elfpatch percpu-module)" link -o "$tmp/plugin-pc.o" "$tmp/plugin-pc.c.o"

@@ -57,24 +57,27 @@ constinit struct pcpu_cpumask pcpu__possible_mask = {};
 constinit struct pcpu_cpumask pcpu__online_mask = {};
 constinit struct pcpu_cpumask pcpu__present_mask = {};
 
-// Defined by the percpu.ld fragment.  A link error naming them means the
-// program was not linked with it: use percpu_add_host() or -T percpu.ld.
-extern char __per_cpu_start[] __attribute__((visibility("hidden")));
-extern char __per_cpu_end[] __attribute__((visibility("hidden")));
-// Also from the fragment, absent in hosts linked with an older one: the
-// template's page end and the NOLOAD reservation for chunk 0's canonical
-// range (see space.cc).  __ehdr_start and _end come from the linker.
-extern char __per_cpu_page_end[] __attribute__((weak, visibility("hidden")));
-extern char __per_cpu_canon_start[] __attribute__((weak, visibility("hidden")));
-extern char __per_cpu_canon_end[] __attribute__((weak, visibility("hidden")));
-extern char __ehdr_start[] __attribute__((weak, visibility("hidden")));
-extern char _end[] __attribute__((weak, visibility("hidden")));
-// Export table bounds (absent when the program exports nothing).
-extern const struct pcpu_export __start_percpu_exports[]
-    __attribute__((weak, visibility("hidden")));
-extern const struct pcpu_export __stop_percpu_exports[]
-    __attribute__((weak, visibility("hidden")));
 }
+
+// The program's per-CPU block and export table come from its start-up
+// object (program.cc: the percpu.ld fragment's symbols), which passes them
+// to pcpu__start_program() from .preinit_array.  In libpercpu.a that object
+// is part of the archive and pulled in from here; libpercpu.so.0 cannot hold
+// it (a shared object has no .preinit_array, and its __per_cpu_start would be
+// its own): percpu_add_host() links it into the program.  A program without
+// it (one that only links libraries with per-CPU data) gets an empty static
+// block, anchored on a page of the runtime's own (see defaultImage()).
+#ifndef PCPU_SHARED_RUNTIME
+extern "C" const struct pcpu__image pcpu__program_image __attribute__((visibility("hidden")));
+#endif
+// The runtime's own export records (the entry points inline code in modules
+// references): in libpercpu.a they are part of the program's table.
+extern "C" const struct pcpu_export __start_percpu_exports[] __attribute__((weak, visibility("hidden")));
+extern "C" const struct pcpu_export __stop_percpu_exports[] __attribute__((weak, visibility("hidden")));
+#ifdef PCPU_SHARED_RUNTIME
+extern "C" char __ehdr_start[] __attribute__((weak, visibility("hidden")));
+extern "C" char _end[] __attribute__((weak, visibility("hidden")));
+#endif
 
 namespace percpu::rt {
 bool badFreeAborts();
@@ -257,12 +260,37 @@ void chooseCpuSource()
     rt.source.store(source, std::memory_order_release);
 }
 
+// The program's image, from pcpu__start_program() (nullptr until then).
+constinit const pcpu__image *programImage = nullptr;
+
+#ifdef PCPU_SHARED_RUNTIME
+// Chunk 0 needs a canonical page that nothing else uses.  With no program
+// block, it is this one: a page of the runtime's own .bss, made
+// inaccessible as a template page is.
+alignas(PCPU_PAGE_BYTES) char anchorPage[PCPU_PAGE_BYTES] __attribute__((section(".bss.percpu_anchor")));
+constinit const pcpu__image anchorImage = {
+    PCPU__IMAGE_VERSION, 0, anchorPage, anchorPage, anchorPage + PCPU_PAGE_BYTES, nullptr, nullptr,
+    __ehdr_start, _end, nullptr, nullptr, nullptr};
+#endif
+
+const pcpu__image &startImage()
+{
+    if (programImage)
+        return *programImage;
+#ifdef PCPU_SHARED_RUNTIME
+    return anchorImage;
+#else
+    return pcpu__program_image;
+#endif
+}
+
 // Start-up proper: CPU discovery, the CPU source, the first chunk, the
 // static block in every unit, the guard.
 // CONTEXT: rt.initLock held.
 // RETURNS: 0, or -1 with errno set (rt.state becomes -1).
 int initLocked()
 {
+    checkOneRuntime();
     bool present = false;
     long long n = envSize("PERCPU_NR_CPUS", present);
     rt.realCpus = possibleCpus();
@@ -298,8 +326,9 @@ int initLocked()
     SpaceConfig cfg;
     cfg.nrUnits = units;
     cfg.realCpus = rt.realCpus;
-    cfg.staticStart = reinterpret_cast<uintptr_t>(__per_cpu_start);
-    cfg.staticSize = static_cast<size_t>(__per_cpu_end - __per_cpu_start);
+    const pcpu__image &img = startImage();
+    cfg.staticStart = reinterpret_cast<uintptr_t>(img.start);
+    cfg.staticSize = static_cast<size_t>(img.end - img.start);
     size_t need = (cfg.staticStart & (PCPU_PAGE_BYTES - 1)) + cfg.staticSize;
     // Default stride: 64 MiB, less when many units would reserve more than
     // 64 GiB; never below 4 MiB nor below twice the static block.
@@ -321,11 +350,11 @@ int initLocked()
         stride = static_cast<size_t>(s);
     }
     cfg.stride = stride;
-    cfg.templateEnd = reinterpret_cast<uintptr_t>(__per_cpu_page_end);
-    cfg.reserveStart = reinterpret_cast<uintptr_t>(__per_cpu_canon_start);
-    cfg.reserveEnd = reinterpret_cast<uintptr_t>(__per_cpu_canon_end);
-    cfg.imageStart = reinterpret_cast<uintptr_t>(__ehdr_start);
-    cfg.imageEnd = reinterpret_cast<uintptr_t>(_end);
+    cfg.templateEnd = reinterpret_cast<uintptr_t>(img.page_end);
+    cfg.reserveStart = reinterpret_cast<uintptr_t>(img.canon_start);
+    cfg.reserveEnd = reinterpret_cast<uintptr_t>(img.canon_end);
+    cfg.imageStart = reinterpret_cast<uintptr_t>(img.image_start);
+    cfg.imageEnd = reinterpret_cast<uintptr_t>(img.image_end);
     cfg.recordSites = guardEnabled();
     if (spaceInit(cfg) != 0)
         return -1;
@@ -456,9 +485,12 @@ unsigned realCpuCount()
 
 namespace {
 
-void preinit(int, char **, char **envp)
+void startProgram(const pcpu__image *image, char **envp)
 {
     preinitEnv = envp;
+    if (image && image->version == PCPU__IMAGE_VERSION && !programImage &&
+        rt.state.load(std::memory_order_acquire) == 0)
+        programImage = image;
     if (pcpu_init() != 0)
         fatal("pcpu_init", "cannot set up per-CPU units: %s", strerror(errno));
 }
@@ -491,11 +523,9 @@ int cpuNode(unsigned cpu)
 
 using namespace percpu::rt;
 
-// .preinit_array: before every constructor (see the file header).
-__attribute__((section(".preinit_array"), used)) static void (*pcpu_preinit_entry)(
-    int, char **, char **) = preinit;
-
 extern "C" {
+
+void pcpu__start_program(const struct pcpu__image *image, char **envp) { startProgram(image, envp); }
 
 // CONTEXT: takes rt.initLock; idempotent.  RETURNS: see <percpu/percpu.h>.
 int pcpu_init(void)
@@ -757,14 +787,24 @@ int pcpu_module_block_free(void *canonical, int give_pages_back)
     return -1;
 }
 
+// The program's table, the runtime's own (the same one in libpercpu.a),
+// then the shared objects' (shared.cc), as one table.
 const struct pcpu_export *pcpu_host_export(const char *name)
 {
-    if (!name || !__start_percpu_exports)
+    if (!name)
         return nullptr;
-    for (const pcpu_export *e = __start_percpu_exports; e < __stop_percpu_exports; ++e)
-        if (e->name && !strcmp(e->name, name))
-            return e;
-    return nullptr;
+    auto find = [name](const pcpu_export *e, const pcpu_export *stop) -> const pcpu_export * {
+        for (; e && e < stop; ++e)
+            if (e->name && !strcmp(e->name, name))
+                return e;
+        return nullptr;
+    };
+    const pcpu__image &img = startImage();
+    if (const pcpu_export *e = find(img.exports_start, img.exports_stop))
+        return e;
+    if (const pcpu_export *e = find(__start_percpu_exports, __stop_percpu_exports))
+        return e;
+    return sharedExport(name);
 }
 
 } // extern "C"

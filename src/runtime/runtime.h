@@ -93,6 +93,21 @@ struct FaultAccess {
 };
 FaultAccess faultAccess(const void *ucontext);
 
+// Makes [from, to), a page range of a loaded image whose contents now live
+// in the units (a template), fault on access (under LeakSanitizer, which
+// reads every writable segment: poisoned instead); unguardInImage() undoes
+// the poisoning before the image is unmapped (space.cc).
+void guardInImage(uintptr_t from, uintptr_t to);
+void unguardInImage(uintptr_t from, uintptr_t to);
+
+// Shared objects' blocks (shared.cc): the export record for `name` in the
+// registered objects' tables, or nullptr; each registered object's path,
+// block and size, newest first; and the check, at start-up, that no other
+// copy of the runtime is in the process (stops it with a message if one is).
+const pcpu_export *sharedExport(const char *name);
+void sharedBlocks(void (*fn)(const char *path, uintptr_t block, size_t bytes, void *arg), void *arg);
+void checkOneRuntime();
+
 // The configuration given to spaceInit (valid after it).
 const SpaceConfig &spaceConfig();
 

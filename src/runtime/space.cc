@@ -996,6 +996,7 @@ const SpaceConfig &spaceConfig() { return space.cfg; }
 // poisoned for AddressSanitizer.
 extern "C" void __lsan_ignore_object(const void *) __attribute__((weak));
 extern "C" void __asan_poison_memory_region(const volatile void *, size_t) __attribute__((weak));
+extern "C" void __asan_unpoison_memory_region(const volatile void *, size_t) __attribute__((weak));
 
 void guardInImage(uintptr_t from, uintptr_t to)
 {
@@ -1008,6 +1009,12 @@ void guardInImage(uintptr_t from, uintptr_t to)
         return;
     }
     mmap(p, to - from, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+}
+
+void unguardInImage(uintptr_t from, uintptr_t to)
+{
+    if (to > from && __lsan_ignore_object && __asan_unpoison_memory_region)
+        __asan_unpoison_memory_region(reinterpret_cast<void *>(from), to - from);
 }
 
 // CONTEXT: the init lock (core.cc), once, before any other space function.

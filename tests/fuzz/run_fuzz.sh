@@ -25,7 +25,7 @@ sources=("$src"/src/elfpatch/*.cpp "$src"/arch/*/Target.cpp)
 link=()
 if [ "$target" = loader ]; then
   sources+=("$src"/src/loader/*.cpp "$src"/src/loader/passes/*.cpp "$src/arch/x86_64/HostTarget.cpp" "$src/arch/x86_64/libc_data.c" "$src/arch/x86_64/fault.cc" "$src/src/runtime/core.cc" "$src/src/runtime/cpus.cc"
-            "$src/src/runtime/space.cc" "$src/src/runtime/guard.cc" "$src/src/runtime/counter.cc")
+            "$src/src/runtime/space.cc" "$src/src/runtime/guard.cc" "$src/src/runtime/counter.cc" "$src/src/runtime/shared.cc" "$src/src/runtime/program.cc")
   link=(-Wl,-T,"$src/src/runtime/percpu.ld" -ldl)
 fi
 objs=()

@@ -66,8 +66,11 @@ struct LinkCommand {
     std::string output;
     std::string ld;         // empty: ld.lld on PATH, then LLVM's
     bool indirect = false;
+    bool shared = false;    // link a shared object (library or plugin)
+    std::vector<std::string> command; // --shared: the link command, after --
 };
 int runLink(const LinkCommand &c);
+int runLinkShared(const LinkCommand &c);
 
 // Shared helpers (Common.cpp).
 struct LoadedFile {

@@ -8,7 +8,9 @@
 #include "percpu/elfpatch/Patch.h"
 
 #include "llvm/Config/llvm-config.h"
+#include "llvm/BinaryFormat/Magic.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
@@ -97,6 +99,139 @@ int runLink(const LinkCommand &c)
     p.indirect = c.indirect;
     int r = runPatch(p);
     return r;
+}
+
+} // namespace percpu::elfpatch::tool
+
+namespace percpu::elfpatch::tool {
+namespace {
+
+bool isRelocatableElf(StringRef path)
+{
+    if (!path.ends_with(".o") && !path.ends_with(".obj") && !path.ends_with(".lo"))
+        return false;
+    file_magic magic;
+    if (llvm::identify_magic(path, magic) || magic != file_magic::elf_relocatable)
+        return false;
+    return true;
+}
+
+// The installed package's fragment and library directory, from this tool's
+// location (PREFIX/bin/percpu-elfpatch).
+bool findInstalled(std::string &script, std::string &libdir)
+{
+    std::string exe = sys::fs::getMainExecutable(nullptr, reinterpret_cast<void *>(&findInstalled));
+    SmallString<256> prefix(exe);
+    sys::path::remove_filename(prefix); // bin
+    sys::path::remove_filename(prefix); // PREFIX (bin is one level)
+    SmallString<256> s(prefix), l(prefix);
+    sys::path::append(s, PERCPU_INSTALL_DATADIR, "percpu", "percpu-shared.ld");
+    sys::path::append(l, PERCPU_INSTALL_LIBDIR);
+    SmallString<256> start(l);
+    sys::path::append(start, "libpercpu-library.a");
+    if (!sys::fs::exists(s) || !sys::fs::exists(start))
+        return false;
+    script = s.str().str();
+    libdir = l.str().str();
+    return true;
+}
+
+} // namespace
+
+int runLinkShared(const LinkCommand &c)
+{
+    const char *me = "percpu-elfpatch link --shared";
+    std::vector<std::string> cmd = c.command;
+    if (cmd.size() == 1 && cmd[0].empty()) {
+        errs() << me << ": error: nothing after --: expected the link command\n";
+        return kExitInput;
+    }
+    if (!cmd.empty() && (!c.inputs.empty() || !c.output.empty())) {
+        errs() << me << ": error: with a command after --, the objects and -o belong to that command\n";
+        return kExitInput;
+    }
+    if (cmd.empty()) {
+        if (c.inputs.empty() || c.output.empty()) {
+            errs() << me << ": error: expected -o OUTPUT and objects, or -- and a link command\n";
+            return kExitInput;
+        }
+        std::string script, libdir;
+        if (!findInstalled(script, libdir)) {
+            errs() << me << ": error: percpu-shared.ld and libpercpu-library.a are not where the "
+                          "installed package keeps them ("
+                   << PERCPU_INSTALL_DATADIR << "/percpu and " << PERCPU_INSTALL_LIBDIR
+                   << " next to this tool's " << PERCPU_INSTALL_BINDIR
+                   << "); give the link command after -- instead\n";
+            return kExitInput;
+        }
+        const char *cc = getenv("CC");
+        cmd = {cc && *cc ? cc : "cc", "-shared", "-o", c.output};
+        cmd.insert(cmd.end(), c.inputs.begin(), c.inputs.end());
+        for (const char *flag : {"-Wl,-T,", "-Wl,-u,pcpu__library_start", "-L", "-lpercpu-library", "-lpercpu"}) {
+            std::string f = flag;
+            if (f == "-Wl,-T,")
+                f += script;
+            else if (f == "-L")
+                f += libdir;
+            cmd.push_back(f);
+        }
+    }
+
+    // Each relocatable object of the command, patched --indirect into a
+    // temporary directory: its PC-relative per-CPU address computations
+    // become loads of slots that the dynamic linker relocates, and the
+    // runtime moves to the object's block when it is loaded.
+    SmallString<128> dir;
+    if (std::error_code ec = sys::fs::createUniqueDirectory("percpu-link-shared", dir)) {
+        errs() << me << ": error: cannot create a temporary directory: " << ec.message() << "\n";
+        return kExitInput;
+    }
+    std::vector<std::string> made;
+    auto cleanUp = [&] {
+        for (const std::string &f : made)
+            sys::fs::remove(f);
+        sys::fs::remove(dir);
+    };
+    for (size_t i = 1; i < cmd.size(); ++i) {
+        if (!isRelocatableElf(cmd[i]))
+            continue;
+        SmallString<256> out(dir);
+        sys::path::append(out, std::to_string(i) + "-" + sys::path::filename(cmd[i]).str());
+        PatchCommand p;
+        p.input = cmd[i];
+        p.output = out.str().str();
+        p.indirect = true;
+        made.push_back(p.output);
+        if (int r = runPatch(p)) {
+            cleanUp();
+            return r;
+        }
+        cmd[i] = p.output;
+    }
+    std::string program = cmd[0];
+    if (program.find('/') == std::string::npos) {
+        auto found = sys::findProgramByName(program);
+        if (!found) {
+            errs() << me << ": error: " << program << " not found on PATH\n";
+            cleanUp();
+            return kExitInput;
+        }
+        program = *found;
+    }
+    std::vector<StringRef> args(cmd.begin(), cmd.end());
+    std::string err;
+#if LLVM_VERSION_MAJOR >= 16
+    int rc = sys::ExecuteAndWait(program, args, std::nullopt, {}, 0, 0, &err);
+#else
+    int rc = sys::ExecuteAndWait(program, args, llvm::None, {}, 0, 0, &err);
+#endif
+    cleanUp();
+    if (rc != 0) {
+        errs() << me << ": error: the link command failed"
+               << (err.empty() ? " (exit " + std::to_string(rc) + ")" : ": " + err) << "\n";
+        return kExitInput;
+    }
+    return kExitOk;
 }
 
 } // namespace percpu::elfpatch::tool

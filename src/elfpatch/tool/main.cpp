@@ -164,16 +164,37 @@ void setupLink(CLI::App &app, LinkCommand &c, std::function<void()> &run, int &r
     CLI::App *sub = app.add_subcommand(
         "link", "Combine objects into one module with `ld.lld -r`, then patch it");
     sub->footer("ld.lld is taken from --ld, else PATH, else LLVM's bin directory.\n\n"
-                "Example:\n  percpu-elfpatch link -o plugin.o a.o b.o c.o\n\n"
+                "Examples:\n  percpu-elfpatch link -o plugin.o a.o b.o c.o\n"
+                "  percpu-elfpatch link --shared -o libcounters.so a.o b.o\n"
+                "  percpu-elfpatch link --shared -- cc -shared -o libx.so a.o b.o $(pkg-config --libs percpu-library)\n\n"
                 "Exit status: 0 written, 1 a rule failed (nothing written), 2 an unreadable or\n"
                 "wrong input, ld.lld missing or failing, or bad usage.\n\n"
                 "Environment:\n"
                 "  PATH   searched for ld.lld when --ld is not given");
-    sub->add_option("inputs", c.inputs, "Objects to combine")->required()->check(CLI::ExistingFile);
-    sub->add_option("-o,--output", c.output, "Module object to write")->required();
+    sub->add_option("inputs", c.inputs, "Objects to combine")->check(CLI::ExistingFile);
+    sub->add_option("-o,--output", c.output, "Module object (or, with --shared, shared object) to write");
     sub->add_option("--ld", c.ld, "The ld.lld to use");
     sub->add_flag("--indirect", c.indirect, "Also make per-CPU references indirect (see patch)");
-    sub->callback([&] { run = [&] { rc = runLink(c); }; });
+    sub->add_flag("--shared", c.shared,
+                  "Link a shared library or plugin with per-CPU variables: each object is patched\n"
+                  "--indirect (into a temporary copy) and linked with -shared, percpu-shared.ld,\n"
+                  "the start-up object and libpercpu.so.  With `-- COMMAND...`, runs that link\n"
+                  "command with its objects patched instead (what percpu_add_library() does)");
+    sub->callback([&] {
+        run = [&] {
+            if (c.shared) {
+                rc = runLinkShared(c);
+                return;
+            }
+            if (c.inputs.empty() || c.output.empty() || !c.command.empty()) {
+                llvm::errs() << "percpu-elfpatch link: error: expected -o OUTPUT and the objects to combine"
+                       << (c.command.empty() ? "" : " (a command after -- needs --shared)") << "\n";
+                rc = kExitInput;
+                return;
+            }
+            rc = runLink(c);
+        };
+    });
 }
 
 } // namespace
@@ -220,6 +241,17 @@ int main(int argc, char **argv)
             return kExitInput;
         }
     }
+    // `link --shared -- COMMAND...`: what follows -- is a command line of
+    // its own, not more objects.
+    if (argc > 2 && llvm::StringRef(argv[1]) == "link")
+        for (int i = 2; i < argc; ++i)
+            if (llvm::StringRef(argv[i]) == "--") {
+                link.command.assign(argv + i + 1, argv + argc);
+                if (link.command.empty())
+                    link.command.push_back(""); // "--" with nothing after: an error below
+                argc = i;
+                break;
+            }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

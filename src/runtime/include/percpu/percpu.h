@@ -327,6 +327,47 @@ struct pcpu_export {
 /* The host's export record for `name`, or NULL.  MT-safe. */
 const struct pcpu_export *pcpu_host_export(const char *name);
 
+/*
+ * pcpu_canonical() - the canonical address of a shared object's per-CPU
+ * variable, from the address its image holds.
+ *
+ * A shared library or plugin built with percpu_add_library() keeps its
+ * per-CPU variables' initial values in a template inside its image; when it
+ * is loaded, the runtime gives them a block in the per-CPU space and moves
+ * every address the dynamic linker wrote to it.  dlsym() does not go through
+ * that: for a per-CPU variable it returns the template's address (which
+ * faults once the block exists).  Pass it here to get the canonical address,
+ * then per_cpu_ptr() for a CPU's copy:
+ *     long *c = pcpu_canonical(dlsym(handle, "hits"));
+ *     long *mine = per_cpu_ptr(c, 0);
+ * Any other address (already canonical, or not per-CPU) comes back as given.
+ * MT-safe.
+ */
+void *pcpu_canonical(const void *addr);
+
+/*
+ * Internal: how a program or a shared object built for per-CPU data tells
+ * the runtime where its block and its export table are.  The program's
+ * start-up object (percpu_add_host, or libpercpu.a) and a shared object's
+ * (percpu_add_library) fill one from their linker fragment's symbols and
+ * pass it from .preinit_array and from a constructor; the runtime keeps the
+ * pointer while the object is loaded.  Not for direct use.
+ */
+#define PCPU__IMAGE_VERSION 1
+struct pcpu__image {
+    uint32_t version;                   /* PCPU__IMAGE_VERSION */
+    uint32_t reserved;
+    char *start, *end;                  /* __per_cpu_start, __per_cpu_end */
+    char *page_end;                     /* __per_cpu_page_end */
+    char *canon_start, *canon_end;      /* the program's NOLOAD reservation */
+    char *image_start, *image_end;      /* __ehdr_start, _end */
+    const struct pcpu_export *exports_start, *exports_stop;
+    void *block;                        /* set by the runtime: the object's block */
+};
+void pcpu__start_program(const struct pcpu__image *image, char **envp);
+int pcpu__register_shared(struct pcpu__image *image);
+void pcpu__unregister_shared(struct pcpu__image *image);
+
 #define PCPU__EXPORT(sym, symname, kind, gpl)                                  \
     __attribute__((used, section("percpu_exports"), aligned(8)))              \
     struct pcpu_export pcpu__export_##sym = {(symname), (const void *)&(sym), \

@@ -1,0 +1,527 @@
+// Per-CPU data in shared objects (DT_NEEDED libraries and dlopen()ed
+// plugins) built with percpu_add_library(), and the one-runtime check.
+//
+// A shared object's per-CPU variables are gathered by percpu-shared.ld into
+// a page-aligned template in its own data.  Its start-up object (library.cc)
+// calls pcpu__register_shared() before any other constructor of the object;
+// then:
+//   1. the block gets an offset in the one per-CPU space (spaceAlloc), like
+//      a module's: its canonical address B obeys the invariant;
+//   2. every address of the template that the dynamic loader wrote is moved
+//      to the block: a word holding T + k becomes B + k.  Such words are the
+//      targets of the objects' dynamic relocations (GOT entries of -fPIC
+//      code, the indirect slots that `patch --indirect` made of its
+//      PC-relative address computations, data pointers, export records),
+//      in the object itself, in the program and in every other object that
+//      links the runtime: whoever reached the variable through the dynamic
+//      linker reaches the block now.  RELRO pages are made writable for the
+//      moment it takes;
+//   3. every CPU's copy is filled from the template (copy-on-write, as a
+//      module's image), and the template's pages are made inaccessible, as
+//      the program's are: a pointer that escaped the move faults.
+// The destructor gives the block back (zeroed in every unit, reusable).
+//
+// Why move addresses rather than map units under the template where ld.so
+// put it (a chunk whose canonical range is the object's own data): that
+// needs every CPU's copy at template + pcpu_unit_offset[cpu], address space
+// the process may already use (other libraries, thread stacks, heaps), and
+// after dlclose() the same canonical range belongs to whatever ld.so maps
+// next.  Moving the addresses always works and costs nothing on the access
+// path: -fPIC code reaches a global variable through its GOT entry anyway,
+// and a patched `lea` is a load of the same cost.
+#include "runtime.h"
+#include "lock.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+namespace percpu::rt {
+namespace {
+
+constexpr uintptr_t kPageBytes = PCPU_PAGE_BYTES;
+
+// A shared object's registered block.
+struct SharedObject {
+    pcpu__image *image = nullptr;
+    uintptr_t lo = 0, hi = 0;   // the template [__per_cpu_start, __per_cpu_end)
+    uintptr_t block = 0;        // canonical address of the block (0: empty)
+    bool guarded = false;       // template pages made inaccessible
+    char *path = nullptr;       // as the dynamic loader names it
+    SharedObject *next = nullptr;
+};
+
+struct Registry {
+    FutexLock lock;
+    SharedObject *head = nullptr; // newest first
+    unsigned count = 0;
+    size_t bytes = 0;
+};
+constinit Registry registry;
+
+bool inTemplate(const SharedObject &o, uintptr_t v) { return o.block && v >= o.lo && v < o.hi; }
+
+// ---- the dynamic loader's view of an object ------------------------------------
+
+struct Dyn {
+    uintptr_t rela = 0, relaSize = 0, relaEnt = sizeof(ElfW(Rela));
+    uintptr_t relr = 0, relrSize = 0;
+    uintptr_t strtab = 0, symtab = 0;
+    bool needsRuntime = false;
+};
+
+// glibc relocates the dynamic section's pointers in place (x86-64, AArch64);
+// an address below the load address is still an offset.
+uintptr_t dynAddress(const dl_phdr_info &info, uintptr_t p)
+{
+    return info.dlpi_addr && p < info.dlpi_addr ? p + info.dlpi_addr : p;
+}
+
+bool readDynamic(const dl_phdr_info &info, Dyn &d)
+{
+    const ElfW(Dyn) *dyn = nullptr;
+    for (int i = 0; i < info.dlpi_phnum; ++i)
+        if (info.dlpi_phdr[i].p_type == PT_DYNAMIC)
+            dyn = reinterpret_cast<const ElfW(Dyn) *>(info.dlpi_addr + info.dlpi_phdr[i].p_vaddr);
+    if (!dyn)
+        return false;
+    for (const ElfW(Dyn) *e = dyn; e->d_tag != DT_NULL; ++e)
+        switch (e->d_tag) {
+        case DT_RELA: d.rela = dynAddress(info, e->d_un.d_ptr); break;
+        case DT_RELASZ: d.relaSize = e->d_un.d_val; break;
+        case DT_RELAENT: d.relaEnt = e->d_un.d_val; break;
+#ifdef DT_RELR
+        case DT_RELR: d.relr = dynAddress(info, e->d_un.d_ptr); break;
+        case DT_RELRSZ: d.relrSize = e->d_un.d_val; break;
+#endif
+        case DT_STRTAB: d.strtab = dynAddress(info, e->d_un.d_ptr); break;
+        case DT_SYMTAB: d.symtab = dynAddress(info, e->d_un.d_ptr); break;
+        default: break;
+        }
+    if (d.strtab)
+        for (const ElfW(Dyn) *e = dyn; e->d_tag != DT_NULL; ++e)
+            if (e->d_tag == DT_NEEDED &&
+                !strncmp(reinterpret_cast<const char *>(d.strtab + e->d_un.d_val), "libpercpu.so", 12))
+                d.needsRuntime = true;
+    if (d.relaEnt < sizeof(ElfW(Rela)))
+        d.relaEnt = sizeof(ElfW(Rela));
+    return true;
+}
+
+#if defined(__x86_64__)
+constexpr unsigned kCopyReloc = R_X86_64_COPY;
+#elif defined(__aarch64__)
+constexpr unsigned kCopyReloc = R_AARCH64_COPY;
+#endif
+
+bool containsAddress(const dl_phdr_info &info, uintptr_t p)
+{
+    for (int i = 0; i < info.dlpi_phnum; ++i) {
+        const ElfW(Phdr) &ph = info.dlpi_phdr[i];
+        if (ph.p_type == PT_LOAD && p >= info.dlpi_addr + ph.p_vaddr &&
+            p < info.dlpi_addr + ph.p_vaddr + ph.p_memsz)
+            return true;
+    }
+    return false;
+}
+
+const char *objectName(const dl_phdr_info &info, bool main)
+{
+    if (info.dlpi_name && *info.dlpi_name)
+        return info.dlpi_name;
+    if (!main)
+        return "(unnamed object)";
+    static char exe[256]; // before main(), program_invocation_name may be empty
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        return exe;
+    }
+    return *program_invocation_name ? program_invocation_name : "the program";
+}
+
+// ---- moving addresses ---------------------------------------------------------------
+
+struct Move {
+    uintptr_t where;
+    uintptr_t value;
+};
+
+struct Walk {
+    const SharedObject *self = nullptr; // the object registering now
+    int error = 0;
+    char why[512] = {};
+    unsigned seen = 0;
+};
+
+void considerWord(uintptr_t where, std::vector<Move> &moves)
+{
+    // The start-up record itself names the template: it stays as it is.
+    // A template already copied into the units is inaccessible, its words
+    // were moved before.
+    for (const SharedObject *o = registry.head; o; o = o->next)
+        if ((where >= reinterpret_cast<uintptr_t>(o->image) &&
+             where < reinterpret_cast<uintptr_t>(o->image + 1)) ||
+            (o->guarded && where >= o->lo && where < o->hi))
+            return;
+    const uintptr_t v = *reinterpret_cast<const uintptr_t *>(where);
+    for (const SharedObject *o = registry.head; o; o = o->next)
+        if (inTemplate(*o, v)) {
+            moves.push_back({where, o->block + (v - o->lo)});
+            return;
+        }
+}
+
+// The program copied a per-CPU variable of `self` into its own data (a copy
+// relocation: gcc -fPIE code that names a library's variable directly).  The
+// copy would be one variable for every CPU.  RETURNS: whether it did.
+bool copiedFromSelf(const dl_phdr_info &info, const Dyn &d, const ElfW(Rela) &r, Walk &w)
+{
+    if (ELF64_R_TYPE(r.r_info) != kCopyReloc || !d.symtab || !d.strtab)
+        return false;
+    const auto *sym = reinterpret_cast<const ElfW(Sym) *>(d.symtab) + ELF64_R_SYM(r.r_info);
+    const char *name = reinterpret_cast<const char *>(d.strtab + sym->st_name);
+    void *h = dlopen(w.self->path, RTLD_LAZY | RTLD_NOLOAD);
+    if (!h)
+        return false;
+    void *def = dlsym(h, name);
+    dlclose(h);
+    const uintptr_t a = reinterpret_cast<uintptr_t>(def);
+    if (a < w.self->lo || a >= w.self->hi)
+        return false;
+    snprintf(w.why, sizeof(w.why),
+             "%s copies the per-CPU variable '%s' of %s into its own data (a copy relocation), "
+             "where it would be one variable for every CPU: compile the code that uses it with "
+             "-fPIC (or -mno-direct-extern-access), as percpu_add_host() does",
+             objectName(info, true), name, w.self->path);
+    w.error = ENOEXEC;
+    return true;
+}
+
+// Moves, in one loaded object, every word a dynamic relocation wrote that
+// holds an address in a registered template.
+int moveInObject(dl_phdr_info *info, size_t, void *arg)
+{
+    Walk &w = *static_cast<Walk *>(arg);
+    const bool main = w.seen++ == 0;
+    Dyn d;
+    if (w.error || !readDynamic(*info, d))
+        return 0;
+    const bool self = containsAddress(*info, w.self->lo);
+    if (!main && !self && !d.needsRuntime)
+        return 0;
+
+    std::vector<Move> moves;
+    for (uintptr_t p = d.rela; p && p + d.relaEnt <= d.rela + d.relaSize; p += d.relaEnt) {
+        const auto &r = *reinterpret_cast<const ElfW(Rela) *>(p);
+        if (main && copiedFromSelf(*info, d, r, w))
+            return 1;
+        switch (ELF64_R_TYPE(r.r_info)) {
+#if defined(__x86_64__)
+        case R_X86_64_RELATIVE: case R_X86_64_64: case R_X86_64_GLOB_DAT:
+#elif defined(__aarch64__)
+        case R_AARCH64_RELATIVE: case R_AARCH64_ABS64: case R_AARCH64_GLOB_DAT:
+#endif
+            considerWord(info->dlpi_addr + r.r_offset, moves);
+            break;
+        default: break;
+        }
+    }
+    // RELR: an address, then bitmaps of the 63 words that follow it.
+    uintptr_t where = 0;
+    for (uintptr_t p = d.relr; p && p + sizeof(ElfW(Addr)) <= d.relr + d.relrSize; p += sizeof(ElfW(Addr))) {
+        const ElfW(Addr) e = *reinterpret_cast<const ElfW(Addr) *>(p);
+        if ((e & 1) == 0) {
+            where = info->dlpi_addr + e;
+            considerWord(where, moves);
+            where += sizeof(ElfW(Addr));
+        } else {
+            for (unsigned i = 1; i < 8 * sizeof(ElfW(Addr)); ++i)
+                if ((e >> i) & 1)
+                    considerWord(where + (i - 1) * sizeof(ElfW(Addr)), moves);
+            where += (8 * sizeof(ElfW(Addr)) - 1) * sizeof(ElfW(Addr));
+        }
+    }
+    if (moves.empty())
+        return 0;
+
+    // RELRO is read-only by now: writable for the moment it takes.
+    uintptr_t relroLo = 0, relroHi = 0;
+    for (int i = 0; i < info->dlpi_phnum; ++i)
+        if (info->dlpi_phdr[i].p_type == PT_GNU_RELRO) {
+            relroLo = (info->dlpi_addr + info->dlpi_phdr[i].p_vaddr) & ~(kPageBytes - 1);
+            relroHi = (info->dlpi_addr + info->dlpi_phdr[i].p_vaddr + info->dlpi_phdr[i].p_memsz) &
+                      ~(kPageBytes - 1);
+        }
+    bool relro = false;
+    for (const Move &m : moves)
+        relro |= m.where >= relroLo && m.where < relroHi;
+    void *relroAt = reinterpret_cast<void *>(relroLo);
+    if (relro && mprotect(relroAt, relroHi - relroLo, PROT_READ | PROT_WRITE) != 0) {
+        snprintf(w.why, sizeof(w.why), "cannot make the RELRO pages of %s writable: %s",
+                 objectName(*info, main), strerror(errno));
+        w.error = errno;
+        return 1;
+    }
+    for (const Move &m : moves)
+        __atomic_store_n(reinterpret_cast<uintptr_t *>(m.where), m.value, __ATOMIC_RELAXED);
+    if (relro)
+        mprotect(relroAt, relroHi - relroLo, PROT_READ);
+    return 0;
+}
+
+int findPath(dl_phdr_info *info, size_t, void *arg)
+{
+    auto *o = static_cast<SharedObject *>(arg);
+    if (!containsAddress(*info, o->lo ? o->lo : reinterpret_cast<uintptr_t>(o->image)))
+        return 0;
+    o->path = strdup(info->dlpi_name && *info->dlpi_name ? info->dlpi_name : "(unnamed object)");
+    return 1;
+}
+
+void unlink(SharedObject *o)
+{
+    for (SharedObject **p = &registry.head; *p; p = &(*p)->next)
+        if (*p == o) {
+            *p = o->next;
+            return;
+        }
+}
+
+// ---- one runtime per process --------------------------------------------------------
+//
+// Each copy of the runtime carries a note (".note.percpu.runtime", owner
+// "percpu-runtime"; `patch`'s layout record is owner "percpu"): type 1 in
+// libpercpu.a, 2 in libpercpu.so.0.  Two copies in one process
+// would split the per-CPU space in two, silently: start-up looks for another
+// note in every loaded object and stops with both objects' names.
+#ifdef PCPU_SHARED_RUNTIME
+#define PCPU_RUNTIME_NOTE_TYPE "2"
+#else
+#define PCPU_RUNTIME_NOTE_TYPE "1"
+#endif
+#if defined(__aarch64__)
+#define PCPU_NOTE_TYPE "%note"
+#else
+#define PCPU_NOTE_TYPE "@note"
+#endif
+__asm__(".pushsection .note.percpu.runtime, \"a\", " PCPU_NOTE_TYPE "\n"
+        ".balign 4\n"
+        ".globl pcpu__runtime_note\n"
+        ".hidden pcpu__runtime_note\n"
+        "pcpu__runtime_note:\n"
+        ".long 15, 4, " PCPU_RUNTIME_NOTE_TYPE "\n"
+        ".asciz \"percpu-runtime\"\n"
+        ".balign 4\n"
+        ".long 1\n"
+        ".popsection\n");
+extern "C" const char pcpu__runtime_note[] __attribute__((visibility("hidden")));
+
+struct RuntimeSearch {
+    bool main = true;
+    const char *mine = nullptr;   // the object holding this copy
+    const char *other = nullptr;  // one holding another copy
+    unsigned otherType = 0;
+};
+
+int findRuntimes(dl_phdr_info *info, size_t, void *arg)
+{
+    auto &s = *static_cast<RuntimeSearch *>(arg);
+    const bool main = s.main;
+    s.main = false;
+    for (int i = 0; i < info->dlpi_phnum; ++i) {
+        const ElfW(Phdr) &ph = info->dlpi_phdr[i];
+        if (ph.p_type != PT_NOTE)
+            continue;
+        const char *p = reinterpret_cast<const char *>(info->dlpi_addr + ph.p_vaddr);
+        const char *end = p + ph.p_memsz;
+        while (p + 12 <= end) {
+            uint32_t nameSize, descSize, type;
+            memcpy(&nameSize, p, 4);
+            memcpy(&descSize, p + 4, 4);
+            memcpy(&type, p + 8, 4);
+            const char *name = p + 12;
+            const size_t len = 12 + ((nameSize + 3) & ~3u) + ((descSize + 3) & ~3u);
+            if (len > static_cast<size_t>(end - p))
+                break;
+            if (nameSize == 15 && !memcmp(name, "percpu-runtime", 15) && (type == 1 || type == 2)) {
+                if (p == pcpu__runtime_note)
+                    s.mine = objectName(*info, main);
+                else if (!s.other) {
+                    s.other = objectName(*info, main);
+                    s.otherType = type;
+                }
+            }
+            p += len;
+        }
+    }
+    return 0;
+}
+
+} // namespace
+
+void checkOneRuntime()
+{
+    RuntimeSearch s;
+    dl_iterate_phdr(findRuntimes, &s);
+    if (!s.other)
+        return;
+    fprintf(stderr,
+            "percpu: two per-CPU runtimes in one process: %s (%s) and %s (%s); each would "
+            "keep its own per-CPU space.  Link every component with the shared runtime "
+            "(percpu::runtime, libpercpu.so.0), or the whole program statically with "
+            "libpercpu.a and no library that links libpercpu.so.0\n",
+            s.mine ? s.mine : "?",
+#ifdef PCPU_SHARED_RUNTIME
+            "libpercpu.so.0",
+#else
+            "libpercpu.a",
+#endif
+            s.other, s.otherType == 2 ? "libpercpu.so.0" : "libpercpu.a");
+    abort();
+}
+
+const pcpu_export *sharedExport(const char *name)
+{
+    LockGuard guard(registry.lock);
+    for (const SharedObject *o = registry.head; o; o = o->next)
+        for (const pcpu_export *e = o->image->exports_start; e && e < o->image->exports_stop; ++e)
+            if (e->name && !strcmp(e->name, name))
+                return e;
+    return nullptr;
+}
+
+void sharedBlocks(void (*fn)(const char *path, uintptr_t block, size_t bytes, void *arg), void *arg)
+{
+    LockGuard guard(registry.lock);
+    for (const SharedObject *o = registry.head; o; o = o->next)
+        fn(o->path, o->block, o->hi - o->lo, arg);
+}
+
+} // namespace percpu::rt
+
+using namespace percpu::rt;
+
+extern "C" {
+
+// CONTEXT: takes the registry lock, the space lock and the dynamic loader's.
+// RETURNS: 0, or -1 with errno and a message on stderr.
+int pcpu__register_shared(struct pcpu__image *image)
+{
+    initialize();
+    if (!image || image->version != PCPU__IMAGE_VERSION || image->end < image->start) {
+        fprintf(stderr, "percpu: a shared object's start-up record is malformed (version %u)\n",
+                image ? image->version : 0);
+        errno = EINVAL;
+        return -1;
+    }
+    if (!pcpu__nr_units) {
+        fprintf(stderr, "percpu: per-CPU units are not available for a shared object: %s\n",
+                strerror(errno));
+        return -1;
+    }
+    auto *o = static_cast<SharedObject *>(calloc(1, sizeof(SharedObject)));
+    if (!o) {
+        errno = ENOMEM;
+        return -1;
+    }
+    o->image = image;
+    o->lo = reinterpret_cast<uintptr_t>(image->start);
+    o->hi = reinterpret_cast<uintptr_t>(image->end);
+    dl_iterate_phdr(findPath, o);
+    const char *path = o->path ? o->path : "(unnamed object)";
+    const size_t size = o->hi - o->lo;
+
+    LockGuard guard(registry.lock);
+    if (size) {
+        void *block = spaceAlloc(size, kPageBytes, Owner::Module);
+        if (!block) {
+            int e = errno;
+            fprintf(stderr, "percpu: %s: cannot allocate its %zu bytes of per-CPU data: %s\n", path,
+                    size, strerror(e));
+            free(o->path);
+            free(o);
+            errno = e;
+            return -1;
+        }
+        o->block = reinterpret_cast<uintptr_t>(block);
+    }
+    o->next = registry.head;
+    registry.head = o;
+
+    // Addresses first (the template's own words too: a variable initialised
+    // with a per-CPU address holds the block's in every copy), then the copies.
+    Walk w;
+    w.self = o;
+    if (size) {
+        dl_iterate_phdr(moveInObject, &w);
+        if (!w.error && spaceFillImage(reinterpret_cast<void *>(o->block), reinterpret_cast<const void *>(o->lo), size) != 0) {
+            w.error = errno;
+            snprintf(w.why, sizeof(w.why), "cannot fill the per-CPU copies: %s", strerror(errno));
+        }
+    }
+    if (w.error) {
+        fprintf(stderr, "percpu: %s: %s\n", path, w.why);
+        unlink(o);
+        char why[256];
+        spaceFree(reinterpret_cast<void *>(o->block), Owner::Module, why, sizeof(why), true);
+        free(o->path);
+        free(o);
+        errno = w.error;
+        return -1;
+    }
+    const uintptr_t pageLo = o->lo, pageHi = reinterpret_cast<uintptr_t>(image->page_end);
+    if (size && pageLo % kPageBytes == 0 && pageHi % kPageBytes == 0 && pageHi >= o->hi) {
+        guardInImage(pageLo, pageHi);
+        o->guarded = true;
+    }
+    image->block = reinterpret_cast<void *>(o->block);
+    registry.count++;
+    registry.bytes += size;
+    return 0;
+}
+
+// CONTEXT: takes the registry lock.
+void *pcpu_canonical(const void *addr)
+{
+    const uintptr_t a = reinterpret_cast<uintptr_t>(addr);
+    LockGuard guard(registry.lock);
+    for (const SharedObject *o = registry.head; o; o = o->next)
+        if (inTemplate(*o, a))
+            return reinterpret_cast<void *>(o->block + (a - o->lo));
+    return const_cast<void *>(addr);
+}
+
+// CONTEXT: takes the registry lock and the space lock.
+void pcpu__unregister_shared(struct pcpu__image *image)
+{
+    LockGuard guard(registry.lock);
+    SharedObject *o = registry.head;
+    while (o && o->image != image)
+        o = o->next;
+    if (!o)
+        return;
+    unlink(o);
+    if (o->block) {
+        char why[256];
+        if (spaceFree(reinterpret_cast<void *>(o->block), Owner::Module, why, sizeof(why)) != 0)
+            fprintf(stderr, "percpu: %s: %s\n", o->path ? o->path : "?", why);
+    }
+    if (o->guarded)
+        unguardInImage(o->lo, reinterpret_cast<uintptr_t>(image->page_end));
+    registry.count--;
+    registry.bytes -= o->hi - o->lo;
+    image->block = nullptr;
+    free(o->path);
+    free(o);
+}
+
+} // extern "C"

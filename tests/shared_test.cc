@@ -1,0 +1,213 @@
+// Per-CPU variables in shared objects: two DT_NEEDED libraries (liba, libb)
+// that use each other's counters, the program's own, a dlopen()ed plugin
+// that uses liba's and the program's and defines one that a pcpu_dlopen()ed
+// module uses, and a plugin with a 64 KiB block opened and closed many times.
+// Paths come from the build (SHARED_PLUGIN, SHARED_MODULE, SHARED_BIG_PLUGIN).
+#include <percpu/linux.h>
+#include <percpu/loader.h>
+
+#include "death_test_style.h"
+
+#include <gtest/gtest.h>
+
+#include <dlfcn.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern "C" {
+void a_work(void);
+void b_work(void);
+long a_private_sum(void);
+long a_aligned_sum(void);
+long *a_self_value(int cpu);
+long *a_count_address(void);
+long *b_count_address(void);
+}
+
+DECLARE_PER_CPU(long, a_count);
+DECLARE_PER_CPU(long, b_count);
+DEFINE_PER_CPU(long, h_count);
+EXPORT_PER_CPU_SYMBOL(h_count);
+
+namespace {
+
+long sum(long *canonical)
+{
+    long s = 0;
+    int cpu;
+    for_each_possible_cpu(cpu)
+        s += *per_cpu_ptr(canonical, cpu);
+    return s;
+}
+
+// Runs `work` on `threads` threads, `iterations` times each; every 250
+// iterations a thread moves itself to another CPU, so that its updates land
+// on several CPUs' copies.
+template <typename F>
+void onMigratingThreads(unsigned threads, long iterations, F work)
+{
+    const long online = sysconf(_SC_NPROCESSORS_ONLN);
+    std::vector<std::thread> pool;
+    for (unsigned t = 0; t < threads; ++t)
+        pool.emplace_back([=] {
+            for (long i = 0; i < iterations; ++i) {
+                if (i % 250 == 0 && online > 1) {
+                    cpu_set_t set;
+                    CPU_ZERO(&set);
+                    CPU_SET(static_cast<int>((t + i / 250) % online), &set);
+                    sched_setaffinity(0, sizeof(set), &set); // best effort
+                }
+                work();
+            }
+        });
+    for (std::thread &th : pool)
+        th.join();
+}
+
+long vmas()
+{
+    FILE *f = fopen("/proc/self/maps", "re");
+    long n = 0;
+    for (int ch; f && (ch = getc(f)) != EOF;)
+        n += ch == '\n';
+    if (f)
+        fclose(f);
+    return n;
+}
+
+long rssKiB()
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "re");
+    if (f && fscanf(f, "%ld %ld", &pages, &resident) != 2)
+        resident = 0;
+    if (f)
+        fclose(f);
+    return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+constexpr unsigned kThreads = 4;
+constexpr long kIterations = 20000;
+
+} // namespace
+
+TEST(SharedObjects, LibrariesCountersAreExactFromMigratingThreads)
+{
+    const long before[] = {sum(&a_count), sum(&b_count), sum(&h_count)};
+    onMigratingThreads(kThreads, kIterations, [] {
+        a_work(); // a_count, b_count, a_private, a_aligned += 2
+        b_work(); // b_count, a_count
+        this_cpu_inc(h_count);
+    });
+    const long n = kThreads * kIterations;
+    EXPECT_EQ(sum(&a_count) - before[0], 2 * n);
+    EXPECT_EQ(sum(&b_count) - before[1], 2 * n);
+    EXPECT_EQ(sum(&h_count) - before[2], n);
+    EXPECT_EQ(a_private_sum(), n + 3L * pcpu_nr_cpus());
+    EXPECT_EQ(a_aligned_sum(), 2 * n);
+}
+
+TEST(SharedObjects, EveryObjectSeesOneCanonicalAddress)
+{
+    // The program's, the library's own and the other library's view.
+    EXPECT_EQ(a_count_address(), &a_count);
+    EXPECT_EQ(b_count_address(), &b_count);
+    // Canonical: not the template in liba's image, and each CPU's copy apart.
+    void *templ = dlsym(RTLD_DEFAULT, "a_count");
+    ASSERT_NE(templ, nullptr);
+    EXPECT_NE(templ, static_cast<void *>(&a_count));
+    EXPECT_EQ(pcpu_canonical(templ), static_cast<void *>(&a_count));
+    EXPECT_EQ(pcpu_canonical(&a_count), static_cast<void *>(&a_count));
+    if (pcpu_nr_cpus() > 1) {
+        EXPECT_NE(per_cpu_ptr(&a_count, 0), per_cpu_ptr(&a_count, 1));
+    }
+    // A per-CPU address in per-CPU data: the block's, in every copy.
+    int cpu;
+    for_each_possible_cpu(cpu)
+        ASSERT_EQ(a_self_value(cpu), &a_count) << "CPU " << cpu;
+    // The exports are in the one table modules resolve against.
+    const pcpu_export *e = pcpu_host_export("a_count");
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->addr, static_cast<const void *>(&a_count));
+    EXPECT_EQ(e->kind, static_cast<uint32_t>(PCPU_EXPORT_PER_CPU));
+}
+
+TEST(SharedObjectsDeathTest, TheTemplateFaults)
+{
+    percpuDeathTestStyle();
+    auto *templ = static_cast<volatile long *>(dlsym(RTLD_DEFAULT, "b_count"));
+    ASSERT_NE(templ, nullptr);
+    EXPECT_DEATH((void)*templ, "");
+}
+
+TEST(SharedObjects, PluginAndModuleShareTheCounters)
+{
+    void *plugin = dlopen(SHARED_PLUGIN, RTLD_NOW | RTLD_LOCAL);
+    ASSERT_NE(plugin, nullptr) << dlerror();
+    auto p_work = reinterpret_cast<void (*)()>(dlsym(plugin, "p_work"));
+    auto p_calls_sum = reinterpret_cast<long (*)()>(dlsym(plugin, "p_calls_sum"));
+    auto p_a = reinterpret_cast<long *(*)()>(dlsym(plugin, "p_a_count_address"));
+    auto p_h = reinterpret_cast<long *(*)()>(dlsym(plugin, "p_h_count_address"));
+    ASSERT_TRUE(p_work && p_calls_sum && p_a && p_h);
+    EXPECT_EQ(p_a(), &a_count);
+    EXPECT_EQ(p_h(), &h_count);
+    auto *p_count = static_cast<long *>(pcpu_canonical(dlsym(plugin, "p_count")));
+    ASSERT_NE(p_count, nullptr);
+
+    // The module resolves p_count through the export table although the
+    // plugin was opened RTLD_LOCAL.
+    pcpu_module *m = pcpu_dlopen(SHARED_MODULE, 0);
+    ASSERT_NE(m, nullptr) << pcpu_dlerror();
+    auto m_work = reinterpret_cast<void (*)()>(pcpu_dlsym(m, "m_work"));
+    ASSERT_NE(m_work, nullptr);
+
+    const long before[] = {sum(&a_count), sum(&h_count), sum(p_count)};
+    onMigratingThreads(kThreads, kIterations, [=] {
+        p_work(); // p_count, a_count, h_count, p_calls
+        m_work(); // p_count, a_count
+    });
+    const long n = kThreads * kIterations;
+    EXPECT_EQ(sum(p_count) - before[2], 2 * n);
+    EXPECT_EQ(sum(&a_count) - before[0], 2 * n);
+    EXPECT_EQ(sum(&h_count) - before[1], n);
+    EXPECT_EQ(p_calls_sum(), n);
+
+    EXPECT_EQ(pcpu_dlclose(m), 0) << pcpu_dlerror();
+    EXPECT_EQ(dlclose(plugin), 0);
+    EXPECT_EQ(pcpu_host_export("p_count"), nullptr);
+}
+
+TEST(SharedObjects, OpenAndCloseABigPluginManyTimes)
+{
+    const char *env = getenv("PERCPU_SHARED_ITERATIONS");
+    const int rounds = env && *env ? atoi(env) : 10000;
+    long vmasAfterWarmUp = 0, rssAfterWarmUp = 0;
+    long *last = nullptr;
+    for (int i = 0; i < rounds; ++i) {
+        void *h = dlopen(SHARED_BIG_PLUGIN, RTLD_NOW | RTLD_LOCAL);
+        ASSERT_NE(h, nullptr) << dlerror();
+        auto check = reinterpret_cast<int (*)()>(dlsym(h, "big_check_and_dirty"));
+        auto initial = reinterpret_cast<long *(*)()>(dlsym(h, "big_initial_address"));
+        ASSERT_TRUE(check && initial);
+        ASSERT_EQ(check(), 0) << "round " << i << ": a copy was neither zero nor initial";
+        last = initial();
+        ASSERT_EQ(dlclose(h), 0);
+        if (i == std::min(100, rounds - 1)) {
+            vmasAfterWarmUp = vmas();
+            rssAfterWarmUp = rssKiB();
+        }
+    }
+    EXPECT_LE(vmas(), vmasAfterWarmUp + 4) << "mappings grow with each open";
+    EXPECT_LE(rssKiB(), rssAfterWarmUp + 4096) << "memory grows with each open";
+    // The last block's canonical address, now free, faults.
+    percpuDeathTestStyle();
+    volatile long *stale = last;
+    EXPECT_DEATH((void)*stale, "");
+}
