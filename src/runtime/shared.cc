@@ -162,7 +162,11 @@ struct Walk {
     unsigned seen = 0;
 };
 
-void considerWord(uintptr_t where, std::vector<Move> &moves)
+// Relocated words may sit in what ASan calls a global's redzone (its own
+// metadata, for one): read them as the dynamic linker wrote them.
+#define PCPU_NO_ASAN __attribute__((no_sanitize("address")))
+
+PCPU_NO_ASAN void considerWord(uintptr_t where, std::vector<Move> &moves)
 {
     // The start-up record itself names the template: it stays as it is.
     // A template already copied into the units is inaccessible, its words
@@ -204,6 +208,12 @@ bool copiedFromSelf(const dl_phdr_info &info, const Dyn &d, const ElfW(Rela) &r,
              objectName(info, true), name, w.self->path);
     w.error = ENOEXEC;
     return true;
+}
+
+PCPU_NO_ASAN void storeMoves(const std::vector<Move> &moves)
+{
+    for (const Move &m : moves)
+        __atomic_store_n(reinterpret_cast<uintptr_t *>(m.where), m.value, __ATOMIC_RELAXED);
 }
 
 // Moves, in one loaded object, every word a dynamic relocation wrote that
@@ -271,8 +281,7 @@ int moveInObject(dl_phdr_info *info, size_t, void *arg)
         w.error = errno;
         return 1;
     }
-    for (const Move &m : moves)
-        __atomic_store_n(reinterpret_cast<uintptr_t *>(m.where), m.value, __ATOMIC_RELAXED);
+    storeMoves(moves);
     if (relro)
         mprotect(relroAt, relroHi - relroLo, PROT_READ);
     return 0;
