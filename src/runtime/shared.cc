@@ -395,7 +395,7 @@ void checkOneRuntime()
             "libpercpu.a",
 #endif
             s.other, s.otherType == 2 ? "libpercpu.so.0" : "libpercpu.a");
-    abort();
+    _exit(127); // as the dynamic linker does when a program cannot start
 }
 
 const pcpu_export *sharedExport(const char *name)

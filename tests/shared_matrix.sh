@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Per-CPU variables in shared objects across toolchains: liba and libb
+# (DT_NEEDED, each using the other's counter), a dlopen() plugin using
+# liba's and the program's, and the program, built with gcc and clang,
+# linked with GNU ld and ld.lld, -z now and lazy binding, with and without
+# -z relro, by hand as a user without CMake would (percpu-elfpatch link
+# --shared), the program compiled the way percpu_add_host() compiles it.
+#   shared_matrix.sh ELFPATCH RUNTIME_DIR SOURCE_DIR CC CLANG
+set -euo pipefail
+tool=$1 rt=$2 src=$3 gcc=$4 clang=$5
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+inc=(-I"$src/src/runtime/include" -I"$src/arch/x86_64/include" -I"$src/arch/aarch64/include")
+d=$src/testdata/shared
+lib=(-Wl,-T,"$src/src/runtime/percpu-shared.ld" -Wl,-u,pcpu__library_start "$rt/libpercpu-library.a"
+     "$rt/libpercpu.so" -Wl,-rpath,"$rt")
+runs=0
+for cc in "$gcc" "$clang"; do
+  case $cc in *clang*) noext=-fno-direct-access-external-data ;; *) noext=-mno-direct-extern-access ;; esac
+  for ld in bfd lld; do
+    for z in "-Wl,-z,now -Wl,-z,relro" "-Wl,-z,lazy -Wl,-z,relro" "-Wl,-z,lazy -Wl,-z,norelro"; do
+      o=$tmp/$(basename "$cc")-$ld-$runs
+      mkdir -p "$o"
+      # shellcheck disable=SC2086
+      {
+        for f in liba libb plugin; do "$cc" "${inc[@]}" -O2 -fPIC -c "$d/$f.c" -o "$o/$f.o"; done
+        "$tool" link --shared -- "$cc" -fuse-ld=$ld $z -shared -o "$o/libb.so" "$o/libb.o" "${lib[@]}"
+        "$tool" link --shared -- "$cc" -fuse-ld=$ld $z -shared -o "$o/liba.so" "$o/liba.o" "$o/libb.so" \
+          "${lib[@]}" -Wl,-rpath,"$o"
+        "$tool" link --shared -- "$cc" -fuse-ld=$ld $z -shared -o "$o/plugin.so" "$o/plugin.o" "$o/liba.so" \
+          "${lib[@]}" -Wl,-rpath,"$o"
+        "$cc" "${inc[@]}" -O2 $noext -c "$d/matrix_host.c" -o "$o/host.o"
+        "$cc" -fuse-ld=$ld $z -rdynamic -o "$o/host" "$o/host.o" -Wl,-T,"$src/src/runtime/percpu.ld" \
+          -Wl,-u,pcpu__program_image "$rt/libpercpu-program.a" "$o/liba.so" "$o/libb.so" "$rt/libpercpu.so" \
+          -ldl -lpthread -Wl,-rpath,"$rt" -Wl,-rpath,"$o"
+      } || { echo "build failed: $cc $ld $z"; exit 1; }
+      out=$("$o/host" "$o/plugin.so" 2>&1) || true
+      [ "$out" = "matrix ok" ] || { echo "$cc $ld $z: $out"; exit 1; }
+      [ -n "${first:-}" ] || first=$o
+      runs=$((runs + 1))
+    done
+  done
+done
+# gcc's default -fPIE program copies liba's variable (a copy relocation):
+# refused, with the variable and the library named.
+o=$tmp/copy
+mkdir -p "$o"
+"$gcc" "${inc[@]}" -O2 -fPIE -c "$d/matrix_host.c" -o "$o/host.o"
+"$gcc" -rdynamic -o "$o/host" "$o/host.o" -Wl,-T,"$src/src/runtime/percpu.ld" -Wl,-u,pcpu__program_image \
+  "$rt/libpercpu-program.a" "$first/liba.so" "$first/libb.so" "$rt/libpercpu.so" -ldl -lpthread \
+  -Wl,-rpath,"$rt" -Wl,-rpath,"$first"
+if out=$("$o/host" "$first/plugin.so" 2>&1); then
+  echo "a program that copies a per-CPU variable ran: $out"; exit 1
+fi
+[[ $out == *"copies the per-CPU variable 'b_count' of "*libb.so*"(a copy relocation)"* ]] ||
+  { echo "unexpected refusal: $out"; exit 1; }
+echo "shared matrix ok ($runs builds)"
