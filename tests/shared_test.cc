@@ -184,6 +184,60 @@ TEST(SharedObjects, PluginAndModuleShareTheCounters)
     EXPECT_EQ(pcpu_host_export("p_count"), nullptr);
 }
 
+namespace {
+struct Seen {
+    std::vector<pcpu_block_info> blocks;
+    std::vector<std::string> names;
+};
+int collect(const pcpu_block_info *b, void *arg)
+{
+    auto &s = *static_cast<Seen *>(arg);
+    s.blocks.push_back(*b);
+    s.names.push_back(b->name ? b->name : "");
+    return 0;
+}
+} // namespace
+
+TEST(SharedObjects, BlocksAreListedByOwner)
+{
+    pcpu_module *m = pcpu_dlopen(SHARED_MODULE_ALONE, 0);
+    ASSERT_NE(m, nullptr) << pcpu_dlerror();
+    void *dyn = pcpu_alloc(24, 8);
+    ASSERT_NE(dyn, nullptr);
+    Seen s;
+    ASSERT_EQ(pcpu_for_each_block(collect, &s), 0);
+    auto find = [&](pcpu_block_owner owner, const std::string &part) -> const pcpu_block_info * {
+        for (size_t i = 0; i < s.blocks.size(); ++i)
+            if (s.blocks[i].owner == owner && s.names[i].find(part) != std::string::npos)
+                return &s.blocks[i];
+        return nullptr;
+    };
+    const pcpu_block_info *prog = find(PCPU_BLOCK_PROGRAM, "shared_test");
+    ASSERT_NE(prog, nullptr);
+    EXPECT_GE(prog->size, sizeof(long)); // h_count at least
+    const pcpu_block_info *a = find(PCPU_BLOCK_SHARED_OBJECT, "libshared_a.so");
+    ASSERT_NE(a, nullptr);
+    // liba's block holds its four variables, a_count first.
+    EXPECT_GE(a->size, 4 * sizeof(long));
+    EXPECT_LE(reinterpret_cast<uintptr_t>(a->canonical), reinterpret_cast<uintptr_t>(&a_count));
+    EXPECT_LT(reinterpret_cast<uintptr_t>(&a_count), reinterpret_cast<uintptr_t>(a->canonical) + a->size);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(per_cpu_ptr(a->canonical, 0)) % PCPU_PAGE_BYTES, a->offset % PCPU_PAGE_BYTES);
+    ASSERT_NE(find(PCPU_BLOCK_SHARED_OBJECT, "libshared_b.so"), nullptr);
+    const pcpu_block_info *mod = find(PCPU_BLOCK_MODULE, "shared_module_alone.o");
+    ASSERT_NE(mod, nullptr);
+    EXPECT_GE(mod->size, sizeof(long));
+    const pcpu_block_info *d = find(PCPU_BLOCK_DYNAMIC, "dynamic");
+    ASSERT_NE(d, nullptr);
+    EXPECT_GE(d->count, 1u);
+    EXPECT_GE(d->size, 24u);
+    EXPECT_EQ(pcpu_dlclose(m), 0);
+    pcpu_free(dyn);
+    Seen after;
+    pcpu_for_each_block(collect, &after);
+    for (const std::string &n : after.names)
+        EXPECT_EQ(n.find("shared_module_alone.o"), std::string::npos) << "an unloaded module is listed";
+}
+
 TEST(SharedObjects, OpenAndCloseABigPluginManyTimes)
 {
     const char *env = getenv("PERCPU_SHARED_ITERATIONS");

@@ -778,6 +778,7 @@ int pcpu_module_block_free(void *canonical, int give_pages_back)
 {
     if (!canonical)
         return 0;
+    forgetBlockName(canonical);
     char why[256];
     if (spaceFree(canonical, Owner::Module, why, sizeof(why), give_pages_back != 0) == 0)
         return 0;
@@ -785,6 +786,36 @@ int pcpu_module_block_free(void *canonical, int give_pages_back)
     fprintf(stderr, "percpu: pcpu_module_block_free: %s\n", why);
     errno = e;
     return -1;
+}
+
+// CONTEXT: takes the registry lock (shared.cc).
+int pcpu_for_each_block(int (*fn)(const struct pcpu_block_info *info, void *arg), void *arg)
+{
+    if (!fn) {
+        errno = EINVAL;
+        return -1;
+    }
+    ensureInit();
+    const pcpu__image &img = startImage();
+#ifdef PCPU_SHARED_RUNTIME
+    if (programImage) {
+#else
+    {
+#endif
+        char exe[256];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        exe[n > 0 ? n : 0] = 0;
+        pcpu_block_info info{PCPU_BLOCK_PROGRAM, n > 0 ? exe : "program", img.start,
+                             spaceUnitOffset(img.start), static_cast<size_t>(img.end - img.start), 1};
+        if (int r = fn(&info, arg))
+            return r;
+    }
+    if (int r = sharedBlocks(fn, arg))
+        return r;
+    pcpu_stats st{};
+    pcpu_get_stats(&st);
+    pcpu_block_info dyn{PCPU_BLOCK_DYNAMIC, "dynamic", nullptr, 0, st.dynamic_bytes, st.dynamic_allocations};
+    return fn(&dyn, arg);
 }
 
 // The program's table, the runtime's own (the same one in libpercpu.a),

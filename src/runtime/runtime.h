@@ -67,6 +67,10 @@ void spaceStats(pcpu_stats *st);
 // Lock-free; usable from a signal handler.
 bool spaceContains(const void *canonical);
 
+// The offset of canonical address `p` in its unit (the same in every unit),
+// or 0 when no chunk owns it.  Lock-free.
+size_t spaceUnitOffset(const void *canonical);
+
 // What the canonical address `p` is, for the guard's message (lock-free,
 // racy reads: for a dying process).  Returns false when no chunk owns p.
 struct SpaceBlock {
@@ -105,7 +109,9 @@ void unguardInImage(uintptr_t from, uintptr_t to);
 // block and size, newest first; and the check, at start-up, that no other
 // copy of the runtime is in the process (stops it with a message if one is).
 const pcpu_export *sharedExport(const char *name);
-void sharedBlocks(void (*fn)(const char *path, uintptr_t block, size_t bytes, void *arg), void *arg);
+int sharedBlocks(int (*fn)(const pcpu_block_info *info, void *arg), void *arg);
+// Module block names (pcpu_module_block_name): forgotten when freed.
+void forgetBlockName(const void *canonical);
 void checkOneRuntime();
 
 // The configuration given to spaceInit (valid after it).

@@ -59,9 +59,17 @@ struct SharedObject {
     SharedObject *next = nullptr;
 };
 
+// A module block's name (pcpu_module_block_name).
+struct NamedBlock {
+    uintptr_t canonical = 0;
+    char *name = nullptr;
+    NamedBlock *next = nullptr;
+};
+
 struct Registry {
     FutexLock lock;
     SharedObject *head = nullptr; // newest first
+    NamedBlock *named = nullptr;  // newest first
     unsigned count = 0;
     size_t bytes = 0;
 };
@@ -408,11 +416,48 @@ const pcpu_export *sharedExport(const char *name)
     return nullptr;
 }
 
-void sharedBlocks(void (*fn)(const char *path, uintptr_t block, size_t bytes, void *arg), void *arg)
+// Shared objects, oldest first, then named module blocks, oldest first.
+// CONTEXT: takes the registry lock (fn must not load or unload).
+int sharedBlocks(int (*fn)(const pcpu_block_info *info, void *arg), void *arg)
 {
     LockGuard guard(registry.lock);
+    std::vector<const SharedObject *> objects;
     for (const SharedObject *o = registry.head; o; o = o->next)
-        fn(o->path, o->block, o->hi - o->lo, arg);
+        objects.push_back(o);
+    for (auto it = objects.rbegin(); it != objects.rend(); ++it) {
+        const SharedObject &o = **it;
+        pcpu_block_info info{PCPU_BLOCK_SHARED_OBJECT, o.path, reinterpret_cast<void *>(o.block),
+                             o.block ? spaceUnitOffset(reinterpret_cast<void *>(o.block)) : 0,
+                             o.hi - o.lo, 1};
+        if (int r = fn(&info, arg))
+            return r;
+    }
+    std::vector<const NamedBlock *> named;
+    for (const NamedBlock *b = registry.named; b; b = b->next)
+        named.push_back(b);
+    for (auto it = named.rbegin(); it != named.rend(); ++it) {
+        const NamedBlock &b = **it;
+        SpaceBlock sb;
+        size_t size = spaceDescribe(b.canonical, sb) && sb.live ? sb.bytes : 0;
+        pcpu_block_info info{PCPU_BLOCK_MODULE, b.name, reinterpret_cast<void *>(b.canonical),
+                             spaceUnitOffset(reinterpret_cast<void *>(b.canonical)), size, 1};
+        if (int r = fn(&info, arg))
+            return r;
+    }
+    return 0;
+}
+
+void forgetBlockName(const void *canonical)
+{
+    LockGuard guard(registry.lock);
+    for (NamedBlock **p = &registry.named; *p; p = &(*p)->next)
+        if ((*p)->canonical == reinterpret_cast<uintptr_t>(canonical)) {
+            NamedBlock *b = *p;
+            *p = b->next;
+            free(b->name);
+            free(b);
+            return;
+        }
 }
 
 } // namespace percpu::rt
@@ -495,6 +540,30 @@ int pcpu__register_shared(struct pcpu__image *image)
     image->block = reinterpret_cast<void *>(o->block);
     registry.count++;
     registry.bytes += size;
+    return 0;
+}
+
+// CONTEXT: takes the registry lock.
+int pcpu_module_block_name(void *canonical, const char *name)
+{
+    if (!canonical || !name) {
+        errno = EINVAL;
+        return -1;
+    }
+    forgetBlockName(canonical);
+    auto *b = static_cast<NamedBlock *>(calloc(1, sizeof(NamedBlock)));
+    char *copy = strdup(name);
+    if (!b || !copy) {
+        free(b);
+        free(copy);
+        errno = ENOMEM;
+        return -1;
+    }
+    b->canonical = reinterpret_cast<uintptr_t>(canonical);
+    b->name = copy;
+    LockGuard guard(registry.lock);
+    b->next = registry.named;
+    registry.named = b;
     return 0;
 }
 

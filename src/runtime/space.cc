@@ -1310,6 +1310,17 @@ bool spaceContains(const void *canonical)
     return false;
 }
 
+// CONTEXT: any, lock-free.  RETURNS: see runtime.h.
+size_t spaceUnitOffset(const void *canonical)
+{
+    uintptr_t p = reinterpret_cast<uintptr_t>(canonical);
+    unsigned n = space.nChunks.load(std::memory_order_acquire);
+    for (unsigned i = 0; i < n; ++i)
+        if (space.chunks[i]->owns(p))
+            return p - space.chunks[i]->canon;
+    return 0;
+}
+
 // CONTEXT: any, lock-free, racy reads (for a dying process).
 // RETURNS: see runtime.h.
 bool spaceDescribe(uintptr_t p, SpaceBlock &out)

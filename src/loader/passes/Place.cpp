@@ -13,6 +13,7 @@ Error placeBlock(Module &m)
                          "cannot allocate " + std::to_string(m.block.size) + " bytes of per-CPU data: " +
                              strerror(errno));
     m.blockCanon = reinterpret_cast<uintptr_t>(p);
+    pcpu_module_block_name(p, m.name.c_str()); // for pcpu_for_each_block(): best effort
     m.image.assign(m.block.size, 0);
     for (const PlacedSection &ps : m.block.sections) {
         m.secAddr[ps.section] = m.blockCanon + ps.offset;

@@ -14,10 +14,40 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
 namespace {
+
+// One line per block, by owner (pcpu_for_each_block): the program, each
+// shared object, each module, the dynamic allocations together.
+int printBlock(const pcpu_block_info *b, void *arg)
+{
+    const auto &mods = *static_cast<const std::vector<pcpu_module *> *>(arg);
+    std::string label;
+    switch (b->owner) {
+    case PCPU_BLOCK_PROGRAM: label = std::string("program ") + b->name; break;
+    case PCPU_BLOCK_SHARED_OBJECT: label = std::string("shared object ") + b->name; break;
+    case PCPU_BLOCK_MODULE: {
+        label = std::string("module ") + b->name;
+        for (pcpu_module *m : mods) {
+            pcpu_module_info info;
+            if (pcpu_module_get_info(m, &info) == 0 && info.far && !strcmp(info.name, b->name))
+                label += " (far)";
+        }
+        break;
+    }
+    case PCPU_BLOCK_DYNAMIC:
+        label = "dynamic allocations (" + std::to_string(b->count) + ")";
+        break;
+    }
+    if (b->canonical)
+        printf("  %-48s %#14zx %12zu\n", label.c_str(), b->offset, b->size);
+    else
+        printf("  %-48s %14s %12zu\n", label.c_str(), "-", b->size);
+    return 0;
+}
 
 void printStats(const std::vector<pcpu_module *> &mods)
 {
@@ -25,17 +55,10 @@ void printStats(const std::vector<pcpu_module *> &mods)
     pcpu_get_stats(&st);
     printf("per-CPU usage (%u units, stride %zu KiB, %u chunk(s), cpu source %s):\n", st.nr_units,
            st.unit_stride >> 10, st.nr_chunks, pcpu_cpu_source_name(st.cpu_source));
-    printf("  %-40s %12s\n", "owner", "bytes/unit");
-    printf("  %-40s %12zu\n", "host static block", st.static_bytes);
-    for (pcpu_module *m : mods) {
-        pcpu_module_info info;
-        pcpu_module_get_info(m, &info);
-        std::string label = std::string("module ") + info.name + (info.far ? " (far)" : "");
-        printf("  %-40s %12zu\n", label.c_str(), info.percpu_bytes);
-    }
-    printf("  %-40s %12zu\n", "dynamic allocations", st.dynamic_bytes);
-    printf("  %-40s %12zu\n", "committed per unit", st.committed_per_unit);
-    printf("  %-40s %12zu\n", "committed, all units", st.committed_bytes);
+    printf("  %-48s %14s %12s\n", "owner", "unit offset", "bytes/unit");
+    pcpu_for_each_block(printBlock, const_cast<std::vector<pcpu_module *> *>(&mods));
+    printf("  %-48s %14s %12zu\n", "committed per unit", "", st.committed_per_unit);
+    printf("  %-48s %14s %12zu\n", "committed, all units", "", st.committed_bytes);
 }
 
 } // namespace

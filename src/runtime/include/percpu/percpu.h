@@ -250,6 +250,34 @@ struct pcpu_stats {
 /* Fill *st.  RETURNS 0, or -1 with errno (EINVAL: st is NULL). MT-safe. */
 int pcpu_get_stats(struct pcpu_stats *st);
 
+/*
+ * pcpu_for_each_block() - the per-CPU space by owner.
+ *
+ * Calls fn once for each block: the program's static block, each shared
+ * object's (by path, see "Per-CPU variables in shared objects"), each
+ * module's (by the name the loader gave it), then one record for all
+ * dynamic allocations (pcpu_alloc, alloc_percpu, pools) together.  Each
+ * record gives the block's canonical address, its offset from the start of
+ * its unit (the same in every unit) and its size per CPU.  Stops at the
+ * first nonzero return of fn and returns it; else 0.  fn must not load or
+ * unload anything.  MT-safe.
+ */
+enum pcpu_block_owner {
+    PCPU_BLOCK_PROGRAM = 0,
+    PCPU_BLOCK_SHARED_OBJECT,
+    PCPU_BLOCK_MODULE,
+    PCPU_BLOCK_DYNAMIC
+};
+struct pcpu_block_info {
+    enum pcpu_block_owner owner;
+    const char *name;     /* program or shared object path, module name; "dynamic" */
+    void *canonical;      /* NULL for the dynamic total */
+    size_t offset;        /* offset in its unit (0 for the dynamic total) */
+    size_t size;          /* bytes per CPU */
+    size_t count;         /* 1, or the number of dynamic allocations */
+};
+int pcpu_for_each_block(int (*fn)(const struct pcpu_block_info *info, void *arg), void *arg);
+
 /* ---- Exclusive use of one CPU's copies ------------------------------------ */
 
 /*
@@ -302,6 +330,11 @@ int pcpu_module_block_free(void *canonical, int give_pages_back);
  * (unless PERCPU_COW=0); freeing gives them fresh zero pages.  RETURNS 0, or
  * -1 with errno EINVAL (not a live module block of at least `size` bytes). */
 int pcpu_module_block_fill(void *canonical, const void *image, size_t size);
+
+/* pcpu_module_block_name() - names a module block for pcpu_for_each_block()
+ * (the loader passes the module's path).  The name is copied; the block's
+ * free forgets it.  RETURNS 0, or -1 with errno (ENOMEM). */
+int pcpu_module_block_name(void *canonical, const char *name);
 
 /* pcpu_set_module_describer() - how the guard (PERCPU_GUARD=1) names a
  * module's per-CPU variable or code: `fn(addr, buf, len)` writes what `addr`
