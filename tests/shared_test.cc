@@ -264,8 +264,23 @@ TEST(SharedObjects, OpenAndCloseABigPluginManyTimes)
 #else
     EXPECT_LE(rssKiB(), rssAfterWarmUp + 4096) << "memory grows with each open";
 #endif
-    // The last block's canonical address, now free, faults.
+    EXPECT_NE(last, nullptr);
+}
+
+TEST(SharedObjectsDeathTest, AClosedPluginsCanonicalAddressFaults)
+{
     percpuDeathTestStyle();
-    volatile long *stale = last;
+    void *h = dlopen(SHARED_BIG_PLUGIN, RTLD_NOW | RTLD_LOCAL);
+    ASSERT_NE(h, nullptr) << dlerror();
+    auto initial = reinterpret_cast<long *(*)()>(dlsym(h, "big_initial_address"));
+    ASSERT_NE(initial, nullptr);
+    volatile long *stale = initial();
+    EXPECT_EQ(*per_cpu_ptr(stale, 0), 42);
+    ASSERT_EQ(dlclose(h), 0);
+    // The block went back to the allocator, zeroed in every unit...
+    int cpu;
+    for_each_possible_cpu(cpu)
+        ASSERT_EQ(*per_cpu_ptr(stale, cpu), 0) << "CPU " << cpu;
+    // ...and its canonical address faults.
     EXPECT_DEATH((void)*stale, "");
 }
