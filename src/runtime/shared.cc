@@ -36,7 +36,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <vector>
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -163,6 +162,43 @@ struct Move {
     uintptr_t value;
 };
 
+// A growable array on malloc: libpercpu.so.0 links no C++ library (a
+// program that loads it pays for none).
+template <typename T>
+class Array {
+public:
+    Array() = default;
+    Array(const Array &) = delete;
+    Array &operator=(const Array &) = delete;
+    ~Array() { free(items_); }
+    bool push(const T &v)
+    {
+        if (size_ == cap_) {
+            size_t cap = cap_ ? 2 * cap_ : 16;
+            auto *grown = static_cast<T *>(realloc(items_, cap * sizeof(T)));
+            if (!grown) {
+                failed_ = true;
+                return false;
+            }
+            items_ = grown;
+            cap_ = cap;
+        }
+        items_[size_++] = v;
+        return true;
+    }
+    size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    bool failed() const { return failed_; }
+    const T &operator[](size_t i) const { return items_[i]; }
+    const T *begin() const { return items_; }
+    const T *end() const { return items_ + size_; }
+
+private:
+    T *items_ = nullptr;
+    size_t size_ = 0, cap_ = 0;
+    bool failed_ = false;
+};
+
 struct Walk {
     const SharedObject *self = nullptr; // the object registering now
     int error = 0;
@@ -174,7 +210,7 @@ struct Walk {
 // metadata, for one): read them as the dynamic linker wrote them.
 #define PCPU_NO_ASAN __attribute__((no_sanitize("address")))
 
-PCPU_NO_ASAN void considerWord(uintptr_t where, std::vector<Move> &moves)
+PCPU_NO_ASAN void considerWord(uintptr_t where, Array<Move> &moves)
 {
     // The start-up record itself names the template: it stays as it is.
     // A template already copied into the units is inaccessible, its words
@@ -187,7 +223,7 @@ PCPU_NO_ASAN void considerWord(uintptr_t where, std::vector<Move> &moves)
     const uintptr_t v = *reinterpret_cast<const uintptr_t *>(where);
     for (const SharedObject *o = registry.head; o; o = o->next)
         if (inTemplate(*o, v)) {
-            moves.push_back({where, o->block + (v - o->lo)});
+            moves.push(Move{where, o->block + (v - o->lo)});
             return;
         }
 }
@@ -218,7 +254,7 @@ bool copiedFromSelf(const dl_phdr_info &info, const Dyn &d, const ElfW(Rela) &r,
     return true;
 }
 
-PCPU_NO_ASAN void storeMoves(const std::vector<Move> &moves)
+PCPU_NO_ASAN void storeMoves(const Array<Move> &moves)
 {
     for (const Move &m : moves)
         __atomic_store_n(reinterpret_cast<uintptr_t *>(m.where), m.value, __ATOMIC_RELAXED);
@@ -237,7 +273,7 @@ int moveInObject(dl_phdr_info *info, size_t, void *arg)
     if (!main && !self && !d.needsRuntime)
         return 0;
 
-    std::vector<Move> moves;
+    Array<Move> moves;
     for (uintptr_t p = d.rela; p && p + d.relaEnt <= d.rela + d.relaSize; p += d.relaEnt) {
         const auto &r = *reinterpret_cast<const ElfW(Rela) *>(p);
         if (main && copiedFromSelf(*info, d, r, w))
@@ -267,6 +303,12 @@ int moveInObject(dl_phdr_info *info, size_t, void *arg)
                     considerWord(where + (i - 1) * sizeof(ElfW(Addr)), moves);
             where += (8 * sizeof(ElfW(Addr)) - 1) * sizeof(ElfW(Addr));
         }
+    }
+    if (moves.failed()) {
+        snprintf(w.why, sizeof(w.why), "out of memory listing the addresses to move in %s",
+                 objectName(*info, main));
+        w.error = ENOMEM;
+        return 1;
     }
     if (moves.empty())
         return 0;
@@ -421,22 +463,22 @@ const pcpu_export *sharedExport(const char *name)
 int sharedBlocks(int (*fn)(const pcpu_block_info *info, void *arg), void *arg)
 {
     LockGuard guard(registry.lock);
-    std::vector<const SharedObject *> objects;
+    Array<const SharedObject *> objects;
     for (const SharedObject *o = registry.head; o; o = o->next)
-        objects.push_back(o);
-    for (auto it = objects.rbegin(); it != objects.rend(); ++it) {
-        const SharedObject &o = **it;
+        objects.push(o);
+    for (size_t i = objects.size(); i-- > 0;) {
+        const SharedObject &o = *objects[i];
         pcpu_block_info info{PCPU_BLOCK_SHARED_OBJECT, o.path, reinterpret_cast<void *>(o.block),
                              o.block ? spaceUnitOffset(reinterpret_cast<void *>(o.block)) : 0,
                              o.hi - o.lo, 1};
         if (int r = fn(&info, arg))
             return r;
     }
-    std::vector<const NamedBlock *> named;
+    Array<const NamedBlock *> named;
     for (const NamedBlock *b = registry.named; b; b = b->next)
-        named.push_back(b);
-    for (auto it = named.rbegin(); it != named.rend(); ++it) {
-        const NamedBlock &b = **it;
+        named.push(b);
+    for (size_t i = named.size(); i-- > 0;) {
+        const NamedBlock &b = *named[i];
         SpaceBlock sb;
         size_t size = spaceDescribe(b.canonical, sb) && sb.live ? sb.bytes : 0;
         pcpu_block_info info{PCPU_BLOCK_MODULE, b.name, reinterpret_cast<void *>(b.canonical),

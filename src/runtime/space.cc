@@ -1073,8 +1073,12 @@ int spaceInit(const SpaceConfig &config)
         insertFree(*c, staticEnd, own0End - staticEnd);
     if (tailG > own0End)
         markUsed(*c, own0End, tailG - own0End);
+    // Past the limit: one used granule as a sentinel (no free block merges
+    // across it, nothing is handed out past the limit), not a bit for each
+    // granule of the stride: that was a megabyte of bitmap written at
+    // start-up, hundreds of page faults.
     if (tailEnd < c->nGran)
-        markUsed(*c, tailEnd, c->nGran - tailEnd);
+        markUsed(*c, tailEnd, 1);
     c->frontier = tailG;
     c->limit = tailEnd;
     if (__lsan_register_root_region && std::max(staticEnd, own0End) > 0) // the static block,
