@@ -182,6 +182,44 @@ for n in (16, 4096):
 PY
 
 echo
+echo "per-CPU variables in shared objects (bench/shared; min / median / max of 5)"
+"$build/bench/percpu-shared-bench" "${reps[@]}" --benchmark_min_time=0.2 > "$out/shared.json"
+python3 - "$out" <<'PY'
+import json, os, sys
+d = json.load(open(os.path.join(sys.argv[1], "shared.json")))
+def ns(b): return b["real_time"] * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
+reps = {}
+for b in d["benchmarks"]:
+    if b.get("run_type") == "iteration":
+        reps.setdefault(b["run_name"], []).append(ns(b))
+def med(name): v = sorted(reps[name]); return v[len(v) // 2]
+def spread(name, per=1.0): v = sorted(reps[name]); return f"{v[0]/per:9.2f} / {v[len(v)//2]/per:9.2f} / {v[-1]/per:9.2f}"
+def target(label, ok): print(f"  {label:86s} {'ok' if ok else 'MISSED'}")
+inc = {k: k for k in ("BM_this_cpu_inc_program_var", "BM_this_cpu_inc_library_var_from_program",
+                      "BM_this_cpu_inc_library_static_in_library")}
+print("  this_cpu_inc, ns per operation (loops of 1000):")
+for k, label in (("BM_this_cpu_inc_program_var", "the program's variable"),
+                 ("BM_this_cpu_inc_library_var_from_program", "a library's variable, from the program"),
+                 ("BM_this_cpu_inc_library_static_in_library", "a library's static variable, in the library")):
+    print(f"    {label:44s} {spread(k, 1000)}")
+base = med("BM_this_cpu_inc_program_var")
+for k, label in (("BM_this_cpu_inc_library_var_from_program", "from the program"),
+                 ("BM_this_cpu_inc_library_static_in_library", "in the library")):
+    r = med(k) / base
+    target(f"    library / program ({label}): {r:.2f}x (target <= 1.15)", r <= 1.15)
+print("  dlopen + dlclose, us:")
+print(f"    plugin with a per-CPU block                  {spread('BM_dlopen_dlclose_percpu_plugin', 1000)}")
+print(f"    the same plugin, plain                       {spread('BM_dlopen_dlclose_plain_plugin', 1000)}")
+r = med("BM_dlopen_dlclose_percpu_plugin") / med("BM_dlopen_dlclose_plain_plugin")
+target(f"    with / without: {r:.2f}x (target <= 1.3)", r <= 1.3)
+print("  start-up (posix_spawn + exit), us:")
+print(f"    two libraries with per-CPU data              {spread('BM_startup_two_percpu_libraries/real_time', 1000)}")
+print(f"    the same, plain                              {spread('BM_startup_two_plain_libraries/real_time', 1000)}")
+r = med("BM_startup_two_percpu_libraries/real_time") / med("BM_startup_two_plain_libraries/real_time")
+target(f"    with / without: {r:.2f}x (target <= 1.1)", r <= 1.1)
+PY
+
+echo
 echo "start-up with a static per-CPU block: memory (PSS) and time, copy-on-write image against a copy per unit"
 python3 - "$build" <<'PY'
 import subprocess, sys, time, os

@@ -264,12 +264,16 @@ void chooseCpuSource()
 constinit const pcpu__image *programImage = nullptr;
 
 #ifdef PCPU_SHARED_RUNTIME
-// Chunk 0 needs a canonical page that nothing else uses.  With no program
-// block, it is this one: a page of the runtime's own .bss, made
-// inaccessible as a template page is.
-alignas(PCPU_PAGE_BYTES) char anchorPage[PCPU_PAGE_BYTES] __attribute__((section(".bss.percpu_anchor")));
+// Chunk 0 needs canonical addresses that nothing else uses.  With no
+// program block, they are these: address space in the runtime's own .bss
+// (no memory: it is made inaccessible at start-up, as the program's
+// reservation is), where the blocks of shared objects and the first dynamic
+// allocations go, as they go to the program's reservation when it has one.
+constexpr size_t kAnchorBytes = size_t{16} << 20;
+alignas(PCPU_PAGE_BYTES) char anchorSpace[kAnchorBytes] __attribute__((section(".bss.percpu_anchor")));
 constinit const pcpu__image anchorImage = {
-    PCPU__IMAGE_VERSION, 0, anchorPage, anchorPage, anchorPage + PCPU_PAGE_BYTES, nullptr, nullptr,
+    PCPU__IMAGE_VERSION, 0, anchorSpace, anchorSpace, anchorSpace + PCPU_PAGE_BYTES,
+    anchorSpace + PCPU_PAGE_BYTES, anchorSpace + kAnchorBytes,
     __ehdr_start, _end, nullptr, nullptr, nullptr};
 #endif
 

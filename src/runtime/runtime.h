@@ -100,8 +100,11 @@ FaultAccess faultAccess(const void *ucontext);
 // Makes [from, to), a page range of a loaded image whose contents now live
 // in the units (a template), fault on access (under LeakSanitizer, which
 // reads every writable segment: poisoned instead); unguardInImage() undoes
-// the poisoning before the image is unmapped (space.cc).
-void guardInImage(uintptr_t from, uintptr_t to);
+// the poisoning before the image is unmapped (space.cc).  `replace` maps
+// fresh inaccessible pages there (the image's pages are given back: the
+// program's, for good), else only their protection changes (a shared
+// object's, which dlclose() unmaps: a third of the cost of a dlopen).
+void guardInImage(uintptr_t from, uintptr_t to, bool replace = true);
 void unguardInImage(uintptr_t from, uintptr_t to);
 
 // Shared objects' blocks (shared.cc): the export record for `name` in the

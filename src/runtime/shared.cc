@@ -576,7 +576,7 @@ int pcpu__register_shared(struct pcpu__image *image)
     }
     const uintptr_t pageLo = o->lo, pageHi = reinterpret_cast<uintptr_t>(image->page_end);
     if (size && pageLo % kPageBytes == 0 && pageHi % kPageBytes == 0 && pageHi >= o->hi) {
-        guardInImage(pageLo, pageHi);
+        guardInImage(pageLo, pageHi, false);
         o->guarded = true;
     }
     image->block = reinterpret_cast<void *>(o->block);

@@ -127,12 +127,16 @@ void *mapNoReserve(size_t bytes, int prot)
 // The allocator's own memory, named "[anon:percpu-metadata]" in
 // /proc/PID/maps and smaps where the kernel names anonymous mappings
 // (Linux 5.17, CONFIG_ANON_VMA_NAME), so that its cost can be read there.
+// A kernel without names says so once (EINVAL): not asked again.
 void *mapMetadata(size_t bytes)
 {
+    static std::atomic<bool> unnamed{false};
     void *p = mapNoReserve(bytes, PROT_READ | PROT_WRITE);
-    if (p)
+    if (p && !unnamed.load(std::memory_order_relaxed) &&
         prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, reinterpret_cast<unsigned long>(p), bytes,
-              reinterpret_cast<unsigned long>("percpu-metadata"));
+              reinterpret_cast<unsigned long>("percpu-metadata")) != 0 &&
+        errno == EINVAL)
+        unnamed.store(true, std::memory_order_relaxed);
     return p;
 }
 
@@ -998,7 +1002,7 @@ extern "C" void __lsan_ignore_object(const void *) __attribute__((weak));
 extern "C" void __asan_poison_memory_region(const volatile void *, size_t) __attribute__((weak));
 extern "C" void __asan_unpoison_memory_region(const volatile void *, size_t) __attribute__((weak));
 
-void guardInImage(uintptr_t from, uintptr_t to)
+void guardInImage(uintptr_t from, uintptr_t to, bool replace)
 {
     if (to <= from)
         return;
@@ -1008,7 +1012,10 @@ void guardInImage(uintptr_t from, uintptr_t to)
             __asan_poison_memory_region(p, to - from);
         return;
     }
-    mmap(p, to - from, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    if (replace)
+        mmap(p, to - from, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    else
+        mprotect(p, to - from, PROT_NONE);
 }
 
 void unguardInImage(uintptr_t from, uintptr_t to)
