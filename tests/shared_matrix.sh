@@ -54,4 +54,13 @@ if out=$("$o/host" "$first/plugin.so" 2>&1); then
 fi
 [[ $out == *"copies the per-CPU variable 'b_count' of "*libb.so*"(a copy relocation)"* ]] ||
   { echo "unexpected refusal: $out"; exit 1; }
+# check: the libraries built this way pass; liba linked plainly (its
+# per-CPU variables merged into .data, one copy for all CPUs) is reported.
+"$tool" check "$first/liba.so" "$first/libb.so" "$first/plugin.so" ||
+  { echo "check refused a per-CPU shared object"; exit 1; }
+"$gcc" -shared -o "$o/liba-plain.so" "$first/liba.o"
+rc=0
+out=$("$tool" check "$o/liba-plain.so" 2>&1) || rc=$?
+[ "$rc" = 1 ] && [[ $out == *"liba-plain.so: error: shared object has "*"[shared-object]"* ]] ||
+  { echo "check on a plainly linked per-CPU library (exit $rc): $out"; exit 1; }
 echo "shared matrix ok ($runs builds)"

@@ -5,6 +5,7 @@
 #include "percpu/elfpatch/Target.h"
 
 #include "llvm/BinaryFormat/ELF.h"
+#include "llvm/Object/ELFTypes.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MathExtras.h"
@@ -97,6 +98,7 @@ private:
     void unsupportedRelocations(const ObjectFile &f);
     void exportRecords(const ObjectFile &f);
     void hostLayout(const ObjectFile &f);
+    void sharedObject(const ObjectFile &f);
     void kindMismatch();
     void kernelReferences(
         const ObjectFile &f,
@@ -700,6 +702,91 @@ void Checker::exportRecords(const ObjectFile &f)
     }
 }
 
+namespace {
+
+// Whether a note of `owner` with type `type` is in one of f's SHT_NOTE sections.
+bool hasNote(const ObjectFile &f, StringRef owner, uint32_t type)
+{
+    for (const Section &s : f.sections) {
+        if (s.type != SHT_NOTE)
+            continue;
+        for (size_t at = 0; at + 12 <= s.data.size();) {
+            uint32_t nameSize, descSize, t;
+            std::memcpy(&nameSize, s.data.data() + at, 4);
+            std::memcpy(&descSize, s.data.data() + at + 4, 4);
+            std::memcpy(&t, s.data.data() + at + 8, 4);
+            const size_t len = 12 + alignTo(nameSize, 4) + alignTo(descSize, 4);
+            if (len > s.data.size() - at)
+                break;
+            StringRef name(reinterpret_cast<const char *>(s.data.data() + at + 12), nameSize);
+            if (t == type && name.rtrim('\0') == owner)
+                return true;
+            at += len;
+        }
+    }
+    return false;
+}
+
+// The names of f's dynamic symbols, defined (true) or undefined (false).
+std::vector<std::pair<StringRef, bool>> dynamicSymbols(const ObjectFile &f)
+{
+    std::vector<std::pair<StringRef, bool>> out;
+    const Section *dynsym = nullptr;
+    for (const Section &s : f.sections)
+        if (s.type == SHT_DYNSYM)
+            dynsym = &s;
+    if (!dynsym || dynsym->link >= f.sections.size())
+        return out;
+    const std::vector<uint8_t> &strtab = f.sections[dynsym->link].data;
+    using Sym = llvm::object::ELF64LE::Sym;
+    for (size_t at = sizeof(Sym); at + sizeof(Sym) <= dynsym->data.size(); at += sizeof(Sym)) {
+        Sym sym;
+        std::memcpy(&sym, dynsym->data.data() + at, sizeof(Sym));
+        uint32_t off = sym.st_name;
+        if (off >= strtab.size())
+            continue;
+        const char *name = reinterpret_cast<const char *>(strtab.data() + off);
+        out.emplace_back(StringRef(name, strnlen(name, strtab.size() - off)), sym.st_shndx != SHN_UNDEF);
+    }
+    return out;
+}
+
+} // namespace
+
+// A shared object that defines or uses per-CPU data must be linked as one
+// (percpu_add_library, percpu-elfpatch link --shared): linked plainly, its
+// per-CPU variables are ordinary data, one copy for every CPU, and nothing
+// fails.  What such an object is built with carries a note (owner
+// "percpu-runtime", type 3: the start-up object library.cc).
+void Checker::sharedObject(const ObjectFile &f)
+{
+    if (f.elfType != ET_DYN || f.sectionByName(".interp"))
+        return; // a program (PIE), or a static one
+    if (hasNote(f, "percpu-runtime", 3) || hasNote(f, "percpu-runtime", 2))
+        return; // linked as a per-CPU shared object, or the runtime itself
+    std::string evidence;
+    for (const Section &s : f.sections)
+        if (evidence.empty() && s.index && (s.flags & SHF_ALLOC) && classifySection(s.name))
+            evidence = "a per-CPU section (" + s.name + ")";
+    if (evidence.empty() && f.sectionByName("percpu_exports"))
+        evidence = "an export table (percpu_exports: EXPORT_PER_CPU_SYMBOL or EXPORT_SYMBOL)";
+    if (evidence.empty())
+        for (const auto &[name, defined] : dynamicSymbols(f))
+            if (!defined && (name == "pcpu_unit_offset" || name == "pcpu__unit_base" ||
+                             name == "pcpu__rseq_offset" || name == "pcpu__this_cpu_slow")) {
+                evidence = "per-CPU accesses (it uses " + name.str() + ")";
+                break;
+            }
+    if (evidence.empty())
+        return;
+    report(Rule::SharedObject, f.path,
+           "shared object has " + evidence +
+               " but was not linked as a per-CPU shared object: its per-CPU variables are one "
+               "variable for every CPU, and per-CPU variables of other objects that it reaches "
+               "may not be moved to their blocks; link it with percpu_add_library() (CMake) or "
+               "`percpu-elfpatch link --shared`");
+}
+
 std::vector<Diagnostic> Checker::run()
 {
     for (const ObjectFile &f : files_) {
@@ -716,6 +803,7 @@ std::vector<Diagnostic> Checker::run()
             exportRecords(f);
         } else {
             hostLayout(f);
+            sharedObject(f);
         }
     }
     kindMismatch();

@@ -29,6 +29,7 @@ constexpr RuleInfo kRules[] = {
     {Rule::UnsupportedRelocation, "unsupported-relocation", "a relocation type the loader or the patcher does not implement", kBoth},
     {Rule::InitFailed, "init-failed", "a module's module_init returned non-zero, or its constructor threw", kLoadRule},
     {Rule::Load, "load", "the loader could not map, protect or register a module", kLoadRule},
+    {Rule::SharedObject, "shared-object", "a shared object with per-CPU data was not linked as one (percpu_add_library, link --shared)"},
     {Rule::Internal, "internal", "patch or link built an inconsistent object (a bug in percpu-elfpatch)", kWriteRule},
 };
 // The table is indexed by the enum: each entry must sit at its own value.

@@ -63,7 +63,7 @@ json::Value layoutJson(const LayoutReport &r)
     json::Object o{{kFormat, "percpu-layout"},
                    {kVersion, 1},
                    {kFile, r.file},
-                   {kKind, r.program ? "program" : r.kernel ? "kernel-module" : "object"},
+                   {kKind, r.sharedObject ? "shared-object" : r.program ? "program" : r.kernel ? "kernel-module" : "object"},
                    {kBlock, json::Object{{kSize, static_cast<int64_t>(r.blockSize)},
                                           {kAlign, static_cast<int64_t>(r.blockAlign)},
                                           {kPadding, static_cast<int64_t>(r.padding)},

@@ -77,6 +77,7 @@ LayoutReport buildLayoutReport(const ObjectFile &obj, unsigned cpus, uint64_t ca
     r.cpus = cpus;
     r.cacheline = cacheline;
     r.program = !obj.isRelocatable();
+    r.sharedObject = obj.elfType == llvm::ELF::ET_DYN && !obj.sectionByName(".interp");
     bool found = false;
     BlockLayout b = r.program ? linkedBlock(obj, found) : planBlock(obj);
     r.blockSize = b.size;
@@ -151,7 +152,11 @@ std::string layoutText(const LayoutReport &r)
     std::string out;
     raw_string_ostream os(out);
     os << r.file << ": per-CPU block of "
-       << (r.program ? "a linked program" : r.kernel ? "a kernel module" : "a relocatable object") << "\n";
+       << (r.sharedObject ? "a shared object"
+           : r.program    ? "a linked program"
+           : r.kernel     ? "a kernel module"
+                          : "a relocatable object")
+       << "\n";
     if (r.rows.empty() && r.blockSize == 0) {
         os << "  no per-CPU data\n";
         return out;

@@ -24,6 +24,22 @@ extern char _end[] __attribute__((weak, visibility("hidden")));
 extern const struct pcpu_export __start_percpu_exports[] __attribute__((weak, visibility("hidden")));
 extern const struct pcpu_export __stop_percpu_exports[] __attribute__((weak, visibility("hidden")));
 
+// What `percpu-elfpatch check` looks for in a shared object: this one was
+// linked as a per-CPU shared object (owner "percpu-runtime", type 3; the
+// runtime's own copies are types 1 and 2, see shared.cc).
+#if defined(__aarch64__)
+#define PCPU_NOTE_TYPE "%note"
+#else
+#define PCPU_NOTE_TYPE "@note"
+#endif
+__asm__(".pushsection .note.percpu.library, \"aR\", " PCPU_NOTE_TYPE "\n"
+        ".balign 4\n"
+        ".long 15, 4, 3\n"
+        ".asciz \"percpu-runtime\"\n"
+        ".balign 4\n"
+        ".long 1\n"
+        ".popsection\n");
+
 static struct pcpu__image pcpu_library_image = {
     PCPU__IMAGE_VERSION, 0,
     __per_cpu_start, __per_cpu_end, __per_cpu_page_end,

@@ -45,6 +45,7 @@ enum class Rule : uint8_t {
     UnsupportedRelocation,
     InitFailed,
     Load,
+    SharedObject,
     Internal,
 };
 

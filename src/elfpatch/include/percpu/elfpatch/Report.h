@@ -30,6 +30,7 @@ struct LayoutRow {
 struct LayoutReport {
     std::string file;
     bool program = false;
+    bool sharedObject = false; // a linked shared object (a program without .interp)
     uint64_t blockSize = 0, blockAlign = 1, padding = 0;
     unsigned cpus = 1;
     uint64_t cacheline = 64;
