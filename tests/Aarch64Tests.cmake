@@ -145,6 +145,13 @@ add_test(NAME loader.zstd COMMAND thirdparty_test --gtest_filter=Zstd.*)
 set_tests_properties(loader.zlib loader.zstd PROPERTIES
   ENVIRONMENT "PERCPU_ZLIB_MODULE=${PERCPU_ZLIB_MODULE};PERCPU_ZSTD_MODULE=${PERCPU_ZSTD_MODULE}")
 
+# Per-CPU variables in shared objects: libraries, a plugin and the program
+# built by the cross gcc and by clang, linked through the arm64 tool.
+percpu_test(shared.cross PROPERTIES PASS_REGULAR_EXPRESSION "shared cross ok"
+            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/shared_cross.sh ${PERCPU_EMULATED_ELFPATCH}
+                    $<TARGET_FILE_DIR:percpu_runtime> ${PROJECT_SOURCE_DIR} ${CMAKE_C_COMPILER}
+                    ${PERCPU_CLANG} ${CMAKE_CROSSCOMPILING_EMULATOR})
+
 # ---- percpu-elfpatch ---------------------------------------------------------------
 # The golden tests, run by the arm64 binary.
 percpu_golden_tests(${PERCPU_EMULATED_ELFPATCH})
