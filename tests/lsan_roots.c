@@ -2,7 +2,8 @@
  * LeakSanitizer and per-CPU memory (the ASan preset runs it).  Heap
  * pointers kept only in per-CPU memory are not leaks: in a static per-CPU
  * variable on two CPUs, in an alloc_percpu object, and in one allocated
- * past the first chunk (ctest runs it with a 64 KiB stride too).  With
+ * past the first chunk (ctest runs it with a 64 KiB stride too), and in a
+ * shared library's per-CPU variable (testdata/shared/lsan_lib.c).  With
  * "lose", one pointer is also truly lost, and LeakSanitizer must report
  * exactly that one (33 bytes).
  */
@@ -16,6 +17,7 @@ DEFINE_PER_CPU(void *, lsan_stash);
 DEFINE_PER_CPU(void *, lsan_stash_last);
 
 static void *volatile sink;
+void lib_stash_malloc(size_t n);
 
 int main(int argc, char **argv)
 {
@@ -39,11 +41,12 @@ int main(int argc, char **argv)
         pcpu_get_stats(&st);
     }
     *per_cpu_ptr(far, nr_cpu_ids - 1) = malloc(103);
+    lib_stash_malloc(104);
 
     if (argc > 1 && !strcmp(argv[1], "lose")) {
         sink = malloc(33);
         sink = NULL;
     }
-    printf("stashed 100, 101, 102 and 103 bytes in per-CPU memory (%u chunks)\n", st.nr_chunks);
+    printf("stashed 100, 101, 102, 103 and 104 bytes in per-CPU memory (%u chunks)\n", st.nr_chunks);
     return 0;
 }

@@ -48,4 +48,16 @@ static void pcpu_program_start(int, char **, char **envp)
 __attribute__((section(".preinit_array"), used)) static void (*pcpu_program_entry)(
     int, char **, char **) = pcpu_program_start;
 
+// A constructor of the program runs after the C library registered the
+// dynamic linker's exit-time destructors, so an exit handler registered
+// from here runs before them: the runtime then knows that shared objects'
+// destructors run because the process exits, not because of dlclose().
+extern void pcpu__program_running(void) __attribute__((weak));
+
+__attribute__((constructor)) static void pcpu_program_constructed(void)
+{
+    if (pcpu__program_running)
+        pcpu__program_running();
+}
+
 } // extern "C"

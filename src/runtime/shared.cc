@@ -32,6 +32,7 @@
 #include "runtime.h"
 #include "lock.h"
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -67,6 +68,12 @@ struct NamedBlock {
 
 struct Registry {
     FutexLock lock;
+    // Set by an exit handler that runs before the dynamic linker's
+    // destructors of shared objects (pcpu__program_running): at exit a block
+    // is not given back.  Zeroing it would only cost time, and would hide
+    // from LeakSanitizer (whose check runs after those destructors) the
+    // heap pointers it held.
+    std::atomic<bool> exiting{false};
     SharedObject *head = nullptr; // newest first
     NamedBlock *named = nullptr;  // newest first
     unsigned count = 0;
@@ -585,6 +592,14 @@ int pcpu__register_shared(struct pcpu__image *image)
     return 0;
 }
 
+// From the program's start-up object, in a constructor (see program.cc).
+void pcpu__program_running(void)
+{
+    static std::atomic<bool> once{false};
+    if (!once.exchange(true))
+        atexit([] { registry.exiting.store(true, std::memory_order_relaxed); });
+}
+
 // CONTEXT: takes the registry lock.
 int pcpu_module_block_name(void *canonical, const char *name)
 {
@@ -630,7 +645,7 @@ void pcpu__unregister_shared(struct pcpu__image *image)
     if (!o)
         return;
     unlink(o);
-    if (o->block) {
+    if (o->block && !registry.exiting.load(std::memory_order_relaxed)) {
         char why[256];
         if (spaceFree(reinterpret_cast<void *>(o->block), Owner::Module, why, sizeof(why)) != 0)
             fprintf(stderr, "percpu: %s: %s\n", o->path ? o->path : "?", why);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Linked programs and shared objects are checked for what applies to them
-# (the host-layout rules), not read as modules: their dynamic relocations
+# (the host-layout and shared-object rules), not read as modules: their dynamic relocations
 # index .dynsym, which a reader of .symtab took for "relocation N refers to
 # symbol M, past the 0 symbols".  A stripped host gets a note (its bounds went
 # with the symbol table), not a false host-layout error; percpu-load refuses
@@ -23,9 +23,20 @@ run() { # $1: expected exit status, then the command; prints its output
   printf '%s' "$out"
 }
 
+# A module linked plainly as a shared object: its per-CPU data became one
+# copy for all CPUs, which the shared-object rule says, and nothing else is
+# wrong with it (no relocation taken for a module's).
 "$bindir/ld.lld" -shared -o "$tmp/libm.so" "$obj"
-out=$(run 0 "$tool" check "$tmp/libm.so")
-grep -q 'error' <<<"$out" && fail "check of a shared object: $out"
+out=$(run 1 "$tool" check "$tmp/libm.so")
+grep -q 'libm.so: error: shared object has .*\[shared-object\]' <<<"$out" ||
+  fail "check of a plainly linked per-CPU shared object said: $out"
+[ "$(grep -c 'error' <<<"$out")" = 1 ] || fail "check of a shared object: $out"
+# A shared object without per-CPU data is clean.
+printf 'int f(void) { return 1; }\n' > "$tmp/plain.c"
+"$bindir/clang" -fPIC -c "$tmp/plain.c" -o "$tmp/plain.o"
+"$bindir/ld.lld" -shared -o "$tmp/libplain.so" "$tmp/plain.o"
+out=$(run 0 "$tool" check "$tmp/libplain.so")
+grep -q 'error' <<<"$out" && fail "check of a shared object without per-CPU data: $out"
 out=$(run 0 "$tool" check "$(type -P true)")
 grep -q 'error' <<<"$out" && fail "check of a system program: $out"
 out=$(run 0 "$tool" check "$host")

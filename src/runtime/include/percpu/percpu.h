@@ -398,6 +398,7 @@ struct pcpu__image {
     void *block;                        /* set by the runtime: the object's block */
 };
 void pcpu__start_program(const struct pcpu__image *image, char **envp);
+void pcpu__program_running(void);
 int pcpu__register_shared(struct pcpu__image *image);
 void pcpu__unregister_shared(struct pcpu__image *image);
 
