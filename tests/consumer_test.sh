@@ -124,6 +124,10 @@ rpath=()
 # shellcheck disable=SC2046
 "$cc" -o "$tmp/app-pc" "$src/testdata/consumer/main.c" $(pkg-config --cflags --libs percpu) "${rpath[@]}"
 "$tmp/app-pc"
+# A fully static program: --static gives libpercpu.a what it needs.
+# shellcheck disable=SC2046
+"$cc" -static -o "$tmp/app-static" "$src/testdata/consumer/main.c" $(pkg-config --cflags --libs --static percpu)
+"$tmp/app-static"
 # A shared library and a plugin, linked through `percpu-elfpatch link --shared`.
 elfpatch=$(pkg-config --variable=elfpatch percpu-library)
 for f in libcounters dlplugin; do

@@ -240,6 +240,12 @@ PCPU_NO_ASAN void considerWord(uintptr_t where, Array<Move> &moves)
 // copy would be one variable for every CPU.  RETURNS: whether it did.
 bool copiedFromSelf(const dl_phdr_info &info, const Dyn &d, const ElfW(Rela) &r, Walk &w)
 {
+#ifndef PCPU_SHARED_RUNTIME
+    // libpercpu.a registers no shared object (see pcpu__register_shared),
+    // and a static program has no dlopen().
+    (void)info, (void)d, (void)r, (void)w;
+    return false;
+#else
     if (ELF64_R_TYPE(r.r_info) != kCopyReloc || !d.symtab || !d.strtab)
         return false;
     const auto *sym = reinterpret_cast<const ElfW(Sym) *>(d.symtab) + ELF64_R_SYM(r.r_info);
@@ -259,6 +265,7 @@ bool copiedFromSelf(const dl_phdr_info &info, const Dyn &d, const ElfW(Rela) &r,
              objectName(info, true), name, w.self->path);
     w.error = ENOEXEC;
     return true;
+#endif
 }
 
 PCPU_NO_ASAN void storeMoves(const Array<Move> &moves)
@@ -519,6 +526,18 @@ extern "C" {
 // RETURNS: 0, or -1 with errno and a message on stderr.
 int pcpu__register_shared(struct pcpu__image *image)
 {
+#ifndef PCPU_SHARED_RUNTIME
+    // A program linked with libpercpu.a that exports its symbols (as
+    // percpu_add_host does) would take a shared object's registration
+    // itself; start-up has refused the process already if the object
+    // brought libpercpu.so.0 (checkOneRuntime), so this is a library built
+    // against an older runtime, or a process that skipped that check.
+    fprintf(stderr, "percpu: a shared object with per-CPU data needs the shared runtime "
+                    "(libpercpu.so.0), and this program was linked with libpercpu.a\n");
+    (void)image;
+    errno = ENOTSUP;
+    return -1;
+#endif
     initialize();
     if (!image || image->version != PCPU__IMAGE_VERSION || image->end < image->start) {
         fprintf(stderr, "percpu: a shared object's start-up record is malformed (version %u)\n",
