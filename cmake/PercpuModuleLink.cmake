@@ -7,16 +7,8 @@
 # response files) are kept; they go to `percpu-elfpatch link`.
 include("${PERCPU_TOOLS}")
 
-set(command)
-set(after_dashes FALSE)
-math(EXPR last "${CMAKE_ARGC} - 1")
-foreach(i RANGE 1 ${last})
-  if(after_dashes)
-    list(APPEND command "${CMAKE_ARGV${i}}")
-  elseif(CMAKE_ARGV${i} STREQUAL "--")
-    set(after_dashes TRUE)
-  endif()
-endforeach()
+include("${CMAKE_CURRENT_LIST_DIR}/PercpuLauncherArgs.cmake")
+percpu_launcher_command(command)
 list(LENGTH command n)
 if(n LESS 2)
   message(FATAL_ERROR "percpu_add_module(${PERCPU_MODULE}): no link command after '--'")

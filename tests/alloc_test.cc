@@ -350,16 +350,6 @@ int numaNodes()
     return n;
 }
 
-long mapsCount()
-{
-    FILE *f = fopen("/proc/self/maps", "r");
-    long n = 0;
-    for (int ch; f && (ch = getc(f)) != EOF;)
-        n += ch == '\n';
-    if (f)
-        fclose(f);
-    return n;
-}
 
 // Allocating and freeing adds no mapping: a chunk's units are one mapping
 // (ctest runs it at 4096 possible CPUs, where 10^6 objects of 8..256 bytes
@@ -368,7 +358,7 @@ long mapsCount()
 TEST(Allocator, MappingsStayBoundedWithAMillionLiveObjects)
 {
     const pcpu_stats base = stats();
-    const long maps0 = mapsCount();
+    const long maps0 = percpu::test::mapsCount();
     std::mt19937 rng(7);
     const size_t count = pcpu_nr_cpus() > 64 ? 1000000 : 200000;
     std::vector<void *> objs(count);
@@ -385,7 +375,7 @@ TEST(Allocator, MappingsStayBoundedWithAMillionLiveObjects)
         ASSERT_NE(objs[k], nullptr);
     }
     const pcpu_stats grown = stats();
-    const long added = mapsCount() - maps0;
+    const long added = percpu::test::mapsCount() - maps0;
     const long units = static_cast<long>(grown.nr_units);
     const long chunks = static_cast<long>(grown.nr_chunks - base.nr_chunks);
     // A new chunk: its reservation and the units' mapping, a few mappings;
@@ -406,7 +396,7 @@ TEST(Allocator, MappingsStayBoundedWithAMillionLiveObjects)
         fclose(f);
     }
     if (limit > 0) {
-        EXPECT_LT(mapsCount(), limit);
+        EXPECT_LT(percpu::test::mapsCount(), limit);
     }
     // Freeing them all reads every copy of each: 4 * 10^9 reads at 4096
     // units.  There, the process ends with them (ctest runs this test alone).

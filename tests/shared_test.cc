@@ -7,6 +7,7 @@
 #include <percpu/loader.h>
 
 #include "death_test_style.h"
+#include "test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -69,17 +70,6 @@ void onMigratingThreads(unsigned threads, long iterations, F work)
         });
     for (std::thread &th : pool)
         th.join();
-}
-
-long vmas()
-{
-    FILE *f = fopen("/proc/self/maps", "re");
-    long n = 0;
-    for (int ch; f && (ch = getc(f)) != EOF;)
-        n += ch == '\n';
-    if (f)
-        fclose(f);
-    return n;
 }
 
 long rssKiB()
@@ -254,11 +244,11 @@ TEST(SharedObjects, OpenAndCloseABigPluginManyTimes)
         last = initial();
         ASSERT_EQ(dlclose(h), 0);
         if (i == std::min(100, rounds - 1)) {
-            vmasAfterWarmUp = vmas();
+            vmasAfterWarmUp = percpu::test::mapsCount();
             rssAfterWarmUp = rssKiB();
         }
     }
-    EXPECT_LE(vmas(), vmasAfterWarmUp + 4) << "mappings grow with each open";
+    EXPECT_LE(percpu::test::mapsCount(), vmasAfterWarmUp + 4) << "mappings grow with each open";
 #if defined(__SANITIZE_THREAD__)
     (void)rssAfterWarmUp; // TSan keeps the shadow of every mapping the plugin ever had
 #else

@@ -13,6 +13,18 @@
 
 namespace percpu::test {
 
+// The process's mappings (lines of /proc/self/maps).
+inline long mapsCount()
+{
+    FILE *f = fopen("/proc/self/maps", "re");
+    long n = 0;
+    for (int ch; f && (ch = getc(f)) != EOF;)
+        n += ch == '\n';
+    if (f)
+        fclose(f);
+    return n;
+}
+
 // CPUs this process may run on, in order.
 inline std::vector<int> allowedCpus()
 {

@@ -1,0 +1,16 @@
+# For the linker launchers run with `cmake -P` (PercpuModuleLink.cmake,
+# PercpuLibraryLink.cmake): the link command CMake appended after `--`.
+#   percpu_launcher_command(<out-var>)
+function(percpu_launcher_command out)
+  set(command)
+  set(after_dashes FALSE)
+  math(EXPR last "${CMAKE_ARGC} - 1")
+  foreach(i RANGE 1 ${last})
+    if(after_dashes)
+      list(APPEND command "${CMAKE_ARGV${i}}")
+    elseif(CMAKE_ARGV${i} STREQUAL "--")
+      set(after_dashes TRUE)
+    endif()
+  endforeach()
+  set(${out} "${command}" PARENT_SCOPE)
+endfunction()
