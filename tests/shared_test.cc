@@ -36,6 +36,8 @@ DECLARE_PER_CPU(long, a_count);
 DECLARE_PER_CPU(long, b_count);
 DEFINE_PER_CPU(long, h_count);
 EXPORT_PER_CPU_SYMBOL(h_count);
+extern "C" int plugin_exits; // counted by the plugin's module_exit
+int plugin_exits;
 
 namespace {
 
@@ -169,8 +171,13 @@ TEST(SharedObjects, PluginAndModuleShareTheCounters)
     EXPECT_EQ(sum(&h_count) - before[1], n);
     EXPECT_EQ(p_calls_sum(), n);
 
+    auto p_was_initialised = reinterpret_cast<int (*)()>(dlsym(plugin, "p_was_initialised"));
+    ASSERT_NE(p_was_initialised, nullptr);
+    EXPECT_EQ(p_was_initialised(), 1) << "module_init did not run, or before the block existed";
+    const int exits = plugin_exits;
     EXPECT_EQ(pcpu_dlclose(m), 0) << pcpu_dlerror();
     EXPECT_EQ(dlclose(plugin), 0);
+    EXPECT_EQ(plugin_exits, exits + 1) << "module_exit did not run once";
     EXPECT_EQ(pcpu_host_export("p_count"), nullptr);
 }
 

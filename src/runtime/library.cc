@@ -10,6 +10,8 @@
 // (also 101: destructors run in the reverse order) gives it back.
 #include <percpu/percpu.h>
 
+#include <dlfcn.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 extern "C" {
@@ -59,6 +61,43 @@ __attribute__((constructor(101), visibility("hidden"))) void pcpu__library_start
 __attribute__((destructor(101), visibility("hidden"))) void pcpu__library_stop(void)
 {
     pcpu__unregister_shared(&pcpu_library_image);
+}
+
+// Kernel code compiled into a shared object keeps its module_init() and
+// module_exit() (<percpu/module.h>): they run as a pcpu_dlopen()ed module's
+// do, module_init after the object's C++ constructors (this object comes
+// last in the link, and its constructor has no priority, as theirs), and
+// module_exit before its C++ destructors.  A module_init that fails is
+// reported; the object stays loaded (a constructor cannot fail dlopen()),
+// and its module_exit functions do not run.
+typedef int (*pcpu_library_initcall)(void);
+typedef void (*pcpu_library_exitcall)(void);
+extern const pcpu_library_initcall __start_percpu_module_init[] __attribute__((weak, visibility("hidden")));
+extern const pcpu_library_initcall __stop_percpu_module_init[] __attribute__((weak, visibility("hidden")));
+extern const pcpu_library_exitcall __start_percpu_module_exit[] __attribute__((weak, visibility("hidden")));
+extern const pcpu_library_exitcall __stop_percpu_module_exit[] __attribute__((weak, visibility("hidden")));
+static int pcpu_library_inited;
+
+__attribute__((constructor)) static void pcpu_library_module_init(void)
+{
+    for (const pcpu_library_initcall *f = __start_percpu_module_init; f && f < __stop_percpu_module_init; ++f)
+        if (int r = (*f)()) {
+            Dl_info info;
+            const char *who = dladdr(reinterpret_cast<void *>(&pcpu_library_module_init), &info) && info.dli_fname
+                                  ? info.dli_fname
+                                  : "a shared object";
+            fprintf(stderr, "percpu: %s: module_init returned %d; its module_exit will not run\n", who, r);
+            return;
+        }
+    pcpu_library_inited = 1;
+}
+
+__attribute__((destructor)) static void pcpu_library_module_exit(void)
+{
+    if (!pcpu_library_inited)
+        return;
+    for (const pcpu_library_exitcall *f = __stop_percpu_module_exit; f && f > __start_percpu_module_exit;)
+        (*--f)();
 }
 
 } // extern "C"

@@ -18,6 +18,7 @@ long a_private_sum(void);
 long *a_count_address(void);
 
 static void (*p_work)(void);
+int plugin_exits; /* counted by the plugin's module_exit */
 
 static void *worker(void *arg)
 {
@@ -64,7 +65,13 @@ int main(int argc, char **argv)
                a, 3 * n, b, 2 * n, hc, n, p, n, priv, n, same);
         return 1;
     }
+    int (*inited)(void) = (int (*)(void))dlsym(h, "p_was_initialised");
+    int init_ran = inited ? inited() : -1;
     dlclose(h);
+    if (init_ran != 1 || plugin_exits != 1) {
+        printf("matrix: module_init ran %d, module_exit ran %d times\n", init_ran, plugin_exits);
+        return 1;
+    }
     printf("matrix ok\n");
     return 0;
 }

@@ -1,6 +1,7 @@
 /* A plugin loaded with dlopen(): defines and exports its own counter (which
  * a .o module loaded with pcpu_dlopen() uses), and uses liba's and the
- * program's. */
+ * program's.  Its module_init and module_exit run at dlopen and dlclose
+ * (module_exit tells the program, through plugin_exits). */
 #include <percpu/linux.h>
 
 DEFINE_PER_CPU(long, p_count);
@@ -28,4 +29,16 @@ long p_calls_sum(void)
 }
 
 long *p_a_count_address(void) { return &a_count; }
+
+extern int plugin_exits; /* the program's */
+static int p_initialised;
+static int p_init(void)
+{
+    p_initialised = this_cpu_read(p_calls) == 0; /* the block exists, and is zero */
+    return 0;
+}
+static void p_exit(void) { plugin_exits++; }
+module_init(p_init);
+module_exit(p_exit);
+int p_was_initialised(void) { return p_initialised; }
 long *p_h_count_address(void) { return &h_count; }
