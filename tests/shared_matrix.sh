@@ -54,6 +54,22 @@ if out=$("$o/host" "$first/plugin.so" 2>&1); then
 fi
 [[ $out == *"copies the per-CPU variable 'b_count' of "*libb.so*"(a copy relocation)"* ]] ||
   { echo "unexpected refusal: $out"; exit 1; }
+# A library made of an object and a static archive: the archive's members
+# are patched too (their per-CPU address computations reach the block).
+o=$tmp/archive
+mkdir -p "$o"
+"$gcc" "${inc[@]}" -O2 -fPIC -c "$d/archived.c" -o "$o/archived.o"
+ar rcs "$o/libarchived_parts.a" "$o/archived.o"
+printf 'long archived_work(int);\nlong entry(int n) { return archived_work(n); }\n' > "$o/entry.c"
+"$gcc" -O2 -fPIC -c "$o/entry.c" -o "$o/entry.o"
+"$tool" link --shared -- "$gcc" -shared -o "$o/libarchived.so" "$o/entry.o" "$o/libarchived_parts.a" \
+  "${lib[@]}" -Wl,-u,archived_address
+"$gcc" "${inc[@]}" -O2 -mno-direct-extern-access -o "$o/host" "$d/archive_host.c" \
+  -Wl,-T,"$src/src/runtime/percpu.ld" -Wl,-u,pcpu__program_image "$rt/libpercpu-program.a" \
+  "$o/libarchived.so" "$rt/libpercpu.so" -Wl,-rpath,"$rt" -Wl,-rpath,"$o"
+out=$("$o/host" 2>&1) || true
+[ "$out" = "archive ok" ] || { echo "archive member: $out"; exit 1; }
+
 # check: the libraries built this way pass; liba linked plainly (its
 # per-CPU variables merged into .data, one copy for all CPUs) is reported.
 "$tool" check "$first/liba.so" "$first/libb.so" "$first/plugin.so" ||

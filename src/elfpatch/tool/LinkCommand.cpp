@@ -9,11 +9,17 @@
 
 #include "llvm/Config/llvm-config.h"
 #include "llvm/BinaryFormat/Magic.h"
+#include "llvm/Object/Archive.h"
+#include "llvm/Object/ArchiveWriter.h"
+#include "percpu/elfpatch/Diagnostic.h"
+#include "percpu/elfpatch/Object.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <deque>
 
 using namespace llvm;
 
@@ -106,6 +112,90 @@ int runLink(const LinkCommand &c)
 namespace percpu::elfpatch::tool {
 namespace {
 
+bool isArchive(StringRef path)
+{
+    file_magic magic;
+    return !llvm::identify_magic(path, magic) && magic == file_magic::archive;
+}
+
+// A static archive of the link command, its relocatable ELF members patched
+// --indirect into a new archive at `out` (the other members as they are):
+// objects a library pulls from an archive reach their per-CPU variables as
+// its own objects do.  RETURNS an exit status (0: written).
+int patchArchive(const std::string &in, const std::string &out)
+{
+    auto buf = MemoryBuffer::getFile(in, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+    if (!buf) {
+        errs() << in << ": error: cannot read: " << buf.getError().message() << "\n";
+        return kExitInput;
+    }
+    auto archive = object::Archive::create((*buf)->getMemBufferRef());
+    if (!archive) {
+        errs() << in << ": error: not a valid archive: " << toString(archive.takeError()) << "\n";
+        return kExitInput;
+    }
+    std::deque<std::vector<uint8_t>> patched; // the new members' bytes (stable)
+    std::vector<NewArchiveMember> members;
+    Error err = Error::success();
+    for (const object::Archive::Child &child : (*archive)->children(err)) {
+        Expected<StringRef> name = child.getName();
+        if (!name) {
+            errs() << in << ": error: cannot read a member's name: " << toString(name.takeError()) << "\n";
+            return kExitInput;
+        }
+        Expected<MemoryBufferRef> member = child.getMemoryBufferRef();
+        if (!member) {
+            errs() << in << "(" << *name << "): error: cannot read the member: "
+                   << toString(member.takeError()) << "\n";
+            return kExitInput;
+        }
+        MemoryBufferRef bytes = *member;
+        if (identify_magic(member->getBuffer()) == file_magic::elf_relocatable) {
+            const std::string label = in + "(" + name->str() + ")";
+            auto obj = readObject(label, *member);
+            if (!obj) {
+                for (const Diagnostic &d : takeDiagnostics(obj.takeError(), Rule::Malformed, label))
+                    errs() << d.str() << "\n";
+                return kExitInput;
+            }
+            ArrayRef<uint8_t> original(reinterpret_cast<const uint8_t *>(member->getBufferStart()),
+                                       member->getBufferSize());
+            PatchOptions opts;
+            opts.indirect = true;
+            auto result = patchObject(*obj, original, opts);
+            if (!result) {
+                bool inputProblem = false;
+                for (const Diagnostic &d : takeDiagnostics(result.takeError(), Rule::Malformed, label)) {
+                    errs() << d.str() << "\n";
+                    inputProblem |= d.rule == Rule::Malformed;
+                }
+                return inputProblem ? kExitInput : kExitRule;
+            }
+            const std::vector<uint8_t> &kept = patched.emplace_back(std::move(result->bytes));
+            bytes = MemoryBufferRef(StringRef(reinterpret_cast<const char *>(kept.data()), kept.size()), *name);
+        }
+        NewArchiveMember m(bytes);
+        m.MemberName = *name;
+        members.push_back(std::move(m));
+    }
+    if (err) {
+        errs() << in << ": error: archive member table: " << toString(std::move(err)) << "\n";
+        return kExitInput;
+    }
+#if LLVM_VERSION_MAJOR >= 18
+    Error w = writeArchive(out, members, SymtabWritingMode::NormalSymtab, object::Archive::K_GNU,
+                           /*Deterministic=*/true, /*Thin=*/false);
+#else
+    Error w = writeArchive(out, members, /*WriteSymtab=*/true, object::Archive::K_GNU,
+                           /*Deterministic=*/true, /*Thin=*/false);
+#endif
+    if (w) {
+        errs() << out << ": error: cannot write the patched archive: " << toString(std::move(w)) << "\n";
+        return kExitInput;
+    }
+    return kExitOk;
+}
+
 bool isRelocatableElf(StringRef path)
 {
     if (!path.ends_with(".o") && !path.ends_with(".obj") && !path.ends_with(".lo"))
@@ -193,6 +283,18 @@ int runLinkShared(const LinkCommand &c)
         sys::fs::remove(dir);
     };
     for (size_t i = 1; i < cmd.size(); ++i) {
+        if (cmd[i].size() > 2 && StringRef(cmd[i]).ends_with(".a") && isArchive(cmd[i])) {
+            SmallString<256> out(dir);
+            sys::path::append(out, std::to_string(i) + "-" + sys::path::filename(cmd[i]).str());
+            made.push_back(out.str().str());
+            if (int r = patchArchive(cmd[i], out.str().str())) {
+                errs() << cmd[i] << ": nothing linked\n";
+                cleanUp();
+                return r;
+            }
+            cmd[i] = out.str().str();
+            continue;
+        }
         if (!isRelocatableElf(cmd[i]))
             continue;
         SmallString<256> out(dir);

@@ -179,7 +179,8 @@ void setupLink(CLI::App &app, LinkCommand &c, std::function<void()> &run, int &r
                   "Link a shared library or plugin with per-CPU variables: each object is patched\n"
                   "--indirect (into a temporary copy) and linked with -shared, percpu-shared.ld,\n"
                   "the start-up object and libpercpu.so.  With `-- COMMAND...`, runs that link\n"
-                  "command with its objects patched instead (what percpu_add_library() does)");
+                  "command with its objects and the members of its static archives (.a) patched\n"
+                  "instead (what percpu_add_library() does)");
     sub->callback([&] {
         run = [&] {
             if (c.shared) {
