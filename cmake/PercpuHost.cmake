@@ -20,17 +20,5 @@ function(percpu_add_host target)
   # Its symbols in the dynamic symbol table: a plugin (dlopen) reaches the
   # program's per-CPU variables through ordinary dynamic linking.
   set_property(TARGET ${target} PROPERTY ENABLE_EXPORTS ON)
-  # A per-CPU variable of a shared library must be reached through the GOT:
-  # GCC's default for -fPIE and non-PIE code names it directly, and the
-  # linker then copies the variable into the program (a copy relocation),
-  # one copy for every CPU; the runtime refuses such a program.  Clang's
-  # -fPIE already uses the GOT.
-  if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
-    foreach(lang C CXX)
-      target_compile_options(${target} PRIVATE
-        "$<$<AND:$<COMPILE_LANG_AND_ID:${lang},GNU>,$<VERSION_GREATER_EQUAL:$<${lang}_COMPILER_VERSION>,12>>:-mno-direct-extern-access>"
-        "$<$<COMPILE_LANG_AND_ID:${lang},Clang>:-fno-direct-access-external-data>")
-    endforeach()
-  endif()
   set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${PERCPU_LINKER_SCRIPT}")
 endfunction()

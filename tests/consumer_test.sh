@@ -142,7 +142,7 @@ done
   $(pkg-config --libs percpu-library) "${rpath[@]}"
 # shellcheck disable=SC2046
 "$cc" -o "$tmp/libapp-pc" "$src/testdata/consumer/libapp.c" $(pkg-config --cflags --libs percpu) \
-  -mno-direct-extern-access -rdynamic "$tmp/libcounters-pc.so" -ldl -lpthread "${rpath[@]}" -Wl,-rpath,"$tmp"
+  -rdynamic "$tmp/libcounters-pc.so" -ldl -lpthread "${rpath[@]}" -Wl,-rpath,"$tmp"
 "$tmp/libapp-pc" "$tmp/dlplugin-pc.so"
 # The short form, from the installed package's own files.
 "$elfpatch" link --shared -o "$tmp/libcounters-short.so" "$tmp/libcounters-pc.o"

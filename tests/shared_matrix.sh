@@ -16,7 +16,6 @@ lib=(-Wl,-T,"$src/src/runtime/percpu-shared.ld" -Wl,-u,pcpu__library_start "$rt/
      "$rt/libpercpu.so" -Wl,-rpath,"$rt")
 runs=0
 for cc in "$gcc" "$clang"; do
-  case $cc in *clang*) noext=-fno-direct-access-external-data ;; *) noext=-mno-direct-extern-access ;; esac
   for ld in bfd lld; do
     for z in "-Wl,-z,now -Wl,-z,relro" "-Wl,-z,lazy -Wl,-z,relro" "-Wl,-z,lazy -Wl,-z,norelro"; do
       o=$tmp/$(basename "$cc")-$ld-$runs
@@ -29,7 +28,7 @@ for cc in "$gcc" "$clang"; do
           "${lib[@]}" -Wl,-rpath,"$o"
         "$tool" link --shared -- "$cc" -fuse-ld=$ld $z -shared -o "$o/plugin.so" "$o/plugin.o" "$o/liba.so" \
           "${lib[@]}" -Wl,-rpath,"$o"
-        "$cc" "${inc[@]}" -O2 $noext -c "$d/matrix_host.c" -o "$o/host.o"
+        "$cc" "${inc[@]}" -O2 -c "$d/matrix_host.c" -o "$o/host.o"
         "$cc" -fuse-ld=$ld $z -rdynamic -o "$o/host" "$o/host.o" -Wl,-T,"$src/src/runtime/percpu.ld" \
           -Wl,-u,pcpu__program_image "$rt/libpercpu-program.a" "$o/liba.so" "$o/libb.so" "$rt/libpercpu.so" \
           -ldl -lpthread -Wl,-rpath,"$rt" -Wl,-rpath,"$o"
@@ -41,19 +40,29 @@ for cc in "$gcc" "$clang"; do
     done
   done
 done
-# gcc's default -fPIE program copies liba's variable (a copy relocation):
-# refused, with the variable and the library named.
+# gcc's -fPIE and non-PIE code copies a library's variable into the program
+# (a copy relocation; clang's -fPIE reaches it through the GOT): the copy is
+# the variable's canonical address.  A non-PIE program here; the PIE ones
+# ran above.
 o=$tmp/copy
 mkdir -p "$o"
-"$gcc" "${inc[@]}" -O2 -fPIE -c "$d/matrix_host.c" -o "$o/host.o"
-"$gcc" -rdynamic -o "$o/host" "$o/host.o" -Wl,-T,"$src/src/runtime/percpu.ld" -Wl,-u,pcpu__program_image \
+"$gcc" "${inc[@]}" -O2 -fno-pie -c "$d/matrix_host.c" -o "$o/host.o"
+"$gcc" -no-pie -rdynamic -o "$o/host" "$o/host.o" -Wl,-T,"$src/src/runtime/percpu.ld" -Wl,-u,pcpu__program_image \
   "$rt/libpercpu-program.a" "$first/liba.so" "$first/libb.so" "$rt/libpercpu.so" -ldl -lpthread \
   -Wl,-rpath,"$rt" -Wl,-rpath,"$first"
-if out=$("$o/host" "$first/plugin.so" 2>&1); then
-  echo "a program that copies a per-CPU variable ran: $out"; exit 1
+readelf -rW "$o/host" | grep -q 'R_X86_64_COPY.* a_count' || { echo "no copy relocation of a_count"; exit 1; }
+out=$("$o/host" "$first/plugin.so" 2>&1) || true
+[ "$out" = "matrix ok" ] || { echo "non-PIE program copying a_count: $out"; exit 1; }
+# Without a program block (no percpu.ld), the copy is out of the per-CPU
+# space's reach: refused, with the variable and the library named.
+"$gcc" -rdynamic -o "$o/bare" "$o/host.o" -no-pie "$first/liba.so" "$first/libb.so" "$rt/libpercpu.so" \
+  -ldl -lpthread -Wl,-rpath,"$rt" -Wl,-rpath,"$first"
+if out=$("$o/bare" "$first/plugin.so" 2>&1); then
+  echo "a program that copies a per-CPU variable out of reach ran: $out"; exit 1
 fi
-[[ $out == *"copies the per-CPU variable 'b_count' of "*libb.so*"(a copy relocation)"* ]] ||
+[[ $out == *"copies the per-CPU variable '"?"_count' of "*"(a copy relocation), out of the per-CPU space's reach"* ]] ||
   { echo "unexpected refusal: $out"; exit 1; }
+
 # A library made of an object and a static archive: the archive's members
 # are patched too (their per-CPU address computations reach the block).
 o=$tmp/archive
@@ -64,7 +73,7 @@ printf 'long archived_work(int);\nlong entry(int n) { return archived_work(n); }
 "$gcc" -O2 -fPIC -c "$o/entry.c" -o "$o/entry.o"
 "$tool" link --shared -- "$gcc" -shared -o "$o/libarchived.so" "$o/entry.o" "$o/libarchived_parts.a" \
   "${lib[@]}" -Wl,-u,archived_address
-"$gcc" "${inc[@]}" -O2 -mno-direct-extern-access -o "$o/host" "$d/archive_host.c" \
+"$gcc" "${inc[@]}" -O2 -o "$o/host" "$d/archive_host.c" \
   -Wl,-T,"$src/src/runtime/percpu.ld" -Wl,-u,pcpu__program_image "$rt/libpercpu-program.a" \
   "$o/libarchived.so" "$rt/libpercpu.so" -Wl,-rpath,"$rt" -Wl,-rpath,"$o"
 out=$("$o/host" 2>&1) || true

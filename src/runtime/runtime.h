@@ -67,6 +67,15 @@ void spaceStats(pcpu_stats *st);
 // Lock-free; usable from a signal handler.
 bool spaceContains(const void *canonical);
 
+// A per-CPU variable of a shared object that the program copied into its
+// own data (a copy relocation: the program names it directly, the object
+// and everyone else reach the copy through the GOT) keeps the copy's address
+// as its canonical address: it lies in chunk 0's canonical range, in a hole
+// (the program's other data), whose offsets in the units are never handed
+// out.  Copies `image` into every unit there.  RETURNS 0, or -1 with errno
+// ERANGE (outside chunk 0's range) or EEXIST (inside what chunk 0 owns).
+int spaceAdoptCopy(uintptr_t canonical, const void *image, size_t size);
+
 // The offset of canonical address `p` in its unit (the same in every unit),
 // or 0 when no chunk owns it.  Lock-free.
 size_t spaceUnitOffset(const void *canonical);

@@ -32,6 +32,7 @@
 #include "runtime.h"
 #include "lock.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -56,6 +57,12 @@ struct SharedObject {
     uintptr_t block = 0;        // canonical address of the block (0: empty)
     bool guarded = false;       // template pages made inaccessible
     char *path = nullptr;       // as the dynamic loader names it
+    // Variables the program copied (adoptCopy): [tlo, thi) of the template
+    // has its canonical address at `copy`, not in the block.
+    struct Copy {
+        uintptr_t tlo, thi, copy;
+    } *copies = nullptr;
+    unsigned nCopies = 0;
     SharedObject *next = nullptr;
 };
 
@@ -207,7 +214,7 @@ private:
 };
 
 struct Walk {
-    const SharedObject *self = nullptr; // the object registering now
+    SharedObject *self = nullptr; // the object registering now
     int error = 0;
     char why[512] = {};
     unsigned seen = 0;
@@ -236,9 +243,14 @@ PCPU_NO_ASAN void considerWord(uintptr_t where, Array<Move> &moves)
 }
 
 // The program copied a per-CPU variable of `self` into its own data (a copy
-// relocation: gcc -fPIE code that names a library's variable directly).  The
-// copy would be one variable for every CPU.  RETURNS: whether it did.
-bool copiedFromSelf(const dl_phdr_info &info, const Dyn &d, const ElfW(Rela) &r, Walk &w)
+// relocation: gcc's -fPIE and non-PIE code name a library's variable
+// directly), and every other reference, the object's own GOT entry too, now
+// goes to that copy: the copy's address is the variable's canonical
+// address, and its per-CPU copies are placed there (spaceAdoptCopy).  When
+// they cannot be (the copy is outside chunk 0's range: no program block, or
+// a small PERCPU_STRIDE), the load is refused.
+// RETURNS: whether it failed (w.error and w.why say why).
+bool adoptCopy(const dl_phdr_info &info, const Dyn &d, const ElfW(Rela) &r, Walk &w)
 {
 #ifndef PCPU_SHARED_RUNTIME
     // libpercpu.a registers no shared object (see pcpu__register_shared),
@@ -258,11 +270,23 @@ bool copiedFromSelf(const dl_phdr_info &info, const Dyn &d, const ElfW(Rela) &r,
     const uintptr_t a = reinterpret_cast<uintptr_t>(def);
     if (a < w.self->lo || a >= w.self->hi)
         return false;
+    const uintptr_t copy = info.dlpi_addr + r.r_offset;
+    const size_t size = std::min<size_t>(sym->st_size, w.self->hi - a);
+    if (spaceAdoptCopy(copy, def, size) == 0) {
+        auto *grown = static_cast<SharedObject::Copy *>(
+            realloc(w.self->copies, (w.self->nCopies + 1) * sizeof(SharedObject::Copy)));
+        if (grown) { // (without it, pcpu_canonical() answers the block's address)
+            grown[w.self->nCopies++] = {a, a + size, copy};
+            w.self->copies = grown;
+        }
+        return false;
+    }
     snprintf(w.why, sizeof(w.why),
              "%s copies the per-CPU variable '%s' of %s into its own data (a copy relocation), "
-             "where it would be one variable for every CPU: compile the code that uses it with "
-             "-fPIC (or -mno-direct-extern-access), as percpu_add_host() does",
-             objectName(info, true), name, w.self->path);
+             "out of the per-CPU space's reach (%s): compile the code that uses it with -fPIC "
+             "or -mno-direct-extern-access",
+             objectName(info, true), name, w.self->path,
+             errno == ERANGE ? "past the first chunk's stride" : "inside the program's per-CPU block");
     w.error = ENOEXEC;
     return true;
 #endif
@@ -290,7 +314,7 @@ int moveInObject(dl_phdr_info *info, size_t, void *arg)
     Array<Move> moves;
     for (uintptr_t p = d.rela; p && p + d.relaEnt <= d.rela + d.relaSize; p += d.relaEnt) {
         const auto &r = *reinterpret_cast<const ElfW(Rela) *>(p);
-        if (main && copiedFromSelf(*info, d, r, w))
+        if (main && adoptCopy(*info, d, r, w))
             return 1;
         switch (ELF64_R_TYPE(r.r_info)) {
 #if defined(__x86_64__)
@@ -595,6 +619,7 @@ int pcpu__register_shared(struct pcpu__image *image)
         unlink(o);
         char why[256];
         spaceFree(reinterpret_cast<void *>(o->block), Owner::Module, why, sizeof(why), true);
+        free(o->copies);
         free(o->path);
         free(o);
         errno = w.error;
@@ -649,8 +674,12 @@ void *pcpu_canonical(const void *addr)
     const uintptr_t a = reinterpret_cast<uintptr_t>(addr);
     LockGuard guard(registry.lock);
     for (const SharedObject *o = registry.head; o; o = o->next)
-        if (inTemplate(*o, a))
+        if (inTemplate(*o, a)) {
+            for (unsigned i = 0; i < o->nCopies; ++i)
+                if (a >= o->copies[i].tlo && a < o->copies[i].thi)
+                    return reinterpret_cast<void *>(o->copies[i].copy + (a - o->copies[i].tlo));
             return reinterpret_cast<void *>(o->block + (a - o->lo));
+        }
     return const_cast<void *>(addr);
 }
 
@@ -674,6 +703,7 @@ void pcpu__unregister_shared(struct pcpu__image *image)
     registry.count--;
     registry.bytes -= o->hi - o->lo;
     image->block = nullptr;
+    free(o->copies);
     free(o->path);
     free(o);
 }

@@ -1321,6 +1321,30 @@ bool spaceContains(const void *canonical)
     return false;
 }
 
+// CONTEXT: takes space.lock.  RETURNS: see runtime.h.
+int spaceAdoptCopy(uintptr_t canonical, const void *image, size_t size)
+{
+    LockGuard guard(space.lock);
+    if (space.nChunks.load(std::memory_order_relaxed) == 0 || size == 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    Chunk &c = *space.chunks[0];
+    if (canonical < c.canon || canonical + size > c.canon + space.cfg.stride) {
+        errno = ERANGE;
+        return -1;
+    }
+    for (int i = 0; i < 2; ++i)
+        if (c.ownHi[i] > c.ownLo[i] && canonical < c.ownHi[i] && canonical + size > c.ownLo[i]) {
+            errno = EEXIST;
+            return -1;
+        }
+    const size_t off = canonical - c.canon;
+    for (unsigned u = 0; u < space.cfg.nrUnits; ++u)
+        std::memcpy(reinterpret_cast<void *>(c.unit(u, space.cfg.stride) + off), image, size);
+    return 0;
+}
+
 // CONTEXT: any, lock-free.  RETURNS: see runtime.h.
 size_t spaceUnitOffset(const void *canonical)
 {

@@ -41,3 +41,4 @@ long a_aligned_sum(void)
 
 long *a_self_value(int cpu) { return per_cpu(a_self, cpu); }
 long *a_count_address(void) { return &a_count; }
+long *a_private_address(void) { return &a_private; }
