@@ -19,6 +19,11 @@ for f in src/runtime/core.cc src/runtime/cpus.cc src/runtime/space.cc src/runtim
   "$clangxx" "${common[@]}" -std=c++20 -nostdinc++ "${cxxinc[@]}" "${inc[@]}" -I"$src/src/runtime" \
     -fno-exceptions -fno-rtti -c "$src/$f" -o "$tmp/$(basename "${f%.cc}").o"
 done
+# The shared runtime's variants (libpercpu.so.0).
+for f in src/runtime/core.cc src/runtime/shared.cc; do
+  "$clangxx" "${common[@]}" -std=c++20 -nostdinc++ "${cxxinc[@]}" "${inc[@]}" -I"$src/src/runtime" \
+    -DPCPU_SHARED_RUNTIME=1 -fno-exceptions -fno-rtti -c "$src/$f" -o "$tmp/$(basename "${f%.cc}").so.o"
+done
 "$clang" "${common[@]}" -std=c11 -pedantic-errors "${inc[@]}" -c "$src/tests/header_c.c" -o "$tmp/header_c.o"
 "$clangxx" "${common[@]}" -std=c++20 -nostdinc++ "${cxxinc[@]}" "${inc[@]}" -c "$src/tests/header_cxx.cpp" -o "$tmp/header_cxx.o"
 # The kernel-API conformance code: every this_cpu_* form (and, or, 128-bit).

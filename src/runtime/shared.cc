@@ -138,9 +138,9 @@ bool readDynamic(const dl_phdr_info &info, Dyn &d)
 }
 
 #if defined(__x86_64__)
-constexpr unsigned kCopyReloc = R_X86_64_COPY;
+[[maybe_unused]] constexpr unsigned kCopyReloc = R_X86_64_COPY;
 #elif defined(__aarch64__)
-constexpr unsigned kCopyReloc = R_AARCH64_COPY;
+[[maybe_unused]] constexpr unsigned kCopyReloc = R_AARCH64_COPY;
 #endif
 
 bool containsAddress(const dl_phdr_info &info, uintptr_t p)
