@@ -71,7 +71,9 @@ mkdir -p "$o"
 ar rcs "$o/libarchived_parts.a" "$o/archived.o"
 printf 'long archived_work(int);\nlong entry(int n) { return archived_work(n); }\n' > "$o/entry.c"
 "$gcc" -O2 -fPIC -c "$o/entry.c" -o "$o/entry.o"
-"$tool" link --shared -- "$gcc" -shared -o "$o/libarchived.so" "$o/entry.o" "$o/libarchived_parts.a" \
+# (the object and the archive in a response file, as Ninja passes long lines)
+printf '"%s" "%s"\n' "$o/entry.o" "$o/libarchived_parts.a" > "$o/objects.rsp"
+"$tool" link --shared -- "$gcc" -shared -o "$o/libarchived.so" "@$o/objects.rsp" \
   "${lib[@]}" -Wl,-u,archived_address
 "$gcc" "${inc[@]}" -O2 -o "$o/host" "$d/archive_host.c" \
   -Wl,-T,"$src/src/runtime/percpu.ld" -Wl,-u,pcpu__program_image "$rt/libpercpu-program.a" \

@@ -13,7 +13,10 @@
 #include "llvm/Object/ArchiveWriter.h"
 #include "percpu/elfpatch/Diagnostic.h"
 #include "percpu/elfpatch/Object.h"
+#include "llvm/Support/Allocator.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/StringSaver.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/Program.h"
@@ -282,33 +285,86 @@ int runLinkShared(const LinkCommand &c)
             sys::fs::remove(f);
         sys::fs::remove(dir);
     };
-    for (size_t i = 1; i < cmd.size(); ++i) {
-        if (cmd[i].size() > 2 && StringRef(cmd[i]).ends_with(".a") && isArchive(cmd[i])) {
-            SmallString<256> out(dir);
-            sys::path::append(out, std::to_string(i) + "-" + sys::path::filename(cmd[i]).str());
-            made.push_back(out.str().str());
-            if (int r = patchArchive(cmd[i], out.str().str())) {
-                errs() << cmd[i] << ": nothing linked\n";
-                cleanUp();
+    // One argument: an object or an archive is replaced by its patched copy
+    // (`tag` keeps the copies' names apart).  RETURNS an exit status.
+    unsigned tag = 0;
+    auto patchArg = [&](std::string &arg) -> int {
+        const bool archive = arg.size() > 2 && StringRef(arg).ends_with(".a") && isArchive(arg);
+        if (!archive && !isRelocatableElf(arg))
+            return kExitOk;
+        SmallString<256> out(dir);
+        sys::path::append(out, std::to_string(++tag) + "-" + sys::path::filename(arg).str());
+        made.push_back(out.str().str());
+        if (archive) {
+            if (int r = patchArchive(arg, out.str().str())) {
+                errs() << arg << ": nothing linked\n";
                 return r;
             }
-            cmd[i] = out.str().str();
-            continue;
+        } else {
+            PatchCommand p;
+            p.input = arg;
+            p.output = out.str().str();
+            p.indirect = true;
+            if (int r = runPatch(p))
+                return r;
         }
-        if (!isRelocatableElf(cmd[i]))
-            continue;
-        SmallString<256> out(dir);
-        sys::path::append(out, std::to_string(i) + "-" + sys::path::filename(cmd[i]).str());
-        PatchCommand p;
-        p.input = cmd[i];
-        p.output = out.str().str();
-        p.indirect = true;
-        made.push_back(p.output);
-        if (int r = runPatch(p)) {
+        arg = out.str().str();
+        return kExitOk;
+    };
+    for (size_t i = 1; i < cmd.size(); ++i) {
+        int r = kExitOk;
+        if (cmd[i].size() > 1 && cmd[i][0] == '@' && sys::fs::exists(cmd[i].substr(1))) {
+            // A response file (Ninja's, for long lines): its arguments are
+            // read, patched, and written to a new one, quoted as GCC reads them.
+            auto text = MemoryBuffer::getFile(cmd[i].substr(1), /*IsText=*/true);
+            if (!text) {
+                errs() << me << ": error: cannot read " << cmd[i].substr(1) << ": "
+                       << text.getError().message() << "\n";
+                cleanUp();
+                return kExitInput;
+            }
+            BumpPtrAllocator alloc;
+            StringSaver saver(alloc);
+            SmallVector<const char *, 64> words;
+            cl::TokenizeGNUCommandLine((*text)->getBuffer(), saver, words);
+            std::string rsp;
+            for (const char *w : words) {
+                std::string arg = w;
+                if ((r = patchArg(arg)) != kExitOk)
+                    break;
+                rsp += '"';
+                for (char c : arg) {
+                    if (c == '"' || c == '\\')
+                        rsp += '\\';
+                    rsp += c;
+                }
+                rsp += "\" ";
+            }
+            if (r == kExitOk) {
+                SmallString<256> out(dir);
+                sys::path::append(out, std::to_string(++tag) + ".rsp");
+                made.push_back(out.str().str());
+                std::error_code ec;
+                raw_fd_ostream os(out, ec);
+                if (!ec) {
+                    os << rsp << "\n";
+                    os.close();
+                    ec = os.error();
+                }
+                if (ec) {
+                    errs() << me << ": error: cannot write " << out << ": " << ec.message() << "\n";
+                    r = kExitInput;
+                } else {
+                    cmd[i] = "@" + out.str().str();
+                }
+            }
+        } else {
+            r = patchArg(cmd[i]);
+        }
+        if (r != kExitOk) {
             cleanUp();
             return r;
         }
-        cmd[i] = p.output;
     }
     std::string program = cmd[0];
     if (program.find('/') == std::string::npos) {

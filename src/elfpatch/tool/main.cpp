@@ -180,7 +180,7 @@ void setupLink(CLI::App &app, LinkCommand &c, std::function<void()> &run, int &r
                   "--indirect (into a temporary copy) and linked with -shared, percpu-shared.ld,\n"
                   "the start-up object and libpercpu.so.  With `-- COMMAND...`, runs that link\n"
                   "command with its objects and the members of its static archives (.a) patched\n"
-                  "instead (what percpu_add_library() does)");
+                  "instead, in response files (@FILE) too (what percpu_add_library() does)");
     sub->callback([&] {
         run = [&] {
             if (c.shared) {
