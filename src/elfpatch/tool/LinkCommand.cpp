@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
 
+#include "percpu/elfpatch/Compat.h"
 #include "percpu/elfpatch/Patch.h"
 
 #include "llvm/Config/llvm-config.h"
@@ -201,7 +202,7 @@ int patchArchive(const std::string &in, const std::string &out)
 
 bool isRelocatableElf(StringRef path)
 {
-    if (!path.ends_with(".o") && !path.ends_with(".obj") && !path.ends_with(".lo"))
+    if (!endsWith(path, ".o") && !endsWith(path, ".obj") && !endsWith(path, ".lo"))
         return false;
     file_magic magic;
     if (llvm::identify_magic(path, magic) || magic != file_magic::elf_relocatable)
@@ -289,7 +290,7 @@ int runLinkShared(const LinkCommand &c)
     // (`tag` keeps the copies' names apart).  RETURNS an exit status.
     unsigned tag = 0;
     auto patchArg = [&](std::string &arg) -> int {
-        const bool archive = arg.size() > 2 && StringRef(arg).ends_with(".a") && isArchive(arg);
+        const bool archive = arg.size() > 2 && endsWith(arg, ".a") && isArchive(arg);
         if (!archive && !isRelocatableElf(arg))
             return kExitOk;
         SmallString<256> out(dir);

@@ -13,6 +13,11 @@ inline bool startsWith(llvm::StringRef s, llvm::StringRef prefix)
     return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
 }
 
+inline bool endsWith(llvm::StringRef s, llvm::StringRef suffix)
+{
+    return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
 // llvm::Optional (LLVM 14) has no value_or; std::optional (LLVM 16+) does.
 template <typename Opt, typename T> auto valueOr(const Opt &o, T fallback)
 {
