@@ -170,7 +170,8 @@ void setupLink(CLI::App &app, LinkCommand &c, std::function<void()> &run, int &r
                 "Exit status: 0 written, 1 a rule failed (nothing written), 2 an unreadable or\n"
                 "wrong input, ld.lld missing or failing, or bad usage.\n\n"
                 "Environment:\n"
-                "  PATH   searched for ld.lld when --ld is not given");
+                "  PATH   searched for ld.lld when --ld is not given\n"
+                "  CC     the compiler driver `link --shared -o` links with (default: cc)");
     sub->add_option("inputs", c.inputs, "Objects to combine")->check(CLI::ExistingFile);
     sub->add_option("-o,--output", c.output, "Module object (or, with --shared, shared object) to write");
     sub->add_option("--ld", c.ld, "The ld.lld to use");
