@@ -274,7 +274,7 @@ alignas(PCPU_PAGE_BYTES) char anchorSpace[kAnchorBytes] __attribute__((section("
 constinit const pcpu__image anchorImage = {
     PCPU__IMAGE_VERSION, 0, anchorSpace, anchorSpace, anchorSpace + PCPU_PAGE_BYTES,
     anchorSpace + PCPU_PAGE_BYTES, anchorSpace + kAnchorBytes,
-    __ehdr_start, _end, nullptr, nullptr, nullptr};
+    __ehdr_start, _end, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
 #endif
 
 const pcpu__image &startImage()

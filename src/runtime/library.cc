@@ -42,13 +42,27 @@ __asm__(".pushsection .note.percpu.library, \"aR\", " PCPU_NOTE_TYPE "\n"
         ".long 1\n"
         ".popsection\n");
 
+// This object's copies of what the inline fast paths read (<percpu/percpu.h>
+// declares them; these hidden definitions shadow the runtime's for the
+// object's own code, whose GOT loads the linker then relaxes to direct
+// addresses).  The runtime fills them when the object registers; they do
+// not change after start-up.
+__attribute__((visibility("hidden"))) uintptr_t pcpu_unit_offset[PCPU_MAX_CPUS];
+__attribute__((visibility("hidden"))) uintptr_t pcpu__unit_base;
+__attribute__((visibility("hidden"))) unsigned long pcpu__unit_shift;
+__attribute__((visibility("hidden"))) unsigned int pcpu__nr_units;
+__attribute__((visibility("hidden"))) long pcpu__rseq_offset;
+__attribute__((visibility("hidden"))) long pcpu__cid_rseq_offset;
+
 static struct pcpu__image pcpu_library_image = {
     PCPU__IMAGE_VERSION, 0,
     __per_cpu_start, __per_cpu_end, __per_cpu_page_end,
     nullptr, nullptr,
     __ehdr_start, _end,
     __start_percpu_exports, __stop_percpu_exports,
-    nullptr};
+    nullptr,
+    pcpu_unit_offset, &pcpu__unit_base, &pcpu__unit_shift, &pcpu__nr_units,
+    &pcpu__rseq_offset, &pcpu__cid_rseq_offset};
 
 __attribute__((constructor(101), visibility("hidden"))) void pcpu__library_start(void)
 {

@@ -630,6 +630,19 @@ int pcpu__register_shared(struct pcpu__image *image)
         guardInImage(pageLo, pageHi, false);
         o->guarded = true;
     }
+    // The object's own copies of the fast paths' variables (library.cc).
+    if (image->unit_offset)
+        memcpy(image->unit_offset, pcpu_unit_offset, sizeof(uintptr_t) * pcpu__nr_units);
+    if (image->unit_base)
+        *image->unit_base = pcpu__unit_base;
+    if (image->unit_shift)
+        *image->unit_shift = pcpu__unit_shift;
+    if (image->rseq_offset)
+        *image->rseq_offset = __atomic_load_n(&pcpu__rseq_offset, __ATOMIC_ACQUIRE);
+    if (image->cid_rseq_offset)
+        *image->cid_rseq_offset = __atomic_load_n(&pcpu__cid_rseq_offset, __ATOMIC_ACQUIRE);
+    if (image->nr_units) // last: it says the others are ready (pcpu_nr_cpus())
+        __atomic_store_n(image->nr_units, pcpu__nr_units, __ATOMIC_RELEASE);
     image->block = reinterpret_cast<void *>(o->block);
     registry.count++;
     registry.bytes += size;

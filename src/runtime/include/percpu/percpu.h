@@ -396,6 +396,15 @@ struct pcpu__image {
     char *image_start, *image_end;      /* __ehdr_start, _end */
     const struct pcpu_export *exports_start, *exports_stop;
     void *block;                        /* set by the runtime: the object's block */
+    /* A shared object's own copies of what its inline fast paths read (NULL
+     * in the program's): filled at registration, so that -fPIC code reaches
+     * them at link-time addresses instead of through its GOT. */
+    uintptr_t *unit_offset;             /* PCPU_MAX_CPUS entries */
+    uintptr_t *unit_base;
+    unsigned long *unit_shift;
+    unsigned int *nr_units;
+    long *rseq_offset;
+    long *cid_rseq_offset;
 };
 void pcpu__start_program(const struct pcpu__image *image, char **envp);
 void pcpu__program_running(void);
