@@ -379,10 +379,16 @@ bool prepareThreadRseq()
                         "threads use rseq; cannot update per-CPU data safely",
               errno);
     }
-    if (source == PCPU_CPU_SOURCE_GLIBC_RSEQ)
+    if (source == PCPU_CPU_SOURCE_GLIBC_RSEQ) {
+        // A slow path taken before start-up ran (code of a program without
+        // its start-up object, or a constructor that runs before it) finds
+        // the area usable: nothing is wrong.
+        if (rseqCpuAt(__rseq_offset) >= 0)
+            return true;
         fatal(__func__, "glibc's rseq area reports cpu_id %d on this thread while other "
                         "threads use rseq; cannot update per-CPU data safely",
               rseqCpuAt(__rseq_offset));
+    }
     return false;
 }
 
@@ -603,9 +609,22 @@ int pcpu_current_cpu(void)
     return cpu;
 }
 
+// The slow path's check of its pointer: a canonical address is in some
+// chunk's canonical range.  What else reaches here is a per-CPU variable the
+// runtime was never told of, whose "copies" would be other memory.
+static void checkCanonical(const void *ptr)
+{
+    if (__builtin_expect(spaceInRange(ptr), 1))
+        return;
+    fatal("this_cpu operation", "%p is not a per-CPU address: a per-CPU variable of a program "
+          "linked without its start-up object and percpu.ld (percpu_add_host()), or of a shared "
+          "object not linked with percpu_add_library()", ptr);
+}
+
 uint64_t pcpu__this_cpu_slow(int op, void *ptr, unsigned int size, uint64_t v, uint64_t v2)
 {
     ensureInit();
+    checkCanonical(ptr);
     if (prepareThreadRseq()) {
         uint64_t r = 0;
         bool done = false;
@@ -630,6 +649,7 @@ static int maskBit(const pcpu_cpumask &m, unsigned cpu)
 pcpu_u128 pcpu__this_cpu_slow128(void *ptr, pcpu_u128 expected, pcpu_u128 desired)
 {
     ensureInit();
+    checkCanonical(ptr);
     if (prepareThreadRseq()) {
         pcpu_u128 old;
         if (pcpu_arch_cmpxchg_128(ptr, expected, desired, &old) == 0)

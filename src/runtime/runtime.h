@@ -76,6 +76,11 @@ bool spaceContains(const void *canonical);
 // ERANGE (outside chunk 0's range) or EEXIST (inside what chunk 0 owns).
 int spaceAdoptCopy(uintptr_t canonical, const void *image, size_t size);
 
+// Whether `canonical` lies in some chunk's canonical range (owned or not:
+// chunk 0's holes hold the program's other data, and the copies of
+// variables the program copied from shared objects).  Lock-free.
+bool spaceInRange(const void *canonical);
+
 // The offset of canonical address `p` in its unit (the same in every unit),
 // or 0 when no chunk owns it.  Lock-free.
 size_t spaceUnitOffset(const void *canonical);

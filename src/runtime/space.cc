@@ -1346,6 +1346,17 @@ int spaceAdoptCopy(uintptr_t canonical, const void *image, size_t size)
 }
 
 // CONTEXT: any, lock-free.  RETURNS: see runtime.h.
+bool spaceInRange(const void *canonical)
+{
+    uintptr_t p = reinterpret_cast<uintptr_t>(canonical);
+    unsigned n = space.nChunks.load(std::memory_order_acquire);
+    for (unsigned i = 0; i < n; ++i)
+        if (p - space.chunks[i]->canon < space.cfg.stride)
+            return true;
+    return false;
+}
+
+// CONTEXT: any, lock-free.  RETURNS: see runtime.h.
 size_t spaceUnitOffset(const void *canonical)
 {
     uintptr_t p = reinterpret_cast<uintptr_t>(canonical);
