@@ -81,6 +81,11 @@ struct Registry {
     // from LeakSanitizer (whose check runs after those destructors) the
     // heap pointers it held.
     std::atomic<bool> exiting{false};
+    // Set when the program's constructors run (pcpu__program_running):
+    // objects that register later were dlopen()ed, and no copy relocation
+    // of the program can name their variables (the program was relocated
+    // before they were loaded).
+    std::atomic<bool> programStarted{false};
     SharedObject *head = nullptr; // newest first
     NamedBlock *named = nullptr;  // newest first
     unsigned count = 0;
@@ -314,7 +319,7 @@ int moveInObject(dl_phdr_info *info, size_t, void *arg)
     Array<Move> moves;
     for (uintptr_t p = d.rela; p && p + d.relaEnt <= d.rela + d.relaSize; p += d.relaEnt) {
         const auto &r = *reinterpret_cast<const ElfW(Rela) *>(p);
-        if (main && adoptCopy(*info, d, r, w))
+        if (main && !registry.programStarted.load(std::memory_order_relaxed) && adoptCopy(*info, d, r, w))
             return 1;
         switch (ELF64_R_TYPE(r.r_info)) {
 #if defined(__x86_64__)
@@ -652,8 +657,7 @@ int pcpu__register_shared(struct pcpu__image *image)
 // From the program's start-up object, in a constructor (see program.cc).
 void pcpu__program_running(void)
 {
-    static std::atomic<bool> once{false};
-    if (!once.exchange(true))
+    if (!registry.programStarted.exchange(true))
         atexit([] { registry.exiting.store(true, std::memory_order_relaxed); });
 }
 
