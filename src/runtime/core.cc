@@ -827,9 +827,7 @@ int pcpu_for_each_block(int (*fn)(const struct pcpu_block_info *info, void *arg)
     {
 #endif
         char exe[256];
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-        exe[n > 0 ? n : 0] = 0;
-        pcpu_block_info info{PCPU_BLOCK_PROGRAM, n > 0 ? exe : "program", img.start,
+        pcpu_block_info info{PCPU_BLOCK_PROGRAM, programPath(exe, sizeof(exe)), img.start,
                              spaceUnitOffset(img.start), static_cast<size_t>(img.end - img.start), 1};
         if (int r = fn(&info, arg))
             return r;

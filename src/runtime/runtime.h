@@ -130,6 +130,8 @@ int sharedBlocks(int (*fn)(const pcpu_block_info *info, void *arg), void *arg);
 // Module block names (pcpu_module_block_name): forgotten when freed.
 void forgetBlockName(const void *canonical);
 void checkOneRuntime();
+// The program's path (buf, or a fixed name when it cannot be read).
+const char *programPath(char *buf, size_t len);
 
 // The configuration given to spaceInit (valid after it).
 const SpaceConfig &spaceConfig();

@@ -165,13 +165,8 @@ const char *objectName(const dl_phdr_info &info, bool main)
         return info.dlpi_name;
     if (!main)
         return "(unnamed object)";
-    static char exe[256]; // before main(), program_invocation_name may be empty
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        return exe;
-    }
-    return *program_invocation_name ? program_invocation_name : "the program";
+    static char exe[256];
+    return programPath(exe, sizeof(exe));
 }
 
 // ---- moving addresses ---------------------------------------------------------------
@@ -469,6 +464,17 @@ int findRuntimes(dl_phdr_info *info, size_t, void *arg)
 }
 
 } // namespace
+
+// Before main(), program_invocation_name may be empty: /proc/self/exe.
+const char *programPath(char *buf, size_t len)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    if (n > 0) {
+        buf[n] = 0;
+        return buf;
+    }
+    return *program_invocation_name ? program_invocation_name : "the program";
+}
 
 void checkOneRuntime()
 {
