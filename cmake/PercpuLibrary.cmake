@@ -42,6 +42,8 @@ function(percpu_add_library target)
   set_target_properties(${target} PROPERTIES C_LINKER_LAUNCHER "${launcher}"
                                              CXX_LINKER_LAUNCHER "${launcher}")
   if(TARGET percpu-elfpatch)
-    add_dependencies(${target} percpu-elfpatch)  # in percpu's own build tree
+    # In percpu's own build tree: a changed patcher relinks the object.
+    add_dependencies(${target} percpu-elfpatch)
+    set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "$<TARGET_FILE:percpu-elfpatch>")
   endif()
 endfunction()

@@ -273,6 +273,18 @@ Error AArch64::rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
             msg += " (" + text + ")";
         return makeError(Rule::DirectAccess, obj.path, sec.name, rel.offset, symName, msg);
     };
+    // ADRP + LDR of a GOT entry read the 8-byte address: the same pair reads
+    // a slot (see the x86-64 target: the slot's relocation names the
+    // symbol, the slot is not RELRO, and the linker cannot relax the pair
+    // into an ADRP + ADD of the template).
+    if (rel.type == R_AARCH64_ADR_GOT_PAGE || rel.type == R_AARCH64_LD64_GOT_LO12_NC) {
+        SlotRef slot = slotFor(rel.symbol, 0);
+        rel.type = rel.type == R_AARCH64_ADR_GOT_PAGE ? R_AARCH64_ADR_PREL_PG_HI21
+                                                      : R_AARCH64_LDST64_ABS_LO12_NC;
+        rel.symbol = slot.symbol;
+        rel.addend = static_cast<int64_t>(static_cast<uint64_t>(rel.addend) + slot.offset);
+        return Error::success();
+    }
     RelExpr e = relExpr(rel.type);
     if (e == RelExpr::None || needsGot(e) || e == RelExpr::Size)
         return Error::success();

@@ -381,9 +381,21 @@ Error X86_64::rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
     case RelExpr::Size:
         return Error::success();
     case RelExpr::GotPCRelative:
-        // Already loads the full address; forbid relaxation to lea.
-        if (rel.type == R_X86_64_GOTPCRELX || rel.type == R_X86_64_REX_GOTPCRELX)
-            rel.type = R_X86_64_GOTPCREL;
+        // The instruction reads the 8-byte GOT entry holding the address, as
+        // a memory operand (mov, add, cmp, push, call *...): a slot is the
+        // same word, so only the relocation changes.  The slot's own
+        // relocation names the symbol, so the dynamic loader resolves it
+        // with the GOT entry's rules (interposition, copy relocations), and
+        // it is writable data, not RELRO: the start-up code points it at the
+        // block without mprotect().  The linker can no longer relax the load
+        // into a `lea` of the template (-Bsymbolic, hidden or local symbols).
+        if (rel.type == R_X86_64_GOTPCREL || rel.type == R_X86_64_GOTPCRELX ||
+            rel.type == R_X86_64_REX_GOTPCRELX) {
+            SlotRef slot = slotFor(rel.symbol, 0);
+            rel.type = R_X86_64_PC32;
+            rel.symbol = slot.symbol;
+            rel.addend = static_cast<int64_t>(static_cast<uint64_t>(rel.addend) + slot.offset);
+        }
         return Error::success();
     case RelExpr::GotOffset:
     case RelExpr::GotRelative:

@@ -231,15 +231,16 @@ Expected<unsigned> makeIndirect(ObjectFile &obj, unsigned *slotCount)
     // The slot section (and its symbol) exist before symbols are renumbered
     // by anything else.
     uint32_t slotSec = 0;
-    if (const Section *s = obj.sectionByName(kSlotSection))
-        slotSec = s->index;
+    for (StringRef name : {kSlotSection, kSlotSectionRelro})
+        if (const Section *s = obj.sectionByName(name); s && !slotSec)
+            slotSec = s->index;
     if (!slotSec) {
         Section s;
         s.index = static_cast<uint32_t>(obj.sections.size());
         s.name = kSlotSection.str();
         s.type = SHT_PROGBITS;
         s.flags = SHF_ALLOC | SHF_WRITE;
-        s.addralign = kSlotPage; // all slots on one page (AArch64 ADRP sharing)
+        s.addralign = kSlotSize; // raised below with the slots' size
         slotSec = s.index;
         obj.sections.push_back(std::move(s));
     }
@@ -301,6 +302,10 @@ Expected<unsigned> makeIndirect(ObjectFile &obj, unsigned *slotCount)
     Section &slots_ = obj.sections[slotSec];
     slots_.data.resize(slotSize, 0);
     slots_.size = slotSize;
+    // Aligned to its size rounded up to a power of two, the section cannot
+    // cross a 4 KiB page (AArch64 code may share one ADRP between slots),
+    // and it does not push what follows it onto a page of its own.
+    slots_.addralign = std::max<uint64_t>(kSlotSize, llvm::PowerOf2Ceil(slotSize));
     auto &rl = obj.relocs[slotRela];
     rl.insert(rl.end(), newSlots.begin(), newSlots.end());
     if (slotCount)

@@ -9,7 +9,7 @@
 // data, and objects already patched, come back byte for byte.
 //
 // With `indirect`, every per-CPU address computation in code is rewritten to
-// load the address from an 8-byte slot (".data.rel.ro.percpu_slots", one
+// load the address from an 8-byte slot (".data.rel.percpu_slots", one
 // absolute 64-bit relocation each), so the block may be placed anywhere in
 // the address space; an instruction that cannot be rewritten fails the whole
 // patch with `direct-access` diagnostics and nothing is produced.
@@ -56,7 +56,14 @@ llvm::Expected<bool> mergePerCpuSections(ObjectFile &obj, const BlockLayout &lay
                                          const PatchOptions &opts = {});
 llvm::Expected<unsigned> makeIndirect(ObjectFile &obj, unsigned *slots = nullptr);
 
-constexpr llvm::StringLiteral kSlotSection = ".data.rel.ro.percpu_slots";
+// The slots are written once more after the dynamic loader relocated them
+// (a shared object's block is allocated by its start-up code), so they are
+// not RELRO: ".data.rel.*" goes to .data with GNU ld and ld.lld alike, and
+// dlopen() saves the two mprotect() calls (and the VMA split) that writing
+// RELRO pages takes.  Objects patched before keep their slots in
+// kSlotSectionRelro, which is reused as it is.
+constexpr llvm::StringLiteral kSlotSection = ".data.rel.percpu_slots";
+constexpr llvm::StringLiteral kSlotSectionRelro = ".data.rel.ro.percpu_slots";
 // Its slots: one 8-byte absolute address each, all on one 4 KiB page, so
 // that AArch64 code reaches every slot from one ADRP page (ADRP + LDR).
 constexpr uint64_t kSlotSize = 8;
