@@ -183,7 +183,8 @@ PY
 
 echo
 echo "per-CPU variables in shared objects (bench/shared; min / median / max of 5)"
-"$build/bench/percpu-shared-bench" "${reps[@]}" --benchmark_min_time=0.2 > "$out/shared.json"
+"$build/bench/percpu-shared-bench" "${reps[@]}" --benchmark_min_time=0.2 \
+  --benchmark_enable_random_interleaving=true > "$out/shared.json"
 python3 - "$out" <<'PY'
 import json, os, sys
 d = json.load(open(os.path.join(sys.argv[1], "shared.json")))

@@ -9,7 +9,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <cerrno>
+
 #include <dirent.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -88,6 +91,19 @@ int readCpuList(const char *path, uint64_t *bits, unsigned limit)
 bool readCpuNodes(signed char *node, unsigned realCpus)
 {
     std::memset(node, -1, PCPU_MAX_CPUS);
+    // One system call first: the nodes this process may take memory from
+    // (its cpuset's).  With one (or a kernel without NUMA), binding units to
+    // nodes has nothing to choose, and sysfs need not be read.
+    unsigned long allowed[16] = {};
+    if (syscall(SYS_get_mempolicy, nullptr, allowed, sizeof(allowed) * 8, nullptr, 4 /* MPOL_F_MEMS_ALLOWED */) == 0) {
+        unsigned n = 0;
+        for (unsigned long w : allowed)
+            n += static_cast<unsigned>(__builtin_popcountl(w));
+        if (n < 2)
+            return false;
+    } else if (errno == ENOSYS) {
+        return false;
+    }
     char buf[256];
     uint64_t nodes[PCPU_MAX_CPUS / 64] = {};
     if (!readSmallFile("/sys/devices/system/node/online", buf, sizeof(buf)))

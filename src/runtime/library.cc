@@ -10,8 +10,6 @@
 // (also 101: destructors run in the reverse order) gives it back.
 #include <percpu/percpu.h>
 
-#include <dlfcn.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 extern "C" {
@@ -47,7 +45,17 @@ __asm__(".pushsection .note.percpu.library, \"aR\", " PCPU_NOTE_TYPE "\n"
 // object's own code, whose GOT loads the linker then relaxes to direct
 // addresses).  The runtime fills them when the object registers; they do
 // not change after start-up.
-__attribute__((visibility("hidden"))) uintptr_t pcpu_unit_offset[PCPU_MAX_CPUS];
+//
+// pcpu_unit_offset[] (PCPU_MAX_CPUS entries, 64 KiB) is file-backed data
+// (percpu-shared.ld puts it right after .data), not .bss: a .bss that big
+// would not fit the segment's last page, and dlopen() would pay an
+// anonymous mapping for it (and dlclose() its unmapping), a quarter of a
+// small plugin's dlopen().  As data it costs file size, no memory: only
+// the entries of existing CPUs are written, and the first ones share the
+// last page of .data, which the dynamic loader's relocations wrote already.
+// (Read through the GOT instead, it costs this_cpu operations in the object
+// a load each that the compiler does not always hoist.)
+__attribute__((visibility("hidden"), section("percpu_unit_table"))) uintptr_t pcpu_unit_offset[PCPU_MAX_CPUS];
 __attribute__((visibility("hidden"))) uintptr_t pcpu__unit_base;
 __attribute__((visibility("hidden"))) unsigned long pcpu__unit_shift;
 __attribute__((visibility("hidden"))) unsigned int pcpu__nr_units;
@@ -90,17 +98,15 @@ extern const pcpu_library_initcall __start_percpu_module_init[] __attribute__((w
 extern const pcpu_library_initcall __stop_percpu_module_init[] __attribute__((weak, visibility("hidden")));
 extern const pcpu_library_exitcall __start_percpu_module_exit[] __attribute__((weak, visibility("hidden")));
 extern const pcpu_library_exitcall __stop_percpu_module_exit[] __attribute__((weak, visibility("hidden")));
-static int pcpu_library_inited;
+// In percpu_tail (percpu-shared.ld): written at start-up, on the page the
+// object's .bss starts on.
+__attribute__((section("percpu_tail"))) static int pcpu_library_inited;
 
 __attribute__((constructor)) static void pcpu_library_module_init(void)
 {
     for (const pcpu_library_initcall *f = __start_percpu_module_init; f && f < __stop_percpu_module_init; ++f)
         if (int r = (*f)()) {
-            Dl_info info;
-            const char *who = dladdr(reinterpret_cast<void *>(&pcpu_library_module_init), &info) && info.dli_fname
-                                  ? info.dli_fname
-                                  : "a shared object";
-            fprintf(stderr, "percpu: %s: module_init returned %d; its module_exit will not run\n", who, r);
+            pcpu__library_init_failed(reinterpret_cast<const void *>(&pcpu_library_module_init), r);
             return;
         }
     pcpu_library_inited = 1;

@@ -116,8 +116,8 @@ FaultAccess faultAccess(const void *ucontext);
 // reads every writable segment: poisoned instead); unguardInImage() undoes
 // the poisoning before the image is unmapped (space.cc).  `replace` maps
 // fresh inaccessible pages there (the image's pages are given back: the
-// program's, for good), else only their protection changes (a shared
-// object's, which dlclose() unmaps: a third of the cost of a dlopen).
+// program's, for good), else the pages get guard markers (a shared
+// object's, which dlclose() unmaps; PROT_NONE on kernels without them).
 void guardInImage(uintptr_t from, uintptr_t to, bool replace = true);
 void unguardInImage(uintptr_t from, uintptr_t to);
 

@@ -76,8 +76,9 @@ struct NamedBlock {
 struct Registry {
     FutexLock lock;
     // Set by an exit handler that runs before the dynamic linker's
-    // destructors of shared objects (pcpu__program_running): at exit a block
-    // is not given back.  Zeroing it would only cost time, and would hide
+    // destructors of shared objects (watchExit(): from the program's
+    // start-up object, or the first shared object's registration in a
+    // program without one): at exit a block is not given back.  Zeroing it would only cost time, and would hide
     // from LeakSanitizer (whose check runs after those destructors) the
     // heap pointers it held.
     std::atomic<bool> exiting{false};
@@ -86,6 +87,7 @@ struct Registry {
     // of the program can name their variables (the program was relocated
     // before they were loaded).
     std::atomic<bool> programStarted{false};
+    std::atomic<bool> exitWatched{false};
     SharedObject *head = nullptr; // newest first
     NamedBlock *named = nullptr;  // newest first
     unsigned count = 0;
@@ -290,6 +292,15 @@ bool adoptCopy(const dl_phdr_info &info, const Dyn &d, const ElfW(Rela) &r, Walk
     w.error = ENOEXEC;
     return true;
 #endif
+}
+
+// An exit handler registered now runs before the dynamic linker's
+// destructors of shared objects (they run last, from the handler ld.so
+// registered before main), whichever object registers it.
+void watchExit()
+{
+    if (!registry.exitWatched.exchange(true))
+        atexit([] { registry.exiting.store(true, std::memory_order_relaxed); });
 }
 
 PCPU_NO_ASAN void storeMoves(const Array<Move> &moves)
@@ -613,6 +624,7 @@ int pcpu__register_shared(struct pcpu__image *image)
     }
     o->next = registry.head;
     registry.head = o;
+    watchExit();
 
     // Addresses first (the template's own words too: a variable initialised
     // with a per-CPU address holds the block's in every copy), then the copies.
@@ -660,11 +672,19 @@ int pcpu__register_shared(struct pcpu__image *image)
     return 0;
 }
 
+// From a shared object's start-up object (library.cc).
+void pcpu__library_init_failed(const void *where, int ret)
+{
+    Dl_info info;
+    const char *who = dladdr(where, &info) && info.dli_fname ? info.dli_fname : "a shared object";
+    fprintf(stderr, "percpu: %s: module_init returned %d; its module_exit will not run\n", who, ret);
+}
+
 // From the program's start-up object, in a constructor (see program.cc).
 void pcpu__program_running(void)
 {
-    if (!registry.programStarted.exchange(true))
-        atexit([] { registry.exiting.store(true, std::memory_order_relaxed); });
+    registry.programStarted.store(true);
+    watchExit();
 }
 
 // CONTEXT: takes the registry lock.

@@ -193,6 +193,7 @@ struct Chunk {
     uintptr_t mapBase = 0; // the reservation as mapped (may precede base)
     size_t mapBytes = 0;
     uint32_t nGran = 0;
+    size_t metaBytes = 0; // this record and the metadata after it: one mapping
 
     // Block metadata: bitmaps with a bit per granule (reserved, committed as
     // touched: 3 bits per 64 bits of live data, and a few pages for `module`).
@@ -621,14 +622,9 @@ void destroyChunk(Chunk *c)
         return;
     if (c->mapBase)
         munmap(reinterpret_cast<void *>(c->mapBase), c->mapBytes);
-    if (c->used)
-        munmap(c->used, 4 * c->bitmapBytes);
-    if (c->committed)
-        munmap(c->committed, (c->nPages + 63) / 64 * 24);
-    if (c->site)
-        munmap(c->site, size_t{c->nGran} * sizeof(uintptr_t));
+    const size_t metaBytes = c->metaBytes;
     c->~Chunk();
-    munmap(c, sizeof(Chunk));
+    munmap(c, metaBytes);
 }
 
 // MPOL_PREFERRED for [off, off + len) of every unit: the unit's pages come
@@ -723,15 +719,15 @@ unsigned mapStaticCopyOnWrite(Chunk &c, size_t off, size_t size, const void *ima
     return mapped;
 }
 
-// Maps `bytes` PROT_NONE at exactly `at`, or returns nullptr.  Kernels
+// Maps `bytes` (PROT_NONE unless `prot` says) at exactly `at`, or returns nullptr.  Kernels
 // before 4.17 take MAP_FIXED_NOREPLACE as a hint: a mapping elsewhere is
 // undone.
-void *mapExactly(uintptr_t at, size_t bytes)
+void *mapExactly(uintptr_t at, size_t bytes, int prot = PROT_NONE)
 {
     if (at < (uintptr_t{1} << 20) || at + bytes < at)
         return nullptr;
     void *want = reinterpret_cast<void *>(at);
-    void *p = mmap(want, bytes, PROT_NONE,
+    void *p = mmap(want, bytes, prot,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
     if (p == MAP_FAILED)
         return nullptr;
@@ -750,7 +746,7 @@ void *mapExactly(uintptr_t at, size_t bytes)
 // free they go where the kernel puts them; later chunks may then not fit
 // (spaceAlloc() fails with ENOMEM once chunk 0 is full).
 // CONTEXT: the init lock, from spaceInit().
-// RETURNS: the units' base, or 0 when no mapping could be made.
+// RETURNS: the units' base (mapped read-write), or 0 when no mapping could be made.
 uintptr_t placeFirstUnits(size_t bytes, size_t align)
 {
     constexpr uintptr_t kGiB = uintptr_t{1} << 30;
@@ -767,9 +763,9 @@ uintptr_t placeFirstUnits(size_t bytes, size_t align)
         tries[n++] = uintptr_t{1} << 45; // the middle of a 47-bit space
     }
     for (unsigned i = 0; i < n; ++i)
-        if (mapExactly(tries[i], bytes))
+        if (mapExactly(tries[i], bytes, PROT_READ | PROT_WRITE))
             return tries[i];
-    void *res = mapNoReserve(bytes + align, PROT_NONE);
+    void *res = mapNoReserve(bytes + align, PROT_READ | PROT_WRITE);
     if (!res)
         return 0;
     uintptr_t r = reinterpret_cast<uintptr_t>(res);
@@ -816,18 +812,32 @@ Chunk *createChunk(bool first)
 {
     const size_t stride = space.cfg.stride;
     const size_t unitsBytes = stride * space.cfg.nrUnits;
-    void *mem = mapMetadata(sizeof(Chunk));
+    // The chunk's record and metadata in one mapping: the record, then the
+    // four granule bitmaps, the three page bitmaps, the call sites.
+    const uint32_t nGran = static_cast<uint32_t>(stride / kGranule);
+    const size_t bitmapBytes = (size_t{nGran} + 63) / 64 * sizeof(uint64_t);
+    const size_t pageWords = (stride / kPage + 63) / 64;
+    const size_t recordBytes = (sizeof(Chunk) + 63) & ~size_t{63};
+    const size_t siteBytes = space.cfg.recordSites ? size_t{nGran} * sizeof(uintptr_t) : 0;
+    const size_t metaBytes = recordBytes + 4 * bitmapBytes + 3 * pageWords * sizeof(uint64_t) + siteBytes;
+    auto *mem = static_cast<char *>(mapMetadata(metaBytes));
     if (!mem)
         return nullptr;
     Chunk *c = new (mem) Chunk();
+    c->metaBytes = metaBytes;
 
-    // Align units to a huge page when they are big enough to use one.
+    // Align units to a huge page when they are big enough to use one.  The
+    // units are read-write from the start (chunk 0's are mapped so; a later
+    // chunk's are made so inside its reservation); their pages cost memory
+    // when first written.
     size_t align = std::min(stride, kHugePage);
+    bool writable = false;
     if (first) {
         c->base = placeFirstUnits(unitsBytes, align);
         c->mapBase = c->base;
         c->mapBytes = unitsBytes;
         c->canon = space.cfg.staticStart & ~(kPage - 1);
+        writable = true;
     } else if (!placeLaterChunk(*c, unitsBytes, align)) {
         c->base = 0;
     }
@@ -836,36 +846,24 @@ Chunk *createChunk(bool first)
         errno = ENOMEM;
         return nullptr;
     }
-    // The units are read-write from the start; their pages cost memory when
-    // first written.  No huge pages unless a region is allocated whole.
+    // No huge pages unless a region is allocated whole.
     void *units = reinterpret_cast<void *>(c->base);
-    if (mprotect(units, unitsBytes, PROT_READ | PROT_WRITE) != 0) {
+    if (!writable && mprotect(units, unitsBytes, PROT_READ | PROT_WRITE) != 0) {
         destroyChunk(c);
         errno = ENOMEM;
         return nullptr;
     }
     madvise(units, unitsBytes, MADV_NOHUGEPAGE);
-    c->nGran = static_cast<uint32_t>(stride / kGranule);
+    c->nGran = nGran;
     c->limit = c->nGran;
-    c->bitmapBytes = (size_t{c->nGran} + 63) / 64 * sizeof(uint64_t);
-    auto *bits = static_cast<uint64_t *>(mapMetadata(4 * c->bitmapBytes));
+    c->bitmapBytes = bitmapBytes;
+    auto *bits = reinterpret_cast<uint64_t *>(mem + recordBytes);
     c->nPages = stride / kPage;
-    c->committed = static_cast<uint64_t *>(
-        mapMetadata((c->nPages + 63) / 64 * 24));
-    if (c->committed) {
-        c->filePages = c->committed + (c->nPages + 63) / 64;
-        c->freshPages = c->filePages + (c->nPages + 63) / 64;
-    }
-    if (space.cfg.recordSites)
-        c->site = static_cast<uintptr_t *>(
-            mapMetadata(size_t{c->nGran} * sizeof(uintptr_t)));
-    if (!bits || !c->committed || (space.cfg.recordSites && !c->site)) {
-        if (bits)
-            munmap(bits, 4 * c->bitmapBytes);
-        destroyChunk(c);
-        errno = ENOMEM;
-        return nullptr;
-    }
+    c->committed = bits + 4 * (bitmapBytes / sizeof(uint64_t));
+    c->filePages = c->committed + pageWords;
+    c->freshPages = c->filePages + pageWords;
+    if (siteBytes)
+        c->site = reinterpret_cast<uintptr_t *>(c->freshPages + pageWords);
     const size_t words = c->bitmapBytes / sizeof(uint64_t);
     c->used = bits;
     c->start = bits + words;
@@ -1002,6 +1000,13 @@ extern "C" void __lsan_ignore_object(const void *) __attribute__((weak));
 extern "C" void __asan_poison_memory_region(const volatile void *, size_t) __attribute__((weak));
 extern "C" void __asan_unpoison_memory_region(const volatile void *, size_t) __attribute__((weak));
 
+// Linux 6.13 (anonymous memory) and 6.15 (file-backed private mappings):
+// guard markers in the page tables, which fault as PROT_NONE does without
+// splitting the mapping.  A shared object's template is guarded at every
+// dlopen(); mprotect() would cost a VMA split there, and another VMA for
+// dlclose() to unmap.  Older kernels answer EINVAL: mprotect() then.
+constexpr int kMadvGuardInstall = 102;
+
 void guardInImage(uintptr_t from, uintptr_t to, bool replace)
 {
     if (to <= from)
@@ -1014,7 +1019,7 @@ void guardInImage(uintptr_t from, uintptr_t to, bool replace)
     }
     if (replace)
         mmap(p, to - from, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
-    else
+    else if (madvise(p, to - from, kMadvGuardInstall) != 0)
         mprotect(p, to - from, PROT_NONE);
 }
 
@@ -1095,9 +1100,13 @@ int spaceInit(const SpaceConfig &config)
     c->rootStart = size_t{tailG} * kGranule / kPage * kPage;
 
     // The units hold the template now: its pages, and the reservation, fault.
-    if (aligned)
-        guardInImage(config.staticStart, config.templateEnd);
-    guardInImage(config.reserveStart, config.reserveEnd);
+    if (aligned && config.templateEnd == config.reserveStart) // one mapping for both
+        guardInImage(config.staticStart, config.reserveEnd);
+    else {
+        if (aligned)
+            guardInImage(config.staticStart, config.templateEnd);
+        guardInImage(config.reserveStart, config.reserveEnd);
+    }
 
     space.staticBytes = config.staticSize;
     for (unsigned u = 0; u < config.nrUnits; ++u)

@@ -410,6 +410,10 @@ void pcpu__start_program(const struct pcpu__image *image, char **envp);
 void pcpu__program_running(void);
 int pcpu__register_shared(struct pcpu__image *image);
 void pcpu__unregister_shared(struct pcpu__image *image);
+/* A shared object's module_init returned `ret`; `where` is an address in
+ * that object.  (The message is the runtime's, so that the start-up object
+ * linked into every library imports nothing but the runtime and abort().) */
+void pcpu__library_init_failed(const void *where, int ret);
 
 #define PCPU__EXPORT(sym, symname, kind, gpl)                                  \
     __attribute__((used, section("percpu_exports"), aligned(8)))              \
