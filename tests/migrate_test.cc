@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -107,6 +108,33 @@ TEST(Migration, DynamicCountersAreExact)
     EXPECT_EQ(sb, n / 2); // +2 and -1 alternately
     free_percpu(a);
     free_percpu(b);
+}
+
+TEST(Migration, PercpuCountersAreExact)
+{
+    // Small batches fold often; amounts of both signs, some past the batch
+    // (the fold path directly), while threads migrate.
+    struct percpu_counter c8, c1000;
+    ASSERT_EQ(percpu_counter_init(&c8, 5, GFP_KERNEL), 0);
+    ASSERT_EQ(percpu_counter_init(&c1000, 0, GFP_KERNEL), 0);
+    const long per = 100000;
+    hammer(per, [&](long i) {
+        percpu_counter_add_batch(&c8, (i % 3 == 0) ? -2 : 3, 8);
+        percpu_counter_add_batch(&c1000, (i % 50 == 0) ? 1500 : -1, 1000);
+    });
+    const int64_t n = per * threadCount();
+    int64_t per8 = 0, per1000 = 0;
+    for (long i = 0; i < per; ++i) {
+        per8 += (i % 3 == 0) ? -2 : 3;
+        per1000 += (i % 50 == 0) ? 1500 : -1;
+    }
+    EXPECT_EQ(percpu_counter_sum(&c8), 5 + per8 * threadCount());
+    EXPECT_EQ(percpu_counter_sum(&c1000), per1000 * threadCount());
+    // The shared count alone is off by less than the batch per CPU.
+    EXPECT_LT(std::llabs(percpu_counter_read(&c8) - percpu_counter_sum(&c8)), 8ll * pcpu_nr_cpus());
+    EXPECT_GT(n, 0);
+    percpu_counter_destroy(&c8);
+    percpu_counter_destroy(&c1000);
 }
 
 TEST(Migration, CmpxchgLoopsAndAddReturnAreExact)

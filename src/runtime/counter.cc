@@ -4,13 +4,15 @@
 // the header; here are the fold of a delta that reached the batch, the exact
 // sum and comparison, and set/init/destroy.
 //
-// Synchronisation: fbc->pcpu__lock (a futex word) serialises every writer of
-// fbc->count and the readers that need the count and the deltas together
-// (sum, set).  Deltas are only changed by this_cpu operations (fast path,
-// fold's xchg) or, in set(), under the lock with relaxed stores; sums read
-// them with relaxed loads, so a concurrent update is counted or not, never
-// torn.  fbc->count is written with relaxed atomic stores under the lock and
-// read without it by percpu_counter_read().
+// Synchronisation: fbc->count is changed by atomic additions (the fold: no
+// lock, so that threads whose deltas reach the batch together do not queue
+// on one) and by set(), under fbc->pcpu__lock (a futex word), which
+// serialises the sets.  Deltas are only changed by this_cpu operations
+// (fast path, fold's xchg) or, in set(), by relaxed stores; sums read the
+// count and the deltas with relaxed loads, so a concurrent update is
+// counted or not, never torn: a sum is exact but for the updates racing it,
+// a fold in flight (its delta taken, not yet added) included, each less
+// than the batch, as the kernel documents for percpu_counter_sum().
 #include "percpu/percpu_counter.h"
 #include "percpu/percpu.h"
 
@@ -100,18 +102,12 @@ void pcpu__counter_fold(struct percpu_counter *fbc, int64_t amount)
     // Take this CPU's delta whole (whichever CPU that is by now), then add it
     // and the amount to the shared count: nothing is lost or counted twice.
     int32_t d = pcpu_this_xchg(fbc->counters, 0);
-    counterLock(&fbc->pcpu__lock);
-    __atomic_store_n(&fbc->count, __atomic_load_n(&fbc->count, __ATOMIC_RELAXED) + d + amount,
-                     __ATOMIC_RELAXED);
-    counterUnlock(&fbc->pcpu__lock);
+    __atomic_fetch_add(&fbc->count, d + amount, __ATOMIC_RELAXED);
 }
 
 int64_t __percpu_counter_sum(struct percpu_counter *fbc)
 {
-    counterLock(&fbc->pcpu__lock);
-    int64_t s = __atomic_load_n(&fbc->count, __ATOMIC_RELAXED) + deltas(fbc);
-    counterUnlock(&fbc->pcpu__lock);
-    return s;
+    return __atomic_load_n(&fbc->count, __ATOMIC_RELAXED) + deltas(fbc);
 }
 
 int __percpu_counter_compare(struct percpu_counter *fbc, int64_t rhs, int32_t batch)

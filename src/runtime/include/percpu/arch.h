@@ -18,6 +18,11 @@
  *   int pcpu_arch_write_N(void *canon, uintN_t v)
  *   int pcpu_arch_and_N(void *canon, uintN_t v)
  *   int pcpu_arch_or_N(void *canon, uintN_t v)
+ *   int pcpu_arch_counter_add(void *canon, int64_t v, int64_t lo, uint64_t span)
+ *       add v to this CPU's int32_t copy unless the sum s (in 64 bits)
+ *       leaves [lo, lo + span) ((uint64_t)(s - lo) >= span: nothing
+ *       stored, returns 1); percpu_counter's fast path, one critical
+ *       section
  *   int pcpu_arch_ref_add(const unsigned long *word, unsigned long v)
  *       add v to this CPU's copy at canonical address *word unless one of
  *       its two low bits is set, the word read inside the critical section

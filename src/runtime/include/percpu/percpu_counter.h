@@ -81,6 +81,11 @@ static inline void percpu_counter_add_batch(struct percpu_counter *fbc, int64_t 
                                             int32_t batch)
 {
     int32_t *d = fbc->counters;
+    /* One rseq critical section: the delta takes the amount when the sum
+     * stays inside (-batch, batch), as the loop below decides. */
+    if (PCPU_LIKELY(batch > 0) &&
+        !pcpu_arch_counter_add(d, amount, 1 - (int64_t)batch, 2 * (uint64_t)batch - 1))
+        return;
     for (;;) {
         int32_t old = pcpu_this_read(d);
         int64_t now = (int64_t)old + amount;

@@ -264,6 +264,25 @@ static inline pcpu_u128 pcpu_arch_atomic_cmpxchg_128(void *p, pcpu_u128 expected
     return ((pcpu_u128)hi << 64) | lo;
 }
 
+/* pcpu_arch_counter_add: see <percpu/arch/x86_64.h>. */
+static inline int pcpu_arch_counter_add(void *canon, int64_t v, int64_t lo, uint64_t span)
+{
+    uint64_t r, u;
+    PCPU__A64_PROLOGUE
+    __asm__ __volatile__(PCPU__A64_RSEQ("ldrsw %[r], [%[t]]\n\t"
+                                        "add %[r], %[r], %[v]\n\t"
+                                        "sub %[u], %[r], %[lo]\n\t"
+                                        "cmp %[u], %[span]\n\t"
+                                        "b.lo 8f\n\t"
+                                        "b 5f\n\t"
+                                        "8:\n\t"
+                                        "str %w[r], [%[t]]\n\t")
+                         : [ret] "=&r"(ret), [t] "=&r"(t), [r] "=&r"(r), [u] "=&r"(u)
+                         : PCPU__A64_INPUTS, [v] "r"(v), [lo] "r"(lo), [span] "r"(span)
+                         : "memory", "cc");
+    return ret;
+}
+
 /* pcpu_arch_ref_add: see <percpu/arch/x86_64.h>.  The frame adds the unit
  * offset to p = 0; the body adds the pointer read from *word. */
 static inline int pcpu_arch_ref_add(const unsigned long *word, unsigned long v)

@@ -305,6 +305,31 @@ static inline pcpu_u128 pcpu_arch_atomic_cmpxchg_128(void *p, pcpu_u128 expected
 }
 
 /*
+ * pcpu_arch_counter_add: percpu_counter's fast path.  Adds v to this CPU's
+ * copy of the 32-bit delta at canon, unless the sum s leaves [lo, lo + span)
+ * (the batch, computed in 64 bits: no overflow): then nothing is stored and
+ * the caller folds.  One critical section, where a this_cpu read and a
+ * cmpxchg take two.  RETURNS 0 (added) or 1 (out of the batch, or no rseq:
+ * the caller's general path).
+ */
+static inline int pcpu_arch_counter_add(void *canon, int64_t v, int64_t lo, uint64_t span)
+{
+    uint64_t r, u;
+    PCPU__X86_PROLOGUE_cpu
+    __asm__ __volatile__(PCPU__X86_RSEQ_cpu("movslq (%[p],%%rax), %[r]\n\t"
+                                            "addq %[v], %[r]\n\t"
+                                            "movq %[r], %[u]\n\t"
+                                            "subq %[lo], %[u]\n\t"
+                                            "cmpq %[span], %[u]\n\t"
+                                            "jae 5f\n\t"
+                                            "movl %k[r], (%[p],%%rax)\n\t")
+                         : [ret] "=&r"(ret), [r] "=&r"(r), [u] "=&r"(u)
+                         : PCPU__X86_INPUTS_cpu, [v] "r"(v), [lo] "r"(lo), [span] "r"(span)
+                         : "rax", "memory", "cc");
+    return ret;
+}
+
+/*
  * pcpu_arch_ref_add: adds v to this CPU's copy of the per-CPU unsigned long
  * whose canonical address is *word, unless one of *word's two low bits (the
  * percpu_ref mode flags) is set.  The word is read inside the critical
