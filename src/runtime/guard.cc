@@ -244,15 +244,41 @@ void report(uintptr_t a, uintptr_t pc, int write)
     }
 }
 
+// A shared object's template (its pages fault once the copies are filled):
+// reached through an address taken from dlsym() or before the object's
+// start-up code ran.
+void reportTemplate(uintptr_t a, const char *what, uintptr_t pc, int write)
+{
+    char line[1024];
+    const char *how = write < 0 ? "access" : write ? "write" : "read";
+    snprintf(line, sizeof(line),
+             "percpu: guard: %s of 0x%lx, in %s, which is not a CPU's copy: dlsym() gives this "
+             "address; pcpu_canonical() turns it into the canonical one, for per_cpu_ptr() or "
+             "this_cpu_*()\n",
+             how, static_cast<unsigned long>(a), what);
+    say(line);
+    if (pc) {
+        char where[256];
+        describeCode(pc, where, sizeof(where));
+        snprintf(line, sizeof(line), "percpu: guard:   by the instruction at 0x%lx (%s)\n",
+                 static_cast<unsigned long>(pc), where);
+        say(line);
+    }
+}
+
 void onFault(int sig, siginfo_t *si, void *ctx)
 {
     const int saved = errno;
     const uintptr_t a = reinterpret_cast<uintptr_t>(si->si_addr);
     const bool ours = spaceContains(si->si_addr);
     struct sigaction &old = previous[sig == SIGBUS];
+    char what[512];
     if (ours) {
         const FaultAccess fa = faultAccess(ctx);
         report(a, fa.pc, fa.write);
+    } else if (describeSharedTemplate(a, what, sizeof(what))) {
+        const FaultAccess fa = faultAccess(ctx);
+        reportTemplate(a, what, fa.pc, fa.write);
     }
     if (old.sa_handler == SIG_DFL || old.sa_handler == SIG_IGN) {
         // Returning re-runs the instruction, which faults again and, with
@@ -269,8 +295,14 @@ void onFault(int sig, siginfo_t *si, void *ctx)
 // AddressSanitizer reported the access (poisoned canonical pages): name it.
 void onAsanDeath()
 {
-    if (__asan_get_report_address)
-        report(reinterpret_cast<uintptr_t>(__asan_get_report_address()), 0, -1);
+    if (!__asan_get_report_address)
+        return;
+    const uintptr_t a = reinterpret_cast<uintptr_t>(__asan_get_report_address());
+    char what[512];
+    if (spaceContains(reinterpret_cast<void *>(a)))
+        report(a, 0, -1);
+    else if (describeSharedTemplate(a, what, sizeof(what)))
+        reportTemplate(a, what, 0, -1);
 }
 
 } // namespace

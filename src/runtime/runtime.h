@@ -67,6 +67,12 @@ void spaceStats(pcpu_stats *st);
 // Lock-free; usable from a signal handler.
 bool spaceContains(const void *canonical);
 
+// For the guard's fault handler: whether `a` lies in the guarded template of
+// a registered shared object, described into buf ("the template of PATH's
+// per-CPU data (+0xOFF, variable `NAME`)").  Never waits for the registry
+// lock: false when it is held (shared.cc).
+bool describeSharedTemplate(uintptr_t a, char *buf, size_t len);
+
 // A per-CPU variable of a shared object that the program copied into its
 // own data (a copy relocation: the program names it directly, the object
 // and everyone else reach the copy through the GOT) keeps the copy's address

@@ -562,6 +562,32 @@ void forgetBlockName(const void *canonical)
         }
 }
 
+// CONTEXT: a signal handler (the guard's): tries the registry lock only.
+bool describeSharedTemplate(uintptr_t a, char *buf, size_t len)
+{
+    if (!registry.lock.try_lock())
+        return false;
+    bool found = false;
+    for (const SharedObject *o = registry.head; o && !found; o = o->next) {
+        if (!o->guarded || a < o->lo || a >= reinterpret_cast<uintptr_t>(o->image->page_end))
+            continue;
+        found = true;
+        Dl_info info{};
+        const char *name = dladdr(reinterpret_cast<void *>(a), &info) && info.dli_sname &&
+                                   reinterpret_cast<uintptr_t>(info.dli_saddr) >= o->lo
+                               ? info.dli_sname
+                               : nullptr;
+        char var[160] = "";
+        if (name)
+            snprintf(var, sizeof(var), ", variable `%s`+0x%lx", name,
+                     static_cast<unsigned long>(a - reinterpret_cast<uintptr_t>(info.dli_saddr)));
+        snprintf(buf, len, "the template of %s's per-CPU data (+0x%lx%s)", o->path ? o->path : "a shared object",
+                 static_cast<unsigned long>(a - o->lo), var);
+    }
+    registry.lock.unlock();
+    return found;
+}
+
 } // namespace percpu::rt
 
 using namespace percpu::rt;
