@@ -245,6 +245,14 @@ Error Reader::readSections()
             return fail(s.name, std::nullopt,
                         "SHT_REL relocations are not used on " + machineName(obj.machine) +
                             " (expected SHT_RELA)");
+        // The gABI: "SHF_COMPRESSED ... cannot be used with SHF_ALLOC".  Its
+        // relocations are checked against the uncompressed size, and a
+        // loader maps the bytes as they are: accepted, one could write past
+        // the section.
+        if ((s.flags & SHF_COMPRESSED) && (s.flags & SHF_ALLOC))
+            return fail(s.name, std::nullopt,
+                        "SHF_COMPRESSED on an allocated section (SHF_ALLOC): only sections that are "
+                        "not loaded may be compressed");
         // A SHT_RELA section's bytes are not kept: readRelocations parses
         // them into obj.relocs, from which writeRelocatable rebuilds them
         // (in a large module they were a third of the bytes copied).
