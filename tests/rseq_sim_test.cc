@@ -198,6 +198,40 @@ TEST_F(RseqSim, EveryOperationAtEveryWidthChangesOnlyTheNamedCpusCopy)
     }
 }
 
+TEST_F(RseqSim, TheCounterAddStaysInsideTheBatch)
+{
+    // percpu_counter's sequence: the delta takes v unless the sum leaves
+    // [lo, lo + span); then nothing is written and the answer is 1.
+    for (unsigned cpu : {1u, 2u}) {
+        area.cpu_id = cpu;
+        fill(0x5a);
+        int32_t *mine = copyOf<int32_t>(canon, cpu);
+        const int64_t batch = 32, lo = 1 - batch;
+        const uint64_t span = 2 * batch - 1;
+        *mine = 30;
+        EXPECT_EQ(pcpu_arch_counter_add(canon, 1, lo, span), 0);
+        EXPECT_EQ(*mine, 31);
+        EXPECT_EQ(pcpu_arch_counter_add(canon, 1, lo, span), 1) << "32 reaches the batch";
+        EXPECT_EQ(*mine, 31);
+        EXPECT_EQ(pcpu_arch_counter_add(canon, -62, lo, span), 0);
+        EXPECT_EQ(*mine, -31);
+        EXPECT_EQ(pcpu_arch_counter_add(canon, -1, lo, span), 1) << "-32 reaches it too";
+        EXPECT_EQ(*mine, -31);
+        // The sum is computed in 64 bits: a huge amount or a delta near the
+        // int32 limit does not wrap back into the batch.
+        EXPECT_EQ(pcpu_arch_counter_add(canon, int64_t{1} << 32, lo, span), 1);
+        EXPECT_EQ(*mine, -31);
+        *mine = INT32_MAX;
+        EXPECT_EQ(pcpu_arch_counter_add(canon, 1, lo, span), 1);
+        EXPECT_EQ(*mine, INT32_MAX);
+        EXPECT_EQ(mine[1], 0x5a5a5a5a) << "the next element is not touched";
+        expectOthersUntouched(cpu, 0x5a);
+        EXPECT_EQ(area.rseq_cs, 0u);
+    }
+    area.cpu_id = 0xffffffffu;
+    EXPECT_EQ(pcpu_arch_counter_add(canon, 1, -31, 63), 1);
+}
+
 TEST_F(RseqSim, AnUnregisteredAreaSendsEveryOperationToTheSlowPath)
 {
     fill(0x5a);
