@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <atomic>
 #include <iterator>
 #include <cstring>
@@ -377,6 +378,7 @@ TEST_F(Loader, ModulesUseEachOthersAndTheHostsExports)
     const char *err = pcpu_dlerror();
     ASSERT_NE(err, nullptr);
     EXPECT_NE(std::string(err).find("used by '" + fixture("user.o") + "'"), std::string::npos) << err;
+    EXPECT_NE(std::string(err).find("[load]"), std::string::npos) << "the message carries its rule: " << err;
     EXPECT_EQ(pcpu_dlerror(), nullptr); // read once, like dlerror
 }
 
@@ -396,13 +398,19 @@ TEST_F(Loader, FailedLoadsLeaveNothingBehind)
         {"kind_mismatch.o", "undefined per-CPU symbol 'opterr' (declared with DECLARE_PER_CPU"},
         {"kind_plain_ref.o", "ordinary reference 'host_hits' resolves to a per-CPU host export "
                              "(declare it with DECLARE_PER_CPU)"},
-        {"counters.o", "already exported by module"},
+        {"copy/counters.o", "already exported by module"}, // another file, the same exports
         {"garbage.o", "[malformed]"},
         {"missing.o", "cannot read"},
     };
+    // The same object under another path: loaded again, not the same module.
+    const std::string copyDir = testing::TempDir() + "copy";
+    std::filesystem::create_directories(copyDir);
+    std::filesystem::copy_file(fixture("counters.o"), copyDir + "/counters.o",
+                               std::filesystem::copy_options::overwrite_existing);
     for (const Case &c : cases) {
         SCOPED_TRACE(c.file);
-        pcpu_module *m = pcpu_dlopen(fixture(c.file).c_str(), 0);
+        const std::string path = !strncmp(c.file, "copy/", 5) ? testing::TempDir() + c.file : fixture(c.file);
+        pcpu_module *m = pcpu_dlopen(path.c_str(), 0);
         EXPECT_EQ(m, nullptr);
         const char *err = pcpu_dlerror();
         ASSERT_NE(err, nullptr);
@@ -411,6 +419,63 @@ TEST_F(Loader, FailedLoadsLeaveNothingBehind)
     }
     Snapshot after = Snapshot::take();
     expectSameState(before, after);
+}
+
+TEST_F(Loader, TheSameFileOpenedTwiceIsOneModuleCounted)
+{
+    Snapshot before = Snapshot::take();
+    pcpu_module *a = pcpu_dlopen(fixture("counters.o").c_str(), 0);
+    ASSERT_NE(a, nullptr) << pcpu_dlerror();
+    Snapshot once = Snapshot::take();
+    // Through another spelling of the same file.
+    const std::string dir = fixture("counters.o").substr(0, fixture("counters.o").rfind('/'));
+    pcpu_module *b = pcpu_dlopen((dir + "/./counters.o").c_str(), 0);
+    EXPECT_EQ(b, a) << (b ? "" : pcpu_dlerror());
+    expectSameState(once, Snapshot::take());
+    auto hits = static_cast<long *>(pcpu_dlsym(a, "mod_hits"));
+    ASSERT_NE(hits, nullptr);
+    EXPECT_EQ(pcpu_dlclose(b), 0) << pcpu_dlerror();
+    EXPECT_EQ(pcpu_dlsym(a, "mod_hits"), hits) << "one close of two: still loaded";
+    EXPECT_EQ(pcpu_dlclose(a), 0) << pcpu_dlerror();
+    expectSameState(before, Snapshot::take());
+    EXPECT_EQ(pcpu_dlclose(a), -1) << "the last close unloaded it";
+    EXPECT_NE(pcpu_dlerror(), nullptr);
+}
+
+TEST_F(Loader, UnknownFlagBitsAreRefused)
+{
+    Snapshot before = Snapshot::take();
+    errno = 0;
+    EXPECT_EQ(pcpu_dlopen(fixture("counters.o").c_str(), 0x4000), nullptr);
+    EXPECT_EQ(errno, EINVAL);
+    const char *err = pcpu_dlerror();
+    ASSERT_NE(err, nullptr);
+    EXPECT_NE(std::string(err).find("unknown flag bits 0x4000"), std::string::npos) << err;
+    const char bytes[] = "not read";
+    EXPECT_EQ(pcpu_dlopen_mem(bytes, sizeof(bytes), "mem.o", PCPU_RTLD_FAR | 0x100), nullptr);
+    err = pcpu_dlerror();
+    ASSERT_NE(err, nullptr);
+    EXPECT_NE(std::string(err).find("unknown flag bits 0x100"), std::string::npos) << err;
+    expectSameState(before, Snapshot::take());
+}
+
+TEST_F(Loader, FunctionLookupRefusesVariables)
+{
+    pcpu_module *m = load("counters.o");
+    ASSERT_NE(m, nullptr);
+    EXPECT_NE(pcpu_dlfunc(m, "counters_sum"), nullptr) << pcpu_dlerror();
+    EXPECT_EQ(pcpu_dlfunc(m, "counters_sum"), pcpu_dlsym(m, "counters_sum"));
+    // A per-CPU variable: pcpu_dlsym gives its canonical address,
+    // pcpu_dlfunc refuses it.
+    ASSERT_NE(pcpu_dlsym(m, "mod_hits"), nullptr);
+    EXPECT_EQ(pcpu_dlfunc(m, "mod_hits"), nullptr);
+    const char *err = pcpu_dlerror();
+    ASSERT_NE(err, nullptr);
+    EXPECT_NE(std::string(err).find("'mod_hits' is a variable, not a function"), std::string::npos) << err;
+    EXPECT_EQ(pcpu_dlfunc(m, "no_such_symbol"), nullptr);
+    err = pcpu_dlerror();
+    ASSERT_NE(err, nullptr);
+    EXPECT_NE(std::string(err).find("no symbol 'no_such_symbol'"), std::string::npos) << err;
 }
 
 TEST_F(Loader, UndefinedSymbolsAreNamedAndProcessSymbolsCanBeForbidden)
@@ -520,6 +585,9 @@ TEST(LoaderCxx, RaiiModulesAndResults)
         auto nothing = counters->function<int()>("counters_no_such_function");
         ASSERT_FALSE(nothing);
         EXPECT_NE(nothing.error().find("counters_no_such_function"), std::string::npos) << nothing.error();
+        auto data = counters->function<int()>("mod_hits"); // a variable: never called
+        ASSERT_FALSE(data);
+        EXPECT_NE(data.error().find("is a variable, not a function"), std::string::npos) << data.error();
 
         // A per-CPU variable as a typed per-CPU pointer: the same canonical
         // address as pcpu_dlsym's, this_cpu operations and sum() on it.

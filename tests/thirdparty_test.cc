@@ -217,6 +217,11 @@ TEST(Sqlite, GlobalModuleServesAGlueModuleAndDeepbindPrefersItOverTheProcess)
     ASSERT_NE(shallow, nullptr);
     EXPECT_EQ(reinterpret_cast<GlueOpenFn>(pcpu_dlsym(shallow, "sqlite_glue_open_fn"))(), processOpen);
     EXPECT_EQ(reinterpret_cast<GlueSum>(pcpu_dlsym(shallow, "sqlite_glue_sum"))(1000), 500500);
+    // Opened again while loaded, it is the same module, with the first
+    // open's binding (as dlopen): closed first, it loads anew with DEEPBIND.
+    EXPECT_EQ(openFromEnv("PERCPU_SQLITE_GLUE", PCPU_RTLD_DEEPBIND), shallow);
+    EXPECT_EQ(pcpu_dlclose(shallow), 0) << pcpu_dlerror();
+    EXPECT_EQ(pcpu_dlclose(shallow), 0) << pcpu_dlerror();
 
     // GLOBAL + DEEPBIND: the module's copy, and it works on its own.
     pcpu_module *deep = openFromEnv("PERCPU_SQLITE_GLUE", PCPU_RTLD_DEEPBIND);
@@ -227,7 +232,6 @@ TEST(Sqlite, GlobalModuleServesAGlueModuleAndDeepbindPrefersItOverTheProcess)
     EXPECT_STREQ(version(), sqlite3_libversion());
 
     EXPECT_EQ(pcpu_dlclose(deep), 0) << pcpu_dlerror();
-    EXPECT_EQ(pcpu_dlclose(shallow), 0) << pcpu_dlerror();
     EXPECT_EQ(pcpu_dlclose(lib), 0) << pcpu_dlerror();
 }
 

@@ -5,18 +5,75 @@ using namespace percpu::loader;
 
 extern "C" {
 
+namespace {
+
+constexpr int kKnownFlags = PCPU_RTLD_NO_PROCESS_SYMBOLS | PCPU_RTLD_FAR | PCPU_RTLD_NOINIT |
+                            PCPU_RTLD_GLOBAL | PCPU_RTLD_DEEPBIND;
+
+// Unknown bits are a caller's mistake (or a flag of a newer version): refused,
+// as dlopen() refuses them, instead of being ignored.
+bool knownFlags(const char *fn, int flags)
+{
+    if ((flags & ~kKnownFlags) == 0)
+        return true;
+    char hex[32];
+    snprintf(hex, sizeof(hex), "0x%x", static_cast<unsigned>(flags & ~kKnownFlags));
+    setError(std::string(fn) + ": unknown flag bits " + hex + " (PCPU_RTLD_* only)");
+    errno = EINVAL;
+    return false;
+}
+
+// The defined, non-local symbol `name` of m (either per-CPU spelling), or 0.
+uint32_t findSymbol(const Module &m, const char *symbol)
+{
+    for (uint32_t i = 1; i < m.obj.symbols.size(); ++i) {
+        const Symbol &s = m.obj.symbols[i];
+        if (s.name == symbol && s.binding != STB_LOCAL && s.shndx != SHN_UNDEF)
+            return i;
+    }
+    // Per-CPU variables answer to both spellings: "x" finds a module of the
+    // 2006 convention's per_cpu__x, "per_cpu__x" a current module's x.
+    std::string other = otherPerCpuSpelling(symbol);
+    for (uint32_t i = 1; i < m.obj.symbols.size(); ++i) {
+        const Symbol &s = m.obj.symbols[i];
+        if (s.name == other && s.binding != STB_LOCAL && s.isDefinedInSection() &&
+            isPerCpuSymbol(m.obj, s))
+            return i;
+    }
+    return 0;
+}
+
+} // namespace
+
 pcpu_module *pcpu_dlopen(const char *path, int flags)
 {
     if (!path) {
         setError("pcpu_dlopen: path is NULL");
         return nullptr;
     }
+    if (!knownFlags("pcpu_dlopen", flags))
+        return nullptr;
+    // As dlopen(): the same file opened again is the same module, counted.
+    char *resolved = realpath(path, nullptr);
+    std::string real = resolved ? resolved : "";
+    free(resolved);
+    Loader &L = loader();
+    std::lock_guard<std::recursive_mutex> guard(L.lock); // (load() takes it again)
+    if (!real.empty())
+        for (Module *m : L.modules)
+            if (m->realPath == real) {
+                ++m->refs;
+                return reinterpret_cast<pcpu_module *>(m);
+            }
     auto buf = MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
     if (!buf) {
         setError(std::string(path) + ": error: cannot read: " + buf.getError().message());
         return nullptr;
     }
-    return load(path, (*buf)->getMemBufferRef(), flags);
+    pcpu_module *h = load(path, (*buf)->getMemBufferRef(), flags);
+    if (h)
+        reinterpret_cast<Module *>(h)->realPath = real;
+    return h;
 }
 
 pcpu_module *pcpu_dlopen_mem(const void *image, size_t size, const char *name, int flags)
@@ -25,6 +82,8 @@ pcpu_module *pcpu_dlopen_mem(const void *image, size_t size, const char *name, i
         setError("pcpu_dlopen_mem: image is NULL");
         return nullptr;
     }
+    if (!knownFlags("pcpu_dlopen_mem", flags))
+        return nullptr;
     std::string n = name ? name : "<memory>";
     StringRef bytes(static_cast<const char *>(image), size);
     return load(n, MemoryBufferRef(bytes, n), flags);
@@ -38,22 +97,37 @@ void *pcpu_dlsym(pcpu_module *handle, const char *symbol)
     }
     auto *m = reinterpret_cast<Module *>(handle);
     std::lock_guard<std::recursive_mutex> guard(loader().lock);
-    for (uint32_t i = 1; i < m->obj.symbols.size(); ++i) {
-        const Symbol &s = m->obj.symbols[i];
-        if (s.name == symbol && s.binding != STB_LOCAL && s.shndx != SHN_UNDEF)
-            return reinterpret_cast<void *>(m->symAddr[i]);
-    }
-    // Per-CPU variables answer to both spellings: "x" finds a module of the
-    // 2006 convention's per_cpu__x, "per_cpu__x" a current module's x.
-    std::string other = otherPerCpuSpelling(symbol);
-    for (uint32_t i = 1; i < m->obj.symbols.size(); ++i) {
-        const Symbol &s = m->obj.symbols[i];
-        if (s.name == other && s.binding != STB_LOCAL && s.isDefinedInSection() &&
-            isPerCpuSymbol(m->obj, s))
-            return reinterpret_cast<void *>(m->symAddr[i]);
-    }
+    if (uint32_t i = findSymbol(*m, symbol))
+        return reinterpret_cast<void *>(m->symAddr[i]);
     setError(m->name + ": error: no symbol '" + symbol + "'");
     return nullptr;
+}
+
+void *pcpu_dlfunc(pcpu_module *handle, const char *symbol)
+{
+    if (!handle || !symbol) {
+        setError("pcpu_dlfunc: NULL module or symbol");
+        return nullptr;
+    }
+    auto *m = reinterpret_cast<Module *>(handle);
+    std::lock_guard<std::recursive_mutex> guard(loader().lock);
+    uint32_t i = findSymbol(*m, symbol);
+    if (!i) {
+        setError(m->name + ": error: no symbol '" + symbol + "'");
+        return nullptr;
+    }
+    const Symbol &s = m->obj.symbols[i];
+    const bool code = s.type == STT_FUNC || s.type == STT_GNU_IFUNC ||
+                      (s.type == STT_NOTYPE && s.isDefinedInSection() &&
+                       (m->obj.sections[s.shndx].flags & SHF_EXECINSTR));
+    if (!code) {
+        setError(m->name + ": error: '" + symbol + "' is " +
+                 (s.type == STT_OBJECT || s.type == STT_TLS || s.type == STT_COMMON ? "a variable"
+                                                                                  : "not code") +
+                 ", not a function");
+        return nullptr;
+    }
+    return reinterpret_cast<void *>(m->symAddr[i]);
 }
 
 int pcpu_dlclose(pcpu_module *handle)
@@ -70,11 +144,16 @@ int pcpu_dlclose(pcpu_module *handle)
         setError("pcpu_dlclose: not a loaded module");
         return -1;
     }
+    if (m->refs > 1) { // opened again: the last close unloads
+        --m->refs;
+        return 0;
+    }
     if (!m->dependents.empty()) {
         std::string names;
         for (Module *d : m->dependents)
             names += (names.empty() ? "'" : ", '") + d->name + "'";
-        setError(m->name + ": error: cannot unload: used by " + names);
+        setError(m->name + ": error: cannot unload: used by " + names + " (unload " +
+                 (m->dependents.size() > 1 ? "them" : "it") + " first) [" + ruleId(Rule::Load) + "]");
         return -1;
     }
     for (uint64_t fn : m->exitcalls)

@@ -71,8 +71,9 @@ void __jit_debug_register_code();
 // libgcc's unwinder registry, for C++ exceptions through module code.
 void __register_frame(void *);
 void __deregister_frame(void *);
-int __cxa_finalize(void *);
-int __cxa_atexit(void (*)(void *), void *, void *);
+// As <cxxabi.h> declares them (Init.cpp includes it).
+void __cxa_finalize(void *);
+int __cxa_atexit(void (*)(void *), void *, void *) noexcept;
 int __register_atfork(void (*)(void), void (*)(void), void (*)(void), void *);
 }
 
@@ -177,6 +178,11 @@ struct Placement {
 // the passes add a Placement, and the start passes the rest.
 struct Module : Placement {
     std::string name;
+    // pcpu_dlopen() of a path already loaded returns the module again:
+    // `realPath` identifies it (empty: loaded from memory), `refs` counts the
+    // opens that pcpu_dlclose() has not undone.
+    std::string realPath;
+    unsigned refs = 1;
     ObjectFile obj;
     const Target *target = nullptr; // the machine's, shared (targetFor)
     bool far = false; // per-CPU references made indirect (elfpatch::makeIndirect)

@@ -46,6 +46,10 @@ void __sanitizer_set_death_callback(void (*)(void)) __attribute__((weak));
 void *__asan_get_report_address(void) __attribute__((weak));
 }
 
+// A program may choose the guard's default, read at start-up (percpu-load
+// turns it on); PERCPU_GUARD still decides when set.
+extern "C" const int pcpu_guard_default __attribute__((weak));
+
 namespace percpu::rt {
 namespace {
 
@@ -311,7 +315,8 @@ bool guardEnabled()
 {
     if (guardState < 0) {
         const char *e = envGet("PERCPU_GUARD");
-        guardState = e && *e ? strcmp(e, "0") != 0 : PCPU_GUARD_DEFAULT;
+        const int byDefault = &pcpu_guard_default ? pcpu_guard_default : PCPU_GUARD_DEFAULT;
+        guardState = e && *e ? strcmp(e, "0") != 0 : byDefault;
     }
     return guardState != 0;
 }

@@ -1,7 +1,23 @@
 //===- passes/Init.cpp - init: constructors, module_init, and their undoing ---- ===//
 #include "../Internal.h"
 
+#include <cxxabi.h>
+#include <exception>
+#include <typeinfo>
+
 namespace percpu::loader {
+
+namespace {
+// A type_info name ("St13runtime_error") as C++ spells it.
+std::string demangle(const char *name)
+{
+    int status = 0;
+    char *d = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+    std::string out = status == 0 && d ? d : name;
+    free(d);
+    return out;
+}
+} // namespace
 
 // The function pointers a loaded table section holds, in order (the
 // sentinels 0 and -1 of crtstuff-style tables skipped).
@@ -69,6 +85,35 @@ std::vector<uint64_t> arrayOrder(Module &m, StringRef array, StringRef legacy)
     return out;
 }
 
+// What an exception escaping module code was: its what() for a
+// std::exception, else its type's name.  CONTEXT: inside a catch block.
+std::string describeCurrentException()
+{
+    try {
+        throw;
+    } catch (const std::exception &e) {
+        const std::type_info *t = abi::__cxa_current_exception_type();
+        return (t ? demangle(t->name()) + ": " : std::string()) + e.what();
+    } catch (...) {
+        const std::type_info *t = abi::__cxa_current_exception_type();
+        return t ? "an exception of type " + demangle(t->name()) : std::string("an exception");
+    }
+}
+
+// Calls one initialiser; an exception it lets escape is an init-failed error
+// (the load is undone, the host goes on).  `what` names it in the message.
+template <typename F> Error callInit(Module &m, const char *section, const std::string &what, F &&call)
+{
+    try {
+        call();
+        return Error::success();
+    } catch (...) {
+        return loadError(m.name, section, std::nullopt, "",
+                         what + " threw " + describeCurrentException() + "; the module is not loaded",
+                         Rule::InitFailed);
+    }
+}
+
 Error runInit(Module &m)
 {
     if (m.flags & PCPU_RTLD_NOINIT)
@@ -77,13 +122,20 @@ Error runInit(Module &m)
         __register_frame(reinterpret_cast<void *>(m.ehFrame));
         m.ehRegistered = true;
     }
-    for (uint64_t fn : arrayOrder(m, ".init_array", ".ctors"))
-        reinterpret_cast<void (*)()>(fn)();
+    // Constructed from the first constructor on: a failure part-way runs the
+    // exit handlers the constructors that completed registered.
     m.constructed = true;
+    for (uint64_t fn : arrayOrder(m, ".init_array", ".ctors"))
+        if (Error e = callInit(m, ".init_array", "a static constructor",
+                               [fn] { reinterpret_cast<void (*)()>(fn)(); }))
+            return e;
     m.finiArray = arrayOrder(m, ".fini_array", ".dtors");
     m.exitcalls = pointersOf(m, PCPU_MODULE_EXIT_SECTION);
     for (uint64_t fn : pointersOf(m, PCPU_MODULE_INIT_SECTION)) {
-        int rc = reinterpret_cast<int (*)()>(fn)();
+        int rc = 0;
+        if (Error e = callInit(m, PCPU_MODULE_INIT_SECTION, "a module_init function",
+                               [fn, &rc] { rc = reinterpret_cast<int (*)()>(fn)(); }))
+            return e;
         if (rc != 0)
             return loadError(m.name, PCPU_MODULE_INIT_SECTION, std::nullopt, "",
                              "module_init function returned " + std::to_string(rc) +

@@ -8,10 +8,24 @@ Error placeBlock(Module &m)
     if (m.block.empty())
         return Error::success();
     void *p = pcpu_module_block_alloc(m.block.size ? m.block.size : 1, std::min<uint64_t>(m.block.align, kPage));
-    if (!p)
+    if (!p) {
+        const int e = errno;
+        std::string why = strerror(e);
+        // Every block lives inside one unit: past the stride, no amount of
+        // free memory helps; say what would.
+        pcpu_stats st{};
+        pcpu_get_stats(&st);
+        if (st.unit_stride && m.block.size > st.unit_stride / 2) {
+            uint64_t want = uint64_t{1} << 20;
+            while (want < 2 * m.block.size && want < (uint64_t{1} << 30))
+                want <<= 1;
+            why += "; units are " + std::to_string(st.unit_stride >> 20) +
+                   " MiB apart (the stride) and a block must fit in one beside the others: start "
+                   "the host with PERCPU_STRIDE=" + std::to_string(want >> 20) + "M or more";
+        }
         return loadError(m.name, m.obj.sectionLabel(m.block.sections[0].section), std::nullopt, "",
-                         "cannot allocate " + std::to_string(m.block.size) + " bytes of per-CPU data: " +
-                             strerror(errno));
+                         "cannot allocate " + std::to_string(m.block.size) + " bytes of per-CPU data: " + why);
+    }
     m.blockCanon = reinterpret_cast<uintptr_t>(p);
     pcpu_module_block_name(p, m.name.c_str()); // for pcpu_for_each_block(): best effort
     m.image.assign(m.block.size, 0);

@@ -6,7 +6,8 @@
 // up in any loaded module), prints per-CPU usage by owner with --stats, and
 // unloads in reverse order.  Exit status: 0; 1 when a called function returns
 // non-zero or is missing; 2 when a module cannot be loaded (with the loader's
-// message) or the usage is wrong.
+// message), a --call names a variable or its function throws, or the usage
+// is wrong.  The guard is on (PERCPU_GUARD=0 turns it off).
 //===----------------------------------------------------------------------===//
 #include <percpu/loader.h>
 #include <percpu/percpu.h>
@@ -15,8 +16,14 @@
 
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <vector>
+
+// The guard names the variable when module code dereferences a canonical
+// address, instead of a bare "Segmentation fault": on in this host unless
+// PERCPU_GUARD=0 (the runtime reads this at start-up).
+extern "C" const int pcpu_guard_default = 1;
 
 namespace {
 
@@ -85,14 +92,16 @@ int main(int argc, char **argv)
                  "the process's (a library the host also links)");
     app.footer("Example:\n  percpu-load --call counters_run --stats counters.o stats.o\n\n"
                "Exit status: 0 success; 1 a called function returned non-zero or is missing;\n"
-               "2 a module could not be loaded, or bad usage.\n\n"
+               "2 a module could not be loaded, a --call names a variable or its function threw,\n"
+               "or bad usage.\n\n"
                "Environment:\n"
                "  PERCPU_NR_CPUS=N     simulate N possible CPUs (at least the real number)\n"
                "  PERCPU_STRIDE=B      unit stride, a power of two from 16K to 1G\n"
                "  PERCPU_RSEQ=0        no rseq: sched_getcpu() and atomic operations\n"
                "  PERCPU_FORCE_FAR=1   load every module the far way (as --far)\n"
                "  PERCPU_COW=0         copy initial images into every unit, not one shared image\n"
-               "  PERCPU_GUARD=1       name the variable when a canonical address is dereferenced");
+               "  PERCPU_GUARD=0       no guard (on in percpu-load: a dereference of a canonical\n"
+               "                       address or a shared object's template is explained)");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {
@@ -114,17 +123,37 @@ int main(int argc, char **argv)
     }
     if (rc == 0) {
         for (const std::string &name : calls) {
-            void *fn = nullptr;
+            pcpu_module *owner = nullptr;
             for (pcpu_module *m : loaded)
-                if ((fn = pcpu_dlsym(m, name.c_str())))
+                if (pcpu_dlsym(m, name.c_str())) {
+                    owner = m;
                     break;
+                }
             pcpu_dlerror(); // lookups in other modules may have failed
-            if (!fn) {
+            if (!owner) {
                 fprintf(stderr, "percpu-load: error: no loaded module defines '%s'\n", name.c_str());
                 rc = 1;
                 break;
             }
-            int r = reinterpret_cast<int (*)()>(fn)();
+            void *fn = pcpu_dlfunc(owner, name.c_str());
+            if (!fn) { // a variable: never jump into data
+                const char *why = pcpu_dlerror();
+                fprintf(stderr, "percpu-load: error: --call %s: %s\n", name.c_str(), why ? why : "not a function");
+                rc = 2;
+                break;
+            }
+            int r = 0;
+            try {
+                r = reinterpret_cast<int (*)()>(fn)();
+            } catch (const std::exception &e) {
+                fprintf(stderr, "percpu-load: error: %s() threw: %s\n", name.c_str(), e.what());
+                rc = 2;
+                break;
+            } catch (...) {
+                fprintf(stderr, "percpu-load: error: %s() threw an exception\n", name.c_str());
+                rc = 2;
+                break;
+            }
             if (r != 0) {
                 fprintf(stderr, "percpu-load: error: %s() returned %d\n", name.c_str(), r);
                 rc = 1;

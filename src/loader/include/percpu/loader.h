@@ -59,7 +59,11 @@ typedef struct pcpu_module pcpu_module;
                                             indirect functions cannot be
                                             called) */
 
-/* Loads the relocatable object at `path`.  RETURNS the module or NULL. */
+/* Loads the relocatable object at `path`.  RETURNS the module or NULL.
+ * As dlopen(): a file already loaded (the same file by realpath()) is not
+ * loaded again; its module is returned with one more reference, which a
+ * pcpu_dlclose() gives back (the last one unloads).  The first open's flags
+ * stay in force.  Unknown flag bits fail with EINVAL. */
 pcpu_module *pcpu_dlopen(const char *path, int flags);
 
 /* Loads a module from memory; `name` names it in messages (may be NULL).
@@ -69,6 +73,11 @@ pcpu_module *pcpu_dlopen_mem(const void *image, size_t size, const char *name, i
 /* The address of ELF symbol `symbol` defined by `m`; for a per-CPU variable,
  * its canonical per-CPU pointer (use with per_cpu_ptr()).  NULL when absent. */
 void *pcpu_dlsym(pcpu_module *m, const char *symbol);
+
+/* The address of function `symbol` defined by `m`: as pcpu_dlsym(), but NULL
+ * (pcpu_dlerror() says why) when the symbol is a variable or otherwise not
+ * code, so that a caller never jumps into data. */
+void *pcpu_dlfunc(pcpu_module *m, const char *symbol);
 
 /* Runs module_exit/destructors and unloads `m`.  Fails (-1) when another
  * loaded module depends on it; pcpu_dlerror() names the dependent. */

@@ -126,14 +126,16 @@ public:
             return p;
         return Result<void *>::failure(detail::lastLoaderError(("no symbol '" + name + "'").c_str()));
     }
-    // A function of type F (a function type: `int(int)`).
+    // A function of type F (a function type: `int(int)`); a variable of that
+    // name is an error (pcpu_dlfunc), never a pointer to call into data.
     template <typename F> Result<F *> function(const std::string &name) const
     {
         static_assert(std::is_function_v<F>, "function<F>: F is a function type, e.g. int(int)");
-        auto a = address(name);
-        if (!a)
-            return Result<F *>::failure(a.error());
-        return reinterpret_cast<F *>(*a);
+        if (!m_)
+            return Result<F *>::failure("module is closed");
+        if (void *a = pcpu_dlfunc(m_, name.c_str()))
+            return reinterpret_cast<F *>(a);
+        return Result<F *>::failure(detail::lastLoaderError(("no function '" + name + "'").c_str()));
     }
     // A (non-per-CPU) variable.
     template <typename T> Result<T *> variable(const std::string &name) const
