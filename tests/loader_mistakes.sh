@@ -8,7 +8,9 @@
 #  - a canonical address dereferenced: percpu-load's guard (on by default)
 #    names the variable;
 #  - a per-CPU block bigger than a unit: the message gives PERCPU_STRIDE,
-#    which then works.
+#    which then works;
+#  - a symbol found only in a library percpu-load uses for itself (zlib):
+#    refused, the library named; --lib lets modules use it.
 #   loader_mistakes.sh PERCPU_LOAD SOURCE_DIR CC CXX
 set -uo pipefail
 load=$1 src=$2 cc=$3 cxx=$4
@@ -20,6 +22,7 @@ inc=(-I"$src/src/runtime/include" -I"$src/arch/x86_64/include" -I"$src/arch/aarc
 "$cxx" -std=c++20 -O2 -fPIC -c "$d/call_targets.cc" -o "$tmp/call_targets.o" || exit 1
 "$cc" -std=gnu11 -O2 -fPIC "${inc[@]}" -c "$d/deref.c" -o "$tmp/deref.o" || exit 1
 "$cc" -std=gnu11 -O2 -fPIC "${inc[@]}" -c "$d/huge.c" -o "$tmp/huge.o" || exit 1
+"$cc" -std=gnu11 -O2 -fPIC -c "$d/uses_zlib.c" -o "$tmp/uses_zlib.o" || exit 1
 fail() { echo "FAIL: $*"; echo "$out"; exit 1; }
 
 out=$("$load" "$tmp/throwing_ctor.o" 2>&1); status=$?
@@ -47,4 +50,12 @@ grep -q "cannot allocate 104857600 bytes of per-CPU data: .*PERCPU_STRIDE=256M" 
   || fail "huge block: the message does not name the remedy"
 out=$(PERCPU_STRIDE=256M "$load" --call huge_touch "$tmp/huge.o" 2>&1); status=$?
 [ "$status" = 0 ] || fail "huge block with the stride the message names: exit $status"
+# A library only percpu-load itself uses (zlib, through LLVM) is not the
+# modules': refused, the library named; --lib lets them use it.
+out=$("$load" --call zlib_version_ok "$tmp/uses_zlib.o" 2>&1); status=$?
+[ "$status" = 2 ] || fail "a symbol of the loader's own libraries: exit $status, expected 2"
+grep -q "undefined symbol 'zlibVersion' (defined in the process only by libz.so" <<<"$out" \
+  || fail "a symbol of the loader's own libraries: the library is not named"
+out=$("$load" --lib libz.so.1 --call zlib_version_ok "$tmp/uses_zlib.o" 2>&1); status=$?
+[ "$status" = 0 ] || fail "--lib libz.so.1: exit $status"
 echo "loader mistakes ok"

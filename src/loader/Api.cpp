@@ -164,6 +164,18 @@ int pcpu_dlclose(pcpu_module *handle)
     return 0;
 }
 
+int pcpu_loader_set_process_scope(const char *const *objects, size_t n)
+{
+    Loader &L = loader();
+    std::lock_guard<std::recursive_mutex> guard(L.lock);
+    L.scope.clear();
+    L.scoped = objects && n;
+    for (size_t i = 0; L.scoped && i < n; ++i)
+        if (objects[i] && *objects[i])
+            L.scope.emplace_back(objects[i]);
+    return 0;
+}
+
 const char *pcpu_dlerror(void)
 {
     if (!hasError)

@@ -218,6 +218,11 @@ private:
 struct Loader {
     std::recursive_mutex lock;
     std::vector<Module *> modules;
+    // pcpu_loader_set_process_scope(): when set, a process symbol resolves
+    // only into the program or an object whose file name starts with one of
+    // these (the libraries a host lets modules use).
+    bool scoped = false;
+    std::vector<std::string> scope;
     Module *loading = nullptr; // the module whose resolvers or init run
     std::unordered_map<std::string, ExportEntry> exports;
     ModuleArea area;
@@ -232,6 +237,8 @@ constexpr int64_t kJumpSlot = INT64_MIN;
 
 // Module.cpp
 int describeModuleAddress(uintptr_t addr, char *buf, size_t len);
+// ProgramRange.cpp: whether `p` lies in one of the program's own segments.
+bool addressInProgram(const void *p);
 // Debugger.cpp
 void registerWithDebugger(Module &m, StringRef original);
 void unregisterFromDebugger(Module &m);

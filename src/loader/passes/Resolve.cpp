@@ -80,6 +80,28 @@ extern "C" int pcpuModuleCxaAtexit(void (*fn)(void *), void *arg, void *dso)
     return __cxa_atexit(fn, arg, dso);
 }
 
+// Whether a process symbol at `p` may be used: always without a scope;
+// with one, when it lies in the program itself or in an object whose file
+// name starts with a scope entry.  Else `where` names the object.
+bool inProcessScope(void *p, std::string &where)
+{
+    Loader &L = loader();
+    if (!L.scoped)
+        return true;
+    Dl_info info{};
+    if (!dladdr(p, &info) || !info.dli_fname)
+        return true; // not in any object (an absolute symbol): nothing to refuse
+    if (addressInProgram(p))
+        return true;
+    StringRef file(info.dli_fname);
+    StringRef base = file.rsplit('/').second.empty() ? file : file.rsplit('/').second;
+    for (const std::string &e : L.scope)
+        if (startsWith(base, e) || file == e)
+            return true;
+    where = base.str();
+    return false;
+}
+
 void *nonsharedFunction(const std::string &name)
 {
     if (name == "atexit")
@@ -176,10 +198,13 @@ Error lookup(Module &m, uint32_t index, uint64_t &addr)
             return Error::success();
         }
     }
+    std::string outOfScope; // the object a process symbol was refused in
     if (!wantPerCpu && !(m.flags & PCPU_RTLD_NO_PROCESS_SYMBOLS)) {
         if (void *p = dlsym(RTLD_DEFAULT, s.name.c_str())) {
-            addr = reinterpret_cast<uint64_t>(p);
-            return Error::success();
+            if (inProcessScope(p, outOfScope)) {
+                addr = reinterpret_cast<uint64_t>(p);
+                return Error::success();
+            }
         }
         if (void *p = hostTarget().compilerHelper(s.name.c_str())) {
             addr = reinterpret_cast<uint64_t>(p);
@@ -202,6 +227,12 @@ Error lookup(Module &m, uint32_t index, uint64_t &addr)
         addr = 0;
         return Error::success();
     }
+    if (!outOfScope.empty())
+        return loadError(m.name, "", std::nullopt, s.name,
+                         "undefined symbol '" + s.name + "' (defined in the process only by " + outOfScope +
+                             ", outside the libraries this host lets modules use; with percpu-load, add "
+                             "--lib " + outOfScope + ")",
+                         Rule::UndefinedSymbol);
     return loadError(m.name, "", std::nullopt, s.name,
                      std::string(wantPerCpu ? "undefined per-CPU symbol '" : "undefined symbol '") + s.name +
                          "'" +

@@ -17,6 +17,9 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+
+#include <dlfcn.h>
+#include <link.h>
 #include <string>
 #include <vector>
 
@@ -83,6 +86,12 @@ int main(int argc, char **argv)
     app.add_flag("--no-process-symbols", noProcess,
                  "Resolve only against the host's and modules' exports, not libc");
     app.add_flag("--far", far, "Make per-CPU references indirect (PERCPU_FORCE_FAR=1 does the same)");
+    std::vector<std::string> libs;
+    app.add_option("--lib", libs,
+                   "Let modules use this shared library (loaded if needed), as a host that links "
+                   "it would (repeatable); by default they see the C and C++ runtime libraries "
+                   "only, not the ones percpu-load itself uses (LLVM, zlib, ...)")
+        ->allow_extra_args(false);
     bool global = false, deepbind = false;
     app.add_flag("--global", global,
                  "Load each module with PCPU_RTLD_GLOBAL: its global definitions resolve the "
@@ -108,6 +117,26 @@ int main(int argc, char **argv)
         int r = app.exit(e);
         return r == 0 ? 0 : 2;
     }
+    // What a plain C or C++ host links; --lib adds to it.
+    std::vector<std::string> scope = {"libc.so",      "libm.so",     "libstdc++.so", "libgcc_s.so",
+                                      "ld-linux",     "libpthread.so", "libdl.so",   "librt.so",
+                                      "libasan.so",   "libtsan.so",  "libubsan.so",  "liblsan.so",
+                                      "libpercpu.so"};
+    for (const std::string &lib : libs) {
+        void *h = dlopen(lib.c_str(), RTLD_NOW | RTLD_GLOBAL);
+        if (!h) {
+            fprintf(stderr, "percpu-load: error: --lib %s: %s\n", lib.c_str(), dlerror());
+            return 2;
+        }
+        link_map *lm = nullptr;
+        if (dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0 && lm && lm->l_name && *lm->l_name)
+            scope.emplace_back(lm->l_name); // the path the dynamic loader found
+        scope.push_back(lib);
+    }
+    std::vector<const char *> scopeNames;
+    for (const std::string &e : scope)
+        scopeNames.push_back(e.c_str());
+    pcpu_loader_set_process_scope(scopeNames.data(), scopeNames.size());
     int flags = (noProcess ? PCPU_RTLD_NO_PROCESS_SYMBOLS : 0) | (far ? PCPU_RTLD_FAR : 0) |
                 (global ? PCPU_RTLD_GLOBAL : 0) | (deepbind ? PCPU_RTLD_DEEPBIND : 0);
     std::vector<pcpu_module *> loaded;

@@ -105,6 +105,16 @@ struct pcpu_loader_stats {
 };
 int pcpu_loader_get_stats(struct pcpu_loader_stats *st);
 
+/* The process symbols modules may use.  By default a module's undefined
+ * symbol that no host or module export defines resolves anywhere in the
+ * process (dlsym(RTLD_DEFAULT)).  A host that links libraries for itself
+ * only (a generic loader linked with LLVM, say) names the ones modules may
+ * use instead: `objects` are file-name prefixes of loaded objects
+ * ("libc.so", "libstdc++.so", or a full path); the program itself is always
+ * in scope.  A symbol found only elsewhere is undefined, with the object
+ * named.  n = 0 (or objects NULL) restores the default.  RETURNS 0. */
+int pcpu_loader_set_process_scope(const char *const *objects, size_t n);
+
 #ifdef __cplusplus
 }
 #endif
