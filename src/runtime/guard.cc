@@ -228,6 +228,18 @@ bool describeAddress(uintptr_t a, char *buf, size_t len)
 
 void say(const char *s) { (void)!write(2, s, strlen(s)); }
 
+// The second line of a report: the faulting instruction, when known.
+void sayInstruction(uintptr_t pc)
+{
+    if (!pc)
+        return;
+    char where[256], line[512];
+    describeCode(pc, where, sizeof(where));
+    snprintf(line, sizeof(line), "percpu: guard:   by the instruction at 0x%lx (%s)\n",
+             static_cast<unsigned long>(pc), where);
+    say(line);
+}
+
 void report(uintptr_t a, uintptr_t pc, int write)
 {
     char what[512], line[1024];
@@ -239,13 +251,7 @@ void report(uintptr_t a, uintptr_t pc, int write)
              "per_cpu(), per_cpu_ptr() or this_cpu_*()\n",
              how, static_cast<unsigned long>(a), what);
     say(line);
-    if (pc) {
-        char where[256];
-        describeCode(pc, where, sizeof(where));
-        snprintf(line, sizeof(line), "percpu: guard:   by the instruction at 0x%lx (%s)\n",
-                 static_cast<unsigned long>(pc), where);
-        say(line);
-    }
+    sayInstruction(pc);
 }
 
 // A shared object's template (its pages fault once the copies are filled):
@@ -261,13 +267,7 @@ void reportTemplate(uintptr_t a, const char *what, uintptr_t pc, int write)
              "this_cpu_*()\n",
              how, static_cast<unsigned long>(a), what);
     say(line);
-    if (pc) {
-        char where[256];
-        describeCode(pc, where, sizeof(where));
-        snprintf(line, sizeof(line), "percpu: guard:   by the instruction at 0x%lx (%s)\n",
-                 static_cast<unsigned long>(pc), where);
-        say(line);
-    }
+    sayInstruction(pc);
 }
 
 void onFault(int sig, siginfo_t *si, void *ctx)
