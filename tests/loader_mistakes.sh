@@ -11,9 +11,12 @@
 #    which then works;
 #  - a symbol found only in a library percpu-load uses for itself (zlib):
 #    refused, the library named; --lib lets modules use it.
-#   loader_mistakes.sh PERCPU_LOAD SOURCE_DIR CC CXX
+#   loader_mistakes.sh PERCPU_LOAD SOURCE_DIR CC CXX [SANITIZER]
+# Under AddressSanitizer or ThreadSanitizer (SANITIZER set) the canonical
+# range is poisoned, not inaccessible, and these modules are not
+# instrumented: their dereference does not fault, and is not checked here.
 set -uo pipefail
-load=$1 src=$2 cc=$3 cxx=$4
+load=$1 src=$2 cc=$3 cxx=$4 sanitizer=${5:-}
 d=$src/testdata/loader_mistakes
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -38,11 +41,13 @@ out=$("$load" --call plain_data "$tmp/call_targets.o" 2>&1); status=$?
 [ "$status" = 2 ] || fail "--call of a variable: exit $status, expected 2"
 grep -q "'plain_data' is a variable, not a function" <<<"$out" || fail "--call of a variable: no message"
 
-out=$("$load" --call touch_canonical "$tmp/deref.o" 2>&1); status=$?
-[ "$status" != 0 ] || fail "canonical dereference: the module survived"
-grep -q "percpu: guard: .*guarded_var" <<<"$out" || fail "canonical dereference: the guard said nothing"
-out=$(PERCPU_GUARD=0 "$load" --call touch_canonical "$tmp/deref.o" 2>&1)
-grep -q "percpu: guard:" <<<"$out" && fail "PERCPU_GUARD=0 did not turn the guard off"
+if [ -z "$sanitizer" ]; then
+  out=$("$load" --call touch_canonical "$tmp/deref.o" 2>&1); status=$?
+  [ "$status" != 0 ] || fail "canonical dereference: the module survived"
+  grep -q "percpu: guard: .*guarded_var" <<<"$out" || fail "canonical dereference: the guard said nothing"
+  out=$(PERCPU_GUARD=0 "$load" --call touch_canonical "$tmp/deref.o" 2>&1)
+  grep -q "percpu: guard:" <<<"$out" && fail "PERCPU_GUARD=0 did not turn the guard off"
+fi
 
 out=$("$load" --call huge_touch "$tmp/huge.o" 2>&1); status=$?
 [ "$status" = 2 ] || fail "huge block: exit $status, expected 2"

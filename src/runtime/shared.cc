@@ -76,11 +76,10 @@ struct NamedBlock {
 struct Registry {
     FutexLock lock;
     // Set by an exit handler that runs before the dynamic linker's
-    // destructors of shared objects (watchExit(): from the program's
-    // start-up object, or the first shared object's registration in a
-    // program without one): at exit a block is not given back.  Zeroing it would only cost time, and would hide
-    // from LeakSanitizer (whose check runs after those destructors) the
-    // heap pointers it held.
+    // destructors of shared objects (watchExit(), from the program's
+    // start-up object): at exit a block is not given back.  Zeroing it
+    // would only cost time, and would hide from LeakSanitizer (whose check
+    // runs after those destructors) the heap pointers it held.
     std::atomic<bool> exiting{false};
     // Set when the program's constructors run (pcpu__program_running):
     // objects that register later were dlopen()ed, and no copy relocation
@@ -295,8 +294,11 @@ bool adoptCopy(const dl_phdr_info &info, const Dyn &d, const ElfW(Rela) &r, Walk
 }
 
 // An exit handler registered now runs before the dynamic linker's
-// destructors of shared objects (they run last, from the handler ld.so
-// registered before main), whichever object registers it.
+// destructors of shared objects, which __libc_start_main registers before
+// the program's constructors run.  Not from a shared object's registration
+// at start-up: the libraries' constructors run before that, and a handler
+// they register runs after the destructors (too late; LeakSanitizer then
+// finds the blocks zeroed).
 void watchExit()
 {
     if (!registry.exitWatched.exchange(true))
@@ -650,7 +652,6 @@ int pcpu__register_shared(struct pcpu__image *image)
     }
     o->next = registry.head;
     registry.head = o;
-    watchExit();
 
     // Addresses first (the template's own words too: a variable initialised
     // with a per-CPU address holds the block's in every copy), then the copies.
