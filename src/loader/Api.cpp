@@ -43,6 +43,35 @@ uint32_t findSymbol(const Module &m, const char *symbol)
     return 0;
 }
 
+// pcpu_dlsym() and pcpu_dlfunc(): the symbol's address, or NULL with the
+// reason in pcpu_dlerror().  `functionOnly` refuses what is not code.
+void *lookup(const char *fn, pcpu_module *handle, const char *symbol, bool functionOnly)
+{
+    if (!handle || !symbol) {
+        setError(std::string(fn) + ": NULL module or symbol");
+        return nullptr;
+    }
+    auto *m = reinterpret_cast<Module *>(handle);
+    std::lock_guard<std::recursive_mutex> guard(loader().lock);
+    uint32_t i = findSymbol(*m, symbol);
+    if (!i) {
+        setError(m->name + ": error: no symbol '" + symbol + "'");
+        return nullptr;
+    }
+    const Symbol &s = m->obj.symbols[i];
+    const bool code = s.type == STT_FUNC || s.type == STT_GNU_IFUNC ||
+                      (s.type == STT_NOTYPE && s.isDefinedInSection() &&
+                       (m->obj.sections[s.shndx].flags & SHF_EXECINSTR));
+    if (functionOnly && !code) {
+        setError(m->name + ": error: '" + symbol + "' is " +
+                 (s.type == STT_OBJECT || s.type == STT_TLS || s.type == STT_COMMON ? "a variable"
+                                                                                  : "not code") +
+                 ", not a function");
+        return nullptr;
+    }
+    return reinterpret_cast<void *>(m->symAddr[i]);
+}
+
 } // namespace
 
 pcpu_module *pcpu_dlopen(const char *path, int flags)
@@ -91,43 +120,12 @@ pcpu_module *pcpu_dlopen_mem(const void *image, size_t size, const char *name, i
 
 void *pcpu_dlsym(pcpu_module *handle, const char *symbol)
 {
-    if (!handle || !symbol) {
-        setError("pcpu_dlsym: NULL module or symbol");
-        return nullptr;
-    }
-    auto *m = reinterpret_cast<Module *>(handle);
-    std::lock_guard<std::recursive_mutex> guard(loader().lock);
-    if (uint32_t i = findSymbol(*m, symbol))
-        return reinterpret_cast<void *>(m->symAddr[i]);
-    setError(m->name + ": error: no symbol '" + symbol + "'");
-    return nullptr;
+    return lookup("pcpu_dlsym", handle, symbol, /*functionOnly=*/false);
 }
 
 void *pcpu_dlfunc(pcpu_module *handle, const char *symbol)
 {
-    if (!handle || !symbol) {
-        setError("pcpu_dlfunc: NULL module or symbol");
-        return nullptr;
-    }
-    auto *m = reinterpret_cast<Module *>(handle);
-    std::lock_guard<std::recursive_mutex> guard(loader().lock);
-    uint32_t i = findSymbol(*m, symbol);
-    if (!i) {
-        setError(m->name + ": error: no symbol '" + symbol + "'");
-        return nullptr;
-    }
-    const Symbol &s = m->obj.symbols[i];
-    const bool code = s.type == STT_FUNC || s.type == STT_GNU_IFUNC ||
-                      (s.type == STT_NOTYPE && s.isDefinedInSection() &&
-                       (m->obj.sections[s.shndx].flags & SHF_EXECINSTR));
-    if (!code) {
-        setError(m->name + ": error: '" + symbol + "' is " +
-                 (s.type == STT_OBJECT || s.type == STT_TLS || s.type == STT_COMMON ? "a variable"
-                                                                                  : "not code") +
-                 ", not a function");
-        return nullptr;
-    }
-    return reinterpret_cast<void *>(m->symAddr[i]);
+    return lookup("pcpu_dlfunc", handle, symbol, /*functionOnly=*/true);
 }
 
 int pcpu_dlclose(pcpu_module *handle)
