@@ -1017,10 +1017,17 @@ void guardInImage(uintptr_t from, uintptr_t to, bool replace)
             __asan_poison_memory_region(p, to - from);
         return;
     }
-    if (replace)
+    // A kernel without guard markers says so once: every dlopen() would
+    // otherwise pay the failing call before mprotect().
+    static std::atomic<bool> noGuardMarkers{false};
+    if (replace) {
         mmap(p, to - from, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
-    else if (madvise(p, to - from, kMadvGuardInstall) != 0)
+    } else if (noGuardMarkers.load(std::memory_order_relaxed) ||
+               madvise(p, to - from, kMadvGuardInstall) != 0) {
+        if (errno == EINVAL)
+            noGuardMarkers.store(true, std::memory_order_relaxed);
         mprotect(p, to - from, PROT_NONE);
+    }
 }
 
 void unguardInImage(uintptr_t from, uintptr_t to)

@@ -86,13 +86,11 @@ extern "C" int pcpuModuleCxaAtexit(void (*fn)(void *), void *arg, void *dso)
 bool inProcessScope(void *p, std::string &where)
 {
     Loader &L = loader();
-    if (!L.scoped)
+    if (!L.scoped || addressInProgram(p))
         return true;
     Dl_info info{};
     if (!dladdr(p, &info) || !info.dli_fname)
         return true; // not in any object (an absolute symbol): nothing to refuse
-    if (addressInProgram(p))
-        return true;
     StringRef file(info.dli_fname);
     StringRef base = file.rsplit('/').second.empty() ? file : file.rsplit('/').second;
     for (const std::string &e : L.scope)
