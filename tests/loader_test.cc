@@ -13,6 +13,7 @@
 
 #include "death_test_style.h"
 
+#include <malloc.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include <iterator>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -55,6 +57,13 @@ int percpu_test_failures = 0;
 }
 EXPORT_SYMBOL(percpu_test_checks);
 EXPORT_SYMBOL(percpu_test_failures);
+// Thread-local data of the program that tls_process.o uses, and what
+// tls_cxx.o's thread_local destructors count.
+extern "C" {
+__thread int host_tls = 0;
+int host_tls_destroyed = 0;
+}
+EXPORT_SYMBOL(host_tls_destroyed);
 
 namespace {
 
@@ -392,7 +401,6 @@ TEST_F(Loader, FailedLoadsLeaveNothingBehind)
         const char *message;
     } cases[] = {
         {"failing_init.o", "module_init function returned -5"},
-        {"tls_module.o", "thread-local"},
         {"kind_mismatch.o", "per-CPU reference 'per_cpu__fake_plain' resolves to ordinary host symbol"},
         {"kind_mismatch.o", "per-CPU reference 'host_value' resolves to ordinary host symbol"},
         {"kind_mismatch.o", "undefined per-CPU symbol 'opterr' (declared with DECLARE_PER_CPU"},
@@ -778,6 +786,233 @@ TEST_F(Loader, LoadingWhileOtherThreadsUpdatePerCpuData)
     for (auto &t : ts)
         t.join();
     EXPECT_GT(done.load(), 0);
+}
+
+
+// ---- thread-local data ----------------------------------------------------------------
+
+// Whether this variant's modules reach their own thread-local data by a
+// model the loader supports: -fPIC (general or local dynamic, descriptors).
+// -fPIE and -fno-pic give local exec, which needs a static reserve.
+bool ownTlsLoads()
+{
+    const std::string dir = fixture("");
+    return dir.find("fPIE") == std::string::npos && dir.find("nopic") == std::string::npos;
+}
+
+// In the variants whose modules use local exec: the load is refused before
+// anything is mapped, naming the file, the symbol and the remedy.
+void expectLocalExecRefused(const char *file, const char *symbol)
+{
+    Snapshot before = Snapshot::take();
+    EXPECT_EQ(pcpu_dlopen(fixture(file).c_str(), 0), nullptr);
+    const char *err = pcpu_dlerror();
+    ASSERT_NE(err, nullptr);
+    const std::string e = err;
+    EXPECT_NE(e.find(file), std::string::npos) << e;
+    EXPECT_NE(e.find(std::string("against '") + symbol), std::string::npos) << e;
+    EXPECT_NE(e.find("local-exec"), std::string::npos) << e;
+    EXPECT_NE(e.find("compile the module with -fPIC, or -ftls-model=global-dynamic"), std::string::npos) << e;
+    EXPECT_NE(e.find("[unsupported-relocation]"), std::string::npos) << e;
+    expectSameState(before, Snapshot::take());
+}
+
+pcpu_loader_stats loaderStats()
+{
+    pcpu_loader_stats st{};
+    EXPECT_EQ(pcpu_loader_get_stats(&st), 0);
+    return st;
+}
+
+TEST_F(Loader, ThreadLocalDataIsPerThreadFromItsTemplate)
+{
+    if (!ownTlsLoads())
+        return expectLocalExecRefused("tls_module.o", "tls_");
+    // A thread that exists before the load uses the data after it.
+    std::promise<void> loaded;
+    std::shared_future<void> go = loaded.get_future().share();
+    struct Seen {
+        int bump = 0, deref = 0, aligned = 0, locals = 0;
+        long next = 0;
+        void *addr = nullptr;
+    } early;
+    int (*bump)() = nullptr, (*deref)() = nullptr, (*aligned)() = nullptr, (*locals)() = nullptr;
+    long (*next)() = nullptr;
+    void *(*addr)() = nullptr;
+    std::thread before([&] {
+        go.wait();
+        if (addr) // loaded
+            early = {bump(), deref(), aligned(), locals(), next(), addr()};
+    });
+    pcpu_module *m = load("tls_module.o");
+    if (!m) {
+        loaded.set_value();
+        before.join();
+        FAIL();
+    }
+    bump = sym<int (*)()>(m, "tls_bump");
+    deref = sym<int (*)()>(m, "tls_deref");
+    aligned = sym<int (*)()>(m, "tls_aligned_ok");
+    locals = sym<int (*)()>(m, "tls_locals");
+    next = sym<long (*)()>(m, "tls_next");
+    addr = sym<void *(*)()>(m, "tls_counter_addr");
+    if (!bump || !deref || !aligned || !locals || !next || !addr) {
+        addr = nullptr;
+        loaded.set_value();
+        before.join();
+        FAIL();
+    }
+    EXPECT_EQ(bump(), 1);
+    EXPECT_EQ(bump(), 2);
+    EXPECT_EQ(next(), 42); // .tdata's initial value, then this thread's
+    EXPECT_EQ(next(), 43);
+    EXPECT_EQ(deref(), 7); // a pointer relocated in .tdata
+    EXPECT_EQ(aligned(), 1);
+    EXPECT_EQ(locals(), 107);
+    EXPECT_EQ(locals(), 209);
+    loaded.set_value();
+    before.join();
+    EXPECT_EQ(early.bump, 1);
+    EXPECT_EQ(early.next, 42);
+    EXPECT_EQ(early.deref, 7);
+    EXPECT_EQ(early.aligned, 1);
+    EXPECT_EQ(early.locals, 107);
+    EXPECT_NE(early.addr, addr());
+    // Threads count on their own copies; this thread's stays.
+    std::vector<std::thread> threads;
+    std::atomic<int> wrong{0};
+    for (int t = 0; t < 8; ++t)
+        threads.emplace_back([&] {
+            for (int i = 1; i <= 1000; ++i)
+                if (bump() != i)
+                    ++wrong;
+        });
+    for (auto &t : threads)
+        t.join();
+    EXPECT_EQ(wrong.load(), 0);
+    EXPECT_EQ(bump(), 3);
+}
+
+TEST_F(Loader, ThreadLocalBlocksGoWithTheirThreadsAndTheModule)
+{
+    if (!ownTlsLoads())
+        return expectLocalExecRefused("tls_module.o", "tls_");
+    const pcpu_loader_stats start = loaderStats();
+    pcpu_module *m = pcpu_dlopen(fixture("tls_module.o").c_str(), 0);
+    ASSERT_NE(m, nullptr) << pcpu_dlerror();
+    pcpu_module_info info{};
+    ASSERT_EQ(pcpu_module_get_info(m, &info), 0);
+    EXPECT_GE(info.tls_bytes, 64u + 64u); // the aligned array and the rest
+    EXPECT_EQ(info.tls_blocks, 0u);       // none until a thread asks
+    auto bump = sym<int (*)()>(m, "tls_bump");
+    EXPECT_EQ(bump(), 1);
+    EXPECT_EQ(loaderStats().tls_blocks, start.tls_blocks + 1);
+    // 10^4 threads, each with a block: all freed as they exit.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    constexpr int kThreads = 2000;
+#else
+    constexpr int kThreads = 10000;
+#endif
+    const size_t heapBefore = mallinfo2().uordblks;
+    std::atomic<int> wrong{0};
+    for (int i = 0; i < kThreads; i += 8) {
+        std::vector<std::thread> batch;
+        for (int t = 0; t < 8; ++t)
+            batch.emplace_back([&] {
+                if (bump() != 1)
+                    ++wrong;
+            });
+        for (auto &t : batch)
+            t.join();
+    }
+    EXPECT_EQ(wrong.load(), 0);
+    EXPECT_EQ(loaderStats().tls_blocks, start.tls_blocks + 1);
+    EXPECT_EQ(loaderStats().tls_bytes, start.tls_bytes + info.tls_bytes);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    EXPECT_LT(mallinfo2().uordblks, heapBefore + 64 * 1024) << "the heap grew with the threads";
+#endif
+    // A live thread's block goes at unload, with this thread's.
+    std::promise<void> touched, closed;
+    std::thread holder([&] {
+        bump();
+        touched.set_value();
+        closed.get_future().wait();
+    });
+    touched.get_future().wait();
+    ASSERT_EQ(pcpu_module_get_info(m, &info), 0);
+    EXPECT_EQ(info.tls_blocks, 2u);
+    EXPECT_EQ(pcpu_dlclose(m), 0) << pcpu_dlerror();
+    EXPECT_EQ(loaderStats().tls_blocks, start.tls_blocks);
+    EXPECT_EQ(loaderStats().tls_bytes, start.tls_bytes);
+    closed.set_value();
+    holder.join();
+    EXPECT_EQ(loaderStats().tls_blocks, start.tls_blocks);
+    // The slot is reused, from the template again.
+    pcpu_module *again = load("tls_module.o");
+    ASSERT_NE(again, nullptr);
+    EXPECT_EQ(sym<int (*)()>(again, "tls_bump")(), 1);
+}
+
+TEST_F(Loader, ProcessThreadLocalVariablesAreTheProcesssOwn)
+{
+    pcpu_module *m = load("tls_process.o");
+    ASSERT_NE(m, nullptr);
+    auto setErrno = sym<int (*)(int)>(m, "tls_set_errno");
+    auto hostBump = sym<int (*)()>(m, "tls_host_bump");
+    errno = 0;
+    setErrno(1234);
+    EXPECT_EQ(errno, 1234) << "the module wrote the errno the host reads";
+    host_tls = 10;
+    EXPECT_EQ(hostBump(), 11);
+    EXPECT_EQ(host_tls, 11);
+    std::thread other([&] {
+        errno = 0;
+        setErrno(77);
+        EXPECT_EQ(errno, 77);
+        EXPECT_EQ(hostBump(), 1); // another thread's copy
+        EXPECT_EQ(host_tls, 1);
+    });
+    other.join();
+    EXPECT_EQ(errno, 1234);
+    EXPECT_EQ(host_tls, 11);
+}
+
+TEST_F(Loader, CxxThreadLocalDestructorsKeepAnUnloadedModuleUntilTheyRun)
+{
+    if (!ownTlsLoads())
+        return expectLocalExecRefused("tls_cxx.o", ""); // __tls_guard or the object
+    const pcpu_loader_stats start = loaderStats();
+    pcpu_module *m = pcpu_dlopen(fixture("tls_cxx.o").c_str(), 0);
+    ASSERT_NE(m, nullptr) << pcpu_dlerror();
+    auto touch = sym<int (*)(int)>(m, "cxx_tls_touch");
+    const int destroyed = __atomic_load_n(&host_tls_destroyed, __ATOMIC_RELAXED);
+    // A thread that exits destroys its object.
+    std::thread([&] {
+        EXPECT_EQ(touch(2), 2001);
+        EXPECT_EQ(touch(3), 5002);
+    }).join();
+    EXPECT_EQ(__atomic_load_n(&host_tls_destroyed, __ATOMIC_RELAXED), destroyed + 1);
+    // A thread that outlives the module: pcpu_dlclose succeeds, the
+    // destructor runs at the thread's exit, then the memory goes.
+    std::promise<void> touched, closed;
+    std::thread holder([&] {
+        EXPECT_EQ(touch(1), 1001);
+        touched.set_value();
+        closed.get_future().wait();
+    });
+    touched.get_future().wait();
+    EXPECT_EQ(pcpu_dlclose(m), 0) << pcpu_dlerror();
+    pcpu_loader_stats mid = loaderStats();
+    EXPECT_EQ(mid.modules, start.modules);
+    EXPECT_EQ(mid.closing, start.closing + 1);
+    EXPECT_EQ(__atomic_load_n(&host_tls_destroyed, __ATOMIC_RELAXED), destroyed + 1);
+    closed.set_value();
+    holder.join();
+    EXPECT_EQ(__atomic_load_n(&host_tls_destroyed, __ATOMIC_RELAXED), destroyed + 2);
+    pcpu_loader_stats end = loaderStats();
+    EXPECT_EQ(end.closing, start.closing);
+    EXPECT_EQ(end.tls_blocks, start.tls_blocks);
+    EXPECT_EQ(end.mapped_bytes, start.mapped_bytes);
 }
 
 } // namespace

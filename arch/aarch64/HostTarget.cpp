@@ -8,7 +8,9 @@
 //    &__ifunc_arg_t) (sysdeps/aarch64/dl-irel.h);
 //  - gcc >= 10 and clang call libgcc's outline atomics (__aarch64_ldadd8_acq_rel
 //    & co.) by default; they are hidden in libgcc.a and exported by no shared
-//    library, so the host supplies its own copies.
+//    library, so the host supplies its own copies;
+//  - TLS variant I: glibc's static TLS lies above the thread pointer
+//    (TPIDR_EL0), after a 16-byte TCB.
 //===----------------------------------------------------------------------===//
 #include "HostTarget.h"
 
@@ -78,7 +80,18 @@ void *outlineAtomic(const char *name)
     return nullptr;
 }
 
-constexpr HostTarget kHost = {EM_AARCH64, flushICache, callResolver, nullptr, outlineAtomic};
+uintptr_t threadPointer()
+{
+    uintptr_t tp;
+    __asm__("mrs %0, tpidr_el0" : "=r"(tp));
+    return tp;
+}
+
+void prepareNothing() {}
+
+constexpr HostTarget kHost = {EM_AARCH64, flushICache,    callResolver,
+                              nullptr,    outlineAtomic,  threadPointer,
+                              /*staticTlsBelow=*/false, prepareNothing};
 
 } // namespace
 

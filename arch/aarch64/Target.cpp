@@ -75,13 +75,13 @@ constexpr RelExpr classify(uint32_t type)
     case R_AARCH64_LD64_GOT_LO12_NC: return RelExpr::GotPageOffset;
     case R_AARCH64_LD64_GOTPAGE_LO15: return RelExpr::GotPageBaseOffset;
     default:
-        if (type >= R_AARCH64_TLSGD_ADR_PREL21 && type <= R_AARCH64_TLSDESC_CALL)
+        if (type >= R_AARCH64_TLSGD_ADR_PREL21 && type <= R_AARCH64_TLSLD_LDST128_DTPREL_LO12_NC)
             return RelExpr::TLS;
         return RelExpr::Unknown;
     }
 }
 
-constexpr auto kRelExprs = relExprTable<R_AARCH64_TLSDESC_CALL + 1>(classify);
+constexpr auto kRelExprs = relExprTable<R_AARCH64_TLSLD_LDST128_DTPREL_LO12_NC + 1>(classify);
 
 // The relocations whose field is plain data, written by
 // Target::applyRelocation (lld accepts signed or unsigned values there).
@@ -97,6 +97,41 @@ constexpr std::array<DataField, R_AARCH64_PREL16 + 1> kDataFields = [] {
     return f;
 }();
 
+// TLS relocations (Target.h's TlsUse table): the entry or offset each uses,
+// then what it computes; relocate() encodes them as the non-TLS forms of the
+// same instructions.  The tiny (ADR_PREL21, LD_PREL19) and large (MOVW)
+// code models' forms are refused.
+constexpr uint32_t kTlsFirst = R_AARCH64_TLSGD_ADR_PREL21;
+constexpr std::array<TlsReloc, R_AARCH64_TLSLD_LDST128_DTPREL_LO12_NC - kTlsFirst + 1> kTlsRelocs = [] {
+    std::array<TlsReloc, R_AARCH64_TLSLD_LDST128_DTPREL_LO12_NC - kTlsFirst + 1> t{};
+    auto set = [&](uint32_t type, TlsUse use, RelExpr e) { t[type - kTlsFirst] = {use, e}; };
+    set(R_AARCH64_TLSGD_ADR_PAGE21, TlsUse::GdPair, RelExpr::GotPageRelative);
+    set(R_AARCH64_TLSGD_ADD_LO12_NC, TlsUse::GdPair, RelExpr::GotPageOffset);
+    set(R_AARCH64_TLSLD_ADR_PAGE21, TlsUse::LdPair, RelExpr::GotPageRelative);
+    set(R_AARCH64_TLSLD_ADD_LO12_NC, TlsUse::LdPair, RelExpr::GotPageOffset);
+    set(R_AARCH64_TLSDESC_ADR_PAGE21, TlsUse::Descriptor, RelExpr::GotPageRelative);
+    set(R_AARCH64_TLSDESC_LD64_LO12, TlsUse::Descriptor, RelExpr::GotPageOffset);
+    set(R_AARCH64_TLSDESC_ADD_LO12, TlsUse::Descriptor, RelExpr::GotPageOffset);
+    set(R_AARCH64_TLSDESC_CALL, TlsUse::Marker, RelExpr::None);
+    set(R_AARCH64_TLSDESC_LDR, TlsUse::Marker, RelExpr::None);
+    set(R_AARCH64_TLSDESC_ADD, TlsUse::Marker, RelExpr::None);
+    set(R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21, TlsUse::IeEntry, RelExpr::GotPageRelative);
+    set(R_AARCH64_TLSIE_LD64_GOTTPREL_LO12_NC, TlsUse::IeEntry, RelExpr::GotPageOffset);
+    for (uint32_t type : {R_AARCH64_TLSLD_ADD_DTPREL_HI12, R_AARCH64_TLSLD_ADD_DTPREL_LO12,
+                          R_AARCH64_TLSLD_ADD_DTPREL_LO12_NC, R_AARCH64_TLSLD_LDST8_DTPREL_LO12,
+                          R_AARCH64_TLSLD_LDST8_DTPREL_LO12_NC, R_AARCH64_TLSLD_LDST16_DTPREL_LO12,
+                          R_AARCH64_TLSLD_LDST16_DTPREL_LO12_NC, R_AARCH64_TLSLD_LDST32_DTPREL_LO12,
+                          R_AARCH64_TLSLD_LDST32_DTPREL_LO12_NC, R_AARCH64_TLSLD_LDST64_DTPREL_LO12,
+                          R_AARCH64_TLSLD_LDST64_DTPREL_LO12_NC, R_AARCH64_TLSLD_LDST128_DTPREL_LO12,
+                          R_AARCH64_TLSLD_LDST128_DTPREL_LO12_NC})
+        set(type, TlsUse::DtpOffset, RelExpr::Absolute);
+    for (uint32_t type = R_AARCH64_TLSLE_MOVW_TPREL_G2; type <= R_AARCH64_TLSLE_LDST64_TPREL_LO12_NC; ++type)
+        set(type, TlsUse::TpOffset, RelExpr::Absolute);
+    set(R_AARCH64_TLSLE_LDST128_TPREL_LO12, TlsUse::TpOffset, RelExpr::Absolute);
+    set(R_AARCH64_TLSLE_LDST128_TPREL_LO12_NC, TlsUse::TpOffset, RelExpr::Absolute);
+    return t;
+}();
+
 class AArch64 final : public Target {
 public:
     AArch64()
@@ -110,6 +145,8 @@ public:
         relocWidths = kRelocWidths;
         relExprs = kRelExprs;
         dataFields = kDataFields;
+        tlsFirst = kTlsFirst;
+        tlsRelocs = kTlsRelocs;
     }
     StringRef relocName(uint32_t type) const override;
     Access classifyAccess(const Section &sec, const Reloc &rel,
@@ -400,6 +437,35 @@ Error AArch64::relocate(uint32_t type, uint8_t *loc, uint64_t value, function_re
     case R_AARCH64_MOVW_UABS_G2: return uabs(32, true);
     case R_AARCH64_MOVW_UABS_G2_NC: return uabs(32, false);
     case R_AARCH64_MOVW_UABS_G3: return uabs(48, false);
+    // TLS (kTlsRelocs): the value is an entry's address (G) or an offset in
+    // the module's block (S), encoded as the non-TLS forms of the same
+    // instructions.
+    case R_AARCH64_TLSGD_ADR_PAGE21: case R_AARCH64_TLSLD_ADR_PAGE21:
+    case R_AARCH64_TLSDESC_ADR_PAGE21: case R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21:
+        return page(true);                                       // Page(G + A) - Page(P)
+    case R_AARCH64_TLSGD_ADD_LO12_NC: case R_AARCH64_TLSLD_ADD_LO12_NC:
+    case R_AARCH64_TLSDESC_ADD_LO12:
+        return field(value & 0xfff, 10, 12);                     // G + A, bits 0-11
+    case R_AARCH64_TLSDESC_LD64_LO12: case R_AARCH64_TLSIE_LD64_GOTTPREL_LO12_NC:
+        return field((value & 0xfff) >> 3, 10, 12);              // G + A, scaled by 8
+    case R_AARCH64_TLSLD_ADD_DTPREL_HI12:                        // S + A, bits 12-23
+        if (Error e = checkUInt(type, x, 24, where))
+            return e;
+        return field(value >> 12, 10, 12);
+    case R_AARCH64_TLSLD_ADD_DTPREL_LO12: case R_AARCH64_TLSLD_LDST8_DTPREL_LO12:
+        if (Error e = checkUInt(type, x, 12, where))             // S + A, bits 0-11
+            return e;
+        return field(value & 0xfff, 10, 12);
+    case R_AARCH64_TLSLD_ADD_DTPREL_LO12_NC: case R_AARCH64_TLSLD_LDST8_DTPREL_LO12_NC:
+        return field(value & 0xfff, 10, 12);
+    case R_AARCH64_TLSLD_LDST16_DTPREL_LO12: case R_AARCH64_TLSLD_LDST16_DTPREL_LO12_NC:
+        return field((value & 0xfff) >> 1, 10, 12);
+    case R_AARCH64_TLSLD_LDST32_DTPREL_LO12: case R_AARCH64_TLSLD_LDST32_DTPREL_LO12_NC:
+        return field((value & 0xfff) >> 2, 10, 12);
+    case R_AARCH64_TLSLD_LDST64_DTPREL_LO12: case R_AARCH64_TLSLD_LDST64_DTPREL_LO12_NC:
+        return field((value & 0xfff) >> 3, 10, 12);
+    case R_AARCH64_TLSLD_LDST128_DTPREL_LO12: case R_AARCH64_TLSLD_LDST128_DTPREL_LO12_NC:
+        return field((value & 0xfff) >> 4, 10, 12);
     default: break;
     }
     return unsupportedRelocation(type, where);

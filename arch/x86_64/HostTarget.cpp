@@ -10,10 +10,13 @@
 //    displacements: libc_data.c makes the host's linker copy that data into
 //    the host's image, within reach of the module area;
 //  - the compiler runtime's helpers all live in libgcc_s, which the process
-//    exports: none is the host's to supply.
+//    exports: none is the host's to supply;
+//  - TLS variant II: glibc's static TLS lies below the thread pointer, which
+//    %fs:0 holds (the TCB points to itself).
 //===----------------------------------------------------------------------===//
 #include "HostTarget.h"
 
+#include <cpuid.h>
 #include <elf.h>
 
 namespace percpu::loader {
@@ -27,8 +30,28 @@ uint64_t callResolver(uint64_t resolver) { return reinterpret_cast<uint64_t (*)(
 
 void *noCompilerHelper(const char *) { return nullptr; }
 
+uintptr_t threadPointer()
+{
+    uintptr_t tp;
+    __asm__("movq %%fs:0, %0" : "=r"(tp)); // the TCB's self pointer
+    return tp;
+}
+
+// tlsdesc.S's slow path saves the vector state with XSAVE into a buffer of
+// the size CPUID leaf 0xd gives for the features the kernel enabled (AVX,
+// AVX-512, AMX tiles included), or with FXSAVE (512 bytes) without XSAVE.
+extern "C" uint32_t pcpu_tlsdesc_xsave_size;
+void prepareTlsDescriptors()
+{
+    unsigned eax, ebx, ecx, edx;
+    if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_OSXSAVE) &&
+        __get_cpuid_count(0xd, 0, &eax, &ebx, &ecx, &edx) && ebx)
+        __atomic_store_n(&pcpu_tlsdesc_xsave_size, ebx, __ATOMIC_RELAXED);
+}
+
 constexpr HostTarget kHost = {EM_X86_64, flushNothing, callResolver, pcpu_loader_libc_anchor,
-                              noCompilerHelper};
+                              noCompilerHelper, threadPointer, /*staticTlsBelow=*/true,
+                              prepareTlsDescriptors};
 
 } // namespace
 

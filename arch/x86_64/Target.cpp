@@ -51,6 +51,7 @@ constexpr std::array<uint8_t, R_X86_64_REX_GOTPCRELX + 1> kRelocWidths = [] {
     w[R_X86_64_16] = w[R_X86_64_PC16] = 2;
     w[R_X86_64_8] = w[R_X86_64_PC8] = 1;
     w[R_X86_64_NONE] = 0;
+    w[R_X86_64_TLSDESC_CALL] = 0; // a marker on `call *(%rax)`, which is 2 bytes
     return w;
 }();
 
@@ -109,7 +110,34 @@ constexpr std::array<DataField, R_X86_64_REX_GOTPCRELX + 1> kDataFields = [] {
     f[R_X86_64_8] = {1, C::IntUInt};           // S + A
     f[R_X86_64_PC16] = {2, C::Int};            // S + A - P
     f[R_X86_64_PC8] = {1, C::Int};             // S + A - P
+    // TLS (kTlsRelocs says what G and S are there).
+    f[R_X86_64_TLSGD] = {4, C::Int};           // G + A - P
+    f[R_X86_64_TLSLD] = {4, C::Int};           // G + A - P
+    f[R_X86_64_GOTTPOFF] = {4, C::Int};        // G + A - P
+    f[R_X86_64_GOTPC32_TLSDESC] = {4, C::Int}; // G + A - P
+    f[R_X86_64_DTPOFF32] = {4, C::Int};        // S + A
+    f[R_X86_64_DTPOFF64] = {8, C::None};       // S + A
     return f;
+}();
+
+// TLS relocations (Target.h's TlsUse table): the entry or offset each uses,
+// then what it computes.  GOTPC32_TLSDESC's descriptor and TLSGD's pair are
+// addressed like a GOT entry; R_X86_64_TLSDESC and DTPMOD64 are dynamic
+// relocations, never in an object's code.
+constexpr uint32_t kTlsFirst = R_X86_64_DTPMOD64;
+constexpr std::array<TlsReloc, R_X86_64_TLSDESC - kTlsFirst + 1> kTlsRelocs = [] {
+    std::array<TlsReloc, R_X86_64_TLSDESC - kTlsFirst + 1> t{};
+    auto set = [&](uint32_t type, TlsUse use, RelExpr e) { t[type - kTlsFirst] = {use, e}; };
+    set(R_X86_64_TLSGD, TlsUse::GdPair, RelExpr::GotPCRelative);           // G + A - P
+    set(R_X86_64_TLSLD, TlsUse::LdPair, RelExpr::GotPCRelative);           // G + A - P
+    set(R_X86_64_GOTPC32_TLSDESC, TlsUse::Descriptor, RelExpr::GotPCRelative);
+    set(R_X86_64_GOTTPOFF, TlsUse::IeEntry, RelExpr::GotPCRelative);       // G + A - P
+    set(R_X86_64_DTPOFF32, TlsUse::DtpOffset, RelExpr::Absolute);          // S + A
+    set(R_X86_64_DTPOFF64, TlsUse::DtpOffset, RelExpr::Absolute);
+    set(R_X86_64_TPOFF32, TlsUse::TpOffset, RelExpr::Absolute);
+    set(R_X86_64_TPOFF64, TlsUse::TpOffset, RelExpr::Absolute);
+    set(R_X86_64_TLSDESC_CALL, TlsUse::Marker, RelExpr::None);
+    return t;
 }();
 
 class X86_64 final : public Target {
@@ -126,6 +154,8 @@ public:
         relocWidths = kRelocWidths;
         relExprs = kRelExprs;
         dataFields = kDataFields;
+        tlsFirst = kTlsFirst;
+        tlsRelocs = kTlsRelocs;
     }
     StringRef relocName(uint32_t type) const override;
     Access classifyAccess(const Section &sec, const Reloc &rel,

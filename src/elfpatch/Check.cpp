@@ -627,13 +627,21 @@ void Checker::unsupportedRelocations(const ObjectFile &f)
         std::set<uint32_t> seen;
         for (const Reloc &r : list) {
             const RelExpr e = target->relExpr(r.type);
-            if ((e != RelExpr::Unknown && e != RelExpr::TLS) || !seen.insert(r.type).second)
+            if ((e != RelExpr::Unknown && e != RelExpr::TLS) || seen.count(r.type))
                 continue;
             const Symbol &sym = f.symbols[r.symbol];
-            Error err = target->unsupportedRelocation(r.type, [&] {
+            auto where = [&] {
                 return diagnostic(Rule::UnsupportedRelocation, f, sec.name, r.offset,
                                   sym.type == STT_SECTION ? f.sectionLabel(sym.shndx) : sym.name, "");
-            });
+            };
+            // TLS: what the loader refuses of it (initial and local exec of
+            // the module's own thread-local data, the unsupported forms).
+            Error err = e == RelExpr::TLS
+                            ? target->tlsModelAllowed(r.type, sym.shndx != llvm::ELF::SHN_UNDEF, where)
+                            : target->unsupportedRelocation(r.type, where);
+            if (!err)
+                continue;
+            seen.insert(r.type);
             for (Diagnostic &d : takeDiagnostics(std::move(err), Rule::UnsupportedRelocation, f.path))
                 report(std::move(d));
         }

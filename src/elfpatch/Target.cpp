@@ -60,10 +60,29 @@ llvm::Error Target::unsupportedRelocation(uint32_t type, llvm::function_ref<Diag
     d.rule = Rule::UnsupportedRelocation;
     if (relExpr(type) == RelExpr::TLS)
         d.message = "relocation " + relocName(type).str() + " against '" + d.symbol +
-                    "': thread-local storage is not supported in modules (a module has no TLS "
-                    "block); use a per-CPU variable or pass the data explicitly";
+                    "': this thread-local access model is not supported in modules (general "
+                    "dynamic, local dynamic and TLS descriptors are); compile the module with "
+                    "-fPIC and the default code model";
     else
         d.message = "unsupported relocation " + relocName(type).str() + " (" + std::to_string(type) + ")";
+    return llvm::make_error<DiagnosticError>(std::move(d));
+}
+
+llvm::Error Target::tlsModelAllowed(uint32_t type, bool own, llvm::function_ref<Diagnostic()> where) const
+{
+    const TlsUse use = tlsReloc(type).use;
+    if (use == TlsUse::Unsupported)
+        return unsupportedRelocation(type, where);
+    if (!(use == TlsUse::TpOffset || (use == TlsUse::IeEntry && own)))
+        return llvm::Error::success();
+    Diagnostic d = where();
+    d.rule = Rule::UnsupportedRelocation;
+    d.message = "relocation " + relocName(type).str() + " against '" + d.symbol + "': " +
+                (use == TlsUse::IeEntry ? "initial-exec" : "local-exec") +
+                " access to thread-local data needs a fixed offset from the thread pointer, "
+                "which " + (own ? "a module's own thread-local data" : "a symbol outside the module") +
+                " does not have (modules get TLS blocks as threads need them, with no static "
+                "reserve); compile the module with -fPIC, or -ftls-model=global-dynamic";
     return llvm::make_error<DiagnosticError>(std::move(d));
 }
 

@@ -158,7 +158,7 @@ int pcpu_dlclose(pcpu_module *handle)
         reinterpret_cast<void (*)()>(fn)();
     runDestructors(*m);
     L.modules.erase(it);
-    delete m;
+    unloadOrDefer(m);
     return 0;
 }
 
@@ -194,6 +194,8 @@ int pcpu_module_get_info(const pcpu_module *handle, struct pcpu_module_info *inf
     info->percpu_block = reinterpret_cast<void *>(m->blockCanon);
     info->far = m->far;
     info->mapped_bytes = m->mapSize;
+    info->tls_bytes = m->tlsSize;
+    info->tls_blocks = m->tlsSlot ? tls::blocksOf(m->tlsSlot) : 0;
     return 0;
 }
 
@@ -212,5 +214,9 @@ extern "C" int pcpu_loader_get_stats(struct pcpu_loader_stats *st)
     st->mapped_bytes = 0;
     for (Module *m : L.modules)
         st->mapped_bytes += m->mapSize;
+    const tls::Stats t = tls::stats();
+    st->tls_bytes = t.bytes;
+    st->tls_blocks = t.blocks;
+    st->closing = L.closing.size();
     return 0;
 }

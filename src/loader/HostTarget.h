@@ -2,8 +2,8 @@
 //
 // What differs by the *host's* architecture, as opposed to the object's
 // (elfpatch's Target): the machine a module must be built for, making code
-// written through the data side visible to instruction fetch, and the
-// arguments an indirect function's resolver gets.  Each architecture
+// written through the data side visible to instruction fetch, the
+// arguments an indirect function's resolver gets, and the thread pointer.  Each architecture
 // implements hostTarget() in arch/<arch>/HostTarget.cpp; the build links the
 // one of the machine it builds for (arch/CMakeLists.txt), so no loader file
 // tests the architecture.
@@ -33,6 +33,14 @@ struct HostTarget {
     // __aarch64_ldadd8_acq_rel & co., which gcc and clang call by default):
     // the host's own copies by name, or nullptr.
     void *(*compilerHelper)(const char *name);
+    // The thread pointer (x86-64 %fs base, AArch64 TPIDR_EL0), and where
+    // glibc's static TLS lies from it: below (TLS variant II, x86-64) or
+    // above (variant I, AArch64).
+    uintptr_t (*threadPointer)(void);
+    bool staticTlsBelow;
+    // Readies the TLS descriptor resolvers (arch/<arch>/tlsdesc.S) once,
+    // before the first module's descriptor can be called.
+    void (*prepareTlsDescriptors)(void);
 };
 
 // The host this loader was built for.

@@ -15,6 +15,7 @@
 
 #include "HostTarget.h"
 #include "ModuleArea.h"
+#include "Tls.h"
 
 #include "percpu/loader.h"
 #include "percpu/module.h"
@@ -134,6 +135,18 @@ struct Placement {
     std::map<std::pair<uint32_t, int64_t>, uint64_t> gotOffsetEntry;
     std::map<uint32_t, uint64_t> commonAddr;
     uint64_t gotBase = 0;
+    // Thread-local data (Tls.h, passes/ThreadLocal.cpp): the module's slot,
+    // its block's template (.tdata relocated, then .tbss's zeros up to
+    // tlsSize) and each TLS section's offset in it; the entries TLS
+    // relocations read (by symbol and use; the module's one local-dynamic
+    // pair) and the process's thread-local symbols the module uses.
+    uint32_t tlsSlot = 0;
+    std::vector<uint8_t> tlsInit;
+    uint64_t tlsSize = 0, tlsAlign = 1;
+    std::vector<uint64_t> tlsOffset; // by section index
+    std::map<std::pair<uint32_t, TlsUse>, uint64_t> tlsEntry;
+    uint64_t tlsLdPair = 0;
+    std::map<uint32_t, tls::ProcessSymbol> processTls; // by symbol index
     uint64_t ehFrame = 0;
     uint64_t dsoHandle = 0; // the module's __dso_handle (a word in its data)
     // Indirect functions (STT_GNU_IFUNC) defined here: symbol index and
@@ -200,6 +213,10 @@ struct Module : Placement {
     bool exitHandlers = false;
     bool ehRegistered = false;
     bool loaded = false;    // fully loaded: unloading keeps reusable memory
+    // thread_local destructors registered (__cxa_thread_atexit) and not yet
+    // run: a closed module keeps its memory until the last has run.
+    unsigned threadDtors = 0;
+    bool closed = false;
     llvm::StringRef original;     // the object's bytes, while loading
     std::vector<char> debugImage; // the object with load addresses, for GDB
     jit_code_entry debugEntry{};
@@ -224,6 +241,9 @@ struct Loader {
     bool scoped = false;
     std::vector<std::string> scope;
     Module *loading = nullptr; // the module whose resolvers or init run
+    // Unloaded modules whose thread_local destructors some thread has yet
+    // to run (passes/ThreadLocal.cpp frees each after its last).
+    std::vector<Module *> closing;
     std::unordered_map<std::string, ExportEntry> exports;
     ModuleArea area;
 };
@@ -260,6 +280,18 @@ Error checkHostMachine(Module &m);
 Error resolveSymbolsWith(Module &m, bool undefinedAsZero);
 // passes/Relocate.cpp
 Error writeGotAndStubs(Module &m);
+// passes/ThreadLocal.cpp
+Error layOutTls(Module &m);
+uint64_t planTlsEntries(Module &m);
+void placeTlsEntries(Module &m, uint64_t at);
+Error resolveProcessTls(Module &m, uint32_t index);
+Error writeTlsEntries(Module &m);
+Error tlsModels(Module &m);
+bool isTlsSection(const Section &s);
+void *threadLocalFunction(const std::string &name);
+// Unloads `m` (its destructors have run) unless thread_local destructors
+// are pending, in which case the last of them does.
+void unloadOrDefer(Module *m);
 // Pipeline.cpp
 pcpu_module *load(const std::string &name, MemoryBufferRef buf, int flags);
 
@@ -270,6 +302,7 @@ Error planPerCpuBlock(Module &m);           // Place.cpp
 Error layOutAndMap(Module &m);              // Layout.cpp
 Error placeBlock(Module &m);                // Place.cpp
 Error copyPerCpuImage(Module &m);           // Place.cpp
+Error publishTls(Module &m);                // ThreadLocal.cpp
 void copyImage(Module &m);                  // Place.cpp
 Error resolveSymbols(Module &m);            // Resolve.cpp
 Error reachFarData(Module &m);              // FarData.cpp

@@ -105,8 +105,11 @@ void Module::releaseMemory()
         else
             munmap(reinterpret_cast<void *>(base), mapSize);
     }
+    if (tlsSlot)
+        tls::release(tlsSlot); // every thread's block
     blockCanon = 0;
     base = 0;
+    tlsSlot = 0;
 }
 
 void Module::discardPlacement()

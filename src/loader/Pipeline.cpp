@@ -98,6 +98,7 @@ const Pass kLinkPasses[] = {
     makeIndirectIfFar, // scan: per-CPU references indirect, PCPU_RTLD_FAR (Place.cpp)
     layOutAndReach,    // lay out .. fix up: the layout passes, near, then far if needed
     copyPerCpuImage,   // fix up: the per-CPU image into every unit (Place.cpp)
+    publishTls,        // fix up: the TLS template live for threads (ThreadLocal.cpp)
     registerExports,   // register: the module's exports (Register.cpp)
 };
 
@@ -132,6 +133,8 @@ pcpu_module *load(const std::string &name, MemoryBufferRef buf, int flags)
     }
     if (e) {
         setError(describe(std::move(e), name));
+        if (m->threadDtors) // a constructor's thread_local destructors are pending
+            unloadOrDefer(m.release());
         return nullptr;
     }
     L.modules.push_back(m.get());

@@ -24,7 +24,7 @@ flags=(-std=c++20 -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-saniti
 sources=("$src"/src/elfpatch/*.cpp "$src"/arch/*/Target.cpp)
 link=()
 if [ "$target" = loader ]; then
-  sources+=("$src"/src/loader/*.cpp "$src"/src/loader/passes/*.cpp "$src/arch/x86_64/HostTarget.cpp" "$src/arch/x86_64/libc_data.c" "$src/arch/x86_64/fault.cc" "$src/src/runtime/core.cc" "$src/src/runtime/cpus.cc"
+  sources+=("$src"/src/loader/*.cpp "$src"/src/loader/passes/*.cpp "$src/arch/x86_64/HostTarget.cpp" "$src/arch/x86_64/libc_data.c" "$src/arch/x86_64/tlsdesc.S" "$src/arch/x86_64/fault.cc" "$src/src/runtime/core.cc" "$src/src/runtime/cpus.cc"
             "$src/src/runtime/space.cc" "$src/src/runtime/guard.cc" "$src/src/runtime/counter.cc" "$src/src/runtime/shared.cc" "$src/src/runtime/program.cc")
   link=(-Wl,-T,"$src/src/runtime/percpu.ld" -ldl)
 fi
@@ -36,6 +36,7 @@ for s in "${sources[@]}" "$src/tests/fuzz/${target}_fuzz.cpp"; do
   if [ ! -e "$o" ] || [ "$s" -nt "$o" ] || [ -n "$(find "$src/src" "$src/arch" -name '*.h' -newer "$o" -print -quit)" ]; then
     case "$s" in
       *.c) "$bindir/clang" -std=c11 "${flags[@]:1}" -c "$s" -o "$o" ;;
+      *.S) "$bindir/clang" -c "$s" -o "$o" ;;
       *) "$cxx" "${flags[@]}" -c "$s" -o "$o" ;;
     esac
   fi

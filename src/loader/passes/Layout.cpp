@@ -84,9 +84,14 @@ Error layOutAndMap(Module &m)
         commonAlign = std::max(commonAlign, a);
     }
 
-    // Regions in order: text (+stubs), read-only (+GOT), data (+bss, COMMON).
+    // Regions in order: text (+stubs), read-only (+GOT, TLS entries), data
+    // (+bss, COMMON); thread-local sections become the TLS template.
     m.secAddr.assign(o.sections.size(), 0);
     m.secData.assign(o.sections.size(), nullptr);
+    if (Error e = layOutTls(m))
+        return e;
+    const uint64_t tlsEntryBytes = planTlsEntries(m);
+    uint64_t tlsEntryOff = 0;
     std::vector<uint64_t> offsets(o.sections.size(), 0);
     uint64_t at = 0;
     uint64_t stubOff = 0, farStubOff = 0, gotOff = 0, commonOff = 0, dsoOff = 0;
@@ -117,6 +122,11 @@ Error layOutAndMap(Module &m)
             at = alignTo(at, m.target->gotEntrySize);
             gotOff = at;
             at += (gotSyms.size() + offsetSlots.size()) * m.target->gotEntrySize;
+        }
+        if (prot == PROT_READ && tlsEntryBytes) {
+            at = alignTo(at, 16);
+            tlsEntryOff = at;
+            at += tlsEntryBytes;
         }
         if (prot == (PROT_READ | PROT_WRITE)) {
             at = alignTo(at, commonAlign);
@@ -172,6 +182,8 @@ Error layOutAndMap(Module &m)
         m.pltStub[sym] = stubAt;
         stubAt += stubSize;
     }
+    if (tlsEntryBytes)
+        placeTlsEntries(m, m.base + tlsEntryOff);
     for (auto &[sym, off] : commons)
         m.commonAddr[sym] = m.base + commonOff + off;
     m.dsoHandle = m.base + dsoOff;

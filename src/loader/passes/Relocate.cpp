@@ -23,6 +23,8 @@ void explainFarData(Diagnostic &d, const std::string &name, uint64_t addr, const
 // until protect runs their resolvers).
 Error writeGotAndStubs(Module &m)
 {
+    if (Error e = writeTlsEntries(m))
+        return e;
     for (uint32_t sym = 0; sym < m.gotEntry.size(); ++sym) {
         if (m.gotEntry[sym])
             support::endian::write64le(reinterpret_cast<void *>(m.gotEntry[sym]), m.symAddr[sym]);
@@ -56,7 +58,7 @@ Error relocate(Module &m)
             continue;
         for (const Reloc &r : list) {
             const Symbol &sym = o.symbols[r.symbol];
-            const RelExpr expr = m.target->relExpr(r.type);
+            RelExpr expr = m.target->relExpr(r.type);
             Target::RelocValues v;
             v.S = m.symAddr[r.symbol];
             v.A = r.addend;
@@ -65,6 +67,18 @@ Error relocate(Module &m)
             v.Z = sym.size;
             v.G = m.gotEntry[r.symbol];
             v.L = v.S;
+            if (expr == RelExpr::TLS) {
+                // An entry of the module's TLS tables, or an offset in its
+                // block (tlsModels refused the rest before mapping).
+                const TlsReloc tr = m.target->tlsReloc(r.type);
+                expr = tr.expr;
+                if (tr.use == TlsUse::LdPair)
+                    v.G = m.tlsLdPair;
+                else if (auto it = m.tlsEntry.find({r.symbol, tr.use}); it != m.tlsEntry.end())
+                    v.G = it->second;
+                else if (tr.use == TlsUse::DtpOffset && sym.shndx == SHN_UNDEF)
+                    expr = RelExpr::Unknown; // an offset in another object's block: refused
+            }
             if (uint64_t stub = m.pltStub[r.symbol]) {
                 int64_t direct = static_cast<int64_t>(v.S + v.A - v.P);
                 int64_t reach = m.target->branchReach;

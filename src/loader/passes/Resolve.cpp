@@ -191,7 +191,7 @@ Error lookup(Module &m, uint32_t index, uint64_t &addr)
         return Error::success();
     }
     if (!wantPerCpu) {
-        if (void *p = nonsharedFunction(s.name)) {
+        if (void *p = nonsharedFunction(s.name); p || (p = threadLocalFunction(s.name))) {
             addr = reinterpret_cast<uint64_t>(p);
             return Error::success();
         }
@@ -281,17 +281,31 @@ Error resolveSymbolsWith(Module &m, bool undefinedAsZero)
 {
     const ObjectFile &o = m.obj;
     m.symAddr.assign(o.symbols.size(), 0);
-    std::vector<bool> referenced(o.symbols.size(), false);
+    std::vector<bool> referenced(o.symbols.size(), false), threadLocal(o.symbols.size(), false);
     for (const auto &[rela, list] : o.relocs)
         if (o.sections[o.relocTarget(rela)].flags & SHF_ALLOC)
-            for (const Reloc &r : list)
+            for (const Reloc &r : list) {
                 referenced[r.symbol] = true;
+                if (m.target->relExpr(r.type) == RelExpr::TLS)
+                    threadLocal[r.symbol] = true;
+            }
     Error errors = Error::success();
     for (uint32_t i = 1; i < o.symbols.size(); ++i) {
         const Symbol &s = o.symbols[i];
         if (s.shndx == SHN_UNDEF) {
             if (!referenced[i] || s.name.empty() || undefinedAsZero)
                 continue;
+            if (s.name == "_TLS_MODULE_BASE_") {
+                // The linker's symbol for the start of the module's own
+                // block (local dynamic through TLS descriptors): offset 0.
+                m.symAddr[i] = 0;
+                continue;
+            }
+            if (threadLocal[i] || s.type == STT_TLS) { // the process's (ThreadLocal.cpp)
+                if (Error e = resolveProcessTls(m, i))
+                    errors = joinErrors(std::move(errors), std::move(e));
+                continue;
+            }
             uint64_t a = 0;
             if (Error e = lookup(m, i, a))
                 errors = joinErrors(std::move(errors), std::move(e));
@@ -300,6 +314,9 @@ Error resolveSymbolsWith(Module &m, bool undefinedAsZero)
             m.symAddr[i] = s.value;
         } else if (s.shndx == kShnCommon) {
             m.symAddr[i] = m.commonAddr[i];
+        } else if (s.shndx < o.sections.size() && isTlsSection(o.sections[s.shndx])) {
+            // Thread-local: the offset in the module's block.
+            m.symAddr[i] = m.tlsOffset[s.shndx] + (s.type == STT_SECTION ? 0 : s.value);
         } else if (s.shndx < o.sections.size()) {
             uint64_t base = m.secAddr[s.shndx];
             if (!base && referenced[i])

@@ -7,7 +7,8 @@ bool isPerCpuSection(const Section &s) { return isPerCpuDataSection(s); }
 
 bool loadable(const Section &s)
 {
-    return s.index && (s.flags & SHF_ALLOC) && s.type != SHT_GROUP && !isPerCpuSection(s);
+    return s.index && (s.flags & SHF_ALLOC) && s.type != SHT_GROUP && !isPerCpuSection(s) &&
+           !(s.flags & SHF_TLS); // thread-local data is the TLS blocks' template
 }
 
 int permOf(const Section &s)
@@ -55,12 +56,9 @@ Error validate(Module &m)
             return loadError(m.name, s.name, std::nullopt, "",
                              "section is both writable and executable; modules are never mapped "
                              "writable and executable at once");
-    for (const Section &s : o.sections)
-        if (s.index && (s.flags & SHF_TLS))
-            return loadError(m.name, s.name, std::nullopt, "",
-                             "thread-local data (SHF_TLS) is not supported in modules: a module "
-                             "has no TLS block");
-    return Error::success();
+    // Thread-local accesses that need a static reserve, before anything is
+    // mapped (passes/ThreadLocal.cpp).
+    return tlsModels(m);
 }
 
 // The object must be for the machine the loader runs on (testing's engine

@@ -69,6 +69,16 @@ void printStats(const std::vector<pcpu_module *> &mods)
     pcpu_for_each_block(printBlock, const_cast<std::vector<pcpu_module *> *>(&mods));
     printf("  %-48s %14s %12zu\n", "committed per unit", "", st.committed_per_unit);
     printf("  %-48s %14s %12zu\n", "committed, all units", "", st.committed_bytes);
+    bool anyTls = false;
+    for (pcpu_module *m : mods) {
+        pcpu_module_info info{};
+        if (pcpu_module_get_info(m, &info) != 0 || !info.tls_bytes)
+            continue;
+        if (!anyTls)
+            printf("thread-local data:\n  %-48s %14s %12s\n", "module", "blocks live", "bytes/thread");
+        anyTls = true;
+        printf("  %-48s %14zu %12zu\n", info.name, info.tls_blocks, info.tls_bytes);
+    }
 }
 
 } // namespace
@@ -82,7 +92,7 @@ int main(int argc, char **argv)
     app.add_option("modules", modules, "Relocatable objects to load, in order")->required();
     app.add_option("--call", calls, "Call `int SYMBOL(void)` after loading (repeatable, in order)")
         ->allow_extra_args(false);
-    app.add_flag("--stats", stats, "Print per-CPU usage by owner");
+    app.add_flag("--stats", stats, "Print per-CPU usage by owner, and each module's thread-local data (bytes per thread, blocks live)");
     app.add_flag("--no-process-symbols", noProcess,
                  "Resolve only against the host's and modules' exports, not libc");
     app.add_flag("--far", far, "Make per-CPU references indirect (PERCPU_FORCE_FAR=1 does the same)");

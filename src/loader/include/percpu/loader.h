@@ -94,6 +94,8 @@ struct pcpu_module_info {
     void *percpu_block; /* canonical address of the block, NULL if none */
     int far;            /* 1 when per-CPU references were made indirect */
     size_t mapped_bytes;
+    size_t tls_bytes;  /* thread-local data: bytes of each thread's block */
+    size_t tls_blocks; /* threads' blocks of it live now */
 };
 int pcpu_module_get_info(const pcpu_module *m, struct pcpu_module_info *info);
 
@@ -102,6 +104,10 @@ struct pcpu_loader_stats {
     size_t modules;      /* loaded */
     size_t exports;      /* symbols exported by loaded modules */
     size_t mapped_bytes; /* module memory mapped (code, data, GOT, stubs) */
+    size_t tls_bytes;    /* thread-local blocks live, all threads and modules */
+    size_t tls_blocks;   /* how many */
+    size_t closing;      /* unloaded modules kept until their threads run their
+                            thread_local destructors */
 };
 int pcpu_loader_get_stats(struct pcpu_loader_stats *st);
 

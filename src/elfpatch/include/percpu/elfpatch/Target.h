@@ -63,7 +63,9 @@ namespace percpu::elfpatch {
 //   GotPageRelative   Page(G + A) - Page(P)    | ADR_GOT_PAGE (int33)
 //   GotPageOffset     G + A                    | LD64_GOT_LO12_NC: bits 0-11, scaled by 8
 //   GotPageBaseOffset G + A - Page(GOT)        | LD64_GOTPAGE_LO15 (uint15), scaled by 8
-//   TLS, Unknown      refused: unsupported-relocation
+//   TLS               see TlsUse below: the loader sets G or S, then computes
+//                     the TlsReloc's kind
+//   Unknown           refused: unsupported-relocation
 //
 // Errors: a value out of its field's range is a RelocationRangeError (rule
 // relocation-overflow, with the value and the range; the loader's far path
@@ -109,6 +111,30 @@ inline bool needsGot(RelExpr e)
                                1u << unsigned(RelExpr::GotPageBaseOffset);
     return (kinds >> unsigned(e)) & 1;
 }
+
+// Thread-local storage (RelExpr::TLS).  A TLS relocation reads an entry of
+// the module's TLS tables, or the symbol's offset in a TLS block, and then
+// computes an ordinary kind with it: the loader puts the entry's address in
+// RelocValues::G (or the offset in S) and applies `expr`.
+//
+//   use          what G or S is                           x86-64 | AArch64
+//   GdPair       G: the symbol's {module, offset} pair    TLSGD | TLSGD_ADR_PAGE21, _ADD_LO12_NC
+//   LdPair       G: the module's {module, 0} pair         TLSLD | TLSLD_ADR_PAGE21, _ADD_LO12_NC
+//   Descriptor   G: the symbol's TLS descriptor           GOTPC32_TLSDESC | TLSDESC_ADR_PAGE21,
+//                                                         TLSDESC_LD64_LO12, TLSDESC_ADD_LO12
+//   IeEntry      G: a word holding the thread-pointer     GOTTPOFF | TLSIE_ADR_GOTTPREL_PAGE21,
+//                offset (initial exec)                    TLSIE_LD64_GOTTPREL_LO12_NC
+//   DtpOffset    S: the offset in the module's block      DTPOFF32, DTPOFF64 | TLSLD_ADD_DTPREL_*,
+//                                                         TLSLD_LDST*_DTPREL_LO12*
+//   TpOffset     S: the thread-pointer offset (local      TPOFF32, TPOFF64 | TLSLE_*
+//                exec)
+//   Marker       nothing is written                       TLSDESC_CALL | TLSDESC_CALL
+//   Unsupported  refused (dynamic-only types, the tiny and large code models' TLS forms)
+enum class TlsUse : uint8_t { Unsupported, GdPair, LdPair, Descriptor, IeEntry, DtpOffset, TpOffset, Marker };
+struct TlsReloc {
+    TlsUse use = TlsUse::Unsupported;
+    RelExpr expr = RelExpr::None; // what it computes once G or S is set
+};
 
 // What the instruction at a relocation does with the address.
 enum class AccessKind {
@@ -177,6 +203,9 @@ public:
     }
 
     llvm::ArrayRef<RelExpr> relExprs;   // each relocation type's kind (relExpr)
+    // Each TLS relocation type's use (tlsReloc), indexed by type - tlsFirst.
+    uint32_t tlsFirst = 0;
+    llvm::ArrayRef<TlsReloc> tlsRelocs;
     llvm::ArrayRef<DataField> dataFields; // relocation types whose field is plain data
 
     virtual llvm::StringRef relocName(uint32_t type) const = 0;
@@ -186,6 +215,12 @@ public:
     RelExpr relExpr(uint32_t type) const
     {
         return type < relExprs.size() ? relExprs[type] : RelExpr::Unknown;
+    }
+    // How TLS relocation `type` is computed (Unsupported for any other type).
+    TlsReloc tlsReloc(uint32_t type) const
+    {
+        return type >= tlsFirst && type - tlsFirst < tlsRelocs.size() ? tlsRelocs[type - tlsFirst]
+                                                                      : TlsReloc{};
     }
     // Bytes relocation `type` writes (for bounds checks when reading): the
     // arch's table, 4 past its end.  A table, not a virtual: readObject asks
@@ -344,6 +379,12 @@ public:
     // The error for a relocation type the engine does not apply (TLS named
     // as such), for applyRelocation implementations.
     llvm::Error unsupportedRelocation(uint32_t type, llvm::function_ref<Diagnostic()> where) const;
+    // Whether a module's TLS relocation of `type` against a symbol it defines
+    // (`own`) or one it leaves undefined can be loaded: a module's own
+    // thread-local data has no fixed offset from the thread pointer, so
+    // initial and local exec reach only the process's static TLS.  The error
+    // names the symbol and the remedy (check reports the same).
+    llvm::Error tlsModelAllowed(uint32_t type, bool own, llvm::function_ref<Diagnostic()> where) const;
     // The PLT stub (pltStubSize bytes) jumping through `gotEntry`.
     virtual void writePltStub(uint8_t *stub, uint64_t stubAddr, uint64_t gotEntry) const;
     // Far accesses: the instruction holding relocation `rel`'s 32-bit

@@ -1,0 +1,320 @@
+//===- passes/ThreadLocal.cpp - a module's thread-local data (Tls.h) -------===//
+//
+// read:    tlsModels refuses, before anything is mapped, what has no fixed
+//          meaning without a static reserve: initial and local exec against
+//          the module's own TLS (and the unsupported forms)
+// lay out: layOutTls builds the block's template from .tdata/.tbss and
+//          reserves a slot; planTlsEntries/placeTlsEntries put the pairs,
+//          descriptors and initial-exec words beside the GOT
+// resolve: resolveProcessTls finds a thread-local symbol of the process
+// fix up: writeTlsEntries fills the entries (the relocation engine reads
+//          them through Target::tlsReloc)
+// publish: publishTls makes the template live, before any constructor runs
+// unload:  thread_local destructors (__cxa_thread_atexit) keep a closed
+//          module's memory until the last has run
+//===----------------------------------------------------------------------===//
+#include "../Internal.h"
+
+namespace percpu::loader {
+
+bool isTlsSection(const Section &s) { return s.index && (s.flags & SHF_ALLOC) && (s.flags & SHF_TLS); }
+
+Error tlsModels(Module &m)
+{
+    const ObjectFile &o = m.obj;
+    for (const auto &[rela, list] : o.relocs) {
+        const Section &t = o.sections[o.relocTarget(rela)];
+        if (!(t.flags & SHF_ALLOC))
+            continue;
+        for (const Reloc &r : list) {
+            if (m.target->relExpr(r.type) != RelExpr::TLS)
+                continue;
+            const Symbol &sym = o.symbols[r.symbol];
+            if (Error e = m.target->tlsModelAllowed(r.type, sym.shndx != SHN_UNDEF, [&] {
+                    Diagnostic d;
+                    d.file = m.name;
+                    d.section = t.name;
+                    d.offset = r.offset;
+                    d.symbol = sym.type == STT_SECTION ? o.sectionLabel(sym.shndx) : sym.name;
+                    return d;
+                }))
+                return e;
+        }
+    }
+    return Error::success();
+}
+
+Error layOutTls(Module &m)
+{
+    const ObjectFile &o = m.obj;
+    m.tlsOffset.assign(o.sections.size(), 0);
+    uint64_t at = 0, initEnd = 0, align = 1;
+    bool any = false;
+    for (bool nobits : {false, true})
+        for (const Section &s : o.sections) {
+            if (!isTlsSection(s) || (s.type == SHT_NOBITS) != nobits)
+                continue;
+            any = true;
+            const uint64_t a = std::max<uint64_t>(1, s.addralign);
+            if (!isPowerOf2_64(a) || a > kPage)
+                return loadError(m.name, s.name, std::nullopt, "",
+                                 "thread-local section has alignment " + std::to_string(a) +
+                                     " (at most a page, a power of two)",
+                                 Rule::Malformed);
+            align = std::max(align, a);
+            at = alignTo(at, a);
+            m.tlsOffset[s.index] = at;
+            at += s.size;
+            if (!nobits)
+                initEnd = at;
+        }
+    // A local-dynamic pair with no TLS section still names the module.
+    bool ld = false;
+    for (const auto &[rela, list] : o.relocs)
+        if (o.sections[o.relocTarget(rela)].flags & SHF_ALLOC)
+            for (const Reloc &r : list)
+                ld |= m.target->tlsReloc(r.type).use == TlsUse::LdPair;
+    if (!any && !ld)
+        return Error::success();
+    m.tlsSize = at;
+    m.tlsAlign = align;
+    m.tlsInit.assign(initEnd, 0);
+    for (const Section &s : o.sections)
+        if (isTlsSection(s) && s.type != SHT_NOBITS) {
+            if (!s.data.empty())
+                std::memcpy(m.tlsInit.data() + m.tlsOffset[s.index], s.data.data(), s.data.size());
+            m.secData[s.index] = m.tlsInit.data() + m.tlsOffset[s.index]; // its relocations apply here
+        }
+    m.tlsSlot = tls::reserve();
+    if (!m.tlsSlot)
+        return loadError(m.name, "", std::nullopt, "", "cannot reserve a thread-local slot");
+    return Error::success();
+}
+
+namespace {
+unsigned entrySize(TlsUse use)
+{
+    switch (use) {
+    case TlsUse::GdPair: return 16;     // {module, offset}
+    case TlsUse::Descriptor: return 32; // {function, argument, module, offset}
+    case TlsUse::IeEntry: return 8;     // the thread-pointer offset
+    default: return 0;
+    }
+}
+} // namespace
+
+// Bytes of the entries TLS relocations read; placeTlsEntries gives them
+// their addresses once the mapping is made.
+uint64_t planTlsEntries(Module &m)
+{
+    const ObjectFile &o = m.obj;
+    uint64_t bytes = 0;
+    for (const auto &[rela, list] : o.relocs) {
+        if (!(o.sections[o.relocTarget(rela)].flags & SHF_ALLOC))
+            continue;
+        for (const Reloc &r : list) {
+            const TlsUse use = m.target->tlsReloc(r.type).use;
+            if (use == TlsUse::LdPair && !m.tlsLdPair) {
+                m.tlsLdPair = 1; // placed below
+                bytes += 16;
+            } else if (unsigned size = entrySize(use)) {
+                auto [it, added] = m.tlsEntry.try_emplace({r.symbol, use}, 0);
+                if (added)
+                    bytes += size;
+            }
+        }
+    }
+    return bytes;
+}
+
+void placeTlsEntries(Module &m, uint64_t at)
+{
+    if (m.tlsLdPair) {
+        m.tlsLdPair = at;
+        at += 16;
+    }
+    for (auto &[key, addr] : m.tlsEntry) {
+        addr = at;
+        at += entrySize(key.second);
+    }
+}
+
+// A thread-local symbol the module leaves undefined: the process's (the
+// program's or a shared library's), by glibc's module id and offset.
+Error resolveProcessTls(Module &m, uint32_t index)
+{
+    const Symbol &s = m.obj.symbols[index];
+    Loader &L = loader();
+    std::optional<tls::ProcessSymbol> p;
+    if (!(m.flags & PCPU_RTLD_NO_PROCESS_SYMBOLS))
+        p = tls::processSymbol(s.name.c_str());
+    if (!p)
+        return loadError(m.name, "", std::nullopt, s.name,
+                         "undefined thread-local symbol '" + s.name +
+                             "' (no thread-local variable of the process has this name; modules' "
+                             "thread-local variables are their own)",
+                         Rule::UndefinedSymbol);
+    if (L.scoped && !p->object.empty()) {
+        StringRef file(p->object);
+        StringRef base = file.contains('/') ? file.rsplit('/').second : file;
+        bool in = false;
+        for (const std::string &e : L.scope)
+            in |= startsWith(base, e) || file == e;
+        if (!in)
+            return loadError(m.name, "", std::nullopt, s.name,
+                             "undefined thread-local symbol '" + s.name + "' (defined in the process only by " +
+                                 base.str() + ", outside the libraries this host lets modules use)",
+                             Rule::UndefinedSymbol);
+    }
+    m.processTls[index] = std::move(*p);
+    return Error::success();
+}
+
+Error writeTlsEntries(Module &m)
+{
+    const uint64_t ownModule = tls::kModuleTag | m.tlsSlot;
+    auto put = [](uint64_t at, std::initializer_list<uint64_t> words) {
+        for (uint64_t w : words) {
+            support::endian::write64le(reinterpret_cast<void *>(at), w);
+            at += 8;
+        }
+    };
+    if (m.tlsLdPair)
+        put(m.tlsLdPair, {ownModule, 0});
+    const auto dynamic = reinterpret_cast<uint64_t>(&pcpu_tlsdesc_dynamic);
+    const auto fixed = reinterpret_cast<uint64_t>(&pcpu_tlsdesc_return);
+    for (const auto &[key, at] : m.tlsEntry) {
+        const auto [sym, use] = key;
+        auto proc = m.processTls.find(sym);
+        const bool own = proc == m.processTls.end();
+        const uint64_t module = own ? ownModule : proc->second.module;
+        const uint64_t offset = own ? m.symAddr[sym] : proc->second.offset;
+        switch (use) {
+        case TlsUse::GdPair: put(at, {module, offset}); break;
+        case TlsUse::Descriptor:
+            if (!own && proc->second.tpOffset)
+                put(at, {fixed, static_cast<uint64_t>(*proc->second.tpOffset), 0, 0});
+            else
+                put(at, {dynamic, at + 16, module, offset});
+            break;
+        case TlsUse::IeEntry: {
+            // tlsModels refused the module's own symbols.
+            const tls::ProcessSymbol &p = proc->second;
+            if (!p.tpOffset) {
+                const std::string &name = m.obj.symbols[sym].name;
+                return loadError(m.name, "", std::nullopt, name,
+                                 "initial-exec access to thread-local symbol '" + name + "' of " +
+                                     (p.object.empty() ? std::string("the program") : p.object) +
+                                     ", which is not in glibc's static TLS (loaded by dlopen): it has no "
+                                     "fixed offset from the thread pointer; compile the module with -fPIC, "
+                                     "or -ftls-model=global-dynamic",
+                                 Rule::UnsupportedRelocation);
+            }
+            put(at, {static_cast<uint64_t>(*p.tpOffset)});
+            break;
+        }
+        default: break;
+        }
+    }
+    return Error::success();
+}
+
+Error publishTls(Module &m)
+{
+    if (m.tlsSlot)
+        tls::publish(m.tlsSlot, m.tlsInit.data(), m.tlsInit.size(), m.tlsSize, m.tlsAlign);
+    return Error::success();
+}
+
+// ---- thread_local destructors -----------------------------------------------------------
+
+namespace {
+struct ThreadDtor {
+    void (*fn)(void *);
+    void *obj;
+    Module *module;
+};
+
+extern "C" void pcpuRunThreadDtor(void *p)
+{
+    auto *d = static_cast<ThreadDtor *>(p);
+    d->fn(d->obj);
+    Loader &L = loader();
+    std::lock_guard<std::recursive_mutex> guard(L.lock);
+    Module *m = d->module;
+    delete d;
+    if (--m->threadDtors == 0 && m->closed) {
+        L.closing.erase(std::find(L.closing.begin(), L.closing.end(), m));
+        delete m;
+    }
+}
+} // namespace
+
+} // namespace percpu::loader
+
+extern "C" {
+// glibc's: runs fn(obj) when the calling thread exits, keeping `dso`'s
+// object loaded until then.
+int __cxa_thread_atexit_impl(void (*fn)(void *), void *obj, void *dso);
+extern void *__dso_handle;
+}
+
+namespace percpu::loader {
+namespace {
+
+// What module code calls as __cxa_thread_atexit (libstdc++'s) or
+// __cxa_thread_atexit_impl (glibc's): the destructor runs at thread exit
+// as glibc's would, and the module it belongs to stays mapped until it has.
+extern "C" int pcpuModuleThreadAtexit(void (*fn)(void *), void *obj, void *dso)
+{
+    Module *m = nullptr;
+    {
+        Loader &L = loader();
+        std::lock_guard<std::recursive_mutex> guard(L.lock);
+        for (Module *c : L.modules)
+            if (c->dsoHandle == reinterpret_cast<uint64_t>(dso))
+                m = c;
+        if (!m && L.loading && L.loading->dsoHandle == reinterpret_cast<uint64_t>(dso))
+            m = L.loading;
+        if (!m)
+            m = moduleAt(reinterpret_cast<uint64_t>(fn));
+        if (m)
+            ++m->threadDtors;
+    }
+    if (!m)
+        return __cxa_thread_atexit_impl(fn, obj, dso);
+    auto *d = new ThreadDtor{fn, obj, m};
+    return __cxa_thread_atexit_impl(pcpuRunThreadDtor, d, &__dso_handle);
+}
+} // namespace
+
+// The functions module code calls for thread-local data, by name.
+void *threadLocalFunction(const std::string &name)
+{
+    if (name == "__cxa_thread_atexit" || name == "__cxa_thread_atexit_impl")
+        return reinterpret_cast<void *>(&pcpuModuleThreadAtexit);
+    if (name == "__tls_get_addr")
+        return reinterpret_cast<void *>(&pcpu_tls_get_addr);
+    return nullptr;
+}
+
+void unloadOrDefer(Module *m)
+{
+    Loader &L = loader();
+    if (!m->threadDtors) {
+        delete m;
+        return;
+    }
+    // What a new load could collide with goes now; the memory when the last
+    // destructor has run.
+    for (const std::string &n : m->exportNames)
+        L.exports.erase(n);
+    m->exportNames.clear();
+    for (Module *d : m->deps)
+        d->dependents.erase(m);
+    m->deps.clear();
+    m->closed = true;
+    L.closing.push_back(m);
+}
+
+} // namespace percpu::loader
