@@ -14,6 +14,7 @@ packages=(
   llvm-14-dev lld-14 clang-14            # the oldest supported LLVM, built in CI
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   libzstd-dev libssl-dev zlib1g-dev libsqlite3-dev gdb
+  libjpeg-dev uuid-dev                   # real static libraries with thread-local data
   librsvg2-bin libxml2-utils             # render and validate layout --format svg
   help2man man-db                        # man pages from --help, and reading them in the test
   binutils-aarch64-linux-gnu bc          # make corpus: GNU ld -r of arm64 modules; timings

@@ -992,6 +992,19 @@ TEST_F(Loader, CxxThreadLocalDestructorsKeepAnUnloadedModuleUntilTheyRun)
         EXPECT_EQ(touch(3), 5002);
     }).join();
     EXPECT_EQ(__atomic_load_n(&host_tls_destroyed, __ATOMIC_RELAXED), destroyed + 1);
+    // 8 threads' caches, each its own.
+    std::vector<std::thread> threads;
+    std::atomic<int> wrong{0};
+    for (int t = 0; t < 8; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 1; i <= 100; ++i)
+                if (touch(t + 1) != (t + 1) * i * 1000 + i)
+                    ++wrong;
+        });
+    for (auto &t : threads)
+        t.join();
+    EXPECT_EQ(wrong.load(), 0);
+    EXPECT_EQ(__atomic_load_n(&host_tls_destroyed, __ATOMIC_RELAXED), destroyed + 9);
     // A thread that outlives the module: pcpu_dlclose succeeds, the
     // destructor runs at the thread's exit, then the memory goes.
     std::promise<void> touched, closed;
@@ -1005,10 +1018,10 @@ TEST_F(Loader, CxxThreadLocalDestructorsKeepAnUnloadedModuleUntilTheyRun)
     pcpu_loader_stats mid = loaderStats();
     EXPECT_EQ(mid.modules, start.modules);
     EXPECT_EQ(mid.closing, start.closing + 1);
-    EXPECT_EQ(__atomic_load_n(&host_tls_destroyed, __ATOMIC_RELAXED), destroyed + 1);
+    EXPECT_EQ(__atomic_load_n(&host_tls_destroyed, __ATOMIC_RELAXED), destroyed + 9);
     closed.set_value();
     holder.join();
-    EXPECT_EQ(__atomic_load_n(&host_tls_destroyed, __ATOMIC_RELAXED), destroyed + 2);
+    EXPECT_EQ(__atomic_load_n(&host_tls_destroyed, __ATOMIC_RELAXED), destroyed + 10);
     pcpu_loader_stats end = loaderStats();
     EXPECT_EQ(end.closing, start.closing);
     EXPECT_EQ(end.tls_blocks, start.tls_blocks);

@@ -18,8 +18,15 @@
 #include <sqlite3.h>
 #endif
 
+#if PERCPU_THIRDPARTY_JPEG
+#include <cstdio>
+#include <jpeglib.h>
+#include <thread>
+#endif
+
 #include <dlfcn.h>
 
+#include <atomic>
 #include <cstring>
 #include <random>
 #include <string>
@@ -236,6 +243,131 @@ TEST(Sqlite, GlobalModuleServesAGlueModuleAndDeepbindPrefersItOverTheProcess)
 }
 
 #endif // PERCPU_THIRDPARTY_SQLITE
+
+#if PERCPU_THIRDPARTY_JPEG
+// A gradient with some texture, encoded by the process's libjpeg.so.
+std::vector<unsigned char> encodeSample(int w, int h)
+{
+    std::vector<unsigned char> rgb(static_cast<size_t>(w) * h * 3);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            unsigned char *p = &rgb[(static_cast<size_t>(y) * w + x) * 3];
+            p[0] = static_cast<unsigned char>(x * 255 / w);
+            p[1] = static_cast<unsigned char>(y * 255 / h);
+            p[2] = static_cast<unsigned char>((x * y) & 0xff);
+        }
+    jpeg_compress_struct c{};
+    jpeg_error_mgr err{};
+    c.err = jpeg_std_error(&err);
+    jpeg_create_compress(&c);
+    unsigned char *mem = nullptr;
+    unsigned long size = 0;
+    jpeg_mem_dest(&c, &mem, &size);
+    c.image_width = w;
+    c.image_height = h;
+    c.input_components = 3;
+    c.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&c);
+    jpeg_set_quality(&c, 90, TRUE);
+    jpeg_start_compress(&c, TRUE);
+    while (c.next_scanline < c.image_height) {
+        JSAMPROW row = &rgb[static_cast<size_t>(c.next_scanline) * w * 3];
+        jpeg_write_scanlines(&c, &row, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    std::vector<unsigned char> out(mem, mem + size);
+    free(mem);
+    return out;
+}
+
+std::vector<unsigned char> decodeWithProcess(const std::vector<unsigned char> &jpg)
+{
+    jpeg_decompress_struct d{};
+    jpeg_error_mgr err{};
+    d.err = jpeg_std_error(&err);
+    jpeg_create_decompress(&d);
+    jpeg_mem_src(&d, jpg.data(), jpg.size());
+    jpeg_read_header(&d, TRUE);
+    d.out_color_space = JCS_RGB;
+    jpeg_start_decompress(&d);
+    std::vector<unsigned char> out(static_cast<size_t>(d.output_width) * d.output_height * 3);
+    while (d.output_scanline < d.output_height) {
+        JSAMPROW row = &out[static_cast<size_t>(d.output_scanline) * d.output_width * 3];
+        jpeg_read_scanlines(&d, &row, 1);
+    }
+    jpeg_finish_decompress(&d);
+    jpeg_destroy_decompress(&d);
+    return out;
+}
+
+using JpegDecode = long (*)(const unsigned char *, unsigned long, unsigned char *, unsigned long, int *, int *);
+
+TEST(Jpeg, ModuleDecodesFromSeveralThreadsAsTheSharedLibraryDoes)
+{
+    const std::vector<unsigned char> jpg = encodeSample(96, 64);
+    const std::vector<unsigned char> expected = decodeWithProcess(jpg);
+    pcpu_module *lib = openFromEnv("PERCPU_JPEG_MODULE", PCPU_RTLD_GLOBAL);
+    ASSERT_NE(lib, nullptr);
+    pcpu_module *glue = openFromEnv("PERCPU_JPEG_GLUE", PCPU_RTLD_DEEPBIND);
+    ASSERT_NE(glue, nullptr);
+    void *moduleReadHeader = pcpu_dlsym(lib, "jpeg_read_header");
+    ASSERT_NE(moduleReadHeader, nullptr);
+    EXPECT_NE(moduleReadHeader, reinterpret_cast<void *>(&jpeg_read_header));
+    EXPECT_EQ(reinterpret_cast<void *(*)()>(pcpu_dlsym(glue, "jpeg_glue_read_header_fn"))(), moduleReadHeader)
+        << "the glue decodes with the module's libjpeg";
+    pcpu_module_info info{};
+    ASSERT_EQ(pcpu_module_get_info(lib, &info), 0);
+    EXPECT_GT(info.tls_bytes, 0u) << "libjpeg-turbo's simd_support is thread-local";
+    auto decode = reinterpret_cast<JpegDecode>(pcpu_dlsym(glue, "jpeg_glue_decode"));
+    ASSERT_NE(decode, nullptr);
+    std::atomic<int> wrong{0}, withBlock{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t)
+        threads.emplace_back([&] {
+            std::vector<unsigned char> out(expected.size() + 64);
+            for (int i = 0; i < 10; ++i) {
+                int w = 0, h = 0;
+                long n = decode(jpg.data(), jpg.size(), out.data(), out.size(), &w, &h);
+                if (n != static_cast<long>(expected.size()) || w != 96 || h != 64 ||
+                    memcmp(out.data(), expected.data(), expected.size()) != 0)
+                    ++wrong;
+            }
+            pcpu_module_info mine{};
+            if (pcpu_module_get_info(lib, &mine) == 0 && mine.tls_blocks >= 1)
+                ++withBlock;
+        });
+    for (auto &t : threads)
+        t.join();
+    EXPECT_EQ(wrong.load(), 0);
+    EXPECT_EQ(withBlock.load(), 8);
+    ASSERT_EQ(pcpu_module_get_info(lib, &info), 0);
+    EXPECT_EQ(info.tls_blocks, 0u) << "the threads' blocks went with them";
+    EXPECT_EQ(pcpu_dlclose(glue), 0) << pcpu_dlerror();
+    EXPECT_EQ(pcpu_dlclose(lib), 0) << pcpu_dlerror();
+}
+
+// Debian's libuuid.a is built -fPIE: its thread-local state is reached by
+// local exec, refused before anything is mapped, with the remedy.
+TEST(Uuid, AFpieLibraryIsRefusedWithTheRemedy)
+{
+    const char *path = getenv("PERCPU_UUID_MODULE");
+    ASSERT_NE(path, nullptr);
+    pcpu_loader_stats before{}, after{};
+    pcpu_loader_get_stats(&before);
+    EXPECT_EQ(pcpu_dlopen(path, 0), nullptr);
+    const char *err = pcpu_dlerror();
+    ASSERT_NE(err, nullptr);
+    const std::string e = err;
+    EXPECT_NE(e.find("R_X86_64_TPOFF32 against '"), std::string::npos) << e;
+    EXPECT_NE(e.find("local-exec"), std::string::npos) << e;
+    EXPECT_NE(e.find("compile the module with -fPIC, or -ftls-model=global-dynamic"), std::string::npos) << e;
+    pcpu_loader_get_stats(&after);
+    EXPECT_EQ(after.modules, before.modules);
+    EXPECT_EQ(after.mapped_bytes, before.mapped_bytes);
+    EXPECT_EQ(after.tls_blocks, before.tls_blocks);
+}
+#endif
 
 } // namespace
 
