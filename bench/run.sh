@@ -334,5 +334,8 @@ for name, label in (("BM_load_zlib", "zlib (libz.a objects)"), ("BM_load_big", "
 PY
 
 echo
+"$build/bench/percpu-tls-bench" "$build/bench/tls"
+
+echo
 echo "percpu-elfpatch over 1,000 objects"
 "$(dirname "$0")/elfpatch/run.sh" "$build"
