@@ -913,7 +913,9 @@ TEST_F(Loader, ThreadLocalBlocksGoWithTheirThreadsAndTheModule)
 #else
     constexpr int kThreads = 10000;
 #endif
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
     const size_t heapBefore = mallinfo2().uordblks;
+#endif
     std::atomic<int> wrong{0};
     for (int i = 0; i < kThreads; i += 8) {
         std::vector<std::thread> batch;
