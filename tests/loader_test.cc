@@ -878,6 +878,8 @@ TEST_F(Loader, ThreadLocalDataIsPerThreadFromItsTemplate)
     EXPECT_EQ(early.aligned, 1);
     EXPECT_EQ(early.locals, 107);
     EXPECT_NE(early.addr, addr());
+    // pcpu_dlsym of a thread-local variable: its address in this thread.
+    EXPECT_EQ(pcpu_dlsym(m, "tls_counter"), addr());
     // Threads count on their own copies; this thread's stays.
     std::vector<std::thread> threads;
     std::atomic<int> wrong{0};

@@ -69,6 +69,12 @@ void *lookup(const char *fn, pcpu_module *handle, const char *symbol, bool funct
                  ", not a function");
         return nullptr;
     }
+    // A thread-local variable: its address in the calling thread, as
+    // dlsym() gives (the thread's block is made if it has none).
+    if (s.shndx < m->obj.sections.size() && isTlsSection(m->obj.sections[s.shndx]) && m->tlsSlot) {
+        pcpu_tls_index ti{tls::kModuleTag | m->tlsSlot, m->symAddr[i]};
+        return pcpu_tls_get_addr(&ti);
+    }
     return reinterpret_cast<void *>(m->symAddr[i]);
 }
 

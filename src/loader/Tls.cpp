@@ -131,7 +131,8 @@ void *slowPath(uint64_t slot, uint64_t offset)
         void *b = aligned_alloc(align, size);
         if (!b)
             fatal("out of memory", slot);
-        memcpy(b, tpl.init, tpl.initSize);
+        if (tpl.initSize)
+            memcpy(b, tpl.init, tpl.initSize);
         memset(static_cast<char *>(b) + tpl.initSize, 0, size - tpl.initSize);
         t.blocks[slot] = b;
         ++r.blocks;

@@ -30,6 +30,9 @@ Error dropLinkState(Module &m)
     release(m.overflows);
     release(m.regions);
     release(m.ifuncs);
+    release(m.tlsEntry);
+    release(m.processTls);
+    release(m.tlsOffset);
     m.original = {};
     return Error::success();
 }
