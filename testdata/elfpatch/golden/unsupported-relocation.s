@@ -30,7 +30,8 @@ tls_var: .zero 4
 #--- pic.s
     .text
 g:  data16 leaq tls_var@tlsgd(%rip), %rdi
-    data16 data16 rex64 call __tls_get_addr@PLT
+    .value 0x6666
+    rex64 call __tls_get_addr@PLT
     leaq tls_var@tlsld(%rip), %rdi
     call __tls_get_addr@PLT
     movl tls_var@dtpoff(%rax), %eax
