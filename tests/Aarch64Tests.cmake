@@ -111,6 +111,19 @@ add_custom_target(fixtures_aarch64_relocs ALL DEPENDS ${aarch64_relocs})
 
 add_test(NAME loader.aarch64_relocs COMMAND percpu-load ${aarch64_relocs})
 
+# Every AArch64 thread-local model, hand-written (testdata/modules/aarch64_tls_models.s),
+# assembled by GNU as (llvm-mc lacks the traditional :tlsgd: forms).
+set(tls_models ${CMAKE_CURRENT_BINARY_DIR}/fixtures/aarch64_tls_models.o)
+add_custom_command(OUTPUT ${tls_models}
+  COMMAND ${CMAKE_C_COMPILER} -c ${PROJECT_SOURCE_DIR}/testdata/modules/aarch64_tls_models.s -o ${tls_models}
+  DEPENDS ${PROJECT_SOURCE_DIR}/testdata/modules/aarch64_tls_models.s
+  COMMENT "fixture aarch64_tls_models.o" VERBATIM)
+add_custom_target(fixtures_tls_models ALL DEPENDS ${tls_models})
+percpu_gtest(tls_models_test tls_models_test.cc)
+target_link_libraries(tls_models_test PRIVATE percpu_loader)
+add_test(NAME loader.tls_models COMMAND tls_models_test)
+set_tests_properties(loader.tls_models PROPERTIES ENVIRONMENT "PERCPU_TLS_MODELS=${tls_models}")
+
 # Two modules together under percpu-load, one with an IFUNC and module_init.
 foreach(variant gcc_O2_fPIE clang_O0_fPIC)
   set(dir ${CMAKE_CURRENT_BINARY_DIR}/fixtures/${variant})
