@@ -190,6 +190,7 @@ private:
     struct MemOperand {
         bool present = false;
         unsigned base = 0, index = 0, segment = 0;
+        int64_t scale = 1;
     };
     MemOperand memoryOperand(const MCInst &inst) const;
     // After `mov sym@GOTPCREL(%rip), %reg`: whether the code then reads or
@@ -253,6 +254,7 @@ X86_64::MemOperand X86_64::memoryOperand(const MCInst &inst) const
         m.present = true;
         m.base = inst.getOperand(i).isReg() ? inst.getOperand(i).getReg() : 0;
         m.index = inst.getOperand(i + 2).isReg() ? inst.getOperand(i + 2).getReg() : 0;
+        m.scale = inst.getOperand(i + 1).isImm() ? inst.getOperand(i + 1).getImm() : 1;
         m.segment = inst.getOperand(i + 4).isReg() ? inst.getOperand(i + 4).getReg() : 0;
         break;
     }
@@ -276,7 +278,13 @@ AccessKind X86_64::gotLoadUse(const Section &sec, Sweep::const_iterator at, cons
             break;
         const MCInstrDesc &desc = dis()->instrInfo().get(d->inst.getOpcode());
         MemOperand m = memoryOperand(d->inst);
-        bool usesAsBase = m.present && m.base && mri.isSubRegisterEq(reg, m.base) && !m.index;
+        // The canonical address as the base, with no index, or with one
+        // scaled by 2, 4 or 8: a unit offset is a byte offset, added at
+        // scale 1, so a scaled index is an element index (`arr[i]`) and
+        // the access is still canonical.  At scale 1 the index may be the
+        // offset.  A segment override (%fs:/%gs:) is another address space.
+        bool usesAsBase = m.present && m.base && mri.isSubRegisterEq(reg, m.base) &&
+                          (!m.index || m.scale != 1) && !m.segment;
         bool isLea = startsWith(dis()->opcodeName(d->inst), "LEA");
         if (usesAsBase && !isLea && (desc.mayLoad() || desc.mayStore())) {
             a.text += "; then " + dis()->print(d->inst) + " at +0x" + utohexstr(it->first);
@@ -324,7 +332,17 @@ Access X86_64::classifyAccess(const Section &sec, const Reloc &rel,
         return a;
     }
     if (startsWith(name, "LEA")) {
-        a.kind = AccessKind::Address;
+        // `lea sym(%rip), %reg` (-fPIE) puts the canonical address in a
+        // register, as a GOT load does (-fPIC): follow it the same way.
+        // (LEA's address operand is not typed as memory: operands 1-5.)
+        const MCInst &lea = d->inst;
+        auto reg = [&](unsigned i) { return i < lea.getNumOperands() && lea.getOperand(i).isReg() ? lea.getOperand(i).getReg() : 0u; };
+        const unsigned base = reg(1), index = reg(3);
+        const bool rip = base && StringRef(dis()->registerInfo().getName(base)) == "RIP";
+        a.kind = rip && !index && e == RelExpr::PCRelative ? gotLoadUse(sec, it, insts, lea, a)
+                                                           : AccessKind::Address;
+        if (a.kind == AccessKind::GotLoad)
+            a.kind = AccessKind::Address;
         return a;
     }
     MemOperand m = memoryOperand(d->inst);
@@ -346,10 +364,19 @@ Access X86_64::classifyAccess(const Section &sec, const Reloc &rel,
                              : AccessKind::Memory;
         return a;
     }
-    if (m.base || m.index) {
+    if (m.base || (m.index && m.scale == 1)) {
         // disp(%reg): the canonical address plus a register, the per-CPU
         // offset arithmetic of -fno-pic code.
         a.kind = AccessKind::Address;
+        return a;
+    }
+    // disp(,%reg,4): the canonical address plus an element index (a unit
+    // offset is added at scale 1), read or written: `arr[i]` of -fno-pic code.
+    if (m.index) {
+        const MCInstrDesc &desc = dis()->instrInfo().get(d->inst.getOpcode());
+        a.kind = segmented ? AccessKind::SegmentMemory
+                 : (desc.mayLoad() || desc.mayStore()) ? AccessKind::Memory
+                                                       : AccessKind::Address;
         return a;
     }
     // Absolute address, no base or index: a memory access unless the
@@ -372,9 +399,27 @@ std::string X86_64::symbolizedText(const Access &a, const Reloc &r, StringRef sy
     const size_t cut = a.text.find("; then ");
     std::string head = a.text.substr(0, cut);
     const size_t rip = head.find("(%rip)");
-    if (symbol.empty() || rip == std::string::npos || r.offset < a.instOffset ||
-        r.offset >= a.instOffset + a.instSize)
+    if (symbol.empty() || r.offset < a.instOffset || r.offset >= a.instOffset + a.instSize)
         return a.text;
+    if (rip == std::string::npos) {
+        // An absolute displacement (-fno-pic): `arr+8(,%rax,4)`, where the
+        // disassembler prints `0x8(,%rax,4)` or `(,%rax,4)`.
+        const size_t paren = head.find('(');
+        if (relExpr(r.type) != RelExpr::Absolute || paren == std::string::npos || head.find('$') < paren)
+            return a.text;
+        size_t disp = paren;
+        while (disp > 0 && (isAlnum(head[disp - 1]) || head[disp - 1] == '-'))
+            --disp;
+        if (disp > 0 && head[disp - 1] == '%') // a register, not a displacement
+            return a.text;
+        std::string operand = symbol.str();
+        if (r.addend > 0)
+            operand += "+" + std::to_string(r.addend);
+        else if (r.addend < 0)
+            operand += "-" + std::to_string(-static_cast<uint64_t>(r.addend));
+        head.replace(disp, paren - disp, operand);
+        return cut == std::string::npos ? head : head + a.text.substr(cut);
+    }
     size_t disp = rip; // the displacement printed before "(%rip)": the field, not the target
     while (disp > 0 && (isAlnum(head[disp - 1]) || head[disp - 1] == '-'))
         --disp;

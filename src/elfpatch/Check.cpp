@@ -631,8 +631,9 @@ void Checker::unsupportedRelocations(const ObjectFile &f)
                 continue;
             const Symbol &sym = f.symbols[r.symbol];
             auto where = [&] {
+                const bool exact = target->tlsReloc(r.type).expr == RelExpr::Absolute;
                 return diagnostic(Rule::UnsupportedRelocation, f, sec.name, r.offset,
-                                  sym.type == STT_SECTION ? f.sectionLabel(sym.shndx) : sym.name, "");
+                                  f.referencedName(r.symbol, exact ? r.addend : 0), "");
             };
             // TLS: what the loader refuses of it (initial and local exec of
             // the module's own thread-local data, the unsupported forms).

@@ -53,6 +53,22 @@ std::string ObjectFile::sectionLabel(uint32_t index) const
     return "#" + std::to_string(index);
 }
 
+std::string ObjectFile::referencedName(uint32_t index, int64_t offset) const
+{
+    if (index >= symbols.size())
+        return "";
+    const Symbol &s = symbols[index];
+    const bool anchor = s.type == llvm::ELF::STT_SECTION || startsWith(s.name, ".L");
+    if (!anchor || !s.isDefinedInSection())
+        return s.name;
+    const uint64_t at = (s.type == llvm::ELF::STT_SECTION ? 0 : s.value) + static_cast<uint64_t>(offset);
+    for (const Symbol &v : symbols)
+        if (&v != &s && v.shndx == s.shndx && !v.name.empty() && v.type != llvm::ELF::STT_SECTION &&
+            !startsWith(v.name, ".L") && at >= v.value && at < v.value + std::max<uint64_t>(v.size, 1))
+            return v.name;
+    return s.type == llvm::ELF::STT_SECTION ? sectionLabel(s.shndx) : s.name;
+}
+
 // The name of a machine we support or a user may bring by mistake, or nullptr.
 static const char *knownMachineName(uint16_t machine)
 {

@@ -35,7 +35,9 @@ Error tlsModels(Module &m)
                     d.file = m.name;
                     d.section = t.name;
                     d.offset = r.offset;
-                    d.symbol = sym.type == STT_SECTION ? o.sectionLabel(sym.shndx) : sym.name;
+                    // gcc's section anchors name no variable: the one there.
+                    const TlsReloc tr = m.target->tlsReloc(r.type);
+                    d.symbol = o.referencedName(r.symbol, tr.expr == RelExpr::Absolute ? r.addend : 0);
                     return d;
                 }))
                 return e;

@@ -111,6 +111,11 @@ struct ObjectFile {
     const Section *sectionByName(llvm::StringRef name) const;
     // Name used in diagnostics for section `index` ("#index" when unnamed).
     std::string sectionLabel(uint32_t index) const;
+    // What a reference to symbol `index` + `offset` names for a developer:
+    // the symbol, or where it is a section symbol or an assembler-local
+    // anchor (`.LANCHOR0`, what gcc's section anchors use), the named
+    // symbol that covers that place, else the section.
+    std::string referencedName(uint32_t index, int64_t offset) const;
     // The section a SHT_RELA section applies to (its sh_info).
     uint32_t relocTarget(uint32_t relaIndex) const { return sections[relaIndex].info; }
 };
