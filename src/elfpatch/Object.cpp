@@ -7,6 +7,7 @@
 // ObjectEdit.cpp's, writing it out ObjectWrite.cpp's.
 //===----------------------------------------------------------------------===//
 #include "percpu/elfpatch/Compat.h"
+#include "percpu/elfpatch/Layout.h"
 #include "percpu/elfpatch/Object.h"
 #include "percpu/elfpatch/Diagnostic.h"
 #include "percpu/elfpatch/Target.h"
@@ -58,13 +59,13 @@ std::string ObjectFile::referencedName(uint32_t index, int64_t offset) const
     if (index >= symbols.size())
         return "";
     const Symbol &s = symbols[index];
-    const bool anchor = s.type == llvm::ELF::STT_SECTION || startsWith(s.name, ".L");
+    const bool anchor = s.type == llvm::ELF::STT_SECTION || isNonVariableSymbolName(s.name);
     if (!anchor || !s.isDefinedInSection())
         return s.name;
     const uint64_t at = (s.type == llvm::ELF::STT_SECTION ? 0 : s.value) + static_cast<uint64_t>(offset);
     for (const Symbol &v : symbols)
-        if (&v != &s && v.shndx == s.shndx && !v.name.empty() && v.type != llvm::ELF::STT_SECTION &&
-            !startsWith(v.name, ".L") && at >= v.value && at < v.value + std::max<uint64_t>(v.size, 1))
+        if (&v != &s && v.shndx == s.shndx && v.type != llvm::ELF::STT_SECTION && !isNonVariableSymbolName(v.name) &&
+            at >= v.value && at < v.value + std::max<uint64_t>(v.size, 1))
             return v.name;
     return s.type == llvm::ELF::STT_SECTION ? sectionLabel(s.shndx) : s.name;
 }
