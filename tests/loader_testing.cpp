@@ -28,33 +28,27 @@ Expected<std::map<uint32_t, std::vector<uint8_t>>> relocateAt(const ObjectFile &
         b = s.type == SHT_NOBITS ? std::vector<uint8_t>(s.size, 0) : s.data;
         m.secData[s.index] = b.data();
     }
-    // GOT entries and stubs get addresses below the sections but no memory
-    // (their places differ from any linker's: callers leave GOT-relative
-    // fields out of comparisons).
-    std::vector<uint32_t> gotSyms, stubSyms;
-    std::vector<std::pair<uint32_t, int64_t>> offsetSlots; // left out: no lea conversions
-    unsigned farStubs = 0;                                  // nor far stubs here
-    planGotAndStubs(m, gotSyms, stubSyms, offsetSlots, farStubs);
-    m.farDataRefs = farStubs;
+    // The tables get addresses below the sections but no memory (their
+    // places differ from any linker's: callers leave GOT-relative fields out
+    // of comparisons), each where the loader's layout would put its kind.
+    const TablePlan plan = planTables(m);
     uint64_t lowest = UINT64_MAX;
     for (uint64_t a : addresses)
         if (a)
             lowest = std::min(lowest, a);
-    uint64_t at = lowest == UINT64_MAX ? 0x1000 : (lowest - (8 * gotSyms.size() + 16 * stubSyms.size()) - 4096) & ~uint64_t{15};
-    m.gotEntry.assign(obj.symbols.size(), 0);
-    m.pltStub.assign(obj.symbols.size(), 0);
-    for (uint32_t sym : stubSyms) {
-        m.pltStub[sym] = at;
-        at += 16;
+    uint64_t tableBytes = 0;
+    for (size_t t = 0; t < kTableCount; ++t)
+        tableBytes += alignTo(kTables[t].bytes(m, plan), 16);
+    uint64_t at = lowest == UINT64_MAX ? 0x1000 : (lowest - tableBytes - 4096) & ~uint64_t{15};
+    for (size_t t = 0; t < kTableCount; ++t) {
+        kTables[t].place(m, plan, at);
+        at += alignTo(kTables[t].bytes(m, plan), 16);
     }
-    m.gotBase = at;
-    for (uint32_t sym : gotSyms) {
-        m.gotEntry[sym] = at;
-        at += 8;
-    }
+    m.farStubsLeft = 0; // no memory to move instructions into
     // The loader's own passes, with the given addresses standing for
     // layout and placement, and undefined symbols at 0.
-    if (Error e = resolveSymbolsWith(m, /*undefinedAsZero=*/true))
+    m.policy.undefinedAsZero = true;
+    if (Error e = resolveSymbols(m))
         return e;
     if (Error e = reachFarData(m))
         return e;

@@ -23,6 +23,16 @@ bool knownFlags(const char *fn, int flags)
     return false;
 }
 
+// The C API's policy: PCPU_RTLD_FAR, or PERCPU_FORCE_FAR=1 in the
+// environment (the test suite's far runs), lays every module out far.
+LinkPolicy policyFor(int flags)
+{
+    LinkPolicy p;
+    const char *e = getenv("PERCPU_FORCE_FAR");
+    p.far = (flags & PCPU_RTLD_FAR) || (e && *e && strcmp(e, "0") != 0);
+    return p;
+}
+
 // The defined, non-local symbol `name` of m (either per-CPU spelling), or 0.
 uint32_t findSymbol(const Module &m, const char *symbol)
 {
@@ -105,7 +115,7 @@ pcpu_module *pcpu_dlopen(const char *path, int flags)
         setError(std::string(path) + ": error: cannot read: " + buf.getError().message());
         return nullptr;
     }
-    pcpu_module *h = load(path, (*buf)->getMemBufferRef(), flags);
+    pcpu_module *h = load(path, (*buf)->getMemBufferRef(), flags, policyFor(flags));
     if (h)
         reinterpret_cast<Module *>(h)->realPath = real;
     return h;
@@ -121,7 +131,7 @@ pcpu_module *pcpu_dlopen_mem(const void *image, size_t size, const char *name, i
         return nullptr;
     std::string n = name ? name : "<memory>";
     StringRef bytes(static_cast<const char *>(image), size);
-    return load(n, MemoryBufferRef(bytes, n), flags);
+    return load(n, MemoryBufferRef(bytes, n), flags, policyFor(flags));
 }
 
 void *pcpu_dlsym(pcpu_module *handle, const char *symbol)

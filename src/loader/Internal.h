@@ -131,6 +131,7 @@ struct Placement {
     std::vector<uint64_t> symAddr;  // by symbol index (resolve)
     std::vector<uint64_t> gotEntry; // by symbol index: GOT entry address, or 0
     std::vector<uint64_t> pltStub;  // by symbol index: PLT stub address, or 0
+    std::vector<uint64_t> jumpSlot; // by symbol index: an indirect function's jump slot, or 0
     // GOT entries holding symbol + k, for `lea sym+k(%rip)` turned into a load.
     std::map<std::pair<uint32_t, int64_t>, uint64_t> gotOffsetEntry;
     std::map<uint32_t, uint64_t> commonAddr;
@@ -152,7 +153,7 @@ struct Placement {
     // Indirect functions (STT_GNU_IFUNC) defined here: symbol index and
     // resolver address. As in an executable, the symbol's address everywhere
     // (calls, GOT entry, data, pcpu_dlsym) is its PLT stub, which jumps
-    // through its own entry (gotOffsetEntry[{sym, kJumpSlot}]) that the
+    // through its own entry (jumpSlot[sym]) that the
     // resolver's answer fills.
     std::vector<std::pair<uint32_t, uint64_t>> ifuncs;
     // Out-of-line copies of instructions whose memory operand is out of reach
@@ -185,6 +186,15 @@ struct Placement {
     bool toldToRecompile = false; // the -fPIC remedy was given (passes/Relocate.cpp)
 };
 
+// How a load lays out and resolves, chosen by its caller (the C API, from
+// the flags and the environment; the test engine), never read by the
+// passes from anywhere else.
+struct LinkPolicy {
+    bool far = false;             // per-CPU references indirect from the start
+    bool undefinedAsZero = false; // undefined symbols are 0, as a linker's
+                                  // --unresolved-symbols=ignore-all (testing)
+};
+
 // One module: the link graph the passes work on, and what stays of it once
 // loaded.  The graph is the object parsed once (ObjectFile: sections,
 // symbols, and relocations as its edges) with the Target that reads it;
@@ -198,6 +208,7 @@ struct Module : Placement {
     unsigned refs = 1;
     ObjectFile obj;
     const Target *target = nullptr; // the machine's, shared (targetFor)
+    LinkPolicy policy;
     bool far = false; // per-CPU references made indirect (elfpatch::makeIndirect)
     int flags = 0;
 
@@ -250,8 +261,26 @@ struct Loader {
 
 Loader &loader();
 
-// The key of an indirect function's jump slot among the offset entries.
-constexpr int64_t kJumpSlot = INT64_MIN;
+// The module's tables (passes/Tables.cpp): what one scan of the relocations
+// found each needs, and each table's region, size, placement and writing.
+struct TablePlan {
+    std::vector<uint32_t> gotSyms, stubSyms, jumpSyms;      // by symbol index
+    std::vector<std::pair<uint32_t, int64_t>> offsetSlots; // symbol + k
+    unsigned farStubs = 0;
+    uint64_t tlsBytes = 0;
+};
+struct Table {
+    const char *name;
+    int prot; // the region it is laid out in
+    unsigned align;
+    uint64_t (*bytes)(const Module &, const TablePlan &);
+    void (*place)(Module &, const TablePlan &, uint64_t at);
+    Error (*write)(Module &); // after resolve
+};
+extern const Table kTables[];
+extern const size_t kTableCount;
+TablePlan planTables(Module &m);
+Error writeTables(Module &m);
 
 // ---- what the files share ------------------------------------------------------------
 
@@ -268,18 +297,11 @@ bool loadable(const Section &s);
 int permOf(const Section &s);
 // passes/Resolve.cpp
 Module *moduleAt(uint64_t addr);
-// passes/Layout.cpp
-void planGotAndStubs(Module &m, std::vector<uint32_t> &gotSyms, std::vector<uint32_t> &stubSyms,
-                     std::vector<std::pair<uint32_t, int64_t>> &offsetSlots, unsigned &farStubs);
 // passes/Init.cpp
 std::vector<uint64_t> pointersOf(const Module &m, StringRef name);
 void runDestructors(Module &m);
 // passes/Validate.cpp
 Error checkHostMachine(Module &m);
-// passes/Resolve.cpp
-Error resolveSymbolsWith(Module &m, bool undefinedAsZero);
-// passes/Relocate.cpp
-Error writeGotAndStubs(Module &m);
 // passes/ThreadLocal.cpp
 Error layOutTls(Module &m);
 uint64_t planTlsEntries(Module &m);
@@ -293,7 +315,7 @@ void *threadLocalFunction(const std::string &name);
 // are pending, in which case the last of them does.
 void unloadOrDefer(Module *m);
 // Pipeline.cpp
-pcpu_module *load(const std::string &name, MemoryBufferRef buf, int flags);
+pcpu_module *load(const std::string &name, MemoryBufferRef buf, int flags, LinkPolicy policy);
 
 // The passes, one file each in passes/ (Pipeline.cpp lists them in order).
 Error validate(Module &m);                  // Validate.cpp

@@ -23,7 +23,7 @@
 // reach (the fix-up pass records the overflows; farPathFixes reads them), the
 // far-reach decision (layOutAndReach) applies elfpatch::makeIndirect to the
 // graph in memory, so that per-CPU address computations load full addresses
-// from slots, and lays it out again; PCPU_RTLD_FAR / PERCPU_FORCE_FAR=1 asks
+// from slots, and lays it out again; the policy (PCPU_RTLD_FAR, PERCPU_FORCE_FAR=1) asks
 // for that from the start.
 //
 // Synchronisation: one mutex (Loader::lock) protects the module list, the
@@ -34,13 +34,6 @@
 
 namespace percpu::loader {
 
-bool forceFar(int flags)
-{
-    if (flags & PCPU_RTLD_FAR)
-        return true;
-    const char *e = getenv("PERCPU_FORCE_FAR");
-    return e && *e && strcmp(e, "0") != 0;
-}
 
 // ---- the pipeline ---------------------------------------------------------------------
 //
@@ -68,7 +61,7 @@ const Pass kLayoutPasses[] = {
     layOutAndMap,     // lay out: sections, GOT, PLT and far stubs; map (Layout.cpp)
     placeBlock,       // place: the per-CPU block in every unit (Place.cpp)
     resolveSymbols,   // resolve: every symbol's address (Resolve.cpp)
-    writeGotAndStubs, // fix up: GOT entries and PLT stubs (Relocate.cpp)
+    writeTables,      // fix up: GOT, PLT stubs, TLS entries (Tables.cpp)
     reachFarData,     // fix up: external data out of range (FarData.cpp)
     relocate,         // fix up: the relocations (Relocate.cpp)
 };
@@ -110,7 +103,7 @@ const Pass kStartPasses[] = {
     dropLinkState,             // drop what only linking needed (Release.cpp)
 };
 
-pcpu_module *load(const std::string &name, MemoryBufferRef buf, int flags)
+pcpu_module *load(const std::string &name, MemoryBufferRef buf, int flags, LinkPolicy policy)
 {
     Loader &L = loader();
     auto parsed = readObject(name, buf);
@@ -123,7 +116,8 @@ pcpu_module *load(const std::string &name, MemoryBufferRef buf, int flags)
     m->name = name;
     m->obj = std::move(*parsed);
     m->flags = flags;
-    m->far = forceFar(flags);
+    m->policy = policy;
+    m->far = policy.far;
     m->original = buf.getBuffer();
     Error e = runPasses(*m, kLinkPasses);
     if (!e) {

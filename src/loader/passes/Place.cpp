@@ -53,7 +53,7 @@ void copyImage(Module &m)
                     m.image.size());
 }
 
-// scan: with PCPU_RTLD_FAR (or PERCPU_FORCE_FAR), per-CPU address
+// scan: with the far policy (PCPU_RTLD_FAR, PERCPU_FORCE_FAR), per-CPU address
 // computations load full addresses from slots from the start.
 Error makeIndirectIfFar(Module &m)
 {

@@ -24,6 +24,7 @@ Error dropLinkState(Module &m)
     release(m.secData);
     release(m.gotEntry);
     release(m.pltStub);
+    release(m.jumpSlot);
     release(m.gotOffsetEntry);
     release(m.commonAddr);
     release(m.farData);

@@ -19,27 +19,6 @@ void explainFarData(Diagnostic &d, const std::string &name, uint64_t addr, const
                  (whyNotMoved.empty() ? std::string() : " and " + whyNotMoved) + "; build the module with -fPIC";
 }
 
-// The GOT entries and PLT stubs laid out for the module (jump slots stay 0
-// until protect runs their resolvers).
-Error writeGotAndStubs(Module &m)
-{
-    if (Error e = writeTlsEntries(m))
-        return e;
-    for (uint32_t sym = 0; sym < m.gotEntry.size(); ++sym) {
-        if (m.gotEntry[sym])
-            support::endian::write64le(reinterpret_cast<void *>(m.gotEntry[sym]), m.symAddr[sym]);
-        if (m.pltStub[sym]) {
-            auto jump = m.gotOffsetEntry.find({sym, kJumpSlot});
-            m.target->writePltStub(reinterpret_cast<uint8_t *>(m.pltStub[sym]), m.pltStub[sym],
-                                   jump == m.gotOffsetEntry.end() ? m.gotEntry[sym] : jump->second);
-        }
-    }
-    for (const auto &[key, entry] : m.gotOffsetEntry)
-        support::endian::write64le(reinterpret_cast<void *>(entry),
-                                   key.second == kJumpSlot ? 0 : m.symAddr[key.first] + key.second);
-    return Error::success();
-}
-
 // Applies every relocation of the loaded sections at m.secAddr, writing
 // through m.secData.
 Error relocate(Module &m)

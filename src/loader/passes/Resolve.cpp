@@ -275,10 +275,11 @@ std::optional<uint64_t> earlierDefinition(Module &m, const Symbol &s)
     return std::nullopt;
 }
 
-// Undefined symbols resolve by the search order, or, for testing's engine
-// (as a linker's --unresolved-symbols=ignore-all), to 0.
-Error resolveSymbolsWith(Module &m, bool undefinedAsZero)
+// Undefined symbols resolve by the search order, or, with the policy
+// undefinedAsZero (testing's engine), to 0.
+Error resolveSymbols(Module &m)
 {
+    const bool undefinedAsZero = m.policy.undefinedAsZero;
     const ObjectFile &o = m.obj;
     m.symAddr.assign(o.symbols.size(), 0);
     std::vector<bool> referenced(o.symbols.size(), false), threadLocal(o.symbols.size(), false);
@@ -314,7 +315,8 @@ Error resolveSymbolsWith(Module &m, bool undefinedAsZero)
             m.symAddr[i] = s.value;
         } else if (s.shndx == kShnCommon) {
             m.symAddr[i] = m.commonAddr[i];
-        } else if (s.shndx < o.sections.size() && isTlsSection(o.sections[s.shndx])) {
+        } else if (s.shndx < o.sections.size() && isTlsSection(o.sections[s.shndx]) &&
+                   s.shndx < m.tlsOffset.size()) {
             // Thread-local: the offset in the module's block.
             m.symAddr[i] = m.tlsOffset[s.shndx] + (s.type == STT_SECTION ? 0 : s.value);
         } else if (s.shndx < o.sections.size()) {
@@ -342,7 +344,5 @@ Error resolveSymbolsWith(Module &m, bool undefinedAsZero)
     }
     return errors;
 }
-
-Error resolveSymbols(Module &m) { return resolveSymbolsWith(m, false); }
 
 } // namespace percpu::loader
