@@ -23,16 +23,6 @@ bool knownFlags(const char *fn, int flags)
     return false;
 }
 
-// The C API's policy: PCPU_RTLD_FAR, or PERCPU_FORCE_FAR=1 in the
-// environment (the test suite's far runs), lays every module out far.
-LinkPolicy policyFor(int flags)
-{
-    LinkPolicy p;
-    const char *e = getenv("PERCPU_FORCE_FAR");
-    p.far = (flags & PCPU_RTLD_FAR) || (e && *e && strcmp(e, "0") != 0);
-    return p;
-}
-
 // The defined, non-local symbol `name` of m (either per-CPU spelling), or 0.
 uint32_t findSymbol(const Module &m, const char *symbol)
 {

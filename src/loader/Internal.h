@@ -316,6 +316,7 @@ void *threadLocalFunction(const std::string &name);
 void unloadOrDefer(Module *m);
 // Pipeline.cpp
 pcpu_module *load(const std::string &name, MemoryBufferRef buf, int flags, LinkPolicy policy);
+LinkPolicy policyFor(int flags);
 
 // The passes, one file each in passes/ (Pipeline.cpp lists them in order).
 Error validate(Module &m);                  // Validate.cpp

@@ -35,6 +35,16 @@
 namespace percpu::loader {
 
 
+// The C API's policy: PCPU_RTLD_FAR, or PERCPU_FORCE_FAR=1 in the
+// environment (the test suite's far runs), lays every module out far.
+LinkPolicy policyFor(int flags)
+{
+    LinkPolicy p;
+    const char *e = getenv("PERCPU_FORCE_FAR");
+    p.far = (flags & PCPU_RTLD_FAR) || (e && *e && strcmp(e, "0") != 0);
+    return p;
+}
+
 // ---- the pipeline ---------------------------------------------------------------------
 //
 // Loading is lists of passes over one Module; a failure in any pass unwinds
