@@ -26,6 +26,7 @@
 #include "llvm/Support/Endian.h"
 
 #include <array>
+#include <cstring>
 #include <cctype>
 
 extern "C" {
@@ -198,27 +199,31 @@ StringRef AArch64::relocName(uint32_t type) const
 
 
 
-// The base register of a load or store as printed ("[x3, #8]" -> "x3"), or "".
-std::string printedBase(const std::string &text)
-{
-    size_t open = text.find('[');
-    if (open == std::string::npos)
-        return "";
-    size_t end = open + 1;
-    while (end < text.size() && std::isalnum(static_cast<unsigned char>(text[end])))
-        ++end;
-    return text.substr(open + 1, end - open - 1);
-}
-
 // Whether `text`'s memory operand is [reg] or [reg, #imm]: the register is
-// the whole address, no index register adds an offset to it.
+// the whole address, no index register adds an offset to it; or [reg, xN,
+// lsl #k] / [reg, wN, sxtw #k] with k >= 1: an element index, which a unit
+// offset (a byte offset, added unscaled) never is.
 bool addressesThroughAlone(const std::string &text, const std::string &reg)
 {
     size_t open = text.find('[');
     if (open == std::string::npos || text.compare(open + 1, reg.size(), reg) != 0)
         return false;
     size_t after = open + 1 + reg.size();
-    return after < text.size() && (text[after] == ']' || text.compare(after, 3, ", #") == 0);
+    if (after >= text.size() || (text[after] != ']' && text[after] != ',')) // x2, not x20
+        return false;
+    if (text[after] == ']' || text.compare(after, 3, ", #") == 0)
+        return true;
+    const size_t close = text.find(']', after);
+    if (close == std::string::npos)
+        return false;
+    const std::string operand = text.substr(after, close - after); // ", x1, lsl #2"
+    for (const char *extend : {"lsl #", "sxtw #", "uxtw #", "sxtx #"}) {
+        const size_t at = operand.find(extend);
+        if (at != std::string::npos && at + std::strlen(extend) < operand.size() &&
+            operand[at + std::strlen(extend)] != '0')
+            return true;
+    }
+    return false;
 }
 
 // Follows the register that `inst` writes through the next few
@@ -258,11 +263,13 @@ AccessKind AArch64::addressUse(const Section &sec, uint64_t at, const MCInst &ad
                                                                            : AccessKind::Address;
 }
 
-// After `ldr xN, [xM, :got_lo12:sym]` (-fPIC): a load or store based on xN.
+// After `ldr xN, [xM, :got_lo12:sym]` (-fPIC): a load or store through xN
+// alone or with an element index; an unscaled index register may be the
+// unit offset (gcc: `ldr x0, [x2, x1]`, x1 loaded from pcpu_unit_offset[]).
 AccessKind AArch64::gotLoadUse(const Section &sec, uint64_t at, const MCInst &load, std::string &text) const
 {
-    auto basedOn = [](const std::string &printed, const std::string &reg) { return printedBase(printed) == reg; };
-    return loadsOrStoresThrough(sec, at, load, text, basedOn) ? AccessKind::Memory : AccessKind::GotLoad;
+    return loadsOrStoresThrough(sec, at, load, text, addressesThroughAlone) ? AccessKind::Memory
+                                                                            : AccessKind::GotLoad;
 }
 
 Access AArch64::classifyAccess(const Section &sec, const Reloc &rel,
