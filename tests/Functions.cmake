@@ -29,7 +29,7 @@ function(percpu_gtest name)
 endfunction()
 
 # Fixture modules (testdata/modules) compiled per variant: compiler x flags.
-set(PERCPU_MODULE_SOURCES counters.c user.c cxx_module.cc tls_module.c tls_process.c tls_cxx.cc kind_mismatch.c kind_plain_ref.c
+set(PERCPU_MODULE_SOURCES counters.c user.c cxx_module.cc tls_module.c tls_process.c tls_cxx.cc tls_global_lib.c tls_global_user.c kind_mismatch.c kind_plain_ref.c
     kapi_module.c percpu_test_mod.c array_export.c array_user.c legacy_module.c legacy_user.c
     legacy_host_ref.c global_lib.c global_user.c
     failing_init.c small.c diff.c ifunc.c atexit_module.c ctors.c)

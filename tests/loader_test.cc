@@ -981,6 +981,29 @@ TEST_F(Loader, ProcessThreadLocalVariablesAreTheProcesssOwn)
     EXPECT_EQ(host_tls, 11);
 }
 
+TEST_F(Loader, AGlobalModulesThreadLocalVariableServesTheModulesAfterIt)
+{
+    if (!ownTlsLoads())
+        return expectLocalExecRefused("tls_global_lib.o", "shared_tls");
+    pcpu_module *lib = load("tls_global_lib.o", PCPU_RTLD_GLOBAL);
+    ASSERT_NE(lib, nullptr);
+    pcpu_module *user = load("tls_global_user.o");
+    ASSERT_NE(user, nullptr);
+    auto get = sym<int (*)()>(lib, "lib_tls_get");
+    auto bump = sym<int (*)()>(user, "user_tls_bump");
+    EXPECT_EQ(get(), 5);
+    EXPECT_EQ(bump(), 6);
+    EXPECT_EQ(get(), 6) << "one variable, the library's";
+    std::thread([&] {
+        EXPECT_EQ(bump(), 6); // this thread's copy, from the template
+        EXPECT_EQ(get(), 6);
+    }).join();
+    EXPECT_EQ(get(), 6);
+    // The library is in use while the user is loaded.
+    EXPECT_NE(pcpu_dlclose(lib), 0);
+    EXPECT_NE(std::string(pcpu_dlerror()).find("used by"), std::string::npos);
+}
+
 TEST_F(Loader, CxxThreadLocalDestructorsKeepAnUnloadedModuleUntilTheyRun)
 {
     if (!ownTlsLoads())

@@ -82,6 +82,7 @@ struct ProcessSymbol {
     uint64_t module = 0, offset = 0;
     std::optional<int64_t> tpOffset;
     std::string object; // the file that defines it ("" for the program)
+    bool inModule = false; // a PCPU_RTLD_GLOBAL module's (object is its name)
 };
 std::optional<ProcessSymbol> processSymbol(const char *name);
 

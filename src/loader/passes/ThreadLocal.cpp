@@ -141,22 +141,47 @@ void placeTlsEntries(Module &m, uint64_t at)
     }
 }
 
+// A thread-local definition of a module loaded with PCPU_RTLD_GLOBAL, as
+// a pair naming that module's block (the module is a dependency).
+std::optional<tls::ProcessSymbol> globalModuleTls(Module &m, const std::string &name)
+{
+    for (Module *g : loader().modules) {
+        auto it = g->globalDefs.find(name);
+        if (it == g->globalDefs.end() || g->obj.symbols[it->second].type != STT_TLS || !g->tlsSlot)
+            continue;
+        m.deps.insert(g);
+        tls::ProcessSymbol p;
+        p.module = tls::kModuleTag | g->tlsSlot;
+        p.offset = g->symAddr[it->second];
+        p.object = g->name;
+        p.inModule = true;
+        return p;
+    }
+    return std::nullopt;
+}
+
 // A thread-local symbol the module leaves undefined: the process's (the
-// program's or a shared library's), by glibc's module id and offset.
+// program's or a shared library's, by glibc's module id and offset), or a
+// PCPU_RTLD_GLOBAL module's, in the order ordinary symbols resolve
+// (PCPU_RTLD_DEEPBIND puts those modules first).
 Error resolveProcessTls(Module &m, uint32_t index)
 {
     const Symbol &s = m.obj.symbols[index];
     Loader &L = loader();
     std::optional<tls::ProcessSymbol> p;
-    if (!(m.flags & PCPU_RTLD_NO_PROCESS_SYMBOLS))
+    if (m.flags & PCPU_RTLD_DEEPBIND)
+        p = globalModuleTls(m, s.name);
+    if (!p && !(m.flags & PCPU_RTLD_NO_PROCESS_SYMBOLS))
         p = tls::processSymbol(s.name.c_str());
+    if (!p)
+        p = globalModuleTls(m, s.name);
     if (!p)
         return loadError(m.name, "", std::nullopt, s.name,
                          "undefined thread-local symbol '" + s.name +
-                             "' (no thread-local variable of the process has this name; modules' "
-                             "thread-local variables are their own)",
+                             "' (no thread-local variable of the process, nor of a module loaded with "
+                             "PCPU_RTLD_GLOBAL, has this name)",
                          Rule::UndefinedSymbol);
-    if (L.scoped && !p->object.empty()) {
+    if (L.scoped && !p->object.empty() && !p->inModule) {
         StringRef file(p->object);
         StringRef base = file.contains('/') ? file.rsplit('/').second : file;
         bool in = false;
@@ -206,10 +231,11 @@ Error writeTlsEntries(Module &m)
                 const std::string &name = m.obj.symbols[sym].name;
                 return loadError(m.name, "", std::nullopt, name,
                                  "initial-exec access to thread-local symbol '" + name + "' of " +
-                                     (p.object.empty() ? std::string("the program") : p.object) +
-                                     ", which is not in glibc's static TLS (loaded by dlopen): it has no "
-                                     "fixed offset from the thread pointer; compile the module with -fPIC, "
-                                     "or -ftls-model=global-dynamic",
+                                     (p.inModule ? "module '" + p.object + "', whose thread-local data"
+                                      : (p.object.empty() ? std::string("the program") : p.object) +
+                                            ", which is not in glibc's static TLS (loaded by dlopen): it") +
+                                     " has no fixed offset from the thread pointer; compile the module with "
+                                     "-fPIC, or -ftls-model=global-dynamic",
                                  Rule::UnsupportedRelocation);
             }
             put(at, {static_cast<uint64_t>(*p.tpOffset)});
