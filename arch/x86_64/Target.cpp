@@ -267,31 +267,58 @@ AccessKind X86_64::gotLoadUse(const Section &sec, Sweep::const_iterator at, cons
     if (load.getNumOperands() == 0 || !load.getOperand(0).isReg())
         return AccessKind::GotLoad;
     const MCRegisterInfo &mri = dis()->registerInfo();
-    unsigned reg = load.getOperand(0).getReg();
-    if (!reg)
+    const unsigned loaded = load.getOperand(0).getReg();
+    if (!loaded)
         return AccessKind::GotLoad;
-    // Follow the loaded register through the next few instructions of the
-    // same straight-line code.
+    // The registers holding the address: the loaded one and its copies
+    // (`mov %rdx, %rdi` before a string instruction).
+    std::vector<unsigned> regs{loaded};
+    auto holds = [&](unsigned r) {
+        return r && std::any_of(regs.begin(), regs.end(), [&](unsigned h) { return mri.isSuperOrSubRegisterEq(h, r); });
+    };
+    auto found = [&](const MCInst &inst, uint64_t off) {
+        a.text += "; then " + dis()->print(inst) + " at +0x" + utohexstr(off);
+        a.useOffset = off;
+        return AccessKind::Memory;
+    };
+    // Follow the registers through the next few instructions of the same
+    // straight-line code.
     for (auto it = std::next(at); it != insts.end() && it - at <= 8; ++it) {
         auto d = dis()->decode(ArrayRef<uint8_t>(sec.data).drop_front(it->first), it->first);
         if (!d)
             break;
         const MCInstrDesc &desc = dis()->instrInfo().get(d->inst.getOpcode());
+        const std::string name = dis()->opcodeName(d->inst);
         MemOperand m = memoryOperand(d->inst);
         // The canonical address as the base, with no index, or with one
         // scaled by 2, 4 or 8: a unit offset is a byte offset, added at
         // scale 1, so a scaled index is an element index (`arr[i]`) and
         // the access is still canonical.  At scale 1 the index may be the
         // offset.  A segment override (%fs:/%gs:) is another address space.
-        bool usesAsBase = m.present && m.base && mri.isSubRegisterEq(reg, m.base) &&
-                          (!m.index || m.scale != 1) && !m.segment;
-        bool isLea = startsWith(dis()->opcodeName(d->inst), "LEA");
-        if (usesAsBase && !isLea && (desc.mayLoad() || desc.mayStore())) {
-            a.text += "; then " + dis()->print(d->inst) + " at +0x" + utohexstr(it->first);
-            a.useOffset = it->first;
-            return AccessKind::Memory;
+        bool usesAsBase = m.present && holds(m.base) && (!m.index || m.scale != 1) && !m.segment;
+        bool isLea = startsWith(name, "LEA");
+        if (usesAsBase && !isLea && (desc.mayLoad() || desc.mayStore()))
+            return found(d->inst, it->first);
+        // String instructions (what gcc inlines memset and memcpy as):
+        // stos writes through %rdi, movs and cmps read %rsi and write or
+        // read %rdi, all implicitly.
+        const bool stos = startsWith(name, "STOS"), movs = name.size() == 5 && startsWith(name, "MOVS"),
+                   cmps = startsWith(name, "CMPS");
+        const unsigned rdi = dis()->registerNamed("RDI"), rsi = dis()->registerNamed("RSI");
+        if (((stos || movs || cmps) && holds(rdi)) || ((movs || cmps) && holds(rsi)))
+            return found(d->inst, it->first);
+        if (dis()->endsStraightLine(d->inst))
+            break;
+        // A register-to-register copy of a held register holds it too.
+        if (name == "MOV64rr" && d->inst.getNumOperands() >= 2 && d->inst.getOperand(1).isReg() &&
+            holds(d->inst.getOperand(1).getReg())) {
+            regs.push_back(d->inst.getOperand(0).getReg());
+            continue;
         }
-        if (dis()->endsStraightLine(d->inst) || dis()->writesRegister(d->inst, reg))
+        regs.erase(std::remove_if(regs.begin(), regs.end(),
+                                  [&](unsigned r) { return dis()->writesRegister(d->inst, r); }),
+                   regs.end());
+        if (regs.empty())
             break;
     }
     return AccessKind::GotLoad;
@@ -347,7 +374,12 @@ Access X86_64::classifyAccess(const Section &sec, const Reloc &rel,
     }
     MemOperand m = memoryOperand(d->inst);
     if (!m.present) {
-        a.kind = AccessKind::Address; // the address is an immediate operand
+        // The address is an immediate operand; `mov $sym, %reg` (-fno-pic)
+        // puts it in a register, followed as a GOT load is.
+        a.kind = AccessKind::Address;
+        if (e == RelExpr::Absolute && (name == "MOV32ri" || name == "MOV64ri32" || name == "MOV64ri") &&
+            gotLoadUse(sec, it, insts, d->inst, a) == AccessKind::Memory)
+            a.kind = AccessKind::Memory;
         return a;
     }
     const MCRegisterInfo &mri = dis()->registerInfo();

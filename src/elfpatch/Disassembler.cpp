@@ -12,6 +12,7 @@
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <map>
 #include <mutex>
 
 using namespace llvm;
@@ -26,6 +27,7 @@ struct Disassembler::Impl {
     std::unique_ptr<MCContext> ctx;
     std::unique_ptr<MCDisassembler> dis;
     std::unique_ptr<MCInstPrinter> printer;
+    std::map<std::string, unsigned> registers; // by LLVM's name ("RDI")
 };
 
 Disassembler::Disassembler() : impl_(std::make_unique<Impl>()) {}
@@ -46,6 +48,9 @@ std::unique_ptr<Disassembler> Disassembler::create(const std::string &tripleName
     std::unique_ptr<Disassembler> d(new Disassembler());
     Impl &i = *d->impl_;
     i.mri.reset(t->createMCRegInfo(tripleName));
+    if (i.mri)
+        for (unsigned r = 1; r < i.mri->getNumRegs(); ++r)
+            i.registers.emplace(i.mri->getName(r), r);
     MCTargetOptions opts;
     i.mai.reset(t->createMCAsmInfo(*i.mri, tripleName, opts));
     i.sti.reset(t->createMCSubtargetInfo(tripleName, "", ""));
@@ -93,6 +98,12 @@ std::string Disassembler::opcodeName(const MCInst &inst) const
 
 const MCInstrInfo &Disassembler::instrInfo() const { return *impl_->mii; }
 const MCRegisterInfo &Disassembler::registerInfo() const { return *impl_->mri; }
+
+unsigned Disassembler::registerNamed(StringRef name) const
+{
+    auto it = impl_->registers.find(name.str());
+    return it == impl_->registers.end() ? 0 : it->second;
+}
 
 bool Disassembler::writesRegister(const MCInst &inst, unsigned reg) const
 {

@@ -3,6 +3,7 @@
  * report each at its function over the flag matrix (tests/check_corpus.sh
  * says which are required where). */
 #include <percpu/linux.h>
+#include <string.h>
 
 struct pair {
     long a, b;
@@ -11,6 +12,8 @@ DEFINE_PER_CPU(long, scalar);
 DEFINE_PER_CPU(int[16], arr);
 DEFINE_PER_CPU(int[4][4], mat);
 DEFINE_PER_CPU(struct pair, pr);
+DEFINE_PER_CPU(long[128], big);
+DEFINE_PER_CPU(long[128], big2);
 
 long bug_scalar(void) { return scalar; }
 long bug_member(void) { return pr.b; }
@@ -18,3 +21,6 @@ int bug_constant_index(void) { return arr[3]; }
 int bug_index(int i) { return arr[i]; }
 void bug_store(int i, int v) { arr[i] = v; }
 int bug_matrix(int i, int j) { return mat[i][j]; }
+/* gcc inlines these as rep stos / rep movs through %rdi and %rsi. */
+void bug_memset(void) { memset(&big, 0, sizeof big); }
+void bug_memcpy(void) { memcpy(&big2, &big, sizeof big); }

@@ -13,6 +13,8 @@ DEFINE_PER_CPU(long, scalar);
 DEFINE_PER_CPU(int[16], arr);
 DEFINE_PER_CPU(int[4][4], mat);
 DEFINE_PER_CPU(struct pair, pr);
+DEFINE_PER_CPU(long[128], big);
+DEFINE_PER_CPU(long[128], big2);
 
 void good_inc(int cpu) { per_cpu(scalar, cpu)++; }
 int good_index(int cpu, int i) { return per_cpu(arr, cpu)[i]; }
@@ -35,3 +37,6 @@ long good_sum(void)
 }
 int good_compare(int cpu) { return per_cpu_ptr(&arr, cpu) == this_cpu_ptr(&arr); }
 int *good_address(int cpu, int i) { return &per_cpu(arr, cpu)[i]; }
+void good_clear_big(int cpu) { memset(per_cpu_ptr(&big, cpu), 0, sizeof(big)); }
+void good_copy_big(int from, int to) { memcpy(per_cpu_ptr(&big2, to), per_cpu_ptr(&big, from), sizeof(big)); }
+void good_this_cpu_clear(void) { memset(this_cpu_ptr(&big), 0, sizeof(big)); }

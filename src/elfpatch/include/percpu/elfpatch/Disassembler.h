@@ -3,6 +3,7 @@
 #define PERCPU_ELFPATCH_DISASSEMBLER_H
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
 #include "llvm/MC/MCInst.h"
 
 #include <memory>
@@ -38,6 +39,8 @@ public:
     const llvm::MCInstrInfo &instrInfo() const;
     const llvm::MCRegisterInfo &registerInfo() const;
 
+    // The register LLVM names `name` ("RDI"), or 0.
+    unsigned registerNamed(llvm::StringRef name) const;
     // Whether `inst` writes `reg` or a register overlapping it (for following
     // a loaded address through straight-line code).
     bool writesRegister(const llvm::MCInst &inst, unsigned reg) const;
