@@ -71,7 +71,9 @@ pcpu_module *pcpu_dlopen(const char *path, int flags);
 pcpu_module *pcpu_dlopen_mem(const void *image, size_t size, const char *name, int flags);
 
 /* The address of ELF symbol `symbol` defined by `m`; for a per-CPU variable,
- * its canonical per-CPU pointer (use with per_cpu_ptr()).  NULL when absent. */
+ * its canonical per-CPU pointer (use with per_cpu_ptr()); for a thread-local
+ * variable, its address in the calling thread (as dlsym()).  NULL when
+ * absent. */
 void *pcpu_dlsym(pcpu_module *m, const char *symbol);
 
 /* The address of function `symbol` defined by `m`: as pcpu_dlsym(), but NULL
@@ -80,7 +82,10 @@ void *pcpu_dlsym(pcpu_module *m, const char *symbol);
 void *pcpu_dlfunc(pcpu_module *m, const char *symbol);
 
 /* Runs module_exit/destructors and unloads `m`.  Fails (-1) when another
- * loaded module depends on it; pcpu_dlerror() names the dependent. */
+ * loaded module depends on it; pcpu_dlerror() names the dependent.  While a
+ * live thread has yet to run one of the module's C++ thread_local
+ * destructors, the module's memory stays until the last has run (as
+ * dlclose()); its symbols are gone at once. */
 int pcpu_dlclose(pcpu_module *m);
 
 /* The last error of this thread, or NULL; reading it clears it (as dlerror). */
