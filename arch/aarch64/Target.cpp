@@ -150,8 +150,8 @@ public:
         tlsRelocs = kTlsRelocs;
     }
     StringRef relocName(uint32_t type) const override;
-    Access classifyAccess(const Section &sec, const Reloc &rel,
-                          const std::vector<Reloc> &relocs) const override;
+    Access classifyAccess(const Section &sec, const Reloc &rel, const std::vector<Reloc> &relocs,
+                          SymbolNames names = nullptr) const override;
     Error rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
                           const std::vector<Reloc> &relocs,
                           const std::function<SlotRef(uint32_t, int64_t)> &slotFor) const override;
@@ -162,10 +162,17 @@ public:
 private:
     // After `ldr xN, [xM, :got_lo12:sym]` (-fPIC): whether the next few
     // instructions of straight-line code load or store through xN itself.
-    AccessKind gotLoadUse(const Section &sec, uint64_t at, const MCInst &load, std::string &text) const;
-    AccessKind addressUse(const Section &sec, uint64_t at, const MCInst &add, std::string &text) const;
+    // The section's relocations and their symbols' names, for calls.
+    struct Calls {
+        const std::vector<Reloc> &relocs;
+        SymbolNames names;
+    };
+    AccessKind gotLoadUse(const Section &sec, uint64_t at, const MCInst &load, std::string &text,
+                          Calls calls) const;
+    AccessKind addressUse(const Section &sec, uint64_t at, const MCInst &add, std::string &text,
+                          Calls calls) const;
     bool loadsOrStoresThrough(const Section &sec, uint64_t at, const MCInst &inst, std::string &text,
-                              bool (*through)(const std::string &, const std::string &)) const;
+                              bool (*through)(const std::string &, const std::string &), Calls calls) const;
     static bool isLoadStoreLo12(uint32_t type)
     {
         switch (type) {
@@ -230,7 +237,8 @@ bool addressesThroughAlone(const std::string &text, const std::string &reg)
 // instructions of straight-line code: whether one loads or stores with an
 // operand that `through(printed, reg)` accepts (the text gets it appended).
 bool AArch64::loadsOrStoresThrough(const Section &sec, uint64_t at, const MCInst &inst, std::string &text,
-                                   bool (*through)(const std::string &, const std::string &)) const
+                                   bool (*through)(const std::string &, const std::string &),
+                                   Calls calls) const
 {
     if (inst.getNumOperands() == 0 || !inst.getOperand(0).isReg() || !inst.getOperand(0).getReg())
         return false;
@@ -247,7 +255,18 @@ bool AArch64::loadsOrStoresThrough(const Section &sec, uint64_t at, const MCInst
             text += "; then " + printed + " at +0x" + utohexstr(off);
             return true;
         }
-        if (dis()->endsStraightLine(d->inst) || dis()->writesRegister(d->inst, reg))
+        if (dis()->endsStraightLine(d->inst)) {
+            // bl/b to memset & co. with the address in x0 or x1 reads or
+            // writes through it.
+            const Reloc *call = calls.names ? relocationIn(calls.relocs, off, off + 4) : nullptr;
+            const unsigned args = call ? dereferencedArguments(calls.names(call->symbol)) : 0;
+            if (((args & 1) && regName == "x0") || ((args & 2) && regName == "x1")) {
+                text += "; then " + printed + " at +0x" + utohexstr(off);
+                return true;
+            }
+            break;
+        }
+        if (dis()->writesRegister(d->inst, reg))
             break;
     }
     return false;
@@ -257,24 +276,27 @@ bool AArch64::loadsOrStoresThrough(const Section &sec, uint64_t at, const MCInst
 // store through xN alone goes through the canonical address itself.  With
 // an index register ([xN, xOff]) the access adds an offset (a CPU's,
 // tpidr_el1 or __per_cpu_offset[cpu]) and is fine.
-AccessKind AArch64::addressUse(const Section &sec, uint64_t at, const MCInst &add, std::string &text) const
+AccessKind AArch64::addressUse(const Section &sec, uint64_t at, const MCInst &add, std::string &text,
+                               Calls calls) const
 {
-    return loadsOrStoresThrough(sec, at, add, text, addressesThroughAlone) ? AccessKind::Memory
+    return loadsOrStoresThrough(sec, at, add, text, addressesThroughAlone, calls) ? AccessKind::Memory
                                                                            : AccessKind::Address;
 }
 
 // After `ldr xN, [xM, :got_lo12:sym]` (-fPIC): a load or store through xN
 // alone or with an element index; an unscaled index register may be the
 // unit offset (gcc: `ldr x0, [x2, x1]`, x1 loaded from pcpu_unit_offset[]).
-AccessKind AArch64::gotLoadUse(const Section &sec, uint64_t at, const MCInst &load, std::string &text) const
+AccessKind AArch64::gotLoadUse(const Section &sec, uint64_t at, const MCInst &load, std::string &text,
+                               Calls calls) const
 {
-    return loadsOrStoresThrough(sec, at, load, text, addressesThroughAlone) ? AccessKind::Memory
+    return loadsOrStoresThrough(sec, at, load, text, addressesThroughAlone, calls) ? AccessKind::Memory
                                                                             : AccessKind::GotLoad;
 }
 
-Access AArch64::classifyAccess(const Section &sec, const Reloc &rel,
-                               const std::vector<Reloc> &) const
+Access AArch64::classifyAccess(const Section &sec, const Reloc &rel, const std::vector<Reloc> &relocs,
+                               SymbolNames names) const
 {
+    const Calls calls{relocs, names};
     Access a;
     if (!(sec.flags & SHF_EXECINSTR)) {
         a.kind = AccessKind::Data;
@@ -291,7 +313,7 @@ Access AArch64::classifyAccess(const Section &sec, const Reloc &rel,
     a.text = dis()->print(d->inst);
     RelExpr e = relExpr(rel.type);
     if (needsGot(e)) {
-        a.kind = rel.type == R_AARCH64_LD64_GOT_LO12_NC ? gotLoadUse(sec, a.instOffset, d->inst, a.text)
+        a.kind = rel.type == R_AARCH64_LD64_GOT_LO12_NC ? gotLoadUse(sec, a.instOffset, d->inst, a.text, calls)
                                                         : AccessKind::GotLoad;
         return a;
     }
@@ -299,7 +321,7 @@ Access AArch64::classifyAccess(const Section &sec, const Reloc &rel,
     if (isLoadStoreLo12(rel.type) || rel.type == R_AARCH64_LD_PREL_LO19)
         a.kind = (desc.mayLoad() || desc.mayStore()) ? AccessKind::Memory : AccessKind::Address;
     else if (rel.type == R_AARCH64_ADD_ABS_LO12_NC)
-        a.kind = addressUse(sec, a.instOffset, d->inst, a.text);
+        a.kind = addressUse(sec, a.instOffset, d->inst, a.text, calls);
     else
         a.kind = AccessKind::Address;
     return a;

@@ -158,8 +158,8 @@ public:
         tlsRelocs = kTlsRelocs;
     }
     StringRef relocName(uint32_t type) const override;
-    Access classifyAccess(const Section &sec, const Reloc &rel,
-                          const std::vector<Reloc> &relocs) const override;
+    Access classifyAccess(const Section &sec, const Reloc &rel, const std::vector<Reloc> &relocs,
+                          SymbolNames names = nullptr) const override;
     Error rewriteIndirect(const ObjectFile &obj, Section &sec, Reloc &rel,
                           const std::vector<Reloc> &relocs,
                           const std::function<SlotRef(uint32_t, int64_t)> &slotFor) const override;
@@ -197,7 +197,8 @@ private:
     // writes through %reg itself (no index register, %reg not yet changed).
     using Sweep = std::vector<std::pair<uint64_t, uint64_t>>;
     AccessKind gotLoadUse(const Section &sec, Sweep::const_iterator at, const Sweep &insts,
-                          const MCInst &load, Access &a) const;
+                          const MCInst &load, Access &a, const std::vector<Reloc> &relocs = {},
+                          SymbolNames names = nullptr) const;
 
     const Disassembler *dis() const { return dis_.get(); }
     LazyDisassembler dis_{"x86_64-unknown-linux-gnu", [] {
@@ -262,7 +263,8 @@ X86_64::MemOperand X86_64::memoryOperand(const MCInst &inst) const
 }
 
 AccessKind X86_64::gotLoadUse(const Section &sec, Sweep::const_iterator at, const Sweep &insts,
-                              const MCInst &load, Access &a) const
+                              const MCInst &load, Access &a, const std::vector<Reloc> &relocs,
+                              SymbolNames names) const
 {
     if (load.getNumOperands() == 0 || !load.getOperand(0).isReg())
         return AccessKind::GotLoad;
@@ -307,8 +309,16 @@ AccessKind X86_64::gotLoadUse(const Section &sec, Sweep::const_iterator at, cons
         const unsigned rdi = dis()->registerNamed("RDI"), rsi = dis()->registerNamed("RSI");
         if (((stos || movs || cmps) && holds(rdi)) || ((movs || cmps) && holds(rsi)))
             return found(d->inst, it->first);
-        if (dis()->endsStraightLine(d->inst))
+        if (dis()->endsStraightLine(d->inst)) {
+            // A call or tail jump to memset & co. with the address as a
+            // pointer argument (%rdi, %rsi) reads or writes through it.
+            const Reloc *call = names ? relocationIn(relocs, it->first, it->first + it->second) : nullptr;
+            const unsigned through = call ? dereferencedArguments(names(call->symbol)) : 0;
+            if (((through & 1) && holds(dis()->registerNamed("RDI"))) ||
+                ((through & 2) && holds(dis()->registerNamed("RSI"))))
+                return found(d->inst, it->first);
             break;
+        }
         // A register-to-register copy of a held register holds it too.
         if (name == "MOV64rr" && d->inst.getNumOperands() >= 2 && d->inst.getOperand(1).isReg() &&
             holds(d->inst.getOperand(1).getReg())) {
@@ -324,8 +334,8 @@ AccessKind X86_64::gotLoadUse(const Section &sec, Sweep::const_iterator at, cons
     return AccessKind::GotLoad;
 }
 
-Access X86_64::classifyAccess(const Section &sec, const Reloc &rel,
-                              const std::vector<Reloc> &) const
+Access X86_64::classifyAccess(const Section &sec, const Reloc &rel, const std::vector<Reloc> &relocs,
+                              SymbolNames names) const
 {
     Access a;
     RelExpr e = relExpr(rel.type);
@@ -355,7 +365,7 @@ Access X86_64::classifyAccess(const Section &sec, const Reloc &rel,
         // above emit once it holds the unit offset: `add arr@GOTPCREL(%rip),
         // %rcx`) yields a CPU's copy; cmp, test, push and call through the
         // slot yield no register at all.
-        a.kind = name == "MOV64rm" ? gotLoadUse(sec, it, insts, d->inst, a) : AccessKind::GotLoad;
+        a.kind = name == "MOV64rm" ? gotLoadUse(sec, it, insts, d->inst, a, relocs, names) : AccessKind::GotLoad;
         return a;
     }
     if (startsWith(name, "LEA")) {
@@ -366,7 +376,7 @@ Access X86_64::classifyAccess(const Section &sec, const Reloc &rel,
         auto reg = [&](unsigned i) { return i < lea.getNumOperands() && lea.getOperand(i).isReg() ? lea.getOperand(i).getReg() : 0u; };
         const unsigned base = reg(1), index = reg(3);
         const bool rip = base && StringRef(dis()->registerInfo().getName(base)) == "RIP";
-        a.kind = rip && !index && e == RelExpr::PCRelative ? gotLoadUse(sec, it, insts, lea, a)
+        a.kind = rip && !index && e == RelExpr::PCRelative ? gotLoadUse(sec, it, insts, lea, a, relocs, names)
                                                            : AccessKind::Address;
         if (a.kind == AccessKind::GotLoad)
             a.kind = AccessKind::Address;
@@ -378,7 +388,7 @@ Access X86_64::classifyAccess(const Section &sec, const Reloc &rel,
         // puts it in a register, followed as a GOT load is.
         a.kind = AccessKind::Address;
         if (e == RelExpr::Absolute && (name == "MOV32ri" || name == "MOV64ri32" || name == "MOV64ri") &&
-            gotLoadUse(sec, it, insts, d->inst, a) == AccessKind::Memory)
+            gotLoadUse(sec, it, insts, d->inst, a, relocs, names) == AccessKind::Memory)
             a.kind = AccessKind::Memory;
         return a;
     }

@@ -223,7 +223,9 @@ void Checker::directAccess(const ObjectFile &f)
                 uncoveredKernelRefs_.insert(sym.name);
             if (!vmlinuxPerCpu && !isPerCpuSymbol(f, sym))
                 continue;
-            Access a = target->classifyAccess(sec, r, list);
+            Access a = target->classifyAccess(sec, r, list, [&](uint32_t i) -> StringRef {
+                return i < f.symbols.size() ? StringRef(f.symbols[i].name) : StringRef();
+            });
             // In a kernel module %gs:var is the per-CPU access itself; in
             // user space a segment does not make it one.
             if (a.kind != AccessKind::Memory && !(a.kind == AccessKind::SegmentMemory && !kernel))

@@ -4,6 +4,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/BinaryFormat/ELF.h"
 
+#include <algorithm>
 #include <array>
 #include <iterator>
 
@@ -84,6 +85,23 @@ llvm::Error Target::tlsModelAllowed(uint32_t type, bool own, llvm::function_ref<
                 " does not have (modules get TLS blocks as threads need them, with no static "
                 "reserve); compile the module with -fPIC, or -ftls-model=global-dynamic";
     return llvm::make_error<DiagnosticError>(std::move(d));
+}
+
+unsigned dereferencedArguments(llvm::StringRef f)
+{
+    if (f.consume_front("__") && !f.consume_back("_chk")) // __memset_chk & co.
+        return 0;
+    if (f == "memset" || f == "bzero" || f == "explicit_bzero")
+        return 1;
+    if (f == "memcpy" || f == "memmove" || f == "mempcpy" || f == "memcmp" || f == "bcmp" || f == "bcopy")
+        return 3;
+    return 0;
+}
+
+const Reloc *relocationIn(const std::vector<Reloc> &relocs, uint64_t begin, uint64_t end)
+{
+    auto it = std::partition_point(relocs.begin(), relocs.end(), [&](const Reloc &r) { return r.offset < begin; });
+    return it != relocs.end() && it->offset < end ? &*it : nullptr;
 }
 
 void Target::writePltStub(uint8_t *, uint64_t, uint64_t) const {}

@@ -231,9 +231,12 @@ public:
     }
 
     // Classifies the instruction that relocation `rel` (in executable section
-    // `sec`) patches.  `relocs` are all relocations of that section.
-    virtual Access classifyAccess(const Section &sec, const Reloc &rel,
-                                  const std::vector<Reloc> &relocs) const = 0;
+    // `sec`) patches.  `relocs` are all relocations of that section;
+    // `names`, when given, names their symbols, so that a call to memset & co.
+    // with the address as a pointer argument counts as an access.
+    using SymbolNames = llvm::function_ref<llvm::StringRef(uint32_t symbol)>;
+    virtual Access classifyAccess(const Section &sec, const Reloc &rel, const std::vector<Reloc> &relocs,
+                                  SymbolNames names = nullptr) const = 0;
 
     // The instruction text of `a` (from classifyAccess for relocation `r`)
     // with the operand `r` fills written the way an assembler writes it,
@@ -401,6 +404,14 @@ public:
                                      const Reloc &rel, const std::vector<Reloc> &relocs,
                                      uint64_t symbolPlusAddend, uint8_t *stub, uint64_t stubAddr) const;
 };
+
+// The C library's functions that read or write through their first
+// pointer arguments: bit 0 set when through the first, bit 1 through the
+// second (memcpy: both; memset: the first); 0 for any other name.
+unsigned dereferencedArguments(llvm::StringRef function);
+// The relocation of `relocs` (sorted by offset, as assemblers write them)
+// inside [begin, end), or nullptr.
+const Reloc *relocationIn(const std::vector<Reloc> &relocs, uint64_t begin, uint64_t end);
 
 // The Target for `machine`, built on first use and kept for the process
 // (thread-safe), or nullptr when the machine is not supported.
