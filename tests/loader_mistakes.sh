@@ -10,7 +10,9 @@
 #  - a per-CPU block bigger than a unit: the message gives PERCPU_STRIDE,
 #    which then works;
 #  - a symbol found only in a library percpu-load uses for itself (zlib):
-#    refused, the library named; --lib lets modules use it.
+#    refused, the library named; --lib lets modules use it;
+#  - a thread-local relocation against ordinary data, an address of thread-local
+#    data in .data: malformed, refused.
 #   loader_mistakes.sh PERCPU_LOAD SOURCE_DIR CC CXX [SANITIZER]
 # Under AddressSanitizer or ThreadSanitizer (SANITIZER set) the canonical
 # range is poisoned, not inaccessible, and these modules are not
@@ -63,4 +65,21 @@ grep -q "undefined symbol 'zlibVersion' (defined in the process only by libz.so"
   || fail "a symbol of the loader's own libraries: the library is not named"
 out=$("$load" --lib libz.so.1 --call zlib_version_ok "$tmp/uses_zlib.o" 2>&1); status=$?
 [ "$status" = 0 ] || fail "--lib libz.so.1: exit $status"
+
+# A thread-local relocation against ordinary data, and an address of thread-local data
+# in .data: malformed, refused before anything is mapped (x86-64 assembly).
+if [ "$(uname -m)" = x86_64 ]; then
+  awk '/^#--- address/{exit} {print}' "$d/tls_kinds.s" > "$tmp/tls_function.s"
+  awk 'f{print} /^#--- address/{f=1}' "$d/tls_kinds.s" > "$tmp/tls_address.s"
+  "$cc" -c "$tmp/tls_function.s" -o "$tmp/tls_function.o" || exit 1
+  "$cc" -c "$tmp/tls_address.s" -o "$tmp/tls_address.o" || exit 1
+  out=$("$load" "$tmp/tls_function.o" 2>&1); status=$?
+  [ "$status" = 2 ] || fail "TLSGD against ordinary data: exit $status, expected 2"
+  grep -q "(.text+0x[0-9a-f]*): error: relocation R_X86_64_TLSGD against 'plain', which is not thread-local data \[malformed\]" <<<"$out" \
+    || fail "TLSGD against ordinary data: not named"
+  out=$("$load" "$tmp/tls_address.o" 2>&1); status=$?
+  [ "$status" = 2 ] || fail "address of thread-local data: exit $status, expected 2"
+  grep -q "relocation R_X86_64_64 against 'tv', thread-local data, which has no address outside a thread's block \[malformed\]" <<<"$out" \
+    || fail "address of thread-local data: not refused"
+fi
 echo "loader mistakes ok"

@@ -22,14 +22,34 @@ bool isTlsSection(const Section &s) { return s.index && (s.flags & SHF_ALLOC) &&
 Error tlsModels(Module &m)
 {
     const ObjectFile &o = m.obj;
+    // Whether a defined symbol is thread-local data of this module.
+    auto threadLocal = [&](const Symbol &s) {
+        return s.name == "_TLS_MODULE_BASE_" ||
+               (s.shndx < o.sections.size() && s.isDefinedInSection() && isTlsSection(o.sections[s.shndx]));
+    };
     for (const auto &[rela, list] : o.relocs) {
         const Section &t = o.sections[o.relocTarget(rela)];
         if (!(t.flags & SHF_ALLOC))
             continue;
         for (const Reloc &r : list) {
-            if (m.target->relExpr(r.type) != RelExpr::TLS)
-                continue;
             const Symbol &sym = o.symbols[r.symbol];
+            const RelExpr kind = m.target->relExpr(r.type);
+            // A TLS relocation names thread-local data; any other relocation
+            // names something with one address for every thread.
+            const bool defined = r.symbol && sym.shndx != SHN_UNDEF;
+            const TlsUse use = m.target->tlsReloc(r.type).use;
+            if (defined && kind != RelExpr::None && use != TlsUse::Marker &&
+                (kind == RelExpr::TLS) != threadLocal(sym)) {
+                const std::string name = sym.type == STT_SECTION ? o.sectionLabel(sym.shndx) : sym.name;
+                return loadError(m.name, t.name, r.offset, name,
+                                 "relocation " + m.target->relocName(r.type).str() + " against '" + name +
+                                     (kind == RelExpr::TLS ? "', which is not thread-local data"
+                                                        : "', thread-local data, which has no address "
+                                                          "outside a thread's block"),
+                                 Rule::Malformed);
+            }
+            if (kind != RelExpr::TLS)
+                continue;
             if (Error e = m.target->tlsModelAllowed(r.type, sym.shndx != SHN_UNDEF, [&] {
                     Diagnostic d;
                     d.file = m.name;
