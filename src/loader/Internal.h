@@ -5,8 +5,12 @@
 //                  module area), errors, the guard's describer
 //   ModuleArea.h   address space for modules near the host
 //   Debugger.cpp   GDB's JIT interface
-//   Pipeline.cpp   loading as a list of passes (the order lives there)
-//   passes/        one file per pass
+//   Pipeline.cpp   loading as a list of passes (the order lives there), the
+//                  C API's link policy
+//   passes/        one file per pass; Tables.cpp the tables (GOT, PLT, far
+//                  stubs, TLS entries), ThreadLocal.cpp thread-local data
+//   Tls.h/.cpp     modules' thread-local blocks at run time (with
+//                  arch/<arch>/tlsdesc.S, the TLS descriptor functions)
 //   HostTarget.h   what the host's architecture provides (arch/<arch>/HostTarget.cpp)
 // The object's architecture is elfpatch's Target.
 //===----------------------------------------------------------------------===//
