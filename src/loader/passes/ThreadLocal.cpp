@@ -234,6 +234,12 @@ Error writeTlsEntries(Module &m)
         const auto [sym, use] = key;
         auto proc = m.processTls.find(sym);
         const bool own = proc == m.processTls.end();
+        const std::string &name = m.obj.symbols[sym].name;
+        if (own && (!m.tlsSlot || use == TlsUse::IeEntry)) // malformed: tlsModels lets neither through otherwise
+            return loadError(m.name, "", std::nullopt, name,
+                             "thread-local reference to '" + name + "' in the module's own block, but " +
+                                 (m.tlsSlot ? "by initial exec" : "the module has no thread-local data"),
+                             Rule::Malformed);
         const uint64_t module = own ? ownModule : proc->second.module;
         const uint64_t offset = own ? m.symAddr[sym] : proc->second.offset;
         switch (use) {
@@ -248,7 +254,6 @@ Error writeTlsEntries(Module &m)
             // tlsModels refused the module's own symbols.
             const tls::ProcessSymbol &p = proc->second;
             if (!p.tpOffset) {
-                const std::string &name = m.obj.symbols[sym].name;
                 return loadError(m.name, "", std::nullopt, name,
                                  "initial-exec access to thread-local symbol '" + name + "' of " +
                                      (p.inModule ? "module '" + p.object + "', whose thread-local data"
