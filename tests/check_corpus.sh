@@ -24,40 +24,49 @@ correct=("$src/testdata/check_corpus/correct.c" "$src/testdata/modules/kapi_modu
          "$src/testdata/modules/percpu_test_mod.c" "$src/testdata/modules/counters.c"
          "$src/testdata/modules/array_user.c")
 always=(bug_scalar bug_member bug_constant_index)
+seeded_fns=(bug_scalar bug_member bug_constant_index bug_index bug_store bug_matrix bug_memset bug_memcpy)
 fail=0 found=0 seeded=0 configs=0
+
+# One configuration, named $1, compiled by the command that follows: check
+# is silent on every correct object; the seeded bugs are reported at their
+# functions, each of ${required[@]} without fail, and nothing else is.
+run_config() {
+  local cfg=$1; shift
+  configs=$((configs + 1))
+  for f in "${correct[@]}"; do
+    local o="$work/$(basename "$f" .c).o" out
+    "$@" -c "$f" -o "$o"
+    if ! out=$("$elfpatch" check "$o" 2>&1) || [ -n "$out" ]; then
+      echo "FAIL ($cfg): check is not silent on correct code $(basename "$f"):"; echo "$out" | head -5
+      fail=1
+    fi
+  done
+  "$@" -c "$src/testdata/check_corpus/bugs.c" -o "$work/bugs.o"
+  local report
+  report=$("$elfpatch" check "$work/bugs.o" 2>&1 || true)
+  for fn in "${seeded_fns[@]}"; do
+    seeded=$((seeded + 1))
+    if grep -q "bugs.o:($fn)" <<<"$report"; then
+      found=$((found + 1))
+    elif printf '%s\n' "${required[@]}" | grep -qx "$fn"; then
+      echo "FAIL ($cfg): $fn not reported"; echo "$report" | head -20
+      fail=1
+    fi
+  done
+  if grep "referenced by" <<<"$report" | grep -vq "bugs.o:(bug_"; then
+    echo "FAIL ($cfg): a diagnostic outside the seeded functions"; echo "$report"; fail=1
+  fi
+}
+
 for cc in gcc clang; do
   compiler=$gcc; [ $cc = clang ] && compiler=$clang
   for opt in O0 O1 O2 O3 Os; do
     for pic in fPIC fPIE fno-pic; do
-      configs=$((configs + 1))
       cfg="$cc -$opt -$pic"
-      for f in "${correct[@]}"; do
-        o="$work/$(basename "$f" .c).o"
-        "$compiler" -std=gnu11 -"$opt" -"$pic" "${inc[@]}" -c "$f" -o "$o"
-        if ! out=$("$elfpatch" check "$o" 2>&1) || [ -n "$out" ]; then
-          echo "FAIL ($cfg): check is not silent on correct code $(basename "$f"):"; echo "$out" | head -5
-          fail=1
-        fi
-      done
-      "$compiler" -std=gnu11 -"$opt" -"$pic" "${inc[@]}" -c "$src/testdata/check_corpus/bugs.c" -o "$work/bugs.o"
-      report=$("$elfpatch" check "$work/bugs.o" 2>&1 || true)
-      required=("${always[@]}")
+      required=("${always[@]}" bug_memset bug_memcpy)
       [ "$cfg" != "gcc -O0 -fPIE" ] && required+=(bug_index bug_store)
       [ $cc = gcc ] && [ "$cfg" != "gcc -O0 -fPIE" ] && required+=(bug_matrix)
-      required+=(bug_memset bug_memcpy)
-      for fn in bug_scalar bug_member bug_constant_index bug_index bug_store bug_matrix bug_memset bug_memcpy; do
-        seeded=$((seeded + 1))
-        if grep -q "bugs.o:($fn)" <<<"$report"; then
-          found=$((found + 1))
-        elif printf '%s\n' "${required[@]}" | grep -qx "$fn"; then
-          echo "FAIL ($cfg): $fn not reported"; echo "$report" | head -20
-          fail=1
-        fi
-      done
-      # Every diagnostic is a direct access at a seeded function.
-      if grep "referenced by" <<<"$report" | grep -vq "bugs.o:(bug_"; then
-        echo "FAIL ($cfg): a diagnostic outside the seeded functions"; echo "$report"; fail=1
-      fi
+      run_config "$cfg" "$compiler" -std=gnu11 -"$opt" -"$pic" "${inc[@]}"
     done
   done
 done
@@ -73,33 +82,10 @@ for cc in "${a64[@]}"; do
   [ $cc = gcc ] && compiler=(aarch64-linux-gnu-gcc)
   for opt in O0 O1 O2 O3 Os; do
     for pic in fPIC fPIE; do
-      configs=$((configs + 1))
-      cfg="aarch64 $cc -$opt -$pic"
-      for f in "${correct[@]}"; do
-        o="$work/$(basename "$f" .c).o"
-        "${compiler[@]}" -std=gnu11 -"$opt" -"$pic" "${inc64[@]}" -c "$f" -o "$o"
-        if ! out=$("$elfpatch" check "$o" 2>&1) || [ -n "$out" ]; then
-          echo "FAIL ($cfg): check is not silent on correct code $(basename "$f"):"; echo "$out" | head -5
-          fail=1
-        fi
-      done
-      "${compiler[@]}" -std=gnu11 -"$opt" -"$pic" "${inc64[@]}" -c "$src/testdata/check_corpus/bugs.c" -o "$work/bugs.o"
-      report=$("$elfpatch" check "$work/bugs.o" 2>&1 || true)
       required=("${always[@]}")
       if [ $cc = clang ] || [ $pic = fPIC ] || [ $opt = O0 ]; then required+=(bug_index bug_store bug_memset); fi
       if [ $cc = clang ] || { [ $pic = fPIC ] && [ $opt != O0 ]; }; then required+=(bug_memcpy); fi
-      for fn in bug_scalar bug_member bug_constant_index bug_index bug_store bug_matrix bug_memset bug_memcpy; do
-        seeded=$((seeded + 1))
-        if grep -q "bugs.o:($fn)" <<<"$report"; then
-          found=$((found + 1))
-        elif printf '%s\n' "${required[@]}" | grep -qx "$fn"; then
-          echo "FAIL ($cfg): $fn not reported"; echo "$report" | head -20
-          fail=1
-        fi
-      done
-      if grep "referenced by" <<<"$report" | grep -vq "bugs.o:(bug_"; then
-        echo "FAIL ($cfg): a diagnostic outside the seeded functions"; echo "$report"; fail=1
-      fi
+      run_config "aarch64 $cc -$opt -$pic" "${compiler[@]}" -std=gnu11 -"$opt" -"$pic" "${inc64[@]}"
     done
   done
 done
