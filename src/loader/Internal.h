@@ -301,6 +301,8 @@ bool loadable(const Section &s);
 int permOf(const Section &s);
 // passes/Resolve.cpp
 Module *moduleAt(uint64_t addr);
+Module *moduleWithDso(const void *dso);
+bool objectInScope(StringRef file, std::string &where);
 // passes/Init.cpp
 std::vector<uint64_t> pointersOf(const Module &m, StringRef name);
 void runDestructors(Module &m);

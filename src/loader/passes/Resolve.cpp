@@ -91,9 +91,16 @@ bool inProcessScope(void *p, std::string &where)
     Dl_info info{};
     if (!dladdr(p, &info) || !info.dli_fname)
         return true; // not in any object (an absolute symbol): nothing to refuse
-    StringRef file(info.dli_fname);
+    return objectInScope(info.dli_fname, where);
+}
+
+// Whether the loaded object `file` is one a scoped host lets modules use:
+// its file name starts with a scope entry, or it is one.  Else `where` is
+// its file name.
+bool objectInScope(StringRef file, std::string &where)
+{
     StringRef base = file.rsplit('/').second.empty() ? file : file.rsplit('/').second;
-    for (const std::string &e : L.scope)
+    for (const std::string &e : loader().scope)
         if (startsWith(base, e) || file == e)
             return true;
     where = base.str();

@@ -201,18 +201,12 @@ Error resolveProcessTls(Module &m, uint32_t index)
                              "' (no thread-local variable of the process, nor of a module loaded with "
                              "PCPU_RTLD_GLOBAL, has this name)",
                          Rule::UndefinedSymbol);
-    if (L.scoped && !p->object.empty() && !p->inModule) {
-        StringRef file(p->object);
-        StringRef base = file.contains('/') ? file.rsplit('/').second : file;
-        bool in = false;
-        for (const std::string &e : L.scope)
-            in |= startsWith(base, e) || file == e;
-        if (!in)
-            return loadError(m.name, "", std::nullopt, s.name,
-                             "undefined thread-local symbol '" + s.name + "' (defined in the process only by " +
-                                 base.str() + ", outside the libraries this host lets modules use)",
-                             Rule::UndefinedSymbol);
-    }
+    std::string where;
+    if (L.scoped && !p->object.empty() && !p->inModule && !objectInScope(p->object, where))
+        return loadError(m.name, "", std::nullopt, s.name,
+                         "undefined thread-local symbol '" + s.name + "' (defined in the process only by " +
+                             where + ", outside the libraries this host lets modules use)",
+                         Rule::UndefinedSymbol);
     m.processTls[index] = std::move(*p);
     return Error::success();
 }
@@ -322,13 +316,8 @@ extern "C" int pcpuModuleThreadAtexit(void (*fn)(void *), void *obj, void *dso)
 {
     Module *m = nullptr;
     {
-        Loader &L = loader();
-        std::lock_guard<std::recursive_mutex> guard(L.lock);
-        for (Module *c : L.modules)
-            if (c->dsoHandle == reinterpret_cast<uint64_t>(dso))
-                m = c;
-        if (!m && L.loading && L.loading->dsoHandle == reinterpret_cast<uint64_t>(dso))
-            m = L.loading;
+        std::lock_guard<std::recursive_mutex> guard(loader().lock);
+        m = moduleWithDso(dso);
         if (!m)
             m = moduleAt(reinterpret_cast<uint64_t>(fn));
         if (m)
