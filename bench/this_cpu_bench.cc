@@ -259,7 +259,8 @@ struct BenchStock {
 };
 DEFINE_PER_CPU(BenchStock, benchStock);
 
-// local_lock() pins the thread and takes the CPU's lock: a syscall pair.
+// local_lock() takes the CPU's lock and holds the CPU for the thread; no
+// system call unless the thread was moved and used a this_cpu operation.
 void BM_local_lock_inc(benchmark::State &state)
 {
     for (auto _ : state) {

@@ -7,8 +7,11 @@
 // allocates them) and of AArch64 calls to undefined symbols (lld's go to the
 // next instruction, ours to a stub), undefined symbols are 0 on both sides, SHF_MERGE is
 // cleared on both sides' input (lld would merge strings), and .eh_frame,
-// which lld rebuilds, is not compared; every other byte of every allocated
-// section counts.
+// which lld rebuilds, is not compared; initial-exec TLS loads (the fast
+// paths' pcpu__thread_rseq_offset) are not compared either: lld relaxes them
+// to local exec in an executable whatever --no-relax says, rewriting the
+// instruction, where the loader loads the GOT entry.  Every other byte of
+// every allocated section counts.
 #include "loader_testing.h"
 
 #include "percpu/elfpatch/Object.h"
@@ -114,7 +117,15 @@ void differential(const std::string &objPath)
             // instruction, as for undefined weak symbols; ours go to a stub.
             bool farCall = obj.machine == EM_AARCH64 && e == elfpatch::RelExpr::PLT &&
                            obj.symbols[r.symbol].shndx == SHN_UNDEF;
-            if (common || farCall || elfpatch::needsGot(e) || e == elfpatch::RelExpr::GotRelative ||
+            // Initial exec: lld rewrites the instruction (x86-64: REX, opcode
+            // and ModRM before the field; AArch64: the instruction itself).
+            bool initialExec = obj.machine == EM_X86_64 ? r.type == R_X86_64_GOTTPOFF
+                                                        : r.type == R_AARCH64_TLSIE_ADR_GOTTPREL_PAGE21 ||
+                                                              r.type == R_AARCH64_TLSIE_LD64_GOTTPREL_LO12_NC;
+            if (initialExec && obj.machine == EM_X86_64 && r.offset >= 3)
+                for (uint64_t k = 1; k <= 3; ++k)
+                    skip[t].insert(r.offset - k);
+            if (common || farCall || initialExec || elfpatch::needsGot(e) || e == elfpatch::RelExpr::GotRelative ||
                 e == elfpatch::RelExpr::GotBaseRelative ||
                 e == elfpatch::RelExpr::PltGotRelative) { // GOT and stubs placed differently
                 for (uint64_t k = 0; k < 8; ++k)

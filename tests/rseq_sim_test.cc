@@ -1,5 +1,6 @@
 // The this_cpu_* rseq sequences of <percpu/arch/*.h>, white-box, on a
-// simulated rseq area: the test points pcpu__rseq_offset at an area of its
+// simulated rseq area: the test points pcpu__rseq_offset (the process's
+// offset) and pcpu__thread_rseq_offset (the thread's) at an area of its
 // own and writes the CPU number there itself, as the kernel would.  This
 // runs where the kernel gives no rseq (qemu-user: the syscall is ENOSYS) and
 // natively alike, because the kernel never looks at this area.
@@ -61,10 +62,12 @@ protected:
     {
         ASSERT_GE(pcpu_nr_cpus(), 3u) << "the test moves between CPUs 1 and 2 (ctest sets PERCPU_NR_CPUS=8)";
         saved = pcpu__rseq_offset;
+        savedThread = pcpu__thread_rseq_offset;
         memset(&area, 0, sizeof(area));
         area.cpu_id = 1;
         pcpu__rseq_offset = reinterpret_cast<char *>(&area) -
                             reinterpret_cast<char *>(pcpu_arch_thread_pointer());
+        pcpu__thread_rseq_offset = pcpu__rseq_offset;
         ASSERT_NE(pcpu__rseq_offset, 0);
         canon = pcpu_alloc(64, 16);
         ASSERT_NE(canon, nullptr);
@@ -72,6 +75,7 @@ protected:
     void TearDown() override
     {
         pcpu__rseq_offset = saved;
+        pcpu__thread_rseq_offset = savedThread;
         if (canon) {
             EXPECT_EQ(pcpu_free(canon), 0);
         }
@@ -95,7 +99,7 @@ protected:
         }
     }
 
-    long saved = 0;
+    long saved = 0, savedThread = 0;
     void *canon = nullptr;
 };
 
@@ -255,7 +259,58 @@ TEST_F(RseqSim, AnUnregisteredAreaSendsEveryOperationToTheSlowPath)
 
     // No area at all (pcpu__rseq_offset 0): the same answer.
     pcpu__rseq_offset = 0;
+    pcpu__thread_rseq_offset = 0;
     EXPECT_EQ(pcpu_arch_add_64(canon, 1), 1);
+    EXPECT_EQ(pcpu_arch_cmpxchg_on_64(canon, pcpu_unit_offset[1], 0x5a5a5a5a5a5a5a5aULL, 1, &r64), 1);
+    expectOthersUntouched(~0u, 0x5a);
+}
+
+// A thread that holds a CPU: its own offset is 0, so every this_cpu fast
+// path answers 1; the held-CPU compare-and-exchange reads the process's
+// offset and commits only when the area names the CPU it was given.
+template <typename T>
+void driveOn(void *canon, int (*on)(void *, uintptr_t, T, T, T *))
+{
+    const unsigned cpu = area.cpu_id, other = cpu == 1 ? 2 : 1;
+    T *mine = copyOf<T>(canon, cpu);
+    T *theirs = copyOf<T>(canon, other);
+    const T start = *mine, theirStart = *theirs;
+    T old = 0;
+    // Another CPU named: nothing done, on any copy.
+    EXPECT_EQ(on(canon, pcpu_unit_offset[other], theirStart, static_cast<T>(7), &old), 1);
+    EXPECT_EQ(*theirs, theirStart);
+    EXPECT_EQ(*mine, start);
+    // The CPU the thread runs on: compared, and stored when equal.
+    EXPECT_EQ(on(canon, pcpu_unit_offset[cpu], static_cast<T>(start + 1), static_cast<T>(7), &old), 0);
+    EXPECT_EQ(old, start);
+    EXPECT_EQ(*mine, start);
+    EXPECT_EQ(on(canon, pcpu_unit_offset[cpu], start, static_cast<T>(7), &old), 0);
+    EXPECT_EQ(old, start);
+    EXPECT_EQ(*mine, static_cast<T>(7));
+    EXPECT_EQ(area.rseq_cs, 0u);
+}
+
+TEST_F(RseqSim, AThreadHoldingACpuCommitsOnlyOnThatCpu)
+{
+    pcpu__thread_rseq_offset = 0;
+    uint64_t r64 = 0;
+    EXPECT_EQ(pcpu_arch_add_64(canon, 1), 1);
+    EXPECT_EQ(pcpu_arch_xchg_64(canon, 1, &r64), 1);
+    EXPECT_EQ(pcpu_arch_current_cpu(), -1);
+    for (unsigned cpu : {1u, 2u, pcpu_nr_cpus() - 1}) {
+        area.cpu_id = cpu;
+        fill(0x5a);
+        driveOn<uint8_t>(canon, pcpu_arch_cmpxchg_on_8);
+        driveOn<uint16_t>(canon, pcpu_arch_cmpxchg_on_16);
+        driveOn<uint32_t>(canon, pcpu_arch_cmpxchg_on_32);
+        driveOn<uint64_t>(canon, pcpu_arch_cmpxchg_on_64);
+        // The 8-byte copy covers the narrower ones: only this CPU's changed.
+        expectOthersUntouched(cpu, 0x5a);
+    }
+    // "Not registered" in the area: nothing done either.
+    area.cpu_id = static_cast<uint32_t>(-2);
+    fill(0x5a);
+    EXPECT_EQ(pcpu_arch_cmpxchg_on_64(canon, pcpu_unit_offset[1], 0x5a5a5a5a5a5a5a5aULL, 1, &r64), 1);
     expectOthersUntouched(~0u, 0x5a);
 }
 

@@ -2,12 +2,16 @@
 // get_cpu_var, exports and the C++ layer.  Threads and migration are in
 // migrate_test.cc, the allocator's model test in alloc_test.cc.
 #include <percpu/linux.h>
+#include <percpu/local_lock.h>
 #include <percpu/percpu.hpp>
 
 #include "percpu_vars.h"
 #include "test_util.h"
 
 #include <gtest/gtest.h>
+
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstring>
@@ -298,6 +302,145 @@ TEST(GetCpuVar, NestsAndKeepsTheFirstCpu)
     put_cpu();
     put_cpu_var(cxx_counter);
     put_cpu();
+}
+
+namespace {
+
+struct HeldStock {
+    local_lock_t lock;
+    long plain;   // updated through this_cpu_ptr() under the lock
+    long viaOps;  // the same amounts through this_cpu operations
+    long shared;  // this_cpu_inc by holders and by threads that do not hold
+};
+DEFINE_PER_CPU(HeldStock, heldStock);
+
+cpu_set_t oneCpu(int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return set;
+}
+
+} // namespace
+
+// The scheduler moves a thread that holds a CPU (here another thread changes
+// its affinity, as the kernel's load balancing might move it): every
+// this_cpu operation of the holder still names the CPU it holds.
+TEST(GetCpuVar, AThreadMovedAwayStillUpdatesTheCpuItHolds)
+{
+    const std::vector<int> cpus = percpu::test::allowedCpus();
+    if (cpus.size() < 2)
+        GTEST_SKIP() << "needs two CPUs to move a thread between";
+    std::atomic<pid_t> tid{0};
+    std::atomic<int> held{-1}, moved{0};
+    std::thread t([&] {
+        cpu_set_t start = oneCpu(cpus[0]);
+        ASSERT_EQ(sched_setaffinity(0, sizeof(start), &start), 0);
+        tid = static_cast<pid_t>(syscall(SYS_gettid));
+        int a = get_cpu();
+        held = a;
+        while (!moved)
+            std::this_thread::yield();
+        while (sched_getcpu() == a) // the move takes effect at the next switch
+            std::this_thread::yield();
+        EXPECT_EQ(smp_processor_id(), a);
+        EXPECT_EQ(this_cpu_ptr(&heldStock), per_cpu_ptr(&heldStock, a));
+        this_cpu_inc(heldStock.viaOps);
+        __this_cpu_add(heldStock.viaOps, 2);
+        EXPECT_EQ(this_cpu_add_return(heldStock.viaOps, 4), 7);
+        EXPECT_EQ(this_cpu_xchg(heldStock.shared, 10), 0);
+        EXPECT_EQ(this_cpu_cmpxchg(heldStock.shared, 10, 11), 10);
+        EXPECT_EQ(this_cpu_cmpxchg(heldStock.shared, 10, 12), 11);
+        this_cpu_or(heldStock.plain, 6);
+        this_cpu_and(heldStock.plain, 3);
+        EXPECT_EQ(this_cpu_read(heldStock.shared), 11);
+        put_cpu();
+    });
+    while (held < 0)
+        std::this_thread::yield();
+    const int a = held;
+    const int b = a == cpus[0] ? cpus[1] : cpus[0];
+    long before = per_cpu(heldStock, b).viaOps + per_cpu(heldStock, b).shared + per_cpu(heldStock, b).plain;
+    cpu_set_t away = oneCpu(b);
+    ASSERT_EQ(sched_setaffinity(tid, sizeof(away), &away), 0);
+    moved = 1;
+    t.join();
+    EXPECT_EQ(per_cpu(heldStock, a).viaOps, 7);
+    EXPECT_EQ(per_cpu(heldStock, a).shared, 11);
+    EXPECT_EQ(per_cpu(heldStock, a).plain, 2);
+    EXPECT_EQ(per_cpu(heldStock, b).viaOps + per_cpu(heldStock, b).shared + per_cpu(heldStock, b).plain,
+              before);
+    per_cpu(heldStock, a).viaOps = per_cpu(heldStock, a).shared = per_cpu(heldStock, a).plain = 0;
+}
+
+// local_lock sections while another thread moves the holders between CPUs at
+// random, and threads that take no lock use this_cpu_inc on the same data:
+// the section's plain update and its this_cpu operation land on the same
+// CPU's copy, the plain updates of two holders never interleave, and the
+// holders' this_cpu operations are exact against the other threads there.
+TEST(LocalLock, SectionsStayOnTheirCpuWhileTheSchedulerMovesThem)
+{
+    const std::vector<int> cpus = percpu::test::allowedCpus();
+    const int holders = static_cast<int>(2 * cpus.size() + 1), others = 2;
+    const long per = 20000;
+    std::atomic<bool> stop{false};
+    std::atomic<int> ready{0};
+    std::vector<std::atomic<pid_t>> tids(holders);
+    std::vector<std::thread> ts;
+    for (int t = 0; t < holders; ++t)
+        ts.emplace_back([&, t] {
+            tids[t] = static_cast<pid_t>(syscall(SYS_gettid));
+            ++ready;
+            for (long i = 0; i < per; ++i) {
+                local_lock(&heldStock.lock);
+                HeldStock *s = this_cpu_ptr(&heldStock);
+                long v = s->plain; // the window a lock must close
+                std::atomic_signal_fence(std::memory_order_seq_cst);
+                if (i % 64 == 0)
+                    std::this_thread::yield(); // a chance to be moved inside
+                s->plain = v + 1;
+                __this_cpu_inc(heldStock.viaOps);
+                this_cpu_inc(heldStock.shared);
+                local_unlock(&heldStock.lock);
+            }
+        });
+    for (int t = 0; t < others; ++t)
+        ts.emplace_back([&] {
+            for (long i = 0; i < per * 4; ++i)
+                this_cpu_inc(heldStock.shared);
+        });
+    std::thread shuffler([&] {
+        while (ready < holders)
+            std::this_thread::yield();
+        unsigned k = 0;
+        while (!stop) {
+            for (int t = 0; t < holders; ++t) {
+                cpu_set_t set = oneCpu(cpus[(k + static_cast<unsigned>(t)) % cpus.size()]);
+                (void)sched_setaffinity(tids[t], sizeof(set), &set);
+            }
+            ++k;
+            std::this_thread::yield();
+        }
+    });
+    for (auto &t : ts)
+        t.join();
+    stop = true;
+    shuffler.join();
+    long plain = 0, ops = 0, shared = 0;
+    int cpu;
+    for_each_possible_cpu(cpu) {
+        const HeldStock &s = per_cpu(heldStock, cpu);
+        EXPECT_EQ(s.plain, s.viaOps) << "CPU " << cpu;
+        EXPECT_EQ(s.lock.pcpu__depth, 0u) << "CPU " << cpu;
+        plain += s.plain;
+        ops += s.viaOps;
+        shared += s.shared;
+    }
+    EXPECT_EQ(plain, holders * per);
+    EXPECT_EQ(ops, holders * per);
+    EXPECT_EQ(shared, holders * per + others * per * 4);
+    for_each_possible_cpu(cpu) per_cpu(heldStock, cpu) = HeldStock{};
 }
 
 TEST(Cpus, OnlineIterationVisitsOnlineCpusOnly)

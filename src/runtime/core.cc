@@ -52,6 +52,8 @@ constinit uintptr_t pcpu__unit_base = 0;
 constinit unsigned long pcpu__unit_shift = 0;
 constinit unsigned int pcpu__nr_units = 0;
 constinit long pcpu__rseq_offset = 0;
+constinit __thread long pcpu__thread_rseq_offset __attribute__((tls_model("initial-exec"))) = 0;
+constinit __thread int pcpu__thread_held_cpu __attribute__((tls_model("initial-exec"))) = 0;
 constinit long pcpu__cid_rseq_offset = 0;
 constinit struct pcpu_cpumask pcpu__possible_mask = {};
 constinit struct pcpu_cpumask pcpu__online_mask = {};
@@ -125,15 +127,22 @@ constinit thread_local OwnRseq ownRseq __attribute__((tls_model("initial-exec"))
     .padding = 0,
 };
 
-// What pcpu_get_cpu() holds on this thread: the CPU, the nesting depth, and
-// the affinity mask to restore (valid when `pinned`).
+// What pcpu_get_cpu() holds on this thread: the CPU, the nesting depth, the
+// thread's fast-path offset to give back, and, once a this_cpu operation
+// found the thread away from the held CPU and moved it back, the affinity
+// mask to restore (valid when `pinned`).
 struct CpuLockState {
     int cpu = -1;
     unsigned depth = 0;
     bool pinned = false;
-    uint64_t savedMask[PCPU_MAX_CPUS / 64] = {};
+    bool pinRefused = false;
+    long savedOffset = 0;
 };
-constinit thread_local CpuLockState cpuLockState;
+// Initial exec, as ownRseq: a hold costs no __tls_get_addr call.  Kept small
+// (static TLS is scarce when the runtime comes with a dlopen()ed object); the
+// mask, 1 KiB and used only when a holder had migrated, stays dynamic.
+constinit thread_local CpuLockState cpuLockState __attribute__((tls_model("initial-exec")));
+constinit thread_local uint64_t heldSavedMask[PCPU_MAX_CPUS / 64] = {};
 
 struct Runtime {
     FutexLock initLock;
@@ -145,7 +154,12 @@ struct Runtime {
     FutexLock onlineLock;
     signed char node[PCPU_MAX_CPUS] = {};
     bool multiNode = false;
-    FutexLock cpuLocks[PCPU_MAX_CPUS];
+    // One cache line per CPU's lock: holders on different CPUs do not
+    // share a line (pages of CPUs never held are never touched).
+    struct alignas(64) CpuLock {
+        FutexLock lock;
+    };
+    CpuLock cpuLocks[PCPU_MAX_CPUS];
 };
 constinit Runtime rt;
 
@@ -369,7 +383,7 @@ int initLocked()
 
 // The slow path of a this_cpu operation when rseq is in use but this thread's
 // area is not ready: register it (own area) and report whether to retry.
-bool prepareThreadRseq()
+bool prepareThreadRseqArea()
 {
     int source = rt.source.load(std::memory_order_acquire);
     if (source == PCPU_CPU_SOURCE_OWN_RSEQ) {
@@ -390,6 +404,18 @@ bool prepareThreadRseq()
               rseqCpuAt(__rseq_offset));
     }
     return false;
+}
+
+// The area, and the thread's fast-path offset (unless the thread holds a
+// CPU: its fast paths stay off until pcpu_put_cpu()).
+bool prepareThreadRseq()
+{
+    if (!prepareThreadRseqArea())
+        return false;
+    if (cpuLockState.depth == 0)
+        __atomic_store_n(&pcpu__thread_rseq_offset, __atomic_load_n(&pcpu__rseq_offset, __ATOMIC_ACQUIRE),
+                         __ATOMIC_RELAXED);
+    return true;
 }
 
 uint64_t atomicOp(int op, void *ptr, unsigned size, uint64_t v, uint64_t v2)
@@ -621,10 +647,102 @@ static void checkCanonical(const void *ptr)
           "object not linked with percpu_add_library()", ptr);
 }
 
+extern "C++" {
+namespace {
+
+// Moves the thread back to the CPU it holds, for the rest of the hold: once
+// sched_setaffinity() to that one CPU has returned, the thread runs there.
+void pinToHeldCpu(CpuLockState &s)
+{
+    if (s.pinned || s.pinRefused)
+        return;
+    constexpr size_t maskBytes = sizeof(heldSavedMask);
+    if (sched_getaffinity(0, maskBytes, reinterpret_cast<cpu_set_t *>(heldSavedMask)) == 0) {
+        uint64_t one[PCPU_MAX_CPUS / 64] = {};
+        one[s.cpu / 64] = uint64_t{1} << (s.cpu % 64);
+        s.pinned = sched_setaffinity(0, maskBytes, reinterpret_cast<cpu_set_t *>(one)) == 0;
+    }
+    s.pinRefused = !s.pinned;
+}
+
+template <typename T>
+int cmpxchgOn(void *ptr, uintptr_t unit, T expected, T desired, T &seen)
+{
+    if constexpr (sizeof(T) == 1)
+        return pcpu_arch_cmpxchg_on_8(ptr, unit, expected, desired, &seen);
+    else if constexpr (sizeof(T) == 2)
+        return pcpu_arch_cmpxchg_on_16(ptr, unit, expected, desired, &seen);
+    else if constexpr (sizeof(T) == 4)
+        return pcpu_arch_cmpxchg_on_32(ptr, unit, expected, desired, &seen);
+    else
+        return pcpu_arch_cmpxchg_on_64(ptr, unit, expected, desired, &seen);
+}
+
+// A this_cpu operation of a thread that holds a CPU, with rseq in use: on
+// the held CPU's copy, wherever the thread runs now.  A compare-and-exchange
+// that commits only on that CPU (one rseq section) makes it exact against
+// the threads that run there.  Away from it (the thread migrated since
+// pcpu_get_cpu()), the thread is moved back for the rest of the hold: the
+// cost of a hold is paid only when the scheduler moved the thread.  Pinned
+// there, or where the kernel refuses the pinning, an atomic operation ends
+// the loop.
+template <typename T>
+uint64_t heldRseqOp(CpuLockState &s, int op, void *ptr, uint64_t v, uint64_t v2)
+{
+    const uintptr_t unit = pcpu_unit_offset[s.cpu];
+    T *copy = reinterpret_cast<T *>(reinterpret_cast<uintptr_t>(ptr) + unit);
+    if (op == PCPU__OP_READ)
+        return __atomic_load_n(copy, __ATOMIC_RELAXED);
+    for (;;) {
+        T seen;
+        if (op == PCPU__OP_CMPXCHG) {
+            if (cmpxchgOn<T>(ptr, unit, static_cast<T>(v), static_cast<T>(v2), seen) == 0)
+                return seen;
+        } else {
+            const T old = __atomic_load_n(copy, __ATOMIC_RELAXED);
+            T desired = static_cast<T>(v);
+            switch (op) {
+            case PCPU__OP_ADD:
+            case PCPU__OP_ADD_RETURN: desired = static_cast<T>(old + static_cast<T>(v)); break;
+            case PCPU__OP_AND: desired = old & static_cast<T>(v); break;
+            case PCPU__OP_OR: desired = old | static_cast<T>(v); break;
+            default: break; // write, xchg
+            }
+            if (cmpxchgOn<T>(ptr, unit, old, desired, seen) == 0) {
+                if (seen != old)
+                    continue; // another thread on the CPU got in between
+                return op == PCPU__OP_ADD_RETURN ? desired : op == PCPU__OP_XCHG ? old : 0;
+            }
+        }
+        if (!s.pinned && !s.pinRefused) {
+            pinToHeldCpu(s);
+            continue;
+        }
+        return atomicOpAt(op, copy, sizeof(T), v, v2);
+    }
+}
+
+uint64_t heldOp(CpuLockState &s, int op, void *ptr, unsigned size, uint64_t v, uint64_t v2)
+{
+    if (!prepareThreadRseqArea())
+        return atomicOp(op, ptr, size, v, v2); // every thread uses atomics: exact anywhere
+    switch (size) {
+    case 1: return heldRseqOp<uint8_t>(s, op, ptr, v, v2);
+    case 2: return heldRseqOp<uint16_t>(s, op, ptr, v, v2);
+    case 4: return heldRseqOp<uint32_t>(s, op, ptr, v, v2);
+    default: return heldRseqOp<uint64_t>(s, op, ptr, v, v2);
+    }
+}
+
+} // namespace
+} // extern "C++"
+
 uint64_t pcpu__this_cpu_slow(int op, void *ptr, unsigned int size, uint64_t v, uint64_t v2)
 {
     ensureInit();
     checkCanonical(ptr);
+    if (__builtin_expect(cpuLockState.depth > 0, 0))
+        return heldOp(cpuLockState, op, ptr, size, v, v2);
     if (prepareThreadRseq()) {
         uint64_t r = 0;
         bool done = false;
@@ -650,6 +768,14 @@ pcpu_u128 pcpu__this_cpu_slow128(void *ptr, pcpu_u128 expected, pcpu_u128 desire
 {
     ensureInit();
     checkCanonical(ptr);
+    if (CpuLockState &s = cpuLockState; __builtin_expect(s.depth > 0, 0)) {
+        // Rare enough to go back to the held CPU at once; there, one atomic
+        // instruction is exact against the threads of that CPU.
+        if (prepareThreadRseqArea())
+            pinToHeldCpu(s);
+        void *p = reinterpret_cast<void *>(reinterpret_cast<uintptr_t>(ptr) + pcpu_unit_offset[s.cpu]);
+        return pcpu_arch_atomic_cmpxchg_128(p, expected, desired);
+    }
     if (prepareThreadRseq()) {
         pcpu_u128 old;
         if (pcpu_arch_cmpxchg_128(ptr, expected, desired, &old) == 0)
@@ -733,11 +859,12 @@ int pcpu_get_stats(struct pcpu_stats *st)
     return 0;
 }
 
-// The lock first (it may sleep, and the thread may move meanwhile), then the
-// pinning: sched_setaffinity() to one CPU returns once the thread runs there,
-// so the rseq area, sched_getcpu() and the this_cpu fast paths all see that
-// CPU until put.  Only the real CPUs can be pinned to; CPU numbers come from
-// the kernel, so the one chosen is always real.
+// The CPU the thread runs on, then its lock (which may sleep; the thread may
+// move meanwhile, and keeps the CPU it took).  No affinity change: the
+// thread's fast-path offset becomes 0, so its this_cpu operations take the
+// slow path, which updates the held CPU's copy (heldOp).  A hold with no
+// this_cpu operation, or whose thread stays on its CPU, makes no system
+// call.
 // CONTEXT: takes rt.cpuLocks[cpu] until the matching pcpu_put_cpu (nesting
 // counts).  RETURNS: the CPU held.
 int pcpu_get_cpu(void)
@@ -747,17 +874,17 @@ int pcpu_get_cpu(void)
         s.depth++;
         return s.cpu;
     }
-    int cpu = pcpu_current_cpu();
-    rt.cpuLocks[cpu].lock();
-    s.pinned = false;
-    constexpr size_t maskBytes = sizeof(s.savedMask);
-    if (sched_getaffinity(0, maskBytes, reinterpret_cast<cpu_set_t *>(s.savedMask)) == 0) {
-        uint64_t one[PCPU_MAX_CPUS / 64] = {};
-        one[cpu / 64] = uint64_t{1} << (cpu % 64);
-        s.pinned = sched_setaffinity(0, maskBytes, reinterpret_cast<cpu_set_t *>(one)) == 0;
-    }
+    int cpu = pcpu_arch_current_cpu();
+    if (__builtin_expect(cpu < 0, 0))
+        cpu = pcpu_current_cpu();
+    rt.cpuLocks[cpu].lock.lock();
     s.cpu = cpu;
+    s.pinned = false;
+    s.pinRefused = false;
+    s.savedOffset = __atomic_load_n(&pcpu__thread_rseq_offset, __ATOMIC_RELAXED);
     s.depth = 1;
+    __atomic_store_n(&pcpu__thread_rseq_offset, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&pcpu__thread_held_cpu, cpu + 1, __ATOMIC_RELAXED);
     return cpu;
 }
 
@@ -769,12 +896,22 @@ void pcpu_put_cpu(void)
         fatal(__func__, "pcpu_put_cpu() without a matching pcpu_get_cpu()");
     if (--s.depth > 0)
         return;
-    if (s.pinned)
-        (void)sched_setaffinity(0, sizeof(s.savedMask), reinterpret_cast<cpu_set_t *>(s.savedMask));
+    if (__builtin_expect(s.pinned, 0))
+        (void)sched_setaffinity(0, sizeof(heldSavedMask), reinterpret_cast<cpu_set_t *>(heldSavedMask));
     s.pinned = false;
     int cpu = s.cpu;
     s.cpu = -1;
-    rt.cpuLocks[cpu].unlock();
+    __atomic_store_n(&pcpu__thread_held_cpu, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&pcpu__thread_rseq_offset, s.savedOffset, __ATOMIC_RELAXED);
+    rt.cpuLocks[cpu].lock.unlock();
+}
+
+int pcpu__prepare_thread(void)
+{
+    ensureInit();
+    if (cpuLockState.depth > 0 || __atomic_load_n(&pcpu__thread_rseq_offset, __ATOMIC_RELAXED) != 0)
+        return 0;
+    return prepareThreadRseq() && __atomic_load_n(&pcpu__thread_rseq_offset, __ATOMIC_RELAXED) != 0;
 }
 
 int pcpu_held_cpu(void)
@@ -886,6 +1023,7 @@ PCPU_EXPORT_SYMBOL(pcpu_get_stats);
 PCPU_EXPORT_SYMBOL(pcpu_get_cpu);
 PCPU_EXPORT_SYMBOL(pcpu_put_cpu);
 PCPU_EXPORT_SYMBOL(pcpu_held_cpu);
+PCPU_EXPORT_SYMBOL(pcpu__prepare_thread);
 PCPU_EXPORT_SYMBOL(pcpu_cpu_present);
 PCPU_EXPORT_SYMBOL(pcpu__this_cpu_slow128);
 PCPU_EXPORT_SYMBOL(pcpu__possible_mask);

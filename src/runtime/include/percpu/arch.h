@@ -7,7 +7,8 @@
  *
  *   int pcpu_arch_current_cpu(void)
  *       The CPU number from the thread's rseq area, or -1 when the fast paths
- *       are unusable on this thread now (pcpu__rseq_offset is 0, or the area
+ *       are unusable on this thread now (pcpu__thread_rseq_offset is 0: not
+ *       prepared yet, no rseq, or the thread holds a CPU; or the area
  *       reports "uninitialised"/"registration failed").
  *
  *   int pcpu_arch_add_N(void *canon, uintN_t v)
@@ -27,6 +28,13 @@
  *       add v to this CPU's copy at canonical address *word unless one of
  *       its two low bits is set, the word read inside the critical section
  *       (percpu_ref's fast path; membarrier-RSEQ safe)
+ *   int pcpu_arch_cmpxchg_on_N(void *canon, uintptr_t unit, uintN_t expected,
+ *                              uintN_t desired, uintN_t *old)
+ *       cmpxchg on the copy at canon + unit, committed only while the
+ *       thread runs on the CPU whose unit offset is `unit` (the section
+ *       compares them; otherwise it returns 1, nothing done).  It reads
+ *       pcpu__rseq_offset, the process's offset: the held-CPU slow path of
+ *       a thread whose own offset is 0.
  *   int pcpu_arch_cmpxchg_128(void *canon, pcpu_u128 expected,
  *                             pcpu_u128 desired, pcpu_u128 *old)
  *

@@ -34,7 +34,7 @@
  *
  * Differences from the kernel, all forced by user space:
  *  - User space cannot disable preemption.  get_cpu(), preempt_disable(),
- *    get_cpu_var(), get_cpu_ptr() and local_lock() pin the thread to its CPU
+ *    get_cpu_var(), get_cpu_ptr() and local_lock() hold the thread's CPU
  *    and take that CPU's lock until the matching put (see pcpu_get_cpu() in
  *    <percpu/percpu.h>): smp_processor_id(), this_cpu_ptr() and this_cpu_*
  *    all name that CPU meanwhile, and two such sections never run on one CPU
@@ -343,8 +343,8 @@ typedef struct cpumask cpumask_var_t[1];
 #define cpu_possible(cpu) ((unsigned int)(cpu) < pcpu_nr_cpus())
 #define cpu_online(cpu) (pcpu_cpu_online(cpu))
 #define cpu_present(cpu) (pcpu_cpu_present(cpu))
-#define smp_processor_id() (pcpu_current_cpu())
-#define raw_smp_processor_id() (pcpu_current_cpu())
+#define smp_processor_id() (pcpu__this_cpu())
+#define raw_smp_processor_id() (pcpu__this_cpu())
 
 #define for_each_possible_cpu(cpu)                                             \
     for ((cpu) = 0; (unsigned int)(cpu) < pcpu_nr_cpus(); (cpu)++)

@@ -14,10 +14,10 @@
  * The kernel's non-RT local_lock() disables preemption (its RT form takes a
  * per-CPU spinlock after migrate_disable()).  User space can do neither
  * cheaply, so local_lock() holds the CPU with pcpu_get_cpu() (see
- * <percpu/percpu.h>): the thread is pinned to its CPU and takes that CPU's
- * lock, so this_cpu_ptr(lock) and this_cpu_* name the same CPU until
- * local_unlock(), and no other local_lock()/get_cpu() section runs on that
- * CPU meanwhile.  Plain read-modify-writes of the protected copy are safe
+ * <percpu/percpu.h>): the thread takes that CPU's lock, and this_cpu_ptr()
+ * and this_cpu_* name that CPU until local_unlock() even if the thread is
+ * moved meanwhile; no other local_lock()/get_cpu() section runs on that CPU
+ * meanwhile.  Uncontended, a section makes no system call.  Plain read-modify-writes of the protected copy are safe
  * against other local_lock() holders; this_cpu_* operations of threads that
  * do not take the lock are not excluded (as with the kernel's RT form).
  * The _irq and _irqsave forms are the same (there are no interrupts to
@@ -46,7 +46,7 @@ static inline void pcpu__local_lock(local_lock_t *lock)
 
 static inline void pcpu__local_unlock(local_lock_t *lock)
 {
-    int cpu = pcpu_held_cpu();
+    int cpu = __atomic_load_n(&pcpu__thread_held_cpu, __ATOMIC_RELAXED) - 1;
     if (PCPU_UNLIKELY(cpu < 0 || pcpu_ptr(lock, cpu)->pcpu__depth == 0))
         __builtin_trap(); /* local_unlock() of a lock this thread does not hold */
     pcpu_ptr(lock, cpu)->pcpu__depth--;
@@ -56,7 +56,7 @@ static inline void pcpu__local_unlock(local_lock_t *lock)
 /* Whether the calling thread holds `lock` on its CPU (lockdep's question). */
 static inline int pcpu_local_lock_held(local_lock_t *lock)
 {
-    int cpu = pcpu_held_cpu();
+    int cpu = __atomic_load_n(&pcpu__thread_held_cpu, __ATOMIC_RELAXED) - 1;
     return cpu >= 0 && pcpu_ptr(lock, cpu)->pcpu__depth > 0;
 }
 

@@ -111,6 +111,26 @@ extern unsigned int pcpu__nr_units;
  * use).  Internal: read by the inline this_cpu operations only. */
 extern long pcpu__rseq_offset;
 
+/* This thread's copy of pcpu__rseq_offset: what the this_cpu fast paths
+ * read.  0 sends them to the slow path: in a thread that has not run one
+ * yet (the slow path prepares the thread and sets it), and while the thread
+ * holds a CPU with pcpu_get_cpu(), where the held CPU's copy is the one to
+ * update, wherever the thread runs.  Internal. */
+extern __thread long pcpu__thread_rseq_offset __attribute__((tls_model("initial-exec")));
+
+/* Prepares the calling thread's fast paths (its rseq area, and
+ * pcpu__thread_rseq_offset).  RETURNS 1 when they were off and are usable
+ * now (worth retrying the fast path), else 0.  Internal: for inline code
+ * whose fallback is not pcpu__this_cpu_slow() (percpu_ref). */
+int pcpu__prepare_thread(void);
+#define PCPU__RETRY_FAST_PATH()                                                \
+    (__atomic_load_n(&pcpu__thread_rseq_offset, __ATOMIC_RELAXED) == 0 &&      \
+     pcpu__prepare_thread())
+
+/* The CPU this thread holds with pcpu_get_cpu(), plus one; 0 when it holds
+ * none.  Internal: read by the inline pcpu_this_ptr() and local_unlock(). */
+extern __thread int pcpu__thread_held_cpu __attribute__((tls_model("initial-exec")));
+
 /* The same offset when the area also carries rseq's mm_cid (a concurrency
  * id: Linux >= 6.3), else 0.  Internal: read by the pool fast paths. */
 extern long pcpu__cid_rseq_offset;
@@ -201,7 +221,7 @@ int pcpu_current_cpu(void);
 
 /* The calling thread's current CPU's copy (may be stale on return, unless
  * the thread holds the CPU with pcpu_get_cpu()). */
-#define pcpu_this_ptr(ptr) pcpu_ptr((ptr), pcpu_current_cpu())
+#define pcpu_this_ptr(ptr) pcpu_ptr((ptr), pcpu__this_cpu())
 
 /* ---- Dynamic per-CPU memory ---------------------------------------------- */
 
@@ -285,13 +305,16 @@ int pcpu_for_each_block(int (*fn)(const struct pcpu_block_info *info, void *arg)
  * preempt_disable()/preempt_enable() around get_cpu_var().
  *
  * User space cannot disable preemption.  pcpu_get_cpu() takes the current
- * CPU's lock and then pins the calling thread to that CPU (its affinity mask
- * becomes that one CPU until the matching pcpu_put_cpu(), which restores the
- * mask the thread had).  Until then:
+ * CPU's lock and holds that CPU for the calling thread until the matching
+ * pcpu_put_cpu().  Until then:
  *  - pcpu_current_cpu() (smp_processor_id()), pcpu_this_ptr() (this_cpu_ptr())
- *    and the this_cpu operations of this thread all name the CPU returned:
- *    the thread runs there, so its this_cpu operations stay exact against
- *    the other threads that the kernel runs on that CPU meanwhile;
+ *    and the this_cpu operations of this thread all name the CPU returned,
+ *    wherever the scheduler moves the thread.  Its this_cpu operations take
+ *    the slow path, which updates the held CPU's copy in an rseq section
+ *    that commits only while the thread runs on that CPU, so they stay exact
+ *    against the other threads that the kernel runs there meanwhile.  When
+ *    the thread has been moved away, such an operation moves it back (its
+ *    affinity mask becomes that one CPU until pcpu_put_cpu() restores it);
  *  - no other thread holding the same CPU through pcpu_get_cpu() (get_cpu(),
  *    get_cpu_var(), get_cpu_ptr(), preempt_disable(), local_lock()) runs the
  *    section at the same time: plain read-modify-writes of that CPU's copies
@@ -300,8 +323,11 @@ int pcpu_for_each_block(int (*fn)(const struct pcpu_block_info *info, void *arg)
  * (the kernel's preempt_disable would: plain `x++` on a copy that other
  * threads update with this_cpu_inc() can lose updates).  Nests in one thread
  * (the first CPU is kept).  The thread must not change its own affinity in
- * between.  Costs two sched_setaffinity() calls; when the kernel refuses the
- * pinning (a seccomp filter, say), only the lock and the CPU number hold.
+ * between.  An uncontended hold makes no system call unless the thread was
+ * moved and then used a this_cpu operation; when the kernel refuses that
+ * move back (a seccomp filter, say), the operation is an atomic one on the
+ * held CPU's copy: exact against other holders and atomics, not against
+ * rseq operations of threads running there.
  * RETURNS: the CPU number.  MT-safe.
  */
 int pcpu_get_cpu(void);
@@ -495,6 +521,17 @@ static inline T *pcpu__shift(T *p, uintptr_t off)
 #endif
 
 #include <percpu/arch.h>
+
+/* pcpu_current_cpu(), inline: the held CPU (pcpu_get_cpu()), else the one in
+ * the thread's rseq area, else the function's answer. */
+static inline int pcpu__this_cpu(void)
+{
+    int held = __atomic_load_n(&pcpu__thread_held_cpu, __ATOMIC_RELAXED);
+    if (PCPU_UNLIKELY(held != 0))
+        return held - 1;
+    int cpu = pcpu_arch_current_cpu();
+    return PCPU_LIKELY(cpu >= 0) ? cpu : pcpu_current_cpu();
+}
 
 /* Internal: dispatch on operand size, as the kernel's __pcpu_size_call. */
 #if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 4)

@@ -38,7 +38,7 @@ static inline intptr_t pcpu_arch_thread_pointer(void)
 
 static inline int pcpu_arch_current_cpu(void)
 {
-    long off = __atomic_load_n(&pcpu__rseq_offset, __ATOMIC_RELAXED);
+    long off = __atomic_load_n(&pcpu__thread_rseq_offset, __ATOMIC_RELAXED);
     if (PCPU_UNLIKELY(off == 0))
         return -1;
     return (int)__atomic_load_n((const volatile uint32_t *)(pcpu_arch_thread_pointer() + off +
@@ -100,8 +100,9 @@ static inline int pcpu_arch_current_cpu(void)
     "b 2b\n\t"                                                                 \
     ".popsection\n\t"
 
-#define PCPU__A64_PROLOGUE                                                     \
-    long pcpu__off = __atomic_load_n(&pcpu__rseq_offset, __ATOMIC_RELAXED);    \
+#define PCPU__A64_PROLOGUE PCPU__A64_PROLOGUE_AT(pcpu__thread_rseq_offset)
+#define PCPU__A64_PROLOGUE_AT(offset_var)                                      \
+    long pcpu__off = __atomic_load_n(&offset_var, __ATOMIC_RELAXED);           \
     int ret;                                                                   \
     uintptr_t t;                                                               \
     if (PCPU_UNLIKELY(pcpu__off == 0))                                         \
@@ -211,6 +212,37 @@ PCPU__A64_DEFINE_OPS(8, "ldrb", "strb", "w")
 PCPU__A64_DEFINE_OPS(16, "ldrh", "strh", "w")
 PCPU__A64_DEFINE_OPS(32, "ldr", "str", "w")
 PCPU__A64_DEFINE_OPS(64, "ldr", "str", "x")
+
+/* pcpu_arch_cmpxchg_on_N: see <percpu/arch/x86_64.h>.  The section compares
+ * the running CPU's copy address with canon + unit. */
+#define PCPU__A64_DEFINE_CMPXCHG_ON(bits, ld, st, reg)                         \
+    static inline int pcpu_arch_cmpxchg_on_##bits(void *canon, uintptr_t unit, \
+                                                  uint##bits##_t expected,     \
+                                                  uint##bits##_t desired,      \
+                                                  uint##bits##_t *old)         \
+    {                                                                          \
+        uint64_t r;                                                            \
+        PCPU__A64_PROLOGUE_AT(pcpu__rseq_offset)                               \
+        __asm__ __volatile__(                                                  \
+            PCPU__A64_RSEQ("cmp %[t], %[want]\n\t"                             \
+                           "b.eq 8f\n\t"                                       \
+                           "b 5f\n\t"                                          \
+                           "8:\n\t"                                            \
+                           ld " %" reg "[r], [%[t]]\n\t"                       \
+                           "cmp %" reg "[r], %" reg "[e]\n\t"                  \
+                           "b.ne 2f\n\t"                                       \
+                           st " %" reg "[d], [%[t]]\n\t")                      \
+            : [ret] "=&r"(ret), [t] "=&r"(t), [r] "=&r"(r)                     \
+            : PCPU__A64_INPUTS, [want] "r"((uintptr_t)canon + unit),           \
+              [e] "r"((uint64_t)expected), [d] "r"((uint64_t)desired)          \
+            : "memory", "cc");                                                 \
+        *old = (uint##bits##_t)r;                                              \
+        return ret;                                                            \
+    }
+PCPU__A64_DEFINE_CMPXCHG_ON(8, "ldrb", "strb", "w")
+PCPU__A64_DEFINE_CMPXCHG_ON(16, "ldrh", "strh", "w")
+PCPU__A64_DEFINE_CMPXCHG_ON(32, "ldr", "str", "w")
+PCPU__A64_DEFINE_CMPXCHG_ON(64, "ldr", "str", "x")
 
 /*
  * 16 bytes: ldp, compare both halves, and stp as the commit.  stp is one

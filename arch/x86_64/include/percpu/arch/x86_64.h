@@ -50,7 +50,7 @@ static inline intptr_t pcpu_arch_thread_pointer(void)
 
 static inline int pcpu_arch_current_cpu(void)
 {
-    long off = __atomic_load_n(&pcpu__rseq_offset, __ATOMIC_RELAXED);
+    long off = __atomic_load_n(&pcpu__thread_rseq_offset, __ATOMIC_RELAXED);
     int cpu;
     if (PCPU_UNLIKELY(off == 0))
         return -1;
@@ -176,8 +176,8 @@ static inline int pcpu_arch_current_cpu(void)
     (void)pcpu__unit_shift_;                                                   \
     (void)pcpu__base_;
 #define PCPU__X86_PROLOGUE_cpu                                                 \
-    PCPU__X86_PROLOGUE_AT(pcpu__rseq_offset, (uintptr_t)canon + pcpu__unit_base, \
-                          pcpu__unit_shift)
+    PCPU__X86_PROLOGUE_AT(pcpu__thread_rseq_offset,                            \
+                          (uintptr_t)canon + pcpu__unit_base, pcpu__unit_shift)
 #define PCPU__X86_PROLOGUE_pcpu                                                \
     PCPU__X86_PROLOGUE_AT(pcpu__rseq_offset, pcpu__pbase, pcpu__pshift)
 #define PCPU__X86_PROLOGUE_pcid                                                \
@@ -265,6 +265,45 @@ PCPU__X86_DEFINE_FAMILY(pcpu)
 PCPU__X86_DEFINE_FAMILY(pcid)
 
 /*
+ * pcpu_arch_cmpxchg_on_N: the cmpxchg above, on the copy at canon + unit
+ * (unit = pcpu_unit_offset[cpu] of one chosen CPU), committed only while the
+ * thread runs on that CPU: the section compares the running CPU's unit
+ * offset with `unit`.  This is how a thread holding a CPU (pcpu_get_cpu())
+ * updates the held CPU's copy exactly, with no affinity change, against the
+ * other threads that run there.  It reads the process's rseq offset, not
+ * the thread's (which is 0 while the thread holds a CPU).
+ * RETURNS 0 (compared, and stored if equal; *old is the value seen) or 1
+ * (the thread is not on that CPU, or rseq is not in use: nothing done).
+ */
+#define PCPU__X86_DEFINE_CMPXCHG_ON(bits, sfx, mod, vc)                         \
+    static inline int pcpu_arch_cmpxchg_on_##bits(void *canon, uintptr_t unit, \
+                                                  uint##bits##_t expected,     \
+                                                  uint##bits##_t desired,      \
+                                                  uint##bits##_t *old)         \
+    {                                                                          \
+        uint##bits##_t r;                                                      \
+        PCPU__X86_PROLOGUE_AT(pcpu__rseq_offset, 0, 0)                         \
+        __asm__ __volatile__(                                                  \
+            PCPU__X86_RSEQ_UNIT(PCPU__X86_UNIT_TABLE,                          \
+                                "cmpq %[unit], %%rax\n\t"                      \
+                                "jne 5f\n\t"                                   \
+                                "mov" sfx " (%[p],%%rax), %" mod "[r]\n\t"     \
+                                "cmp" sfx " %" mod "[e], %" mod "[r]\n\t"      \
+                                "jne 2f\n\t"                                   \
+                                "mov" sfx " %" mod "[d], (%[p],%%rax)\n\t")    \
+            : [ret] "=&r"(ret), [r] "=&r"(r)                                   \
+            : [roff] "r"(pcpu__rseq_offset_), [offs] "r"(pcpu_unit_offset),    \
+              [p] "r"(canon), [unit] "r"(unit), [e] vc(expected), [d] "r"(desired) \
+            : "rax", "memory", "cc");                                          \
+        *old = r;                                                              \
+        return ret;                                                            \
+    }
+PCPU__X86_DEFINE_CMPXCHG_ON(8, "b", "b", "ir")
+PCPU__X86_DEFINE_CMPXCHG_ON(16, "w", "w", "ir")
+PCPU__X86_DEFINE_CMPXCHG_ON(32, "l", "k", "ir")
+PCPU__X86_DEFINE_CMPXCHG_ON(64, "q", "q", "er")
+
+/*
  * 16 bytes: the commit is cmpxchg16b *without* the lock prefix.  It is one
  * instruction that compares and writes all 16 bytes, which is all rseq needs
  * (atomic against preemption and migration of this thread; other CPUs do not
@@ -341,7 +380,7 @@ static inline int pcpu_arch_counter_add(void *canon, int64_t v, int64_t lo, uint
  */
 static inline int pcpu_arch_ref_add(const unsigned long *word, unsigned long v)
 {
-    long pcpu__rseq_offset_ = __atomic_load_n(&pcpu__rseq_offset, __ATOMIC_RELAXED);
+    long pcpu__rseq_offset_ = __atomic_load_n(&pcpu__thread_rseq_offset, __ATOMIC_RELAXED);
     int ret;
     if (PCPU_UNLIKELY(pcpu__rseq_offset_ == 0))
         return 1;
