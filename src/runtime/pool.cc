@@ -8,15 +8,18 @@
 // stray dereference of a pool pointer faults instead of reading a unit.  The
 // units are mapped read-write without reservation: a page costs memory only
 // once some thread writes it, which is what makes an mm_cid pool cheap (only
-// the units of ids that ran are ever written).  Objects are handed out from
-// a free stack of indices (O(1)); a bitmap says which are live, so that a
-// bad pcpu_pool_free() is reported instead of corrupting the stack.  Freed
-// objects are cleared in every unit, writing only copies that are not
-// already zero (reading an untouched page maps the shared zero page; writing
-// it would commit a page in every unit).
+// the units of ids that ran are ever written).  A bitmap with a bit per
+// object is the whole allocator (1 bit of metadata per object), lock-free:
+// an allocation sets the lowest clear bit it finds from a hint (one
+// compare-and-exchange; objects stay dense, so only the pages of the lowest
+// objects are ever touched), a free clears its bit (one atomic AND, whose
+// old value tells a double free).  Freed objects are cleared in every unit
+// first, writing only copies that are not already zero (reading an untouched
+// page maps the shared zero page; writing it would commit a page in every
+// unit).
 #include "runtime.h"
-#include "lock.h"
 
+#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cstdio>
@@ -36,47 +39,108 @@ struct Pool {
     pcpu_pool pub;               // first: the public header
     unsigned nrUnits = 0;
     size_t itemSize = 0;         // rounded up to 8
+    uint64_t itemMagic = 0;      // 2^64 / itemSize rounded up: division without div
     size_t maxItems = 0;
     size_t stride = 0;
     void *map = nullptr;
     size_t mapBytes = 0;
-    FutexLock lock;
-    size_t bumped = 0;           // items ever handed out from the top
-    uint32_t *freeStack = nullptr;
-    size_t freeCount = 0;
-    uint64_t *live = nullptr;    // one bit per item
+    size_t words = 0;            // of the bitmap
+    std::atomic<size_t> hint{0}; // no clear bit below this word, mostly (a hint)
+    uint64_t *live = nullptr;    // one bit per item; bits past maxItems stay set
 };
 
-// Metadata: the free stack (4 bytes an item), then the live bitmap, 8-aligned.
-size_t stackBytes(size_t maxItems) { return (size_t{4} * maxItems + 7) & ~size_t{7}; }
-size_t metaBytesFor(size_t maxItems) { return stackBytes(maxItems) + (maxItems + 63) / 64 * 8; }
+// Metadata: the live bitmap.
+size_t metaBytesFor(size_t maxItems) { return (maxItems + 63) / 64 * 8; }
+
+// Offsets in the canonical range are below 2^30 (a unit's bound), so
+// quotient and remainder by the item size come from one multiplication each
+// (Lemire, Kaser and Kurz, "Faster remainder by direct computation", 2019:
+// exact for 32-bit numerators and divisors), where a 64-bit div costs tens
+// of cycles on every free.
+uint64_t divisionMagic(size_t d) { return UINT64_MAX / d + 1; }
+uint64_t quotient(uint64_t magic, uint32_t n)
+{
+    return static_cast<uint64_t>((static_cast<unsigned __int128>(magic) * n) >> 64);
+}
+uint64_t remainder(uint64_t magic, uint32_t n, size_t d)
+{
+    const uint64_t low = magic * n;
+    return static_cast<uint64_t>((static_cast<unsigned __int128>(low) * d) >> 64);
+}
 
 Pool *fromPublic(const pcpu_pool *p) { return const_cast<Pool *>(reinterpret_cast<const Pool *>(p)); }
 
-// Whether the n bytes at q are zero: words OR-ed 64 bytes at a time (no
-// branch per byte; the loads overlap), then the tail.
-bool zeroCopy(const unsigned char *q, size_t n)
+// Whether the n bytes at q (a multiple of 8: items are) are zero: W-byte
+// vectors OR-ed 4W bytes at a time, with one test per 256 bytes (a copy that
+// was written is usually nonzero early; one that was not is read whole),
+// then the 8-byte tail.  Every free reads each unit's copy this way: it is
+// most of the cost of pcpu_pool_free() for objects past 64 bytes.
+typedef uint64_t V16 __attribute__((vector_size(16)));
+typedef uint64_t V32 __attribute__((vector_size(32)));
+
+// The 8-byte words of n bytes at q, OR-ed.
+__attribute__((always_inline)) inline uint64_t orWords(const unsigned char *q, size_t n)
 {
-    size_t i = 0;
-    for (; i + 64 <= n; i += 64) {
-        uint64_t any = 0;
-        for (size_t k = 0; k < 64; k += 8) {
-            uint64_t w;
-            memcpy(&w, q + i + k, 8);
-            any |= w;
-        }
-        if (any)
-            return false;
-    }
     uint64_t any = 0;
-    for (; i + 8 <= n; i += 8) {
+    for (size_t i = 0; i < n; i += 8) {
         uint64_t w;
         memcpy(&w, q + i, 8);
         any |= w;
     }
-    for (; i < n; i++)
-        any |= q[i];
-    return any == 0;
+    return any;
+}
+
+template <typename V>
+__attribute__((always_inline)) inline bool zeroCopyWith(const unsigned char *q, size_t n)
+{
+    constexpr size_t W = sizeof(V);
+    size_t i = 0;
+    V any = {};
+    auto folded = [&any] {
+        uint64_t f = 0;
+        for (size_t k = 0; k < W / 8; k++)
+            f |= any[k];
+        return f;
+    };
+    while (i + 4 * W <= n) {
+        const size_t block = i + 256 <= n ? i + 256 : n - (n - i) % (4 * W);
+        for (; i < block; i += 4 * W) {
+            V a, b, c, d;
+            memcpy(&a, q + i, W);
+            memcpy(&b, q + i + W, W);
+            memcpy(&c, q + i + 2 * W, W);
+            memcpy(&d, q + i + 3 * W, W);
+            any |= (a | b) | (c | d);
+        }
+        if (folded())
+            return false;
+    }
+    for (; i + W <= n; i += W) {
+        V a;
+        memcpy(&a, q + i, W);
+        any |= a;
+    }
+    return (folded() | orWords(q + i, n - i)) == 0;
+}
+
+#if defined(__x86_64__)
+// 32-byte loads where the CPU has AVX2 (asked once), SSE2's 16 otherwise.
+__attribute__((target("avx2"), noinline)) bool zeroCopyAvx2(const unsigned char *q, size_t n)
+{
+    return zeroCopyWith<V32>(q, n);
+}
+const bool haveAvx2 = __builtin_cpu_supports("avx2");
+#endif
+
+bool zeroCopy(const unsigned char *q, size_t n)
+{
+    if (n < 64)
+        return orWords(q, n) == 0;
+#if defined(__x86_64__)
+    if (haveAvx2)
+        return zeroCopyAvx2(q, n);
+#endif
+    return zeroCopyWith<V16>(q, n);
 }
 
 } // namespace
@@ -143,12 +207,15 @@ struct pcpu_pool *pcpu_pool_create(int index, size_t item_size, size_t max_items
     pool->pub.pcpu__index = index;
     pool->nrUnits = units;
     pool->itemSize = isz;
+    pool->itemMagic = divisionMagic(isz);
     pool->maxItems = max_items;
     pool->stride = stride;
     pool->map = reinterpret_cast<void *>(base);
     pool->mapBytes = mapBytes;
-    pool->freeStack = static_cast<uint32_t *>(meta);
-    pool->live = reinterpret_cast<uint64_t *>(static_cast<char *>(meta) + stackBytes(max_items));
+    pool->live = static_cast<uint64_t *>(meta);
+    pool->words = (max_items + 63) / 64;
+    if (max_items % 64) // the last word's bits past the end: never free
+        pool->live[pool->words - 1] = ~uint64_t{0} << (max_items % 64);
     return &pool->pub;
 }
 
@@ -158,33 +225,41 @@ void pcpu_pool_destroy(struct pcpu_pool *p)
         return;
     Pool *pool = fromPublic(p);
     munmap(pool->map, pool->mapBytes);
-    munmap(pool->freeStack, metaBytesFor(pool->maxItems));
+    munmap(pool->live, metaBytesFor(pool->maxItems));
     pool->~Pool();
     munmap(pool, sizeof(Pool));
 }
 
-// CONTEXT: takes pool->lock.  RETURNS: see <percpu/pool.h>.
+// The lowest clear bit from the hint to the end, then from the start (the
+// hint is only a hint: two frees racing to lower it may leave it high).
+// RETURNS: see <percpu/pool.h>.
 void *pcpu_pool_alloc(struct pcpu_pool *p)
 {
     Pool *pool = fromPublic(p);
-    size_t item;
-    {
-        LockGuard g(pool->lock);
-        if (pool->freeCount)
-            item = pool->freeStack[--pool->freeCount];
-        else if (pool->bumped < pool->maxItems)
-            item = pool->bumped++;
-        else {
-            errno = ENOMEM;
-            return nullptr;
+    const size_t start = pool->hint.load(std::memory_order_relaxed);
+    for (size_t k = 0; k < pool->words; k++) {
+        const size_t w = start + k < pool->words ? start + k : start + k - pool->words;
+        uint64_t word = __atomic_load_n(&pool->live[w], __ATOMIC_RELAXED);
+        while (~word) {
+            const uint64_t bit = ~word & (word + 1); // the lowest clear bit
+            if (__atomic_compare_exchange_n(&pool->live[w], &word, word | bit, false,
+                                            __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+                if (w != start)
+                    pool->hint.store(w, std::memory_order_relaxed);
+                const size_t item = w * 64 + static_cast<size_t>(std::countr_zero(bit));
+                return reinterpret_cast<void *>(pool->pub.pcpu__canon + item * pool->itemSize);
+            }
         }
-        pool->live[item / 64] |= uint64_t{1} << (item % 64);
     }
-    return reinterpret_cast<void *>(pool->pub.pcpu__canon + item * pool->itemSize);
+    errno = ENOMEM;
+    return nullptr;
 }
 
-// CONTEXT: takes pool->lock twice: to check and unmark the object, then,
-// after clearing its copies unlocked, to push it on the free stack.
+// The copies are cleared first, then the bit: once it is clear, another
+// thread may have the object.  Clearing before the check harms nothing a
+// correct program does: an object that is not live was freed or never handed
+// out, and is zero (nothing is written), unless another thread has it again,
+// which no allocator can tell from a free of it.
 // RETURNS: see <percpu/pool.h>.
 int pcpu_pool_free(struct pcpu_pool *p, void *ptr)
 {
@@ -195,30 +270,26 @@ int pcpu_pool_free(struct pcpu_pool *p, void *ptr)
     size_t item = 0;
     if (a < canon || a >= canon + pool->itemSize * pool->maxItems)
         why = "not an object of this pool";
-    else if ((a - canon) % pool->itemSize)
+    else if (remainder(pool->itemMagic, static_cast<uint32_t>(a - canon), pool->itemSize))
         why = "points inside an object, not at its start";
     else {
-        item = (a - canon) / pool->itemSize;
-        LockGuard g(pool->lock);
-        if (!(pool->live[item / 64] & (uint64_t{1} << (item % 64))))
+        item = quotient(pool->itemMagic, static_cast<uint32_t>(a - canon));
+        for (unsigned u = 0; u < pool->nrUnits; u++) {
+            auto *q = reinterpret_cast<unsigned char *>(a + ((uintptr_t{u} + 1) << pool->pub.pcpu__shift));
+            if (!zeroCopy(q, pool->itemSize))
+                memset(q, 0, pool->itemSize);
+        }
+        const uint64_t bit = uint64_t{1} << (item % 64);
+        if (!(__atomic_fetch_and(&pool->live[item / 64], ~bit, __ATOMIC_RELEASE) & bit))
             why = "not allocated (double free?)";
-        else
-            pool->live[item / 64] &= ~(uint64_t{1} << (item % 64));
+        else if (item / 64 < pool->hint.load(std::memory_order_relaxed))
+            pool->hint.store(item / 64, std::memory_order_relaxed);
     }
     if (why) {
         fprintf(stderr, "percpu: pcpu_pool_free(%p): %s\n", ptr, why);
         errno = EINVAL;
         return -1;
     }
-    // The object is no longer live: no operation may touch it now, so its
-    // copies can be cleared before it goes back on the stack.
-    for (unsigned u = 0; u < pool->nrUnits; u++) {
-        auto *q = reinterpret_cast<unsigned char *>(a + ((uintptr_t{u} + 1) << pool->pub.pcpu__shift));
-        if (!zeroCopy(q, pool->itemSize))
-            memset(q, 0, pool->itemSize);
-    }
-    LockGuard g(pool->lock);
-    pool->freeStack[pool->freeCount++] = static_cast<uint32_t>(item);
     return 0;
 }
 
