@@ -12,10 +12,13 @@
  *   metadata_bytes, live_bytes the allocator's resident metadata then
  *   read_all_*                 RSS/PSS before and after reading every CPU's
  *                              copy of both ends of a 1 MiB static variable
+ *   counter_sum_ns_*           one percpu_counter_sum() of a counter this
+ *                              process updated on each CPU it may run on
  */
 #define _GNU_SOURCE
 #include <percpu/linux.h>
 
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +130,35 @@ int main(void)
            rss1 - rss0, pss1 - pss0);
     if (sum != 3L * (long)units)
         return 1;
+
+    /* percpu_counter_sum(): it reads the deltas of the CPUs that counted. */
+    {
+        struct percpu_counter c;
+        if (percpu_counter_init(&c, 0, GFP_KERNEL))
+            return 1;
+        cpu_set_t saved, one;
+        sched_getaffinity(0, sizeof saved, &saved);
+        for (int k = 0; k < CPU_SETSIZE; k++)
+            if (CPU_ISSET(k, &saved)) {
+                CPU_ZERO(&one);
+                CPU_SET(k, &one);
+                sched_setaffinity(0, sizeof one, &one);
+                percpu_counter_add(&c, 1);
+            }
+        sched_setaffinity(0, sizeof saved, &saved);
+        double v[kRounds];
+        long long total = 0;
+        for (int r = 0; r < kRounds; r++) {
+            double t = nowNs();
+            for (int i = 0; i < 100000; i++)
+                total += percpu_counter_sum(&c);
+            v[r] = (nowNs() - t) / 100000;
+        }
+        if (total != (long long)kRounds * 100000 * CPU_COUNT(&saved))
+            return 1;
+        spread("counter_sum_ns", v, kRounds);
+        percpu_counter_destroy(&c);
+    }
 
     /* One allocation, in batches of new objects (each batch reaches pages
      * no allocation used before); all are freed at the end, untimed. */

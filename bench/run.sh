@@ -158,6 +158,10 @@ print(f"  __alloc_percpu (64 B, new pages), 16 CPUs:    {spread(16, 'alloc_ns')}
 print(f"  __alloc_percpu (64 B, new pages), 4096 CPUs:  {spread(4096, 'alloc_ns')}")
 ratio = f(4096, "alloc_ns_median") / f(16, "alloc_ns_median")
 target(f"4096 / 16 CPUs: {ratio:.2f}x (target <= 2)", ratio <= 2)
+print(f"  percpu_counter_sum, 16 CPUs:    {spread(16, 'counter_sum_ns')}")
+print(f"  percpu_counter_sum, 4096 CPUs:  {spread(4096, 'counter_sum_ns')}")
+ratio = f(4096, "counter_sum_ns_median") / f(16, "counter_sum_ns_median")
+target(f"4096 / 16 CPUs: {ratio:.2f}x (target <= 2: it reads the CPUs that counted)", ratio <= 2)
 for size in (8, 64, 256):
     p, m = f(16, f"pair_ns_{size}_median"), f(16, f"malloc_pair_ns_{size}_median")
     print(f"  alloc+free {size:3d} B, 16 CPUs:  {spread(16, f'pair_ns_{size}')}   (malloc+free {m:6.2f}, {p/m:5.2f}x)")

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -135,6 +136,48 @@ TEST(Migration, PercpuCountersAreExact)
     EXPECT_GT(n, 0);
     percpu_counter_destroy(&c8);
     percpu_counter_destroy(&c1000);
+}
+
+// A counter remembers the CPUs that counted, and a sum reads their deltas
+// only: the CPUs this thread ran on, not every possible CPU
+// (PERCPU_NR_CPUS=4096 makes 4096 of them).
+TEST(Migration, PercpuCounterSumsVisitTheCpusThatCounted)
+{
+    const std::vector<int> cpus = percpu::test::allowedCpus();
+    cpu_set_t saved;
+    ASSERT_EQ(sched_getaffinity(0, sizeof(saved), &saved), 0);
+    struct percpu_counter c;
+    ASSERT_EQ(percpu_counter_init(&c, 0, GFP_KERNEL), 0);
+    auto counted = [&] {
+        std::vector<int> v;
+        for (unsigned cpu = 0; cpu < pcpu_nr_cpus(); ++cpu)
+            if (c.pcpu__counted[cpu / 64] >> (cpu % 64) & 1)
+                v.push_back(static_cast<int>(cpu));
+        return v;
+    };
+    EXPECT_TRUE(counted().empty());
+    EXPECT_EQ(percpu_counter_sum(&c), 0);
+    long total = 0;
+    std::vector<int> ran;
+    for (size_t k = 0; k < cpus.size(); ++k) {
+        percpu::test::migrate(static_cast<int>(k));
+        for (int i = 0; i < 5; ++i) {
+            percpu_counter_add(&c, 3);
+            total += 3;
+        }
+        ran.push_back(sched_getcpu());
+        std::vector<int> sorted = ran;
+        std::sort(sorted.begin(), sorted.end());
+        sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+        EXPECT_EQ(counted(), sorted) << "after counting on " << k + 1 << " CPUs";
+        EXPECT_EQ(percpu_counter_sum(&c), total);
+    }
+    sched_setaffinity(0, sizeof(saved), &saved);
+    // set() clears the deltas of those CPUs, and they stay known.
+    percpu_counter_set(&c, 7);
+    EXPECT_EQ(percpu_counter_sum(&c), 7);
+    EXPECT_EQ(counted().size(), cpus.size() < 2 ? 1u : cpus.size());
+    percpu_counter_destroy(&c);
 }
 
 TEST(Migration, CmpxchgLoopsAndAddReturnAreExact)

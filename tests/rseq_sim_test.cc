@@ -204,8 +204,9 @@ TEST_F(RseqSim, EveryOperationAtEveryWidthChangesOnlyTheNamedCpusCopy)
 
 TEST_F(RseqSim, TheCounterAddStaysInsideTheBatch)
 {
-    // percpu_counter's sequence: the delta takes v unless the sum leaves
-    // [lo, lo + span); then nothing is written and the answer is 1.
+    // percpu_counter's sequence on {delta, counted}: the delta takes v
+    // unless the CPU has not counted (answer 2) or the sum leaves
+    // [lo, lo + span) (answer 1); then nothing is written.
     for (unsigned cpu : {1u, 2u}) {
         area.cpu_id = cpu;
         fill(0x5a);
@@ -213,6 +214,10 @@ TEST_F(RseqSim, TheCounterAddStaysInsideTheBatch)
         const int64_t batch = 32, lo = 1 - batch;
         const uint64_t span = 2 * batch - 1;
         *mine = 30;
+        mine[1] = 0;
+        EXPECT_EQ(pcpu_arch_counter_add(canon, 1, lo, span), 2) << "not counted on this CPU yet";
+        EXPECT_EQ(*mine, 30);
+        mine[1] = 1;
         EXPECT_EQ(pcpu_arch_counter_add(canon, 1, lo, span), 0);
         EXPECT_EQ(*mine, 31);
         EXPECT_EQ(pcpu_arch_counter_add(canon, 1, lo, span), 1) << "32 reaches the batch";
@@ -228,7 +233,8 @@ TEST_F(RseqSim, TheCounterAddStaysInsideTheBatch)
         *mine = INT32_MAX;
         EXPECT_EQ(pcpu_arch_counter_add(canon, 1, lo, span), 1);
         EXPECT_EQ(*mine, INT32_MAX);
-        EXPECT_EQ(mine[1], 0x5a5a5a5a) << "the next element is not touched";
+        EXPECT_EQ(mine[1], 1) << "the counted word is only read";
+        EXPECT_EQ(mine[2], 0x5a5a5a5a) << "the next element is not touched";
         expectOthersUntouched(cpu, 0x5a);
         EXPECT_EQ(area.rseq_cs, 0u);
     }

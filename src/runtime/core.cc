@@ -513,6 +513,11 @@ void ensureInit()
 
 void initialize() { ensureInit(); }
 bool prepareRseqThread() { return prepareThreadRseq(); }
+int rseqCpu()
+{
+    const long off = __atomic_load_n(&pcpu__rseq_offset, __ATOMIC_RELAXED);
+    return off ? rseqCpuAt(off) : -1;
+}
 unsigned realCpuCount()
 {
     ensureInit();
@@ -651,18 +656,24 @@ extern "C++" {
 namespace {
 
 // Moves the thread back to the CPU it holds, for the rest of the hold: once
-// sched_setaffinity() to that one CPU has returned, the thread runs there.
+// sched_setaffinity() to that one CPU has returned, the thread runs there
+// (unless another thread changes its affinity again: callers check).  The
+// mask to restore is the one the thread had at the first move.
 void pinToHeldCpu(CpuLockState &s)
 {
-    if (s.pinned || s.pinRefused)
+    if (s.pinRefused)
         return;
     constexpr size_t maskBytes = sizeof(heldSavedMask);
-    if (sched_getaffinity(0, maskBytes, reinterpret_cast<cpu_set_t *>(heldSavedMask)) == 0) {
-        uint64_t one[PCPU_MAX_CPUS / 64] = {};
-        one[s.cpu / 64] = uint64_t{1} << (s.cpu % 64);
-        s.pinned = sched_setaffinity(0, maskBytes, reinterpret_cast<cpu_set_t *>(one)) == 0;
+    if (!s.pinned && sched_getaffinity(0, maskBytes, reinterpret_cast<cpu_set_t *>(heldSavedMask)) != 0) {
+        s.pinRefused = true;
+        return;
     }
-    s.pinRefused = !s.pinned;
+    uint64_t one[PCPU_MAX_CPUS / 64] = {};
+    one[s.cpu / 64] = uint64_t{1} << (s.cpu % 64);
+    if (sched_setaffinity(0, maskBytes, reinterpret_cast<cpu_set_t *>(one)) == 0)
+        s.pinned = true;
+    else if (!s.pinned)
+        s.pinRefused = true;
 }
 
 template <typename T>
@@ -682,10 +693,11 @@ int cmpxchgOn(void *ptr, uintptr_t unit, T expected, T desired, T &seen)
 // the held CPU's copy, wherever the thread runs now.  A compare-and-exchange
 // that commits only on that CPU (one rseq section) makes it exact against
 // the threads that run there.  Away from it (the thread migrated since
-// pcpu_get_cpu()), the thread is moved back for the rest of the hold: the
-// cost of a hold is paid only when the scheduler moved the thread.  Pinned
-// there, or where the kernel refuses the pinning, an atomic operation ends
-// the loop.
+// pcpu_get_cpu()), the thread is moved back for the rest of the hold, and
+// again if something else moved it meanwhile: the cost of a hold is paid
+// only when the thread was moved.  Where the kernel refuses the move, or the
+// thread's rseq area is gone (a thread past its rseq unregistration), an
+// atomic operation ends the loop: exact against other holders and atomics.
 template <typename T>
 uint64_t heldRseqOp(CpuLockState &s, int op, void *ptr, uint64_t v, uint64_t v2)
 {
@@ -714,7 +726,7 @@ uint64_t heldRseqOp(CpuLockState &s, int op, void *ptr, uint64_t v, uint64_t v2)
                 return op == PCPU__OP_ADD_RETURN ? desired : op == PCPU__OP_XCHG ? old : 0;
             }
         }
-        if (!s.pinned && !s.pinRefused) {
+        if (!s.pinRefused && rseqCpuAt(__atomic_load_n(&pcpu__rseq_offset, __ATOMIC_RELAXED)) >= 0) {
             pinToHeldCpu(s);
             continue;
         }
@@ -906,14 +918,6 @@ void pcpu_put_cpu(void)
     rt.cpuLocks[cpu].lock.unlock();
 }
 
-int pcpu__prepare_thread(void)
-{
-    ensureInit();
-    if (cpuLockState.depth > 0 || __atomic_load_n(&pcpu__thread_rseq_offset, __ATOMIC_RELAXED) != 0)
-        return 0;
-    return prepareThreadRseq() && __atomic_load_n(&pcpu__thread_rseq_offset, __ATOMIC_RELAXED) != 0;
-}
-
 int pcpu_held_cpu(void)
 {
     return cpuLockState.depth > 0 ? cpuLockState.cpu : -1;
@@ -1023,7 +1027,6 @@ PCPU_EXPORT_SYMBOL(pcpu_get_stats);
 PCPU_EXPORT_SYMBOL(pcpu_get_cpu);
 PCPU_EXPORT_SYMBOL(pcpu_put_cpu);
 PCPU_EXPORT_SYMBOL(pcpu_held_cpu);
-PCPU_EXPORT_SYMBOL(pcpu__prepare_thread);
 PCPU_EXPORT_SYMBOL(pcpu_cpu_present);
 PCPU_EXPORT_SYMBOL(pcpu__this_cpu_slow128);
 PCPU_EXPORT_SYMBOL(pcpu__possible_mask);

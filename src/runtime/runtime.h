@@ -147,6 +147,9 @@ const SpaceConfig &spaceConfig();
 // number of real possible CPUs; an operation done atomically at address p.
 void initialize();
 bool prepareRseqThread();
+// The CPU in this thread's rseq area at the process's offset (what the
+// counter and ref fast paths read); negative when there is none.
+int rseqCpu();
 unsigned realCpuCount();
 uint64_t atomicOpAt(int op, void *p, unsigned size, uint64_t v, uint64_t v2);
 

@@ -100,8 +100,7 @@ static inline bool percpu_ref_is_dying(struct percpu_ref *ref)
 
 static inline void percpu_ref_get_many(struct percpu_ref *ref, unsigned long nr)
 {
-    if (pcpu_arch_ref_add(&ref->percpu_count_ptr, nr) &&
-        (!PCPU__RETRY_FAST_PATH() || pcpu_arch_ref_add(&ref->percpu_count_ptr, nr)))
+    if (pcpu_arch_ref_add(&ref->percpu_count_ptr, nr))
         __atomic_fetch_add(&ref->data->count, (long)nr, __ATOMIC_RELAXED);
 }
 
@@ -124,8 +123,7 @@ static inline bool pcpu__ref_add_unless_zero(struct percpu_ref *ref, unsigned lo
 
 static inline bool percpu_ref_tryget_many(struct percpu_ref *ref, unsigned long nr)
 {
-    if (!pcpu_arch_ref_add(&ref->percpu_count_ptr, nr) ||
-        (PCPU__RETRY_FAST_PATH() && !pcpu_arch_ref_add(&ref->percpu_count_ptr, nr)))
+    if (!pcpu_arch_ref_add(&ref->percpu_count_ptr, nr))
         return true;
     return pcpu__ref_add_unless_zero(ref, nr);
 }
@@ -138,8 +136,7 @@ static inline bool percpu_ref_tryget(struct percpu_ref *ref)
 /* A reference unless the ref is dying (killed, possibly not confirmed). */
 static inline bool percpu_ref_tryget_live(struct percpu_ref *ref)
 {
-    if (!pcpu_arch_ref_add(&ref->percpu_count_ptr, 1) ||
-        (PCPU__RETRY_FAST_PATH() && !pcpu_arch_ref_add(&ref->percpu_count_ptr, 1)))
+    if (!pcpu_arch_ref_add(&ref->percpu_count_ptr, 1))
         return true;
     if (percpu_ref_is_dying(ref))
         return false;
@@ -153,8 +150,7 @@ static inline bool percpu_ref_tryget_live_rcu(struct percpu_ref *ref)
 
 static inline void percpu_ref_put_many(struct percpu_ref *ref, unsigned long nr)
 {
-    if (pcpu_arch_ref_add(&ref->percpu_count_ptr, -nr) &&
-        (!PCPU__RETRY_FAST_PATH() || pcpu_arch_ref_add(&ref->percpu_count_ptr, -nr)))
+    if (pcpu_arch_ref_add(&ref->percpu_count_ptr, -nr))
         pcpu__ref_put_slow(ref, nr);
 }
 

@@ -118,15 +118,6 @@ extern long pcpu__rseq_offset;
  * update, wherever the thread runs.  Internal. */
 extern __thread long pcpu__thread_rseq_offset __attribute__((tls_model("initial-exec")));
 
-/* Prepares the calling thread's fast paths (its rseq area, and
- * pcpu__thread_rseq_offset).  RETURNS 1 when they were off and are usable
- * now (worth retrying the fast path), else 0.  Internal: for inline code
- * whose fallback is not pcpu__this_cpu_slow() (percpu_ref). */
-int pcpu__prepare_thread(void);
-#define PCPU__RETRY_FAST_PATH()                                                \
-    (__atomic_load_n(&pcpu__thread_rseq_offset, __ATOMIC_RELAXED) == 0 &&      \
-     pcpu__prepare_thread())
-
 /* The CPU this thread holds with pcpu_get_cpu(), plus one; 0 when it holds
  * none.  Internal: read by the inline pcpu_this_ptr() and local_unlock(). */
 extern __thread int pcpu__thread_held_cpu __attribute__((tls_model("initial-exec")));

@@ -19,9 +19,14 @@
  *  - add_batch is a this_cpu cmpxchg loop (fast path) and an xchg of the
  *    delta plus a locked fold (slow path), instead of a preempt-disabled
  *    read-modify-write: exact under migration without disabling preemption.
- *  - Deltas are summed over every possible CPU and the rough comparison of
- *    percpu_counter_compare() allows batch per *present* CPU: no CPU hotplug
- *    callback folds the delta of a CPU that went offline.
+ *  - Each counter remembers the CPUs that ever counted (a bit each, set by
+ *    the first update on a CPU; the fast path checks a word next to the
+ *    delta, in the same cache line).  percpu_counter_sum() reads the deltas
+ *    of those CPUs only, so its cost grows with the CPUs that counted, not
+ *    with the possible CPUs; the rough comparison of
+ *    percpu_counter_compare() allows batch per CPU that counted.  No CPU
+ *    hotplug callback folds the delta of a CPU that went offline: it is
+ *    summed like the others.
  *  - percpu_counter_batch is max(32, 2 * online CPUs) at start-up, as the
  *    kernel computes it.
  *
@@ -41,7 +46,9 @@ extern "C" {
 struct percpu_counter {
     uint32_t pcpu__lock; /* futex word: 0 free, 1 locked, 2 contended */
     int64_t count;       /* the shared count (folded deltas) */
-    int32_t *counters;   /* canonical pointer to the per-CPU deltas */
+    int32_t *counters;   /* canonical pointer to the per-CPU deltas: per CPU,
+                            {int32 delta, int32 counted}, 8-aligned */
+    uint64_t *pcpu__counted; /* a bit per possible CPU: CPUs that counted */
 };
 
 /* The default batch (kernel: percpu_counter_batch). */
@@ -72,6 +79,9 @@ int __percpu_counter_compare(struct percpu_counter *fbc, int64_t rhs, int32_t ba
 
 /* Internal: moves this CPU's delta plus `amount` into the shared count. */
 void pcpu__counter_fold(struct percpu_counter *fbc, int64_t amount);
+/* Internal: add_batch when the one-section fast path did not add: the first
+ * update on a CPU, a delta leaving the batch, or no rseq on this thread. */
+void pcpu__counter_add_slow(struct percpu_counter *fbc, int64_t amount, int32_t batch);
 
 #ifdef __cplusplus
 }
@@ -80,24 +90,12 @@ void pcpu__counter_fold(struct percpu_counter *fbc, int64_t amount);
 static inline void percpu_counter_add_batch(struct percpu_counter *fbc, int64_t amount,
                                             int32_t batch)
 {
-    int32_t *d = fbc->counters;
-    /* One rseq critical section: the delta takes the amount when the sum
-     * stays inside (-batch, batch), as the loop below decides. */
+    /* One rseq critical section: the delta takes the amount when the CPU
+     * has counted before and the sum stays inside (-batch, batch). */
     if (PCPU_LIKELY(batch > 0) &&
-        !pcpu_arch_counter_add(d, amount, 1 - (int64_t)batch, 2 * (uint64_t)batch - 1))
+        !pcpu_arch_counter_add(fbc->counters, amount, 1 - (int64_t)batch, 2 * (uint64_t)batch - 1))
         return;
-    for (;;) {
-        int32_t old = pcpu_this_read(d);
-        int64_t now = (int64_t)old + amount;
-        if (now >= batch || now <= -(int64_t)batch)
-            break;
-        /* The cmpxchg checks the copy it writes: a migration between the
-         * read and it fails the comparison (or finds the same value on the
-         * new CPU, where adding is just as right). */
-        if (pcpu_this_cmpxchg(d, old, (int32_t)now) == old)
-            return;
-    }
-    pcpu__counter_fold(fbc, amount);
+    pcpu__counter_add_slow(fbc, amount, batch);
 }
 
 static inline void percpu_counter_add(struct percpu_counter *fbc, int64_t amount)

@@ -300,8 +300,17 @@ static inline pcpu_u128 pcpu_arch_atomic_cmpxchg_128(void *p, pcpu_u128 expected
 static inline int pcpu_arch_counter_add(void *canon, int64_t v, int64_t lo, uint64_t span)
 {
     uint64_t r, u;
-    PCPU__A64_PROLOGUE
-    __asm__ __volatile__(PCPU__A64_RSEQ("ldrsw %[r], [%[t]]\n\t"
+    PCPU__A64_PROLOGUE_AT(pcpu__rseq_offset)
+    __asm__ __volatile__(PCPU__A64_RSEQ("ldr %w[u], [%[t], #4]\n\t"
+                                        "cbnz %w[u], 10f\n\t"
+                                        "b 9f\n\t"
+                                        ".pushsection __rseq_failure, \"ax\"\n\t"
+                                        "9:\n\t"
+                                        "mov %w[ret], #2\n\t"
+                                        "b 2f\n\t"
+                                        ".popsection\n\t"
+                                        "10:\n\t"
+                                        "ldrsw %[r], [%[t]]\n\t"
                                         "add %[r], %[r], %[v]\n\t"
                                         "sub %[u], %[r], %[lo]\n\t"
                                         "cmp %[u], %[span]\n\t"
@@ -321,7 +330,7 @@ static inline int pcpu_arch_ref_add(const unsigned long *word, unsigned long v)
 {
     uint64_t r, w;
     void *canon = 0;
-    PCPU__A64_PROLOGUE
+    PCPU__A64_PROLOGUE_AT(pcpu__rseq_offset)
     __asm__ __volatile__(PCPU__A64_RSEQ("ldr %[w], [%[word]]\n\t"
                                         "tst %[w], #3\n\t"
                                         "b.eq 8f\n\t"

@@ -344,18 +344,29 @@ static inline pcpu_u128 pcpu_arch_atomic_cmpxchg_128(void *p, pcpu_u128 expected
 }
 
 /*
- * pcpu_arch_counter_add: percpu_counter's fast path.  Adds v to this CPU's
- * copy of the 32-bit delta at canon, unless the sum s leaves [lo, lo + span)
- * (the batch, computed in 64 bits: no overflow): then nothing is stored and
- * the caller folds.  One critical section, where a this_cpu read and a
- * cmpxchg take two.  RETURNS 0 (added) or 1 (out of the batch, or no rseq:
- * the caller's general path).
+ * pcpu_arch_counter_add: percpu_counter's fast path.  canon points at a
+ * per-CPU {int32 delta, int32 counted}.  Adds v to this CPU's delta, unless
+ * the CPU has not counted yet (its counted word is 0: the caller marks it
+ * first) or the sum s leaves [lo, lo + span) (the batch, computed in 64 bits:
+ * no overflow): then nothing is stored.  One critical section, where a
+ * this_cpu read and a cmpxchg take two.  RETURNS 0 (added), 1 (out of the
+ * batch, or no rseq: the caller's general path) or 2 (this CPU has not
+ * counted yet).  Like pcpu_arch_ref_add, it reads the process's rseq offset,
+ * not the thread's: any CPU's delta may take an update, so a thread that
+ * holds a CPU needs no slow path here (and the loop keeps one load less).
  */
 static inline int pcpu_arch_counter_add(void *canon, int64_t v, int64_t lo, uint64_t span)
 {
     uint64_t r, u;
-    PCPU__X86_PROLOGUE_cpu
-    __asm__ __volatile__(PCPU__X86_RSEQ_cpu("movslq (%[p],%%rax), %[r]\n\t"
+    PCPU__X86_PROLOGUE_AT(pcpu__rseq_offset, (uintptr_t)canon + pcpu__unit_base, pcpu__unit_shift)
+    __asm__ __volatile__(PCPU__X86_RSEQ_cpu("cmpl $0, 4(%[p],%%rax)\n\t"
+                                            "je 9f\n\t"
+                                            ".pushsection __rseq_failure, \"ax\"\n\t"
+                                            "9:\n\t"
+                                            "movl $2, %k[ret]\n\t"
+                                            "jmp 2f\n\t"
+                                            ".popsection\n\t"
+                                            "movslq (%[p],%%rax), %[r]\n\t"
                                             "addq %[v], %[r]\n\t"
                                             "movq %[r], %[u]\n\t"
                                             "subq %[lo], %[u]\n\t"
@@ -380,7 +391,7 @@ static inline int pcpu_arch_counter_add(void *canon, int64_t v, int64_t lo, uint
  */
 static inline int pcpu_arch_ref_add(const unsigned long *word, unsigned long v)
 {
-    long pcpu__rseq_offset_ = __atomic_load_n(&pcpu__thread_rseq_offset, __ATOMIC_RELAXED);
+    long pcpu__rseq_offset_ = __atomic_load_n(&pcpu__rseq_offset, __ATOMIC_RELAXED);
     int ret;
     if (PCPU_UNLIKELY(pcpu__rseq_offset_ == 0))
         return 1;
