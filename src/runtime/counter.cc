@@ -151,7 +151,7 @@ void percpu_counter_set(struct percpu_counter *fbc, int64_t amount)
     counterUnlock(&fbc->pcpu__lock);
 }
 
-void pcpu__counter_add_slow(struct percpu_counter *fbc, int64_t amount, int32_t batch)
+void pcpu__counter_add_slow(struct percpu_counter *fbc, int64_t amount, int32_t batch, int why)
 {
     int32_t *d = fbc->counters;
     if (batch <= 0) {
@@ -162,8 +162,8 @@ void pcpu__counter_add_slow(struct percpu_counter *fbc, int64_t amount, int32_t 
     const uint64_t span = 2 * static_cast<uint64_t>(batch) - 1;
     // The fast path reads the process's rseq offset (any CPU's delta may
     // take an update, so a thread holding a CPU uses it too).
-    for (bool prepared = false;;) {
-        const int r = pcpu_arch_counter_add(d, amount, lo, span);
+    for (bool prepared = false, first = true;; first = false) {
+        const int r = first ? why : pcpu_arch_counter_add(d, amount, lo, span);
         if (r == 0)
             return;
         const int cpu = percpu::rt::rseqCpu(); // what the section read
