@@ -5,14 +5,12 @@
 #    conformance module, the kernel's lib/percpu_test.c, the fixtures'
 #    counters and array users): no diagnostic at all;
 #  - seeded bugs (testdata/check_corpus/bugs.c): each reported at its
-#    function.  Scalars, members and constant indices are required
-#    everywhere; a variable index (arr[i], a store through it) wherever the
-#    optimiser keeps the canonical base and the scaled index in one operand
-#    (every configuration but gcc -O0 -fPIE, which spills the address);
-#    m[i][j] where the row is not added first (gcc); memset and memcpy of
-#    the template, inlined (rep stos / rep movs) or called, everywhere but
-#    where gcc's AArch64 anchors hide the variable, and gcc -O0's memcpy
-#    there (the address goes through the stack).
+#    function.  On x86-64 every seeded bug is required everywhere: scalars,
+#    members, constant and variable indices (arr[i], a store through it),
+#    m[i][j] (the row offset added first, as clang and gcc -O0 do), memset
+#    and memcpy of the template, inlined (rep stos / rep movs) or called.
+#    On AArch64 the same, but where gcc's -fPIE section anchors hide the
+#    variable, and gcc -O0's memcpy (the address goes through the stack).
 #    Prints how many visible bugs were found.
 # Usage: check_corpus.sh ELFPATCH SRC GCC CLANG
 set -euo pipefail
@@ -63,9 +61,7 @@ for cc in gcc clang; do
   for opt in O0 O1 O2 O3 Os; do
     for pic in fPIC fPIE fno-pic; do
       cfg="$cc -$opt -$pic"
-      required=("${always[@]}" bug_memset bug_memcpy)
-      [ "$cfg" != "gcc -O0 -fPIE" ] && required+=(bug_index bug_store)
-      [ $cc = gcc ] && [ "$cfg" != "gcc -O0 -fPIE" ] && required+=(bug_matrix)
+      required=("${always[@]}" bug_memset bug_memcpy bug_index bug_store bug_matrix)
       run_config "$cfg" "$compiler" -std=gnu11 -"$opt" -"$pic" "${inc[@]}"
     done
   done
@@ -83,7 +79,7 @@ for cc in "${a64[@]}"; do
   for opt in O0 O1 O2 O3 Os; do
     for pic in fPIC fPIE; do
       required=("${always[@]}")
-      if [ $cc = clang ] || [ $pic = fPIC ] || [ $opt = O0 ]; then required+=(bug_index bug_store bug_memset); fi
+      if [ $cc = clang ] || [ $pic = fPIC ] || [ $opt = O0 ]; then required+=(bug_index bug_store bug_memset bug_matrix); fi
       if [ $cc = clang ] || { [ $pic = fPIC ] && [ $opt != O0 ]; }; then required+=(bug_memcpy); fi
       run_config "aarch64 $cc -$opt -$pic" "${compiler[@]}" -std=gnu11 -"$opt" -"$pic" "${inc64[@]}"
     done

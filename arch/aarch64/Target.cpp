@@ -14,6 +14,7 @@
 //    LDST64_ABS_LO12_NC relocation fills.  Slots share one 4 KiB page so an
 //    ADRP shared by several accesses still points at the right page.
 //===----------------------------------------------------------------------===//
+#include "percpu/elfpatch/Compat.h"
 #include "percpu/elfpatch/Diagnostic.h"
 #include "percpu/elfpatch/Disassembler.h"
 #include "percpu/elfpatch/Target.h"
@@ -265,6 +266,25 @@ bool AArch64::loadsOrStoresThrough(const Section &sec, uint64_t at, const MCInst
                 return true;
             }
             break;
+        }
+        // The address plus an element offset is still the canonical
+        // address: `add x8, x8, x10, lsl #4` (a scaled register) or `add x8,
+        // x8, w0, sxtw #4` (an extended 32-bit one), clang's `m[i][j]`.  A
+        // unit offset is a 64-bit byte offset, added as it is.
+        const std::string name = dis()->opcodeName(d->inst);
+        if ((startsWith(name, "ADDXrs") || startsWith(name, "ADDXrx")) && d->inst.getNumOperands() >= 3 &&
+            d->inst.getOperand(1).isReg() && d->inst.getOperand(1).getReg() == reg &&
+            d->inst.getOperand(0).isReg()) {
+            const size_t comma = printed.rfind(", ");
+            const std::string ext = comma == std::string::npos ? "" : printed.substr(comma + 2);
+            const bool scaled = startsWith(ext, "lsl #") && ext.size() > 5 && ext[5] != '0';
+            const bool extended = startsWith(ext, "sxtw") || startsWith(ext, "uxtw") || startsWith(ext, "sxth") ||
+                                  startsWith(ext, "uxth") || startsWith(ext, "sxtb") || startsWith(ext, "uxtb");
+            if (scaled || extended) {
+                reg = d->inst.getOperand(0).getReg();
+                regName = StringRef(mri.getName(reg)).lower();
+                continue;
+            }
         }
         if (dis()->writesRegister(d->inst, reg))
             break;

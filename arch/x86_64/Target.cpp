@@ -199,6 +199,9 @@ private:
     AccessKind gotLoadUse(const Section &sec, Sweep::const_iterator at, const Sweep &insts,
                           const MCInst &load, Access &a, const std::vector<Reloc> &relocs = {},
                           SymbolNames names = nullptr) const;
+    // Whether `reg` holds an element index or a byte offset into an object
+    // (never a unit offset) just before the instruction at `at`.
+    bool holdsIndex(const Section &sec, const Sweep &insts, Sweep::const_iterator at, unsigned reg) const;
 
     const Disassembler *dis() const { return dis_.get(); }
     LazyDisassembler dis_{"x86_64-unknown-linux-gnu", [] {
@@ -262,6 +265,36 @@ X86_64::MemOperand X86_64::memoryOperand(const MCInst &inst) const
     return m;
 }
 
+// By the register's last definition in the same straight-line code: a shift
+// or multiplication by a constant, a sign or zero extension, a 32-bit move
+// or load, a scaled index with no base (`lea 0(,%rax,4), %rdx`).  A unit offset is a 64-bit value loaded from pcpu_unit_offset[]
+// (or a value derived from one by adding), never any of these, so adding
+// such a register to a canonical address leaves it canonical: `m[i][j]`
+// computes the row offset so (`shl $4, %rax; add m@GOTPCREL(%rip), %rax`).
+// Anything else, or no definition in sight, may be a unit offset.
+bool X86_64::holdsIndex(const Section &sec, const Sweep &insts, Sweep::const_iterator at, unsigned reg) const
+{
+    if (!reg)
+        return false;
+    for (int steps = 0; at != insts.begin() && steps < 12; ++steps) {
+        --at;
+        auto d = dis()->decode(ArrayRef<uint8_t>(sec.data).drop_front(at->first), at->first);
+        if (!d || dis()->endsStraightLine(d->inst))
+            return false;
+        if (!dis()->writesRegister(d->inst, reg))
+            continue;
+        const std::string name = dis()->opcodeName(d->inst);
+        // lea 0(,%rax,4), %rdx: a scaled index with no base (gcc -O0).
+        const MCInst &i = d->inst;
+        const bool scaledLea = name == "LEA64r" && i.getNumOperands() >= 4 && i.getOperand(1).isReg() &&
+                               !i.getOperand(1).getReg() && i.getOperand(2).isImm() && i.getOperand(2).getImm() > 1;
+        return startsWith(name, "SHL64r") || startsWith(name, "SAL64r") || startsWith(name, "IMUL64rri") ||
+               startsWith(name, "IMUL64rmi") || startsWith(name, "MOVSX64") || startsWith(name, "MOVZX") ||
+               name == "MOV32rr" || name == "MOV32rm" || name == "CDQE" || scaledLea;
+    }
+    return false;
+}
+
 AccessKind X86_64::gotLoadUse(const Section &sec, Sweep::const_iterator at, const Sweep &insts,
                               const MCInst &load, Access &a, const std::vector<Reloc> &relocs,
                               SymbolNames names) const
@@ -297,7 +330,11 @@ AccessKind X86_64::gotLoadUse(const Section &sec, Sweep::const_iterator at, cons
         // scale 1, so a scaled index is an element index (`arr[i]`) and
         // the access is still canonical.  At scale 1 the index may be the
         // offset.  A segment override (%fs:/%gs:) is another address space.
-        bool usesAsBase = m.present && holds(m.base) && (!m.index || m.scale != 1) && !m.segment;
+        // An index at scale 1, or a base, that holds an element offset
+        // (holdsIndex) keeps it canonical too.
+        bool usesAsBase = m.present && !m.segment &&
+                          ((holds(m.base) && (!m.index || m.scale != 1 || holdsIndex(sec, insts, it, m.index))) ||
+                           (holds(m.index) && m.scale == 1 && !holds(m.base) && holdsIndex(sec, insts, it, m.base)));
         bool isLea = startsWith(name, "LEA");
         if (usesAsBase && !isLea && (desc.mayLoad() || desc.mayStore()))
             return found(d->inst, it->first);
@@ -324,6 +361,29 @@ AccessKind X86_64::gotLoadUse(const Section &sec, Sweep::const_iterator at, cons
             holds(d->inst.getOperand(1).getReg())) {
             regs.push_back(d->inst.getOperand(0).getReg());
             continue;
+        }
+        // The canonical address plus an element offset is still canonical:
+        // `add %rcx, %rax` (either one held, the other an index) and
+        // `lea (%rax,%rcx,4), %rdx` (a held base, a scaled or index-holding
+        // index).
+        if (name == "ADD64rr" && d->inst.getNumOperands() >= 3 && d->inst.getOperand(0).isReg() &&
+            d->inst.getOperand(2).isReg()) {
+            const unsigned dst = d->inst.getOperand(0).getReg(), src = d->inst.getOperand(2).getReg();
+            if (holds(dst) != holds(src) && holdsIndex(sec, insts, it, holds(dst) ? src : dst)) {
+                if (!holds(dst))
+                    regs.push_back(dst);
+                continue;
+            }
+        }
+        if (name == "LEA64r" && d->inst.getNumOperands() >= 6 && d->inst.getOperand(0).isReg()) {
+            MemOperand l;
+            l.base = d->inst.getOperand(1).isReg() ? d->inst.getOperand(1).getReg() : 0;
+            l.scale = d->inst.getOperand(2).isImm() ? d->inst.getOperand(2).getImm() : 1;
+            l.index = d->inst.getOperand(3).isReg() ? d->inst.getOperand(3).getReg() : 0;
+            if (holds(l.base) && (!l.index || l.scale != 1 || holdsIndex(sec, insts, it, l.index))) {
+                regs.push_back(d->inst.getOperand(0).getReg());
+                continue;
+            }
         }
         regs.erase(std::remove_if(regs.begin(), regs.end(),
                                   [&](unsigned r) { return dis()->writesRegister(d->inst, r); }),
@@ -365,7 +425,12 @@ Access X86_64::classifyAccess(const Section &sec, const Reloc &rel, const std::v
         // above emit once it holds the unit offset: `add arr@GOTPCREL(%rip),
         // %rcx`) yields a CPU's copy; cmp, test, push and call through the
         // slot yield no register at all.
-        a.kind = name == "MOV64rm" ? gotLoadUse(sec, it, insts, d->inst, a, relocs, names) : AccessKind::GotLoad;
+        // An add into a register that holds an element offset, not a unit
+        // offset (clang's `m[i][j]`), gives the canonical address again.
+        const bool load = name == "MOV64rm" ||
+                          (name == "ADD64rm" && d->inst.getOperand(0).isReg() &&
+                           holdsIndex(sec, insts, it, d->inst.getOperand(0).getReg()));
+        a.kind = load ? gotLoadUse(sec, it, insts, d->inst, a, relocs, names) : AccessKind::GotLoad;
         return a;
     }
     if (startsWith(name, "LEA")) {
@@ -406,9 +471,11 @@ Access X86_64::classifyAccess(const Section &sec, const Reloc &rel, const std::v
                              : AccessKind::Memory;
         return a;
     }
-    if (m.base || (m.index && m.scale == 1)) {
-        // disp(%reg): the canonical address plus a register, the per-CPU
-        // offset arithmetic of -fno-pic code.
+    // disp(%reg): the canonical address plus a register, the per-CPU offset
+    // arithmetic of -fno-pic code, unless the registers hold element
+    // offsets (`m(%rax,%rcx,4)` after `shl $4, %rax`): then still canonical.
+    if ((m.base && !holdsIndex(sec, insts, it, m.base)) ||
+        (m.index && m.scale == 1 && !holdsIndex(sec, insts, it, m.index))) {
         a.kind = AccessKind::Address;
         return a;
     }
