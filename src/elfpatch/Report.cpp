@@ -53,7 +53,7 @@ void findUsers(const ObjectFile &obj, const BlockLayout &b, LayoutReport &r)
             else if (sym.type == STT_SECTION && sym.isDefinedInSection())
                 if (auto base = b.offsetOf(sym.shndx))
                     for (int64_t slack = 0; slack <= 8 && !row; slack += 4)
-                        if (rel.addend + slack >= 0)
+                        if (rel.addend >= -slack && rel.addend <= INT64_MAX - slack) // no overflow
                             row = rowAt(*base + static_cast<uint64_t>(rel.addend + slack));
             if (!row)
                 continue;
