@@ -272,6 +272,14 @@ bool AArch64::loadsOrStoresThrough(const Section &sec, uint64_t at, const MCInst
         // x8, w0, sxtw #4` (an extended 32-bit one), clang's `m[i][j]`.  A
         // unit offset is a 64-bit byte offset, added as it is.
         const std::string name = dis()->opcodeName(d->inst);
+        // So is the address plus a constant (`add x1, x1, #0x18`: gcc's
+        // section anchors reach a variable at its offset from the anchor).
+        if ((name == "ADDXri" || name == "SUBXri") && d->inst.getNumOperands() >= 3 &&
+            d->inst.getOperand(1).isReg() && d->inst.getOperand(1).getReg() == reg && d->inst.getOperand(0).isReg()) {
+            reg = d->inst.getOperand(0).getReg();
+            regName = StringRef(mri.getName(reg)).lower();
+            continue;
+        }
         if ((startsWith(name, "ADDXrs") || startsWith(name, "ADDXrx")) && d->inst.getNumOperands() >= 3 &&
             d->inst.getOperand(1).isReg() && d->inst.getOperand(1).getReg() == reg &&
             d->inst.getOperand(0).isReg()) {
