@@ -26,9 +26,12 @@
 #include "llvm/MC/MCRegisterInfo.h"
 #include "llvm/Support/Endian.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <cctype>
+#include <optional>
+#include <vector>
 
 extern "C" {
 void LLVMInitializeAArch64TargetInfo();
@@ -168,11 +171,9 @@ private:
         const std::vector<Reloc> &relocs;
         SymbolNames names;
     };
-    AccessKind gotLoadUse(const Section &sec, uint64_t at, const MCInst &load, std::string &text,
-                          Calls calls) const;
-    AccessKind addressUse(const Section &sec, uint64_t at, const MCInst &add, std::string &text,
-                          Calls calls) const;
-    bool loadsOrStoresThrough(const Section &sec, uint64_t at, const MCInst &inst, std::string &text,
+    AccessKind gotLoadUse(const Section &sec, uint64_t at, const MCInst &load, Access &a, Calls calls) const;
+    AccessKind addressUse(const Section &sec, uint64_t at, const MCInst &add, Access &a, Calls calls) const;
+    bool loadsOrStoresThrough(const Section &sec, uint64_t at, const MCInst &inst, Access &a,
                               bool (*through)(const std::string &, const std::string &), Calls calls) const;
     static bool isLoadStoreLo12(uint32_t type)
     {
@@ -236,65 +237,93 @@ bool addressesThroughAlone(const std::string &text, const std::string &reg)
 
 // Follows the register that `inst` writes through the next few
 // instructions of straight-line code: whether one loads or stores with an
-// operand that `through(printed, reg)` accepts (the text gets it appended).
-bool AArch64::loadsOrStoresThrough(const Section &sec, uint64_t at, const MCInst &inst, std::string &text,
+// operand that `through(printed, reg)` accepts (a.text gets it appended;
+// a.addedOffset, the constants added to the address on the way).
+bool AArch64::loadsOrStoresThrough(const Section &sec, uint64_t at, const MCInst &inst, Access &a,
                                    bool (*through)(const std::string &, const std::string &),
                                    Calls calls) const
 {
     if (inst.getNumOperands() == 0 || !inst.getOperand(0).isReg() || !inst.getOperand(0).getReg())
         return false;
     const MCRegisterInfo &mri = dis()->registerInfo();
-    unsigned reg = inst.getOperand(0).getReg();
-    std::string regName = StringRef(mri.getName(reg)).lower(); // "x3"
+    // The registers holding the address, each with the constant added to
+    // it on the way (its name for the printed operands: "x3").
+    struct Held {
+        unsigned reg;
+        std::string name;
+        int64_t added;
+    };
+    std::vector<Held> held{{inst.getOperand(0).getReg(), StringRef(mri.getName(inst.getOperand(0).getReg())).lower(), 0}};
+    auto find = [&](unsigned r) -> Held * {
+        for (Held &h : held)
+            if (h.reg == r)
+                return &h;
+        return nullptr;
+    };
+    auto found = [&](const Held &h, const std::string &printed, uint64_t off) {
+        a.text += "; then " + printed + " at +0x" + utohexstr(off);
+        a.addedOffset = h.added;
+        return true;
+    };
     for (uint64_t off = at + 4, n = 0; n < 8 && off + 4 <= sec.data.size(); off += 4, ++n) {
         auto d = dis()->decode(ArrayRef<uint8_t>(sec.data).slice(off, 4), off);
         if (!d)
             break;
-        const MCInstrDesc &desc = dis()->instrInfo().get(d->inst.getOpcode());
-        std::string printed = dis()->print(d->inst);
-        if ((desc.mayLoad() || desc.mayStore()) && through(printed, regName)) {
-            text += "; then " + printed + " at +0x" + utohexstr(off);
-            return true;
-        }
-        if (dis()->endsStraightLine(d->inst)) {
+        const MCInst &i = d->inst;
+        const MCInstrDesc &desc = dis()->instrInfo().get(i.getOpcode());
+        std::string printed = dis()->print(i);
+        if (desc.mayLoad() || desc.mayStore())
+            for (const Held &h : held)
+                if (through(printed, h.name))
+                    return found(h, printed, off);
+        if (dis()->endsStraightLine(i)) {
             // bl/b to memset & co. with the address in x0 or x1 reads or
             // writes through it.
             const Reloc *call = calls.names ? relocationIn(calls.relocs, off, off + 4) : nullptr;
             const unsigned args = call ? dereferencedArguments(calls.names(call->symbol)) : 0;
-            if (((args & 1) && regName == "x0") || ((args & 2) && regName == "x1")) {
-                text += "; then " + printed + " at +0x" + utohexstr(off);
-                return true;
-            }
+            for (const Held &h : held)
+                if (((args & 1) && h.name == "x0") || ((args & 2) && h.name == "x1"))
+                    return found(h, printed, off);
             break;
         }
-        // The address plus an element offset is still the canonical
-        // address: `add x8, x8, x10, lsl #4` (a scaled register) or `add x8,
-        // x8, w0, sxtw #4` (an extended 32-bit one), clang's `m[i][j]`.  A
-        // unit offset is a 64-bit byte offset, added as it is.
-        const std::string name = dis()->opcodeName(d->inst);
-        // So is the address plus a constant (`add x1, x1, #0x18`: gcc's
-        // section anchors reach a variable at its offset from the anchor).
-        if ((name == "ADDXri" || name == "SUBXri") && d->inst.getNumOperands() >= 3 &&
-            d->inst.getOperand(1).isReg() && d->inst.getOperand(1).getReg() == reg && d->inst.getOperand(0).isReg()) {
-            reg = d->inst.getOperand(0).getReg();
-            regName = StringRef(mri.getName(reg)).lower();
-            continue;
-        }
-        if ((startsWith(name, "ADDXrs") || startsWith(name, "ADDXrx")) && d->inst.getNumOperands() >= 3 &&
-            d->inst.getOperand(1).isReg() && d->inst.getOperand(1).getReg() == reg &&
-            d->inst.getOperand(0).isReg()) {
+        const std::string name = dis()->opcodeName(i);
+        const unsigned dst = i.getNumOperands() >= 2 && i.getOperand(0).isReg() ? i.getOperand(0).getReg() : 0;
+        const Held *src = i.getNumOperands() >= 2 && i.getOperand(1).isReg() ? find(i.getOperand(1).getReg()) : nullptr;
+        // What the instruction makes of a held register, if it still holds
+        // the address: a copy (`mov x3, x1`, gcc -O0's argument shuffles),
+        // the address plus a constant (`add x1, x1, #0x18`: gcc's section
+        // anchors reach a variable at its offset from the anchor), or plus
+        // an element offset: `add x8, x8, x10, lsl #4` (a scaled register)
+        // or `add x8, x8, w0, sxtw #4` (an extended 32-bit one), clang's
+        // `m[i][j]`.  A unit offset is a 64-bit byte offset, added as it is.
+        std::optional<int64_t> keeps;
+        if (name == "ORRXrs") { // mov xD, xS is orr xD, xzr, xS
+            const Held *copied = i.getNumOperands() >= 4 && i.getOperand(1).isReg() && i.getOperand(2).isReg() &&
+                                         i.getOperand(3).isImm() && i.getOperand(3).getImm() == 0 &&
+                                         StringRef(mri.getName(i.getOperand(1).getReg())) == "XZR"
+                                     ? find(i.getOperand(2).getReg())
+                                     : nullptr;
+            if (copied)
+                keeps = copied->added;
+        } else if (src && (name == "ADDXri" || name == "SUBXri") && i.getNumOperands() >= 4 && i.getOperand(2).isImm() &&
+                   i.getOperand(3).isImm()) {
+            const int64_t k = i.getOperand(2).getImm() << i.getOperand(3).getImm(); // imm12, lsl #0/#12
+            keeps = src->added + (name == "ADDXri" ? k : -k);
+        } else if (src && (startsWith(name, "ADDXrs") || startsWith(name, "ADDXrx"))) {
             const size_t comma = printed.rfind(", ");
             const std::string ext = comma == std::string::npos ? "" : printed.substr(comma + 2);
             const bool scaled = startsWith(ext, "lsl #") && ext.size() > 5 && ext[5] != '0';
             const bool extended = startsWith(ext, "sxtw") || startsWith(ext, "uxtw") || startsWith(ext, "sxth") ||
                                   startsWith(ext, "uxth") || startsWith(ext, "sxtb") || startsWith(ext, "uxtb");
-            if (scaled || extended) {
-                reg = d->inst.getOperand(0).getReg();
-                regName = StringRef(mri.getName(reg)).lower();
-                continue;
-            }
+            if (scaled || extended)
+                keeps = src->added;
         }
-        if (dis()->writesRegister(d->inst, reg))
+        held.erase(std::remove_if(held.begin(), held.end(),
+                                  [&](const Held &h) { return dis()->writesRegister(i, h.reg); }),
+                   held.end());
+        if (keeps && dst)
+            held.push_back({dst, StringRef(mri.getName(dst)).lower(), *keeps});
+        if (held.empty())
             break;
     }
     return false;
@@ -304,20 +333,20 @@ bool AArch64::loadsOrStoresThrough(const Section &sec, uint64_t at, const MCInst
 // store through xN alone goes through the canonical address itself.  With
 // an index register ([xN, xOff]) the access adds an offset (a CPU's,
 // tpidr_el1 or __per_cpu_offset[cpu]) and is fine.
-AccessKind AArch64::addressUse(const Section &sec, uint64_t at, const MCInst &add, std::string &text,
+AccessKind AArch64::addressUse(const Section &sec, uint64_t at, const MCInst &add, Access &a,
                                Calls calls) const
 {
-    return loadsOrStoresThrough(sec, at, add, text, addressesThroughAlone, calls) ? AccessKind::Memory
+    return loadsOrStoresThrough(sec, at, add, a, addressesThroughAlone, calls) ? AccessKind::Memory
                                                                            : AccessKind::Address;
 }
 
 // After `ldr xN, [xM, :got_lo12:sym]` (-fPIC): a load or store through xN
 // alone or with an element index; an unscaled index register may be the
 // unit offset (gcc: `ldr x0, [x2, x1]`, x1 loaded from pcpu_unit_offset[]).
-AccessKind AArch64::gotLoadUse(const Section &sec, uint64_t at, const MCInst &load, std::string &text,
+AccessKind AArch64::gotLoadUse(const Section &sec, uint64_t at, const MCInst &load, Access &a,
                                Calls calls) const
 {
-    return loadsOrStoresThrough(sec, at, load, text, addressesThroughAlone, calls) ? AccessKind::Memory
+    return loadsOrStoresThrough(sec, at, load, a, addressesThroughAlone, calls) ? AccessKind::Memory
                                                                             : AccessKind::GotLoad;
 }
 
@@ -341,7 +370,7 @@ Access AArch64::classifyAccess(const Section &sec, const Reloc &rel, const std::
     a.text = dis()->print(d->inst);
     RelExpr e = relExpr(rel.type);
     if (needsGot(e)) {
-        a.kind = rel.type == R_AARCH64_LD64_GOT_LO12_NC ? gotLoadUse(sec, a.instOffset, d->inst, a.text, calls)
+        a.kind = rel.type == R_AARCH64_LD64_GOT_LO12_NC ? gotLoadUse(sec, a.instOffset, d->inst, a, calls)
                                                         : AccessKind::GotLoad;
         return a;
     }
@@ -349,7 +378,7 @@ Access AArch64::classifyAccess(const Section &sec, const Reloc &rel, const std::
     if (isLoadStoreLo12(rel.type) || rel.type == R_AARCH64_LD_PREL_LO19)
         a.kind = (desc.mayLoad() || desc.mayStore()) ? AccessKind::Memory : AccessKind::Address;
     else if (rel.type == R_AARCH64_ADD_ABS_LO12_NC)
-        a.kind = addressUse(sec, a.instOffset, d->inst, a.text, calls);
+        a.kind = addressUse(sec, a.instOffset, d->inst, a, calls);
     else
         a.kind = AccessKind::Address;
     return a;

@@ -230,8 +230,13 @@ void Checker::directAccess(const ObjectFile &f)
             // user space a segment does not make it one.
             if (a.kind != AccessKind::Memory && !(a.kind == AccessKind::SegmentMemory && !kernel))
                 continue;
-            std::string name = sym.type == STT_SECTION ? f.sectionLabel(sym.shndx) : sym.name;
-            a.text = target->symbolizedText(a, r, name);
+            // A section symbol (an anchor) names the variable at its offset
+            // where the addend is that offset (no PC bias, as x86's -4).
+            const bool unbiased = f.machine == EM_AARCH64 || target->relExpr(r.type) == RelExpr::Absolute;
+            std::string name = sym.type != STT_SECTION ? sym.name
+                               : unbiased ? f.referencedName(r.symbol, r.addend + a.addedOffset)
+                                          : f.sectionLabel(sym.shndx);
+            a.text = target->symbolizedText(a, r, sym.type == STT_SECTION ? f.sectionLabel(sym.shndx) : name);
             std::string what = vmlinuxPerCpu ? "vmlinux's per-CPU '" + name + "'" : "per-CPU '" + name + "'";
             Diagnostic d;
             if (kernel)

@@ -23,7 +23,7 @@ good_ptr:
     adrp x3, :got:per_cpu__hits
     ldr  x3, [x3, :got_lo12:per_cpu__hits]
     stp  x1, x3, [sp, #16]
-    add  x3, x3, #8
+    mov  x3, x9
     ldr  w6, [x3]
     ret
 good_branch:

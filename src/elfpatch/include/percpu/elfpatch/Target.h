@@ -157,6 +157,10 @@ struct Access {
     // developer looks for, in the same section.  nullopt: the instruction
     // at instOffset itself.
     std::optional<uint64_t> useOffset;
+    // Constants the followed code added to the address before that access
+    // (AArch64: gcc's section anchor plus the variable's offset), so that
+    // the variable is the one at the reference's target plus this.
+    int64_t addedOffset = 0;
 };
 
 // A slot for `patch --indirect`: an 8-byte literal holding symbol + addend.
