@@ -8,7 +8,8 @@
 #    function.  On x86-64 every seeded bug is required everywhere: scalars,
 #    members, constant and variable indices (arr[i], a store through it),
 #    m[i][j] (the row offset added first, as clang and gcc -O0 do), memset
-#    and memcpy of the template, inlined (rep stos / rep movs) or called.
+#    and memcpy of the template, inlined (rep stos / rep movs) or called,
+#    the address stored to a stack slot and reloaded (a volatile pointer).
 #    On AArch64 the same, gcc's -fPIE section anchors (the anchor plus the
 #    variable's offset) and gcc -O0's register shuffles before a call
 #    included.
@@ -23,7 +24,7 @@ correct=("$src/testdata/check_corpus/correct.c" "$src/testdata/modules/kapi_modu
          "$src/testdata/modules/percpu_test_mod.c" "$src/testdata/modules/counters.c"
          "$src/testdata/modules/array_user.c")
 always=(bug_scalar bug_member bug_constant_index)
-seeded_fns=(bug_scalar bug_member bug_constant_index bug_index bug_store bug_matrix bug_memset bug_memcpy)
+seeded_fns=(bug_scalar bug_member bug_constant_index bug_index bug_store bug_matrix bug_memset bug_memcpy bug_spill)
 fail=0 found=0 seeded=0 configs=0
 
 # One configuration, named $1, compiled by the command that follows: check
@@ -62,7 +63,7 @@ for cc in gcc clang; do
   for opt in O0 O1 O2 O3 Os; do
     for pic in fPIC fPIE fno-pic; do
       cfg="$cc -$opt -$pic"
-      required=("${always[@]}" bug_memset bug_memcpy bug_index bug_store bug_matrix)
+      required=("${always[@]}" bug_memset bug_memcpy bug_index bug_store bug_matrix bug_spill)
       run_config "$cfg" "$compiler" -std=gnu11 -"$opt" -"$pic" "${inc[@]}"
     done
   done
@@ -78,7 +79,7 @@ for cc in "${a64[@]}"; do
   [ $cc = gcc ] && compiler=(aarch64-linux-gnu-gcc)
   for opt in O0 O1 O2 O3 Os; do
     for pic in fPIC fPIE; do
-      required=("${always[@]}" bug_index bug_store bug_memset bug_matrix bug_memcpy)
+      required=("${always[@]}" bug_index bug_store bug_memset bug_matrix bug_memcpy bug_spill)
       run_config "aarch64 $cc -$opt -$pic" "${compiler[@]}" -std=gnu11 -"$opt" -"$pic" "${inc64[@]}"
     done
   done

@@ -265,7 +265,25 @@ bool AArch64::loadsOrStoresThrough(const Section &sec, uint64_t at, const MCInst
         a.addedOffset = h.added;
         return true;
     };
-    for (uint64_t off = at + 4, n = 0; n < 8 && off + 4 <= sec.data.size(); off += 4, ++n) {
+    // Stack slots holding the address (`str x0, [sp, #24]`, what -O0 does
+    // with every local, and any level with a volatile pointer): a load from
+    // one (`ldr x9, [sp, #24]`) holds it again.  Keyed by base and byte
+    // offset.
+    struct Slot {
+        unsigned base;
+        int64_t offset, added;
+    };
+    std::vector<Slot> slots;
+    auto slotOf = [&](const MCInst &i, const std::string &name) -> std::optional<std::pair<unsigned, int64_t>> {
+        const bool scaled = name == "STRXui" || name == "LDRXui", unscaled = name == "STURXi" || name == "LDURXi";
+        if ((!scaled && !unscaled) || i.getNumOperands() < 3 || !i.getOperand(1).isReg() || !i.getOperand(2).isImm())
+            return std::nullopt;
+        const StringRef base = mri.getName(i.getOperand(1).getReg());
+        if (base != "SP" && base != "FP" && base != "X29")
+            return std::nullopt;
+        return std::make_pair(i.getOperand(1).getReg(), i.getOperand(2).getImm() * (scaled ? 8 : 1));
+    };
+    for (uint64_t off = at + 4, n = 0; n < (slots.empty() ? 8u : 16u) && off + 4 <= sec.data.size(); off += 4, ++n) {
         auto d = dis()->decode(ArrayRef<uint8_t>(sec.data).slice(off, 4), off);
         if (!d)
             break;
@@ -287,6 +305,18 @@ bool AArch64::loadsOrStoresThrough(const Section &sec, uint64_t at, const MCInst
             break;
         }
         const std::string name = dis()->opcodeName(i);
+        std::optional<int64_t> reloaded;
+        if (auto s = slotOf(i, name)) {
+            auto same = [&](const Slot &k) { return k.base == s->first && k.offset == s->second; };
+            if (startsWith(name, "ST")) {
+                slots.erase(std::remove_if(slots.begin(), slots.end(), same), slots.end());
+                if (const Held *value = i.getOperand(0).isReg() ? find(i.getOperand(0).getReg()) : nullptr)
+                    slots.push_back({s->first, s->second, value->added});
+                continue;
+            }
+            if (auto k = std::find_if(slots.begin(), slots.end(), same); k != slots.end())
+                reloaded = k->added;
+        }
         const unsigned dst = i.getNumOperands() >= 2 && i.getOperand(0).isReg() ? i.getOperand(0).getReg() : 0;
         const Held *src = i.getNumOperands() >= 2 && i.getOperand(1).isReg() ? find(i.getOperand(1).getReg()) : nullptr;
         // What the instruction makes of a held register, if it still holds
@@ -296,7 +326,7 @@ bool AArch64::loadsOrStoresThrough(const Section &sec, uint64_t at, const MCInst
         // an element offset: `add x8, x8, x10, lsl #4` (a scaled register)
         // or `add x8, x8, w0, sxtw #4` (an extended 32-bit one), clang's
         // `m[i][j]`.  A unit offset is a 64-bit byte offset, added as it is.
-        std::optional<int64_t> keeps;
+        std::optional<int64_t> keeps = reloaded;
         if (name == "ORRXrs") { // mov xD, xS is orr xD, xzr, xS
             const Held *copied = i.getNumOperands() >= 4 && i.getOperand(1).isReg() && i.getOperand(2).isReg() &&
                                          i.getOperand(3).isImm() && i.getOperand(3).getImm() == 0 &&
@@ -323,7 +353,7 @@ bool AArch64::loadsOrStoresThrough(const Section &sec, uint64_t at, const MCInst
                    held.end());
         if (keeps && dst)
             held.push_back({dst, StringRef(mri.getName(dst)).lower(), *keeps});
-        if (held.empty())
+        if (held.empty() && slots.empty())
             break;
     }
     return false;

@@ -190,15 +190,18 @@ private:
     struct MemOperand {
         bool present = false;
         unsigned base = 0, index = 0, segment = 0;
-        int64_t scale = 1;
+        int64_t scale = 1, disp = 0;
     };
     MemOperand memoryOperand(const MCInst &inst) const;
     // After `mov sym@GOTPCREL(%rip), %reg`: whether the code then reads or
     // writes through %reg itself (no index register, %reg not yet changed).
     using Sweep = std::vector<std::pair<uint64_t, uint64_t>>;
+    // With `slot`, the instruction at `at` stored the address to that stack
+    // slot (base register, displacement) instead of a register.
     AccessKind gotLoadUse(const Section &sec, Sweep::const_iterator at, const Sweep &insts,
                           const MCInst &load, Access &a, const std::vector<Reloc> &relocs = {},
-                          SymbolNames names = nullptr) const;
+                          SymbolNames names = nullptr,
+                          std::optional<std::pair<unsigned, int64_t>> slot = std::nullopt) const;
     // Whether `reg` holds an element index or a byte offset into an object
     // (never a unit offset) just before the instruction at `at`.
     bool holdsIndex(const Section &sec, const Sweep &insts, Sweep::const_iterator at, unsigned reg) const;
@@ -259,6 +262,7 @@ X86_64::MemOperand X86_64::memoryOperand(const MCInst &inst) const
         m.base = inst.getOperand(i).isReg() ? inst.getOperand(i).getReg() : 0;
         m.index = inst.getOperand(i + 2).isReg() ? inst.getOperand(i + 2).getReg() : 0;
         m.scale = inst.getOperand(i + 1).isImm() ? inst.getOperand(i + 1).getImm() : 1;
+        m.disp = inst.getOperand(i + 3).isImm() ? inst.getOperand(i + 3).getImm() : 0;
         m.segment = inst.getOperand(i + 4).isReg() ? inst.getOperand(i + 4).getReg() : 0;
         break;
     }
@@ -297,17 +301,18 @@ bool X86_64::holdsIndex(const Section &sec, const Sweep &insts, Sweep::const_ite
 
 AccessKind X86_64::gotLoadUse(const Section &sec, Sweep::const_iterator at, const Sweep &insts,
                               const MCInst &load, Access &a, const std::vector<Reloc> &relocs,
-                              SymbolNames names) const
+                              SymbolNames names, std::optional<std::pair<unsigned, int64_t>> slot) const
 {
-    if (load.getNumOperands() == 0 || !load.getOperand(0).isReg())
-        return AccessKind::GotLoad;
     const MCRegisterInfo &mri = dis()->registerInfo();
-    const unsigned loaded = load.getOperand(0).getReg();
-    if (!loaded)
+    const unsigned loaded =
+        !slot && load.getNumOperands() && load.getOperand(0).isReg() ? load.getOperand(0).getReg() : 0;
+    if (!loaded && !slot)
         return AccessKind::GotLoad;
     // The registers holding the address: the loaded one and its copies
     // (`mov %rdx, %rdi` before a string instruction).
-    std::vector<unsigned> regs{loaded};
+    std::vector<unsigned> regs;
+    if (loaded)
+        regs.push_back(loaded);
     auto holds = [&](unsigned r) {
         return r && std::any_of(regs.begin(), regs.end(), [&](unsigned h) { return mri.isSuperOrSubRegisterEq(h, r); });
     };
@@ -316,9 +321,20 @@ AccessKind X86_64::gotLoadUse(const Section &sec, Sweep::const_iterator at, cons
         a.useOffset = off;
         return AccessKind::Memory;
     };
+    // Stack slots holding the address (a store of a held register to
+    // disp(%rbp) or disp(%rsp)): a load from one holds it again.  What -O0
+    // does with every local, and any level with a volatile pointer.
+    std::vector<std::pair<unsigned, int64_t>> slots;
+    if (slot)
+        slots.push_back(*slot);
+    const unsigned rbp = dis()->registerNamed("RBP"), rsp = dis()->registerNamed("RSP");
+    auto slotted = [&](const MemOperand &s) {
+        return s.present && !s.index && !s.segment && (s.base == rbp || s.base == rsp) &&
+               std::find(slots.begin(), slots.end(), std::make_pair(s.base, s.disp)) != slots.end();
+    };
     // Follow the registers through the next few instructions of the same
-    // straight-line code.
-    for (auto it = std::next(at); it != insts.end() && it - at <= 8; ++it) {
+    // straight-line code (more of them while a stack slot holds it).
+    for (auto it = std::next(at); it != insts.end() && it - at <= (slots.empty() ? 8 : 16); ++it) {
         auto d = dis()->decode(ArrayRef<uint8_t>(sec.data).drop_front(it->first), it->first);
         if (!d)
             break;
@@ -362,6 +378,23 @@ AccessKind X86_64::gotLoadUse(const Section &sec, Sweep::const_iterator at, cons
             regs.push_back(d->inst.getOperand(0).getReg());
             continue;
         }
+        // A store to a stack slot, and a load from one.
+        if (name == "MOV64mr" && m.present && !m.index && !m.segment && (m.base == rbp || m.base == rsp)) {
+            const MCOperand &src = d->inst.getOperand(d->inst.getNumOperands() - 1);
+            slots.erase(std::remove(slots.begin(), slots.end(), std::make_pair(m.base, m.disp)), slots.end());
+            if (src.isReg() && holds(src.getReg()))
+                slots.emplace_back(m.base, m.disp);
+            continue;
+        }
+        if (name == "MOV64rm" && d->inst.getOperand(0).isReg() && slotted(m)) {
+            regs.push_back(d->inst.getOperand(0).getReg());
+            continue;
+        }
+        // The address plus a constant is the canonical address of a member
+        // or an element: `add $4, %rax`.
+        if ((startsWith(name, "ADD64ri") || startsWith(name, "SUB64ri")) && d->inst.getOperand(0).isReg() &&
+            holds(d->inst.getOperand(0).getReg()))
+            continue;
         // The canonical address plus an element offset is still canonical:
         // `add %rcx, %rax` (either one held, the other an index) and
         // `lea (%rax,%rcx,4), %rdx` (a held base, a scaled or index-holding
@@ -388,7 +421,13 @@ AccessKind X86_64::gotLoadUse(const Section &sec, Sweep::const_iterator at, cons
         regs.erase(std::remove_if(regs.begin(), regs.end(),
                                   [&](unsigned r) { return dis()->writesRegister(d->inst, r); }),
                    regs.end());
-        if (regs.empty())
+        // %rsp-relative slots move with %rsp (push, pop, sub, and).
+        if (dis()->writesRegister(d->inst, rsp) || startsWith(name, "PUSH") || startsWith(name, "POP"))
+            slots.erase(std::remove_if(slots.begin(), slots.end(), [&](const auto &s) { return s.first == rsp; }),
+                        slots.end());
+        if (dis()->writesRegister(d->inst, rbp))
+            slots.clear();
+        if (regs.empty() && slots.empty())
             break;
     }
     return AccessKind::GotLoad;
@@ -464,6 +503,16 @@ Access X86_64::classifyAccess(const Section &sec, const Reloc &rel, const std::v
     // operand is the per-CPU access itself, whether or not a base is there.
     bool segmented = m.segment && (StringRef(mri.getName(m.segment)) == "GS" ||
                                    StringRef(mri.getName(m.segment)) == "FS");
+    // `movq $sym, -8(%rsp)` (-fno-pic): the address stored to a stack slot,
+    // followed through its reload.
+    if (e == RelExpr::Absolute && name == "MOV64mi32" && !m.index && !m.segment && rel.offset + 4 == end &&
+        (m.base == dis()->registerNamed("RBP") || m.base == dis()->registerNamed("RSP"))) {
+        a.kind = gotLoadUse(sec, it, insts, d->inst, a, relocs, names, std::make_pair(m.base, m.disp)) ==
+                         AccessKind::Memory
+                     ? AccessKind::Memory
+                     : AccessKind::Address;
+        return a;
+    }
     if (e == RelExpr::PCRelative || e == RelExpr::PLT) {
         // Immediates are never PC-relative: this is the displacement.
         a.kind = !ripBase ? AccessKind::Address

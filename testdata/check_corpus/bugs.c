@@ -24,3 +24,10 @@ int bug_matrix(int i, int j) { return mat[i][j]; }
 /* gcc inlines these as rep stos / rep movs through %rdi and %rsi. */
 void bug_memset(void) { memset(&big, 0, sizeof big); }
 void bug_memcpy(void) { memcpy(&big2, &big, sizeof big); }
+/* The address through a stack slot: a volatile pointer is stored and
+ * reloaded at every -O level (what -O0 does with any local). */
+void bug_spill(int v)
+{
+    int *volatile p = &arr[1];
+    *p = v;
+}
