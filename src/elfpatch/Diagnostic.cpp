@@ -20,6 +20,7 @@ constexpr RuleInfo kRules[] = {
     {Rule::Misaligned, "misaligned", "a variable in an aligned per-CPU section is not on a cache line (or page)"},
     {Rule::DirectAccess, "direct-access", "code reads or writes a per-CPU variable's canonical address directly"},
     {Rule::KindMismatch, "kind-mismatch", "a reference declared per-CPU bound to ordinary data, or the reverse", kBoth},
+    {Rule::TypeMismatch, "type-mismatch", "a DECLARE_PER_CPU whose type differs in size from the DEFINE_PER_CPU it binds to (DWARF, -g)"},
     {Rule::BlockBudget, "block-budget", "a per-CPU block (or the sum over modules) exceeds --max-block"},
     {Rule::HostLayout, "host-layout", "a linked host's per-CPU block is out of order, outside its bounds, or unbounded"},
     {Rule::LayoutDrift, "layout-drift", "a per-CPU variable moved or changed size against --baseline, or the block grew"},

@@ -1,14 +1,17 @@
 //===- Source.cpp - source places of object offsets (DWARF, symbols) ------===//
 #include "percpu/elfpatch/Source.h"
+#include "percpu/elfpatch/Layout.h"
 
 #include "llvm/BinaryFormat/ELF.h"
 #include "llvm/DebugInfo/DIContext.h"
 #include "llvm/DebugInfo/DWARF/DWARFContext.h"
 #include "llvm/DebugInfo/DWARF/DWARFDataExtractor.h"
 #include "llvm/DebugInfo/DWARF/DWARFDebugLine.h"
+#include "llvm/DebugInfo/DWARF/DWARFDie.h"
 #include "llvm/DebugInfo/DWARF/DWARFUnit.h"
 #include "llvm/Object/ObjectFile.h"
 
+#include <functional>
 #include <map>
 
 #include <cerrno>
@@ -138,38 +141,27 @@ struct Request {
     uint64_t offset;
 };
 
-// DWARF's file, line and column for each request, read in a child process.
-// An empty result: the child failed (a crash in LLVM's DWARF reader on a
-// damaged object, or no fork): the places keep what the parent knows.
-std::vector<SourceLocation> dwarfInChild(const std::vector<Request> &requests)
+// What `work` returns, computed in a forked child and read back through a
+// pipe; nullopt when the child failed (a crash in LLVM's DWARF reader on a
+// damaged object, or no fork).  The child's stderr goes to /dev/null: a
+// crash report of the child (a sanitizer's) is not the user's.
+std::optional<std::string> inChild(const std::function<std::string()> &work)
 {
     int fds[2];
     if (::pipe(fds) != 0)
-        return {};
+        return std::nullopt;
     const pid_t pid = ::fork();
     if (pid < 0) {
         ::close(fds[0]);
         ::close(fds[1]);
-        return {};
+        return std::nullopt;
     }
     if (pid == 0) {
         ::close(fds[0]);
-        // A crash report of the child (a sanitizer's) is not the user's.
         int null = ::open("/dev/null", O_WRONLY);
         if (null >= 0)
             ::dup2(null, 2);
-        std::map<const ObjectFile *, std::unique_ptr<SourceLocator>> locators;
-        std::string out;
-        for (const Request &r : requests) {
-            auto &loc = locators[r.file];
-            if (!loc)
-                loc = std::make_unique<SourceLocator>(*r.file);
-            std::optional<SourceLocation> s = loc->locate(r.section, r.offset);
-            const std::string name = s ? s->file : "";
-            out += std::to_string(s ? s->line : 0) + " " + std::to_string(s ? s->column : 0) + " " +
-                   std::to_string(name.size()) + "\n" + name;
-        }
-        writeAll(fds[1], out);
+        writeAll(fds[1], work());
         ::_exit(0);
     }
     ::close(fds[1]);
@@ -188,7 +180,31 @@ std::vector<SourceLocation> dwarfInChild(const std::vector<Request> &requests)
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return std::nullopt;
+    return in;
+}
+
+// DWARF's file, line and column for each request, read in a child process.
+// An empty result: the child failed; the places keep what the parent knows.
+std::vector<SourceLocation> dwarfInChild(const std::vector<Request> &requests)
+{
+    std::optional<std::string> answer = inChild([&] {
+        std::map<const ObjectFile *, std::unique_ptr<SourceLocator>> locators;
+        std::string out;
+        for (const Request &r : requests) {
+            auto &loc = locators[r.file];
+            if (!loc)
+                loc = std::make_unique<SourceLocator>(*r.file);
+            std::optional<SourceLocation> s = loc->locate(r.section, r.offset);
+            const std::string name = s ? s->file : "";
+            out += std::to_string(s ? s->line : 0) + " " + std::to_string(s ? s->column : 0) + " " +
+                   std::to_string(name.size()) + "\n" + name;
+        }
+        return out;
+    });
+    if (!answer)
         return {};
+    const std::string &in = *answer;
     std::vector<SourceLocation> result;
     StringRef rest(in);
     for (size_t i = 0; i < requests.size(); ++i) {
@@ -251,6 +267,184 @@ void attachSourceLocations(std::vector<Diagnostic> &diags, const std::vector<Obj
         d.source->line = lines[i].line;
         d.source->column = lines[i].column;
     }
+}
+
+} // namespace percpu::elfpatch
+
+namespace percpu::elfpatch {
+namespace {
+
+// A global variable of one unit's DWARF: its name, whether a declaration,
+// its type's size and name, and where it is written.
+struct VariableType {
+    std::string name, type, declFile;
+    uint64_t size = 0;
+    uint32_t declLine = 0;
+    bool declaration = false;
+};
+
+// The name of a type as a developer wrote it (a typedef's, a base type's,
+// "struct tag"), or what kind of type it is.
+std::string typeName(DWARFDie t)
+{
+    if (!t)
+        return "void";
+    if (const char *n = t.getName(DINameKind::ShortName)) {
+        switch (t.getTag()) {
+        case dwarf::DW_TAG_structure_type: return std::string("struct ") + n;
+        case dwarf::DW_TAG_union_type: return std::string("union ") + n;
+        case dwarf::DW_TAG_enumeration_type: return std::string("enum ") + n;
+        default: return n;
+        }
+    }
+    switch (t.getTag()) {
+    case dwarf::DW_TAG_array_type: return typeName(t.getAttributeValueAsReferencedDie(dwarf::DW_AT_type)) + "[]";
+    case dwarf::DW_TAG_pointer_type: return typeName(t.getAttributeValueAsReferencedDie(dwarf::DW_AT_type)) + " *";
+    case dwarf::DW_TAG_const_type: return "const " + typeName(t.getAttributeValueAsReferencedDie(dwarf::DW_AT_type));
+    case dwarf::DW_TAG_volatile_type:
+        return "volatile " + typeName(t.getAttributeValueAsReferencedDie(dwarf::DW_AT_type));
+    default: return "an unnamed type";
+    }
+}
+
+// The unit-level variables of one object's .debug_info (in the child).
+std::vector<VariableType> variablesOf(const ObjectFile &obj)
+{
+    std::vector<VariableType> out;
+    auto file = object::ObjectFile::createObjectFile(obj.buffer);
+    if (!file) {
+        consumeError(file.takeError());
+        return out;
+    }
+    auto quiet = [](Error e) { consumeError(std::move(e)); };
+    std::unique_ptr<DWARFContext> ctx =
+        DWARFContext::create(**file, DWARFContext::ProcessDebugRelocations::Process, nullptr, "", quiet, quiet);
+    for (const auto &unit : ctx->compile_units()) {
+        DWARFDie top = unit->getUnitDIE(false);
+        for (DWARFDie die = top ? top.getFirstChild() : DWARFDie(); die && !die.isNULL(); die = die.getSibling()) {
+            if (die.getTag() != dwarf::DW_TAG_variable)
+                continue;
+            // A definition may point at its declaration (DW_AT_specification)
+            // for its name and type.
+            DWARFDie spec = die.getAttributeValueAsReferencedDie(dwarf::DW_AT_specification);
+            DWARFDie named = spec ? spec : die;
+            const char *name = named.getName(DINameKind::ShortName);
+            DWARFDie type = named.getAttributeValueAsReferencedDie(dwarf::DW_AT_type);
+            if (!name || !type)
+                continue;
+            auto size = type.getTypeSize(unit->getAddressByteSize());
+            if (!size)
+                continue;
+            VariableType v;
+            v.name = name;
+            v.type = typeName(type);
+            v.size = *size;
+            v.declaration = !spec && static_cast<bool>(die.find(dwarf::DW_AT_declaration));
+            v.declFile = named.getDeclFile(DILineInfoSpecifier::FileLineInfoKind::AbsoluteFilePath);
+            if (v.declFile.empty()) {
+                // No line table to name the file by (gcc emits none for a
+                // unit without code): the unit's own file, which is where a
+                // definition at its top level is.
+                const char *cu = top.getName(DINameKind::ShortName);
+                const char *dir = dwarf::toString(top.find(dwarf::DW_AT_comp_dir), nullptr);
+                if (cu)
+                    v.declFile = (cu[0] != '/' && dir ? std::string(dir) + "/" : std::string()) + cu;
+            }
+            v.declLine = named.getDeclLine();
+            out.push_back(std::move(v));
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+std::vector<Diagnostic> typeMismatches(const std::vector<ObjectFile> &files)
+{
+    // Per-CPU definitions by name, and the objects worth reading: two or
+    // more with DWARF, one of them defining a per-CPU variable.
+    std::map<std::string, size_t> defs;
+    std::vector<size_t> withDwarf;
+    for (size_t i = 0; i < files.size(); ++i) {
+        const ObjectFile &f = files[i];
+        bool hasInfo = false;
+        for (const Section &s : f.sections)
+            hasInfo |= s.name == ".debug_info" || s.name == ".zdebug_info";
+        if (!hasInfo || !f.isRelocatable() || !f.buffer.getBufferSize())
+            continue;
+        withDwarf.push_back(i);
+        for (const Symbol &s : f.symbols)
+            if (s.isDefinedInSection() && !s.name.empty() && isPerCpuSymbol(f, s))
+                defs.emplace(s.name, i);
+    }
+    if (withDwarf.size() < 2 || defs.empty())
+        return {};
+    // The child writes "FILE DECL SIZE LINE\nNAME\nTYPE\nDECLFILE\n" per
+    // variable of a per-CPU name.
+    std::optional<std::string> answer = inChild([&] {
+        std::string out;
+        for (size_t i : withDwarf)
+            for (const VariableType &v : variablesOf(files[i]))
+                if (defs.count(v.name))
+                    out += std::to_string(i) + " " + (v.declaration ? "1" : "0") + " " + std::to_string(v.size) +
+                           " " + std::to_string(v.declLine) + "\n" + v.name + "\n" + v.type + "\n" + v.declFile +
+                           "\n";
+        return out;
+    });
+    if (!answer)
+        return {};
+    std::vector<std::pair<size_t, VariableType>> vars;
+    for (StringRef rest(*answer); !rest.empty();) {
+        SmallVector<StringRef, 5> lines;
+        for (int k = 0; k < 4 && !rest.empty(); ++k) {
+            auto [line, tail] = rest.split('\n');
+            lines.push_back(line);
+            rest = tail;
+        }
+        SmallVector<StringRef, 4> head;
+        if (lines.size() != 4)
+            break;
+        lines[0].split(head, ' ');
+        size_t file = 0;
+        VariableType v;
+        if (head.size() != 4 || head[0].getAsInteger(10, file) || head[2].getAsInteger(10, v.size) ||
+            head[3].getAsInteger(10, v.declLine) || file >= files.size())
+            break;
+        v.declaration = head[1] == "1";
+        v.name = lines[1].str();
+        v.type = lines[2].str();
+        v.declFile = lines[3].str();
+        vars.emplace_back(file, std::move(v));
+    }
+    std::vector<Diagnostic> out;
+    for (const auto &[file, decl] : vars) {
+        if (!decl.declaration)
+            continue;
+        const size_t defFile = defs[decl.name];
+        if (defFile == file)
+            continue;
+        for (const auto &[other, def] : vars) {
+            if (other != defFile || def.declaration || def.name != decl.name || def.size == decl.size)
+                continue;
+            Diagnostic d;
+            d.rule = Rule::TypeMismatch;
+            d.file = files[file].path;
+            d.symbol = decl.name;
+            d.message = "per-CPU '" + decl.name + "' is declared as " + decl.type + " (" + std::to_string(decl.size) +
+                        " bytes) but defined as " + def.type + " (" + std::to_string(def.size) + " bytes)" +
+                        (def.declLine ? " at " + def.declFile + ":" + std::to_string(def.declLine) : "") + " in " +
+                        files[defFile].path + ": every access through the declaration uses the wrong size; "
+                        "declare it with the definition's type";
+            if (decl.declLine) {
+                d.source.emplace();
+                d.source->file = decl.declFile;
+                d.source->line = decl.declLine;
+            }
+            out.push_back(std::move(d));
+            break;
+        }
+    }
+    return out;
 }
 
 } // namespace percpu::elfpatch

@@ -89,6 +89,10 @@ int runCheck(const CheckCommand &c)
     // Where in the source each diagnostic in code is (DWARF, read in a child
     // process: a damaged object costs the line numbers, never the check).
     attachSourceLocations(found, objects);
+    // Declarations against definitions, from DWARF (in a child as well).
+    if (!opts.disabled.contains(Rule::TypeMismatch))
+        for (Diagnostic &d : typeMismatches(objects))
+            found.push_back(std::move(d));
     diags.insert(diags.end(), found.begin(), found.end());
 
     const Format format = parseFormat(c.format);

@@ -81,8 +81,8 @@ void setupCheck(CLI::App &app, CheckCommand &c, std::function<void()> &run, int 
     CLI::App *sub = app.add_subcommand(
         "check", "Check per-CPU layout rules over objects and linked programs, for CI");
     sub->footer(rulesHelp() +
-                "\nAll files are checked together, so cross-object rules (kind-mismatch, the\n"
-                "block-budget total) see every definition and reference.\n"
+                "\nAll files are checked together, so cross-object rules (kind-mismatch,\n"
+                "type-mismatch with -g, the block-budget total) see every definition and reference.\n"
                 "Kernel modules (.modinfo, .gnu.linkonce.this_module or __ksymtab*; or --abi kernel)\n"
                 "follow the kernel's model: %gs/tpidr_el1-relative accesses are per-CPU accesses,\n"
                 "vmlinux's per-CPU variables come from --kernel-symbols, and block-budget defaults\n"

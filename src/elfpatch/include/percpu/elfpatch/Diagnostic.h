@@ -36,6 +36,7 @@ enum class Rule : uint8_t {
     Misaligned,
     DirectAccess,
     KindMismatch,
+    TypeMismatch,
     BlockBudget,
     HostLayout,
     LayoutDrift,

@@ -50,6 +50,14 @@ private:
 // command-line tool); the library's runChecks does not call it.
 void attachSourceLocations(std::vector<Diagnostic> &diags, const std::vector<ObjectFile> &files);
 
+// Rule type-mismatch, from DWARF: a per-CPU variable declared in one of
+// `files` (DW_AT_declaration, what gcc -g emits for the externs a unit
+// uses; clang emits none) with a type whose size differs from the
+// definition's in another.  The DIE tree is walked in a forked child, as
+// for attachSourceLocations; a child that dies reports nothing.  Each
+// diagnostic is placed at the declaration's source line.
+std::vector<Diagnostic> typeMismatches(const std::vector<ObjectFile> &files);
+
 } // namespace percpu::elfpatch
 
 #endif
