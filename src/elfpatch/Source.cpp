@@ -13,6 +13,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 
 #include <cerrno>
 
@@ -307,6 +308,46 @@ std::string typeName(DWARFDie t)
     }
 }
 
+// A type's size in bytes, as DWARF gives it (LLVM 14 has no
+// DWARFDie::getTypeSize): a byte size, through qualifiers and typedefs, an
+// address for pointers, elements times counts for arrays.
+std::optional<uint64_t> typeSize(DWARFDie t, uint64_t addressSize, int depth = 0)
+{
+    if (!t || depth > 16)
+        return std::nullopt;
+    if (auto bytes = dwarf::toUnsigned(t.find(dwarf::DW_AT_byte_size)))
+        return *bytes;
+    switch (t.getTag()) {
+    case dwarf::DW_TAG_pointer_type:
+    case dwarf::DW_TAG_reference_type:
+    case dwarf::DW_TAG_rvalue_reference_type:
+        return addressSize;
+    case dwarf::DW_TAG_typedef:
+    case dwarf::DW_TAG_const_type:
+    case dwarf::DW_TAG_volatile_type:
+    case dwarf::DW_TAG_restrict_type:
+    case dwarf::DW_TAG_atomic_type:
+        return typeSize(t.getAttributeValueAsReferencedDie(dwarf::DW_AT_type), addressSize, depth + 1);
+    case dwarf::DW_TAG_array_type: {
+        std::optional<uint64_t> size = typeSize(t.getAttributeValueAsReferencedDie(dwarf::DW_AT_type), addressSize, depth + 1);
+        for (DWARFDie c = t.getFirstChild(); size && c && !c.isNULL(); c = c.getSibling()) {
+            if (c.getTag() != dwarf::DW_TAG_subrange_type)
+                continue;
+            auto count = dwarf::toUnsigned(c.find(dwarf::DW_AT_count));
+            if (!count)
+                if (auto upper = dwarf::toUnsigned(c.find(dwarf::DW_AT_upper_bound)))
+                    count = *upper + 1 - dwarf::toUnsigned(c.find(dwarf::DW_AT_lower_bound), 0);
+            if (!count)
+                return std::nullopt; // a flexible or variable length
+            size = *size * *count;
+        }
+        return size;
+    }
+    default:
+        return std::nullopt;
+    }
+}
+
 // The unit-level variables of one object's .debug_info (in the child).
 std::vector<VariableType> variablesOf(const ObjectFile &obj)
 {
@@ -332,7 +373,7 @@ std::vector<VariableType> variablesOf(const ObjectFile &obj)
             DWARFDie type = named.getAttributeValueAsReferencedDie(dwarf::DW_AT_type);
             if (!name || !type)
                 continue;
-            auto size = type.getTypeSize(unit->getAddressByteSize());
+            std::optional<uint64_t> size = typeSize(type, unit->getAddressByteSize());
             if (!size)
                 continue;
             VariableType v;
