@@ -12,7 +12,9 @@
 #include "llvm/Object/ObjectFile.h"
 
 #include <functional>
+#include <algorithm>
 #include <map>
+#include <set>
 #include <optional>
 
 #include <cerrno>
@@ -418,6 +420,19 @@ std::vector<Diagnostic> typeMismatches(const std::vector<ObjectFile> &files)
             if (s.isDefinedInSection() && !s.name.empty() && isPerCpuSymbol(f, s))
                 defs.emplace(s.name, i);
     }
+    // Only objects that declare (reference) a per-CPU variable another one
+    // defines, and the definers of those: most objects need no DIE walk, and
+    // none at all means no child.
+    std::set<size_t> wanted;
+    for (size_t i : withDwarf)
+        for (const Symbol &s : files[i].symbols)
+            if (s.shndx == ELF::SHN_UNDEF && !s.name.empty())
+                if (auto d = defs.find(s.name); d != defs.end() && d->second != i &&
+                                                std::find(withDwarf.begin(), withDwarf.end(), d->second) != withDwarf.end()) {
+                    wanted.insert(i);
+                    wanted.insert(d->second);
+                }
+    withDwarf.assign(wanted.begin(), wanted.end());
     if (withDwarf.size() < 2 || defs.empty())
         return {};
     // The child writes "FILE DECL SIZE LINE\nNAME\nTYPE\nDECLFILE\n" per
