@@ -581,7 +581,8 @@ std::string X86_64::symbolizedText(const Access &a, const Reloc &r, StringRef sy
     size_t disp = rip; // the displacement printed before "(%rip)": the field, not the target
     while (disp > 0 && (isAlnum(head[disp - 1]) || head[disp - 1] == '-'))
         --disp;
-    const int64_t k = r.addend + static_cast<int64_t>(a.instOffset + a.instSize - r.offset);
+    // Wrapping arithmetic: a damaged object's addend may be near INT64_MAX.
+    const int64_t k = static_cast<int64_t>(static_cast<uint64_t>(r.addend) + (a.instOffset + a.instSize - r.offset));
     std::string operand = symbol.str();
     const RelExpr e = relExpr(r.type);
     if (e == RelExpr::GotPCRelative)

@@ -234,7 +234,9 @@ void Checker::directAccess(const ObjectFile &f)
             // where the addend is that offset (no PC bias, as x86's -4).
             const bool unbiased = f.machine == EM_AARCH64 || target->relExpr(r.type) == RelExpr::Absolute;
             std::string name = sym.type != STT_SECTION ? sym.name
-                               : unbiased ? f.referencedName(r.symbol, r.addend + a.addedOffset)
+                               : unbiased ? f.referencedName(r.symbol, static_cast<int64_t>(
+                                                                           static_cast<uint64_t>(r.addend) +
+                                                                           static_cast<uint64_t>(a.addedOffset)))
                                           : f.sectionLabel(sym.shndx);
             a.text = target->symbolizedText(a, r, sym.type == STT_SECTION ? f.sectionLabel(sym.shndx) : name);
             std::string what = vmlinuxPerCpu ? "vmlinux's per-CPU '" + name + "'" : "per-CPU '" + name + "'";
