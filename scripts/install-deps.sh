@@ -16,6 +16,7 @@ packages=(
   libzstd-dev libssl-dev zlib1g-dev libsqlite3-dev gdb
   libjpeg-dev uuid-dev                   # real static libraries with thread-local data
   librsvg2-bin libxml2-utils             # render and validate layout --format svg
+  python3-jsonschema python3-rfc3987     # validate check --format sarif against its schema
   help2man man-db                        # man pages from --help, and reading them in the test
   binutils-aarch64-linux-gnu bc          # make corpus: GNU ld -r of arm64 modules; timings
   libc6-dev-arm64-cross libstdc++-12-dev-arm64-cross   # AArch64 compile check

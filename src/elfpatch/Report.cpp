@@ -9,6 +9,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -336,12 +337,27 @@ json::Value sourceJson(const Diagnostic &d)
                         {"function", s.function.empty() ? json::Value(nullptr) : json::Value(s.function)}};
 }
 
-// A source file's path (DWARF's, absolute) as a SARIF artifact URI: a file:
-// URI, as code scanning expects for files under the checkout.  Object files
-// stay as the command line named them (a relative reference).
-std::string sourceUri(const std::string &path)
+// A path as a SARIF artifact URI (RFC 3986): an absolute path becomes a
+// file: URI, as code scanning expects for files under the checkout; a
+// relative one (an object as the command line named it) stays a relative
+// reference.  Bytes outside a path's characters are percent-encoded (a
+// space, '%', '#', '?', non-ASCII), and so is ':' in a relative reference,
+// which would otherwise read as a scheme.
+std::string fileUri(const std::string &path)
 {
-    return !path.empty() && path[0] == '/' ? "file://" + path : path;
+    const bool absolute = !path.empty() && path[0] == '/';
+    std::string uri = absolute ? "file://" : "";
+    for (unsigned char c : path) {
+        const bool keep = isAlnum(c) || std::strchr("-._~/!$&'()*+,;=@", c) || (c == ':' && absolute);
+        if (keep && c) {
+            uri += static_cast<char>(c);
+        } else {
+            uri += '%';
+            uri += hexdigit(c >> 4);
+            uri += hexdigit(c & 15);
+        }
+    }
+    return uri;
 }
 
 } // namespace
@@ -393,7 +409,7 @@ json::Value diagnosticsSarif(const std::vector<Diagnostic> &diags, const std::st
         // object file is the location.
         const bool onSource = d.source && !d.source->file.empty() && d.source->line;
         json::Object physical{{"artifactLocation",
-                               json::Object{{"uri", onSource ? sourceUri(d.source->file) : d.file}}}};
+                               json::Object{{"uri", fileUri(onSource ? d.source->file : d.file)}}}};
         if (onSource) {
             json::Object region{{"startLine", static_cast<int64_t>(d.source->line)}};
             if (d.source->column)
@@ -423,7 +439,7 @@ json::Value diagnosticsSarif(const std::vector<Diagnostic> &diags, const std::st
         if (onSource)
             res["relatedLocations"] = json::Array{json::Object{
                 {"id", 1},
-                {"physicalLocation", json::Object{{"artifactLocation", json::Object{{"uri", d.file}}}}},
+                {"physicalLocation", json::Object{{"artifactLocation", json::Object{{"uri", fileUri(d.file)}}}}},
                 {"message", json::Object{{"text", "the object file"}}}}};
         results.push_back(std::move(res));
     }
