@@ -1,4 +1,5 @@
 # check --format sarif: SARIF 2.1.0 with the rule table and located results.
+# An absolute object path is a file: URI, as source paths are.
 # RUN: check --format sarif %t/t.o
 # EXIT: 1
 # CHECK: "$schema": "https://json.schemastore.org/sarif-2.1.0.json"
@@ -7,7 +8,7 @@
 # CHECK-NEXT: "name": ".text+0x2"
 # CHECK: "kind": "variable"
 # CHECK-NEXT: "name": "per_cpu__x"
-# CHECK: "uri": "%t/t.o"
+# CHECK: "uri": "file://%t/t.o"
 # CHECK: "ruleId": "direct-access"
 # CHECK: "name": "percpu-elfpatch"
 # CHECK: "id": "malformed"
