@@ -133,7 +133,7 @@ foreach(variant gcc_O2_fPIE clang_O0_fPIC)
 endforeach()
 
 # The relocation engine against ld.lld, run by the arm64 build.
-percpu_gtest(differential_test differential_test.cc loader_testing.cpp) # test support beside it
+percpu_gtest(differential_test differential_test.cc)
 target_link_libraries(differential_test PRIVATE percpu_loader percpu_elfpatch)
 target_include_directories(differential_test PRIVATE ${PROJECT_SOURCE_DIR}/src/loader)
 foreach(variant gcc_O0_fPIC clang_O2_fPIE)

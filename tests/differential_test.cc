@@ -12,7 +12,10 @@
 // to local exec in an executable whatever --no-relax says, rewriting the
 // instruction, where the loader loads the GOT entry.  Every other byte of
 // every allocated section counts.
-#include "loader_testing.h"
+//
+// The engine is the loader's own passes over the object's graph, run here
+// on blocks at the chosen addresses: nothing is mapped or loaded.
+#include "Internal.h" // src/loader: the graph and its passes
 
 #include "percpu/elfpatch/Object.h"
 #include "percpu/elfpatch/Target.h"
@@ -32,6 +35,51 @@ using namespace percpu;
 using namespace llvm::ELF;
 
 namespace {
+
+// The loader's passes over `obj`'s graph with each allocated section's
+// block at addresses[index] (0: not placed), written into buffers returned
+// by section index.  The tables get addresses below the sections but no
+// memory: their places differ from any linker's, so callers leave fields
+// that address them out of comparisons.  Undefined symbols are 0 (the
+// resolver's undefinedAsZero policy, as ld.lld --unresolved-symbols=
+// ignore-all).  External data stays in reach at these addresses: the
+// far-data pass, which would rewrite instructions, is not run.
+llvm::Expected<std::map<uint32_t, std::vector<uint8_t>>> relocateAt(const elfpatch::ObjectFile &obj,
+                                                                    const std::vector<uint64_t> &addresses)
+{
+    using namespace loader;
+    Module m;
+    m.name = obj.path;
+    m.obj = obj;
+    m.policy.undefinedAsZero = true;
+    if (llvm::Error e = validate(m))
+        return e;
+    if (llvm::Error e = buildGraph(m))
+        return e;
+    std::map<uint32_t, std::vector<uint8_t>> bytes;
+    uint64_t lowest = UINT64_MAX;
+    for (const elfpatch::Section &s : obj.sections) {
+        if (!s.index || !(s.flags & SHF_ALLOC) || s.index >= addresses.size() || !addresses[s.index])
+            continue;
+        auto &b = bytes[s.index];
+        b = s.type == SHT_NOBITS ? std::vector<uint8_t>(s.size, 0) : s.data;
+        m.blocks[s.index] = Block{addresses[s.index], b.data()};
+        lowest = std::min(lowest, addresses[s.index]);
+    }
+    planTables(m);
+    uint64_t tables = 0;
+    for (size_t t = 0; t < kTableCount; ++t)
+        tables += llvm::alignTo(tableBytes(m, kTables[t]), 16);
+    uint64_t at = lowest == UINT64_MAX ? 0x1000 : (lowest - tables - 4096) & ~uint64_t{15};
+    for (size_t t = 0; t < kTableCount; ++t) {
+        placeTable(m, kTables[t], at);
+        at += llvm::alignTo(tableBytes(m, kTables[t]), 16);
+    }
+    for (Pass pass : {resolveSymbols, rewriteCalls, relocate})
+        if (llvm::Error e = pass(m))
+            return e;
+    return bytes;
+}
 
 std::string env(const char *name)
 {
@@ -98,7 +146,7 @@ void differential(const std::string &objPath)
 
     std::unique_ptr<llvm::MemoryBuffer> linkedBuf;
     elfpatch::ObjectFile linked = readOrDie(base + ".elf", linkedBuf);
-    auto ours = loader::testing::relocateAt(obj, addresses);
+    auto ours = relocateAt(obj, addresses);
     ASSERT_TRUE(static_cast<bool>(ours)) << llvm::toString(ours.takeError());
 
     // Bytes to leave out: fields of GOT-relative relocations.

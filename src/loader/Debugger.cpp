@@ -50,8 +50,8 @@ std::vector<char> debugImage(const Module &m, StringRef original)
     for (uint64_t i = 1; i < count; ++i) {
         ELF64LE::Shdr &h = sh[i];
         const bool keep = keepBytes(i); // before the header changes below
-        if (i < m.secAddr.size() && (h.sh_flags & SHF_ALLOC))
-            h.sh_addr = m.secAddr[i];
+        if (i < m.blocks.size() && (h.sh_flags & SHF_ALLOC))
+            h.sh_addr = m.blocks[i].addr;
         if (!keep) {
             if (loaded(i))
                 h.sh_type = SHT_NOBITS; // size and address stay: GDB reads memory

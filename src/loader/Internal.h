@@ -17,6 +17,7 @@
 #ifndef PERCPU_LOADER_INTERNAL_H
 #define PERCPU_LOADER_INTERNAL_H
 
+#include "Graph.h"
 #include "HostTarget.h"
 #include "ModuleArea.h"
 #include "Tls.h"
@@ -47,6 +48,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <tuple>
 #include <string>
 #include <sys/auxv.h>
 #include <sys/mman.h>
@@ -129,54 +131,43 @@ struct Placement {
     };
     std::vector<Region> regions;
 
-    std::vector<uint64_t> secAddr;  // by section index (0: not loaded)
-    std::vector<uint8_t *> secData; // by section index: where its bytes are written (the
-                                    // mapping, the per-CPU image, or testing's buffers)
-    std::vector<uint64_t> symAddr;  // by symbol index (resolve)
-    std::vector<uint64_t> gotEntry; // by symbol index: GOT entry address, or 0
-    std::vector<uint64_t> pltStub;  // by symbol index: PLT stub address, or 0
-    std::vector<uint64_t> jumpSlot; // by symbol index: an indirect function's jump slot, or 0
-    // GOT entries holding symbol + k, for `lea sym+k(%rip)` turned into a load.
-    std::map<std::pair<uint32_t, int64_t>, uint64_t> gotOffsetEntry;
+    // The link graph (Graph.h): the sections as blocks, by section index;
+    // the loaded sections' relocations as edges (buildGraph); the tables'
+    // entries, which edges point at once the managers rewrite them
+    // (planTables), and by symbol, 1 + the index of its GOT word (symbol +
+    // 0), PLT stub and jump slot (0: none); the other entries by what they
+    // hold.
+    std::vector<Block> blocks;
+    std::vector<Edge> edges;
+    std::vector<Entry> entries;
+    uint32_t symbolCount = 0; // the object's symbols: TargetIds below are symbols
+    std::vector<uint32_t> gotOf, stubOf, slotOf;
+    std::map<std::tuple<EntryKind, uint32_t, int64_t>, uint32_t> entryOf;
+    std::vector<uint64_t> symAddr; // by symbol index (resolve)
     std::map<uint32_t, uint64_t> commonAddr;
     uint64_t gotBase = 0;
     // Thread-local data (Tls.h, passes/ThreadLocal.cpp): the module's slot,
     // its block's template (.tdata relocated, then .tbss's zeros up to
-    // tlsSize) and each TLS section's offset in it; the entries TLS
-    // relocations read (by symbol and use; the module's one local-dynamic
-    // pair) and the process's thread-local symbols the module uses.
+    // tlsSize) and each TLS section's offset in it, and the process's
+    // thread-local symbols the module uses (the TLS entries are entries).
     uint32_t tlsSlot = 0;
     std::vector<uint8_t> tlsInit;
     uint64_t tlsSize = 0, tlsAlign = 1;
     std::vector<uint64_t> tlsOffset; // by section index
-    std::map<std::pair<uint32_t, TlsUse>, uint64_t> tlsEntry;
-    uint64_t tlsLdPair = 0;
     std::map<uint32_t, tls::ProcessSymbol> processTls; // by symbol index
     uint64_t ehFrame = 0;
     uint64_t dsoHandle = 0; // the module's __dso_handle (a word in its data)
     // Indirect functions (STT_GNU_IFUNC) defined here: symbol index and
     // resolver address. As in an executable, the symbol's address everywhere
     // (calls, GOT entry, data, pcpu_dlsym) is its PLT stub, which jumps
-    // through its own entry (jumpSlot[sym]) that the
-    // resolver's answer fills.
+    // through its own jump slot (slotOf) that the resolver's answer fills.
     std::vector<std::pair<uint32_t, uint64_t>> ifuncs;
-    // Out-of-line copies of instructions whose memory operand is out of reach
-    // (Target::writeFarStub): the next free one, and how many are left.
-    uint64_t farStubs = 0;
-    unsigned farStubsLeft = 0;
-    // PC-relative references from code to undefined symbols (the layout's
-    // count): none, and the far-data pass has nothing to look at.
-    unsigned farDataRefs = 0;
-    // What the far-data pass did to a PC-relative reference to external data
-    // out of reach, by (section, offset): the field now addresses `slot`
-    // (the instruction loads sym + k from it), or the instruction was `moved`
-    // into a far stub, or neither (whyNotMoved says why, for the error).
-    struct FarDataFix {
-        uint64_t slot = 0;
-        bool moved = false;
-        std::string whyNotMoved;
-    };
-    std::map<std::pair<uint32_t, uint64_t>, FarDataFix> farData;
+    // Far stubs (room for instructions moved out of line, FarData.cpp): how
+    // many the far-data pass has used.
+    unsigned farStubsUsed = 0;
+    // Why the far-data pass could not move an out-of-reach reference, by
+    // edge index (for the relocation error).
+    std::map<size_t, std::string> farDataWhy;
     // Relocations whose value did not fit (the fix-up pass's records, which
     // the far-reach decision reads), and how many relocations failed at all.
     struct Overflow {
@@ -188,6 +179,12 @@ struct Placement {
     std::vector<Overflow> overflows;
     unsigned relocFailures = 0;
     bool toldToRecompile = false; // the -fPIC remedy was given (passes/Relocate.cpp)
+
+    // What edge target `t` addresses: a symbol's address, or an entry's.
+    uint64_t addressOf(TargetId t) const
+    {
+        return t < symbolCount ? symAddr[t] : entries[t - symbolCount].addr;
+    }
 };
 
 // How a load lays out and resolves, chosen by its caller (the C API, from
@@ -265,26 +262,35 @@ struct Loader {
 
 Loader &loader();
 
-// The module's tables (passes/Tables.cpp): what one scan of the relocations
-// found each needs, and each table's region, size, placement and writing.
-struct TablePlan {
-    std::vector<uint32_t> gotSyms, stubSyms, jumpSyms;      // by symbol index
-    std::vector<std::pair<uint32_t, int64_t>> offsetSlots; // symbol + k
-    unsigned farStubs = 0;
-    uint64_t tlsBytes = 0;
-};
+// The module's tables (passes/Tables.cpp), JITLink's table managers: each
+// adds its entries as it visits the edges and rewrites the edges that use
+// them (planTables), and is then placed in its region of the mapping and,
+// once symbols are resolved, written.
 struct Table {
     const char *name;
     int prot; // the region it is laid out in
     unsigned align;
-    uint64_t (*bytes)(const Module &, const TablePlan &);
-    void (*place)(Module &, const TablePlan &, uint64_t at);
+    bool (*holds)(EntryKind);
     Error (*write)(Module &); // after resolve
 };
 extern const Table kTables[];
 extern const size_t kTableCount;
-TablePlan planTables(Module &m);
+// The graph: blocks and edges from the object (passes/Graph.cpp).
+Error buildGraph(Module &m);
+// Visits every edge with every manager.
+void planTables(Module &m);
+uint64_t entrySize(const Module &m, EntryKind k);
+uint64_t tableBytes(const Module &m, const Table &t);
+// Gives table `t`'s entries their addresses from `at` on.
+void placeTable(Module &m, const Table &t, uint64_t at);
 Error writeTables(Module &m);
+// The entry of `kind` for (symbol, k), added when new; its TargetId.
+TargetId entryFor(Module &m, EntryKind kind, uint32_t symbol, int64_t k = 0);
+// An existing entry's TargetId, or nothing.
+std::optional<TargetId> findEntry(const Module &m, EntryKind kind, uint32_t symbol, int64_t k = 0);
+const Entry *entryOfSymbol(const Module &m, const std::vector<uint32_t> &by, uint32_t symbol);
+// After resolve: calls out of the branch's reach go to their stubs.
+Error rewriteCalls(Module &m);
 
 // ---- what the files share ------------------------------------------------------------
 
@@ -310,8 +316,7 @@ void runDestructors(Module &m);
 Error checkHostMachine(Module &m);
 // passes/ThreadLocal.cpp
 Error layOutTls(Module &m);
-uint64_t planTlsEntries(Module &m);
-void placeTlsEntries(Module &m, uint64_t at);
+void visitTls(Module &m, Edge &e);
 Error resolveProcessTls(Module &m, uint32_t index);
 Error writeTlsEntries(Module &m);
 Error tlsModels(Module &m);
@@ -325,6 +330,7 @@ pcpu_module *load(const std::string &name, MemoryBufferRef buf, int flags, LinkP
 LinkPolicy policyFor(int flags);
 
 // The passes, one file each in passes/ (Pipeline.cpp lists them in order).
+using Pass = Error (*)(Module &);
 Error validate(Module &m);                  // Validate.cpp
 Error makeIndirectIfFar(Module &m);         // Place.cpp
 Error planPerCpuBlock(Module &m);           // Place.cpp

@@ -54,8 +54,6 @@ LinkPolicy policyFor(int flags)
 // installs belong to it.  Each pass's body lives in passes/; this file holds
 // only the tables, in order, and the driver.
 
-using Pass = Error (*)(Module &);
-
 template <size_t N> Error runPasses(Module &m, const Pass (&passes)[N])
 {
     for (Pass run : passes)
@@ -67,13 +65,16 @@ template <size_t N> Error runPasses(Module &m, const Pass (&passes)[N])
 // One layout of the graph, from the per-CPU block's plan to the fixed-up
 // image; everything these passes decide is the module's Placement.
 const Pass kLayoutPasses[] = {
+    buildGraph,       // scan: sections as blocks, relocations as edges (Graph.cpp)
     planPerCpuBlock,  // scan: the per-CPU block's canonical layout (Place.cpp)
-    layOutAndMap,     // lay out: sections, GOT, PLT and far stubs; map (Layout.cpp)
+    layOutAndMap,     // lay out: the tables' managers plan and rewrite edges; sections,
+                      // GOT, PLT, far stubs, TLS entries; map (Layout.cpp)
     placeBlock,       // place: the per-CPU block in every unit (Place.cpp)
     resolveSymbols,   // resolve: every symbol's address (Resolve.cpp)
     writeTables,      // fix up: GOT, PLT stubs, TLS entries (Tables.cpp)
+    rewriteCalls,     // fix up: calls out of reach to their stubs (Tables.cpp)
     reachFarData,     // fix up: external data out of range (FarData.cpp)
-    relocate,         // fix up: the relocations (Relocate.cpp)
+    relocate,         // fix up: the edges (Relocate.cpp)
 };
 
 // Lays the graph out near; when every failure of the fix-up was a per-CPU

@@ -8,8 +8,10 @@
 //     (Target::addressToGotLoad: x86-64's `lea` becomes `mov`), or
 //   - moves a load or store out of line into a far stub that uses a full
 //     64-bit address (Target::writeFarStub),
-// and records what it did in Module::farData, which the relocation pass
-// follows.  What could not be moved keeps its reason for the error message.
+// and points the edge at what it did: the slot (the instruction loads sym +
+// k from it), or nothing (the moved instruction's own field is written
+// here).  What could not be moved keeps its reason for the error message
+// (Module::farDataWhy).
 // Only archs whose `pc32` is set have such fields (AArch64 reaches external
 // data through the GOT).
 //===----------------------------------------------------------------------===//
@@ -20,46 +22,52 @@ namespace percpu::loader {
 Error reachFarData(Module &m)
 {
     const Target &tgt = *m.target;
-    if (!tgt.pc32 || !m.farDataRefs)
+    if (!tgt.pc32)
         return Error::success();
     const ObjectFile &o = m.obj;
-    for (const auto &[rela, list] : o.relocs) {
-        const Section &t = o.sections[o.relocTarget(rela)];
-        uint8_t *dst = m.secData[t.index];
-        if (!(t.flags & SHF_ALLOC) || !dst || m.block.offsetOf(t.index))
+    // The far stubs layout gave room to, in order: one per edge this pass
+    // looks at (the GOT manager's), so none, and there is nothing to do.
+    std::vector<const Entry *> stubs;
+    for (const Entry &e : m.entries)
+        if (e.kind == EntryKind::FarStub)
+            stubs.push_back(&e);
+    if (stubs.empty() && tgt.farStubSize)
+        return Error::success();
+    for (size_t i = 0; i < m.edges.size(); ++i) {
+        Edge &e = m.edges[i];
+        // PC-relative edges as the object has them (calls were rewritten
+        // into PC-relative ones by rewriteCalls: not these), to external
+        // data, from code outside the per-CPU block.
+        if (e.target != e.symbol || tgt.relExpr(e.type) != RelExpr::PCRelative ||
+            o.symbols[e.symbol].shndx != SHN_UNDEF)
             continue;
-        const uint64_t place = m.secAddr[t.index];
-        for (const Reloc &r : list) {
-            if (o.symbols[r.symbol].shndx != SHN_UNDEF || tgt.relExpr(r.type) != RelExpr::PCRelative)
-                continue;
-            const uint64_t target = m.symAddr[r.symbol] + static_cast<uint64_t>(r.addend);
-            const auto direct = static_cast<int64_t>(target - (place + r.offset));
-            if (direct >= INT32_MIN && direct <= INT32_MAX)
-                continue;
-            Module::FarDataFix fix;
-            // The slot holding sym + k, k the offset the computation yields.
-            const int64_t k = tgt.computedOffset(r);
-            if (!k)
-                fix.slot = m.gotEntry[r.symbol];
-            else if (auto it = m.gotOffsetEntry.find({r.symbol, k}); it != m.gotOffsetEntry.end())
-                fix.slot = it->second;
-            if (fix.slot && tgt.addressToGotLoad(dst, t, r.offset)) {
-                m.farData[{t.index, r.offset}] = std::move(fix);
+        const Section &t = o.sections[e.block];
+        uint8_t *dst = m.blocks[e.block].data;
+        if (!dst || !(t.flags & SHF_EXECINSTR) || m.block.offsetOf(t.index))
+            continue;
+        const uint64_t place = m.blocks[e.block].addr;
+        const uint64_t target = m.symAddr[e.symbol] + static_cast<uint64_t>(e.addend);
+        const auto direct = static_cast<int64_t>(target - (place + e.offset));
+        if (direct >= INT32_MIN && direct <= INT32_MAX)
+            continue;
+        // The slot holding sym + k, k the offset the computation yields.
+        const Reloc r{e.offset, e.type, e.symbol, e.addend};
+        if (auto slot = findEntry(m, EntryKind::GotWord, e.symbol, tgt.computedOffset(r));
+            slot && tgt.addressToGotLoad(dst, t, e.offset)) {
+            e.target = *slot; // the field now addresses the slot
+            e.addend = -static_cast<int64_t>(tgt.fieldToInstructionEnd);
+            continue;
+        }
+        if (e.type == tgt.pc32 && m.farStubsUsed < stubs.size()) {
+            const Entry &stub = *stubs[m.farStubsUsed];
+            Error moved = tgt.writeFarStub(dst, t, place, r, o.relocs.at(e.rela), target,
+                                           reinterpret_cast<uint8_t *>(stub.addr), stub.addr);
+            if (!moved) {
+                ++m.farStubsUsed;
+                e.kind = RelExpr::None; // the instruction lives in the far stub now
                 continue;
             }
-            fix.slot = 0;
-            if (r.type == tgt.pc32 && m.farStubsLeft) {
-                Error moved = tgt.writeFarStub(dst, t, place, r, list, target,
-                                               reinterpret_cast<uint8_t *>(m.farStubs), m.farStubs);
-                if (!moved) {
-                    m.farStubs += tgt.farStubSize;
-                    --m.farStubsLeft;
-                    fix.moved = true;
-                } else {
-                    fix.whyNotMoved = toString(std::move(moved));
-                }
-            }
-            m.farData[{t.index, r.offset}] = std::move(fix);
+            m.farDataWhy[i] = toString(std::move(moved));
         }
     }
     return Error::success();

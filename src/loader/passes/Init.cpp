@@ -25,7 +25,7 @@ std::vector<uint64_t> pointersIn(const Module &m, const Section &s)
 {
     std::vector<uint64_t> out;
     for (uint64_t off = 0; off + 8 <= s.size; off += 8) {
-        uint64_t fn = support::endian::read64le(reinterpret_cast<const void *>(m.secAddr[s.index] + off));
+        uint64_t fn = support::endian::read64le(reinterpret_cast<const void *>(m.blocks[s.index].addr + off));
         if (fn && fn != ~uint64_t{0})
             out.push_back(fn);
     }
@@ -37,7 +37,7 @@ std::vector<uint64_t> pointersOf(const Module &m, StringRef name)
 {
     std::vector<uint64_t> out;
     for (const Section &s : m.obj.sections)
-        if (s.index && m.secAddr[s.index] && s.name == name) {
+        if (s.index && m.blocks[s.index].addr && s.name == name) {
             std::vector<uint64_t> p = pointersIn(m, s);
             out.insert(out.end(), p.begin(), p.end());
         }
@@ -59,7 +59,7 @@ std::vector<uint64_t> arrayOrder(Module &m, StringRef array, StringRef legacy)
     };
     std::vector<Part> parts;
     for (const Section &s : m.obj.sections) {
-        if (!s.index || !m.secAddr[s.index])
+        if (!s.index || !m.blocks[s.index].addr)
             continue;
         for (int isLegacy : {0, 1}) {
             StringRef n(s.name);

@@ -26,11 +26,9 @@ Error layOutAndMap(Module &m)
     // Regions in order: text (+stubs), read-only (+GOT, TLS entries), data
     // (+bss, COMMON); thread-local sections become the TLS template.  The
     // tables (Tables.cpp) go at the end of their regions.
-    m.secAddr.assign(o.sections.size(), 0);
-    m.secData.assign(o.sections.size(), nullptr);
     if (Error e = layOutTls(m))
         return e;
-    const TablePlan plan = planTables(m);
+    planTables(m);
     std::vector<uint64_t> tableOff(kTableCount, 0);
     std::vector<uint64_t> offsets(o.sections.size(), 0);
     uint64_t at = 0;
@@ -50,7 +48,7 @@ Error layOutAndMap(Module &m)
             }
         for (size_t t = 0; t < kTableCount; ++t)
             if (kTables[t].prot == prot) {
-                const uint64_t bytes = kTables[t].bytes(m, plan);
+                const uint64_t bytes = tableBytes(m, kTables[t]);
                 if (bytes)
                     at = alignTo(at, kTables[t].align);
                 tableOff[t] = at;
@@ -84,15 +82,16 @@ Error layOutAndMap(Module &m)
     for (const Section &s : o.sections) {
         if (!loadable(s))
             continue;
-        m.secAddr[s.index] = m.base + offsets[s.index];
-        m.secData[s.index] = reinterpret_cast<uint8_t *>(m.secAddr[s.index]);
+        Block &b = m.blocks[s.index];
+        b.addr = m.base + offsets[s.index];
+        b.data = reinterpret_cast<uint8_t *>(b.addr);
         if (s.type != SHT_NOBITS && !s.data.empty())
-            std::memcpy(reinterpret_cast<void *>(m.secAddr[s.index]), s.data.data(), s.data.size());
+            std::memcpy(b.data, s.data.data(), s.data.size());
         if (s.name == ".eh_frame" && s.size)
-            m.ehFrame = m.secAddr[s.index];
+            m.ehFrame = b.addr;
     }
     for (size_t t = 0; t < kTableCount; ++t)
-        kTables[t].place(m, plan, m.base + tableOff[t]);
+        placeTable(m, kTables[t], m.base + tableOff[t]);
     for (auto &[sym, off] : commons)
         m.commonAddr[sym] = m.base + commonOff + off;
     m.dsoHandle = m.base + dsoOff;

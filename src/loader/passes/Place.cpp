@@ -30,8 +30,7 @@ Error placeBlock(Module &m)
     pcpu_module_block_name(p, m.name.c_str()); // for pcpu_for_each_block(): best effort
     m.image.assign(m.block.size, 0);
     for (const PlacedSection &ps : m.block.sections) {
-        m.secAddr[ps.section] = m.blockCanon + ps.offset;
-        m.secData[ps.section] = m.image.data() + ps.offset;
+        m.blocks[ps.section] = Block{m.blockCanon + ps.offset, m.image.data() + ps.offset};
         const Section &s = m.obj.sections[ps.section];
         if (s.type != SHT_NOBITS)
             std::copy(s.data.begin(), s.data.end(), m.image.begin() + static_cast<long>(ps.offset));

@@ -26,7 +26,7 @@ Error protect(Module &m)
         return e;
     if (!(m.flags & PCPU_RTLD_NOINIT))
         for (auto [sym, resolver] : m.ifuncs)
-            support::endian::write64le(reinterpret_cast<void *>(m.jumpSlot.at(sym)),
+            support::endian::write64le(reinterpret_cast<void *>(entryOfSymbol(m, m.slotOf, sym)->addr),
                                        hostTarget().callResolver(resolver));
     return apply(false);
 }

@@ -7,14 +7,14 @@ Error registerExports(Module &m)
 {
     Loader &L = loader();
     const Section *sec = m.obj.sectionByName("percpu_exports");
-    if (!sec || !m.secAddr[sec->index])
+    if (!sec || !m.blocks[sec->index].addr)
         return Error::success();
-    if (sec->size % sizeof(pcpu_export) || m.secAddr[sec->index] % alignof(pcpu_export))
+    if (sec->size % sizeof(pcpu_export) || m.blocks[sec->index].addr % alignof(pcpu_export))
         return loadError(m.name, sec->name, std::nullopt, "",
                          "export table of " + std::to_string(sec->size) +
                              " bytes is not an array of export records", Rule::Malformed);
     size_t n = sec->size / sizeof(pcpu_export);
-    auto *recs = reinterpret_cast<const pcpu_export *>(m.secAddr[sec->index]);
+    auto *recs = reinterpret_cast<const pcpu_export *>(m.blocks[sec->index].addr);
     auto inModule = [&](uint64_t a) { return a >= m.base && a < m.base + m.mapSize; };
     auto inBlock = [&](uint64_t a) { return m.blockCanon && a - m.blockCanon < m.block.size; };
     for (size_t i = 0; i < n; ++i) {

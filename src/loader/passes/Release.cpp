@@ -21,17 +21,19 @@ Error dropLinkState(Module &m)
     }
     release(m.obj.relocs);
     release(m.image);
-    release(m.secData);
-    release(m.gotEntry);
-    release(m.pltStub);
-    release(m.jumpSlot);
-    release(m.gotOffsetEntry);
+    for (Block &b : m.blocks)
+        b.data = nullptr; // the addresses stay: the debugger's and the describer's
+    release(m.edges);
+    release(m.entries);
+    release(m.gotOf);
+    release(m.stubOf);
+    release(m.slotOf);
+    release(m.entryOf);
     release(m.commonAddr);
-    release(m.farData);
+    release(m.farDataWhy);
     release(m.overflows);
     release(m.regions);
     release(m.ifuncs);
-    release(m.tlsEntry);
     release(m.processTls);
     release(m.tlsOffset);
     m.original = {};

@@ -290,13 +290,11 @@ Error resolveSymbols(Module &m)
     const ObjectFile &o = m.obj;
     m.symAddr.assign(o.symbols.size(), 0);
     std::vector<bool> referenced(o.symbols.size(), false), threadLocal(o.symbols.size(), false);
-    for (const auto &[rela, list] : o.relocs)
-        if (o.sections[o.relocTarget(rela)].flags & SHF_ALLOC)
-            for (const Reloc &r : list) {
-                referenced[r.symbol] = true;
-                if (m.target->relExpr(r.type) == RelExpr::TLS)
-                    threadLocal[r.symbol] = true;
-            }
+    for (const Edge &e : m.edges) {
+        referenced[e.symbol] = true;
+        if (m.target->relExpr(e.type) == RelExpr::TLS)
+            threadLocal[e.symbol] = true;
+    }
     Error errors = Error::success();
     for (uint32_t i = 1; i < o.symbols.size(); ++i) {
         const Symbol &s = o.symbols[i];
@@ -327,7 +325,7 @@ Error resolveSymbols(Module &m)
             // Thread-local: the offset in the module's block.
             m.symAddr[i] = m.tlsOffset[s.shndx] + (s.type == STT_SECTION ? 0 : s.value);
         } else if (s.shndx < o.sections.size()) {
-            uint64_t base = m.secAddr[s.shndx];
+            uint64_t base = m.blocks[s.shndx].addr;
             if (!base && referenced[i])
                 errors = joinErrors(std::move(errors),
                                     loadError(m.name, o.sectionLabel(s.shndx), s.value, s.name,
@@ -337,7 +335,8 @@ Error resolveSymbols(Module &m)
             if (s.binding == STB_WEAK && s.type != STT_GNU_IFUNC)
                 if (std::optional<uint64_t> earlier = earlierDefinition(m, s))
                     m.symAddr[i] = *earlier;
-            if (s.type == STT_GNU_IFUNC && m.pltStub[i]) {
+            const Entry *stub = entryOfSymbol(m, m.stubOf, i);
+            if (s.type == STT_GNU_IFUNC && stub) {
                 if (!(o.sections[s.shndx].flags & SHF_EXECINSTR) || s.value >= o.sections[s.shndx].size)
                     errors = joinErrors(std::move(errors),
                                         loadError(m.name, o.sectionLabel(s.shndx), s.value, s.name,
@@ -345,7 +344,7 @@ Error resolveSymbols(Module &m)
                                                       "' has its resolver outside executable code",
                                                   Rule::Malformed));
                 m.ifuncs.emplace_back(i, m.symAddr[i]);
-                m.symAddr[i] = m.pltStub[i];
+                m.symAddr[i] = stub->addr;
             }
         }
     }

@@ -1,125 +1,122 @@
-//===- passes/Tables.cpp - the module's tables, each planned, placed and written ===//
+//===- passes/Tables.cpp - the module's tables, as managers of the graph ---===//
 //
 // JITLink's table managers (GOTTableManager, PLTTableManager) over this
-// loader's graph, the object's sections with its relocations as edges:
+// loader's graph (Graph.h):
 //
-//   plan   one scan of the edges records what every table needs (planTables)
+//   plan   planTables visits every edge once with every manager; a manager
+//          adds the entries an edge needs (entryFor) and, where the entry
+//          is all the edge reads, points the edge at it (a GOT-relative
+//          load becomes PC-relative to its GOT word)
 //   place  layout gives each table its place in its region of the mapping
-//          (kTables: the region, the alignment, the bytes), and each table
-//          its entries' addresses
+//          (kTables: the region, the alignment), and its entries their
+//          addresses (placeTable)
 //   write  once symbols are resolved, each table fills its entries
+//   reach  rewriteCalls points calls out of the branch's reach at their
+//          stubs; FarData.cpp points external data out of 32-bit reach at
+//          a GOT word, or moves the instruction into a far stub
 //
-//   table         region  entries                            read by
-//   PLT stubs     r-x     one per called external symbol and  PLT edges out of a
-//                         per indirect function              branch's reach
-//   far stubs     r-x     moved instructions (FarData.cpp)    the far-data pass
-//   GOT           r--     symbol; symbol + k for a lea made   GOT edges (G); the
-//                         a load; an indirect function's      far-data pass; PLT
-//                         jump slot (filled by protect)       stubs
+//   table         region  entries                            planned for
+//   PLT stubs     r-x     one per called external symbol and  PLT edges to undefined
+//                         per indirect function               symbols; indirect functions
+//   far stubs     r-x     room for a moved instruction        PC-relative edges from code
+//                                                             to undefined symbols
+//   GOT           r--     symbol + k; an indirect function's  GOT edges; the same PC-relative
+//                         jump slot (filled by protect)       edges (k: what they compute);
+//                                                             PLT stubs
 //   TLS entries   r--     GD/LD pairs, descriptors, IE words  TLS edges (ThreadLocal.cpp)
-//
-// The relocation engine reads the entries by symbol (Placement's gotEntry,
-// pltStub, jumpSlot, gotOffsetEntry, tlsEntry).
 //===----------------------------------------------------------------------===//
 #include "../Internal.h"
 
 namespace percpu::loader {
 
-TablePlan planTables(Module &m)
+TargetId entryFor(Module &m, EntryKind kind, uint32_t symbol, int64_t k)
 {
-    TablePlan p;
-    // By symbol index (a set per relocation was the pass's main cost).
-    std::vector<bool> got(m.obj.symbols.size()), stub(m.obj.symbols.size()), jump(m.obj.symbols.size());
-    std::set<std::pair<uint32_t, int64_t>> offsets;
-    for (const auto &[rela, list] : m.obj.relocs) {
-        const Section &t = m.obj.sections[m.obj.relocTarget(rela)];
-        if (!(t.flags & SHF_ALLOC))
-            continue;
-        for (const Reloc &r : list) {
-            RelExpr e = m.target->relExpr(r.type);
-            if (needsGot(e))
-                got[r.symbol] = true;
-            bool undef = r.symbol && m.obj.symbols[r.symbol].shndx == SHN_UNDEF;
-            if ((e == RelExpr::PLT || e == RelExpr::PltGotRelative) && undef) {
-                stub[r.symbol] = true;
-                got[r.symbol] = true;
-            }
-            // A PC-relative address of an external symbol may not reach
-            // (libstdc++'s typeinfo from -fPIE code): keep a GOT entry ready.
-            if (e == RelExpr::PCRelative && undef && (t.flags & SHF_EXECINSTR)) {
-                ++p.farStubs; // in case it is a memory access out of reach
-                if (m.target->computedOffset(r) == 0)
-                    got[r.symbol] = true;
-                else
-                    offsets.insert({r.symbol, m.target->computedOffset(r)});
-            }
+    // The common lookups by symbol (a map per relocation was the planning's
+    // main cost), the rest by what the entry holds.
+    std::vector<uint32_t> *by = kind == EntryKind::GotWord && k == 0 ? &m.gotOf
+                                : kind == EntryKind::PltStub         ? &m.stubOf
+                                : kind == EntryKind::JumpSlot        ? &m.slotOf
+                                                                     : nullptr;
+    if (by) {
+        if (by->empty())
+            by->assign(m.symbolCount, 0);
+        uint32_t &i = (*by)[symbol];
+        if (!i) {
+            m.entries.push_back(Entry{kind, symbol, k});
+            i = static_cast<uint32_t>(m.entries.size());
         }
+        return m.symbolCount + i - 1;
     }
-    // Every indirect function gets a stub, a GOT entry (its address for
-    // relocations, pcpu_dlsym and exports alike) and the jump slot its stub
-    // goes through.
-    for (uint32_t i = 1; i < m.obj.symbols.size(); ++i)
-        if (m.obj.symbols[i].type == STT_GNU_IFUNC && m.obj.symbols[i].isDefinedInSection())
-            stub[i] = got[i] = jump[i] = true;
-    for (uint32_t i = 0; i < got.size(); ++i) {
-        if (got[i])
-            p.gotSyms.push_back(i);
-        if (stub[i])
-            p.stubSyms.push_back(i);
-        if (jump[i])
-            p.jumpSyms.push_back(i);
+    if (kind == EntryKind::FarStub) { // one each: a stub holds one instruction
+        m.entries.push_back(Entry{kind, symbol, k});
+        return m.symbolCount + static_cast<uint32_t>(m.entries.size() - 1);
     }
-    p.offsetSlots.assign(offsets.begin(), offsets.end());
-    if (!m.target->farStubSize)
-        p.farStubs = 0;
-    p.tlsBytes = planTlsEntries(m);
-    return p;
+    auto [it, added] = m.entryOf.try_emplace({kind, symbol, k}, static_cast<uint32_t>(m.entries.size()));
+    if (added)
+        m.entries.push_back(Entry{kind, symbol, k});
+    return m.symbolCount + it->second;
+}
+
+std::optional<TargetId> findEntry(const Module &m, EntryKind kind, uint32_t symbol, int64_t k)
+{
+    if (kind == EntryKind::GotWord && k == 0) {
+        if (symbol < m.gotOf.size() && m.gotOf[symbol])
+            return m.symbolCount + m.gotOf[symbol] - 1;
+        return std::nullopt;
+    }
+    if (auto it = m.entryOf.find({kind, symbol, k}); it != m.entryOf.end())
+        return m.symbolCount + it->second;
+    return std::nullopt;
+}
+
+const Entry *entryOfSymbol(const Module &m, const std::vector<uint32_t> &by, uint32_t symbol)
+{
+    return symbol < by.size() && by[symbol] ? &m.entries[by[symbol] - 1] : nullptr;
 }
 
 namespace {
 
-void placePlt(Module &m, const TablePlan &p, uint64_t at)
+bool undefinedSymbol(const Module &m, uint32_t sym) { return sym && m.obj.symbols[sym].shndx == SHN_UNDEF; }
+
+// PLT: a call to an undefined symbol gets a stub, used when the symbol is
+// out of the branch's reach (rewriteCalls), which jumps through the
+// symbol's GOT word.
+void visitPlt(Module &m, Edge &e)
 {
-    m.pltStub.assign(m.obj.symbols.size(), 0);
-    for (uint32_t sym : p.stubSyms) {
-        m.pltStub[sym] = at;
-        at += m.target->pltStubSize;
+    if ((e.kind == RelExpr::PLT || e.kind == RelExpr::PltGotRelative) && undefinedSymbol(m, e.symbol)) {
+        entryFor(m, EntryKind::PltStub, e.symbol);
+        entryFor(m, EntryKind::GotWord, e.symbol);
     }
 }
 
-void placeFarStubs(Module &m, const TablePlan &p, uint64_t at)
+// GOT: an edge that reads the symbol's GOT word now computes against the
+// word.  A PC-relative address of an external symbol from code may not
+// reach (libstdc++'s typeinfo from -fPIE code): a word holding what it
+// computes, and room to move the instruction, are kept ready for the
+// far-data pass.
+void visitGot(Module &m, Edge &e)
 {
-    m.farStubs = p.farStubs ? at : 0;
-    m.farStubsLeft = p.farStubs;
-    m.farDataRefs = p.farStubs;
-}
-
-void placeGot(Module &m, const TablePlan &p, uint64_t at)
-{
-    m.gotBase = at;
-    m.gotEntry.assign(m.obj.symbols.size(), 0);
-    m.jumpSlot.assign(m.obj.symbols.size(), 0);
-    const unsigned size = m.target->gotEntrySize;
-    for (uint32_t sym : p.gotSyms) {
-        m.gotEntry[sym] = at;
-        at += size;
+    if (needsGot(e.kind)) {
+        e.target = entryFor(m, EntryKind::GotWord, e.symbol);
+        e.kind = throughEntry(e.kind);
+        return;
     }
-    for (const auto &key : p.offsetSlots) {
-        m.gotOffsetEntry[key] = at;
-        at += size;
-    }
-    for (uint32_t sym : p.jumpSyms) {
-        m.jumpSlot[sym] = at;
-        at += size;
+    if (e.kind == RelExpr::PCRelative && undefinedSymbol(m, e.symbol) &&
+        (m.obj.sections[e.block].flags & SHF_EXECINSTR)) {
+        entryFor(m, EntryKind::GotWord, e.symbol, m.target->computedOffset(Reloc{e.offset, e.type, e.symbol, e.addend}));
+        if (m.target->farStubSize)
+            entryFor(m, EntryKind::FarStub, e.symbol);
     }
 }
 
 Error writePlt(Module &m)
 {
-    for (uint32_t sym = 0; sym < m.pltStub.size(); ++sym)
-        if (m.pltStub[sym])
-            m.target->writePltStub(reinterpret_cast<uint8_t *>(m.pltStub[sym]), m.pltStub[sym],
-                                   m.jumpSlot[sym] ? m.jumpSlot[sym] : m.gotEntry[sym]);
+    for (const Entry &s : m.entries)
+        if (s.kind == EntryKind::PltStub) {
+            const Entry *slot = entryOfSymbol(m, m.slotOf, s.symbol);
+            const Entry *word = slot ? slot : entryOfSymbol(m, m.gotOf, s.symbol);
+            m.target->writePltStub(reinterpret_cast<uint8_t *>(s.addr), s.addr, word->addr);
+        }
     return Error::success();
 }
 
@@ -128,44 +125,112 @@ Error writeNothing(Module &) { return Error::success(); } // far stubs: FarData.
 // Jump slots stay 0 until protect runs their resolvers.
 Error writeGot(Module &m)
 {
-    for (uint32_t sym = 0; sym < m.gotEntry.size(); ++sym)
-        if (m.gotEntry[sym])
-            support::endian::write64le(reinterpret_cast<void *>(m.gotEntry[sym]), m.symAddr[sym]);
-    for (const auto &[key, entry] : m.gotOffsetEntry)
-        support::endian::write64le(reinterpret_cast<void *>(entry), m.symAddr[key.first] + key.second);
+    for (const Entry &w : m.entries)
+        if (w.kind == EntryKind::GotWord)
+            support::endian::write64le(reinterpret_cast<void *>(w.addr), m.symAddr[w.symbol] + w.k);
     return Error::success();
-}
-
-void placeTls(Module &m, const TablePlan &p, uint64_t at)
-{
-    if (p.tlsBytes)
-        placeTlsEntries(m, at);
 }
 
 } // namespace
 
 const Table kTables[] = {
-    {"PLT stubs", PROT_READ | PROT_EXEC, kStubAlign,
-     [](const Module &m, const TablePlan &p) { return uint64_t{p.stubSyms.size()} * m.target->pltStubSize; },
-     placePlt, writePlt},
-    {"far stubs", PROT_READ | PROT_EXEC, kStubAlign,
-     [](const Module &m, const TablePlan &p) { return uint64_t{p.farStubs} * m.target->farStubSize; },
-     placeFarStubs, writeNothing},
-    {"GOT", PROT_READ, 8,
-     [](const Module &m, const TablePlan &p) {
-         return uint64_t{p.gotSyms.size() + p.offsetSlots.size() + p.jumpSyms.size()} * m.target->gotEntrySize;
+    {"PLT stubs", PROT_READ | PROT_EXEC, kStubAlign, [](EntryKind k) { return k == EntryKind::PltStub; },
+     writePlt},
+    {"far stubs", PROT_READ | PROT_EXEC, kStubAlign, [](EntryKind k) { return k == EntryKind::FarStub; },
+     writeNothing},
+    {"GOT", PROT_READ, 8, [](EntryKind k) { return k == EntryKind::GotWord || k == EntryKind::JumpSlot; },
+     writeGot},
+    {"TLS entries", PROT_READ, 16,
+     [](EntryKind k) {
+         return k == EntryKind::TlsGdPair || k == EntryKind::TlsLdPair || k == EntryKind::TlsDescriptor ||
+                k == EntryKind::TlsIe;
      },
-     placeGot, writeGot},
-    {"TLS entries", PROT_READ, 16, [](const Module &, const TablePlan &p) { return p.tlsBytes; }, placeTls,
      writeTlsEntries},
 };
 const size_t kTableCount = std::size(kTables);
+
+void planTables(Module &m)
+{
+    m.entries.clear();
+    m.gotOf.clear();
+    m.stubOf.clear();
+    m.slotOf.clear();
+    m.entryOf.clear();
+    // Every indirect function gets a stub, a GOT word (its address for
+    // relocations, pcpu_dlsym and exports alike) and the jump slot its stub
+    // goes through.
+    for (uint32_t i = 1; i < m.obj.symbols.size(); ++i)
+        if (m.obj.symbols[i].type == STT_GNU_IFUNC && m.obj.symbols[i].isDefinedInSection()) {
+            entryFor(m, EntryKind::PltStub, i);
+            entryFor(m, EntryKind::GotWord, i);
+            entryFor(m, EntryKind::JumpSlot, i);
+        }
+    for (Edge &e : m.edges) {
+        visitPlt(m, e);
+        visitGot(m, e);
+        visitTls(m, e);
+    }
+}
+
+uint64_t entrySize(const Module &m, EntryKind k)
+{
+    switch (k) {
+    case EntryKind::GotWord:
+    case EntryKind::JumpSlot: return m.target->gotEntrySize;
+    case EntryKind::PltStub: return m.target->pltStubSize;
+    case EntryKind::FarStub: return m.target->farStubSize;
+    case EntryKind::TlsGdPair:
+    case EntryKind::TlsLdPair: return 16; // {module, offset}
+    case EntryKind::TlsDescriptor: return 32; // {function, argument, module, offset}
+    case EntryKind::TlsIe: return 8;          // the thread-pointer offset
+    }
+    return 0;
+}
+
+uint64_t tableBytes(const Module &m, const Table &t)
+{
+    uint64_t bytes = 0;
+    for (const Entry &e : m.entries)
+        if (t.holds(e.kind))
+            bytes += entrySize(m, e.kind);
+    return bytes;
+}
+
+void placeTable(Module &m, const Table &t, uint64_t at)
+{
+    if (t.holds(EntryKind::GotWord))
+        m.gotBase = at; // _GLOBAL_OFFSET_TABLE_, even with no entry
+    for (Entry &e : m.entries)
+        if (t.holds(e.kind)) {
+            e.addr = at;
+            at += entrySize(m, e.kind);
+        }
+}
 
 Error writeTables(Module &m)
 {
     for (const Table &t : kTables)
         if (Error e = t.write(m))
             return e;
+    return Error::success();
+}
+
+// A call reaches its symbol directly when the branch can; otherwise its
+// stub.  Either way the edge becomes an ordinary PC- or GOT-relative one.
+Error rewriteCalls(Module &m)
+{
+    const int64_t reach = m.target->branchReach;
+    for (Edge &e : m.edges) {
+        if (e.kind != RelExpr::PLT && e.kind != RelExpr::PltGotRelative)
+            continue;
+        if (const Entry *stub = entryOfSymbol(m, m.stubOf, e.target)) {
+            const uint64_t place = m.blocks[e.block].addr + e.offset;
+            const auto direct = static_cast<int64_t>(m.addressOf(e.target) + static_cast<uint64_t>(e.addend) - place);
+            if (direct < -reach || direct >= reach)
+                e.target = m.symbolCount + static_cast<uint32_t>(stub - m.entries.data());
+        }
+        e.kind = e.kind == RelExpr::PLT ? RelExpr::PCRelative : RelExpr::GotRelative;
+    }
     return Error::success();
 }
 

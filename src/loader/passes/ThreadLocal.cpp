@@ -4,11 +4,11 @@
 //          meaning without a static reserve: initial and local exec against
 //          the module's own TLS (and the unsupported forms)
 // lay out: layOutTls builds the block's template from .tdata/.tbss and
-//          reserves a slot; planTlsEntries/placeTlsEntries put the pairs,
-//          descriptors and initial-exec words beside the GOT
+//          reserves a slot; visitTls, the TLS table's manager, adds the
+//          pairs, descriptors and initial-exec words (placed beside the GOT)
+//          and points the TLS edges at them
 // resolve: resolveProcessTls finds a thread-local symbol of the process
-// fix up: writeTlsEntries fills the entries (the relocation engine reads
-//          them through Target::tlsReloc)
+// fix up: writeTlsEntries fills the entries
 // publish: publishTls makes the template live, before any constructor runs
 // unload:  thread_local destructors (__cxa_thread_atexit) keep a closed
 //          module's memory until the last has run
@@ -92,10 +92,8 @@ Error layOutTls(Module &m)
         }
     // A local-dynamic pair with no TLS section still names the module.
     bool ld = false;
-    for (const auto &[rela, list] : o.relocs)
-        if (o.sections[o.relocTarget(rela)].flags & SHF_ALLOC)
-            for (const Reloc &r : list)
-                ld |= m.target->tlsReloc(r.type).use == TlsUse::LdPair;
+    for (const Edge &e : m.edges)
+        ld |= e.kind == RelExpr::TLS && m.target->tlsReloc(e.type).use == TlsUse::LdPair;
     if (!any && !ld)
         return Error::success();
     m.tlsSize = at;
@@ -105,7 +103,7 @@ Error layOutTls(Module &m)
         if (isTlsSection(s) && s.type != SHT_NOBITS) {
             if (!s.data.empty())
                 std::memcpy(m.tlsInit.data() + m.tlsOffset[s.index], s.data.data(), s.data.size());
-            m.secData[s.index] = m.tlsInit.data() + m.tlsOffset[s.index]; // its relocations apply here
+            m.blocks[s.index].data = m.tlsInit.data() + m.tlsOffset[s.index]; // its relocations apply here
         }
     m.tlsSlot = tls::reserve();
     if (!m.tlsSlot)
@@ -113,52 +111,32 @@ Error layOutTls(Module &m)
     return Error::success();
 }
 
-namespace {
-unsigned entrySize(TlsUse use)
+// The TLS manager (Tables.cpp): a TLS edge reads an entry (a pair, a
+// descriptor, an initial-exec word), which it now computes against, or the
+// symbol's offset in a block.
+void visitTls(Module &m, Edge &e)
 {
-    switch (use) {
-    case TlsUse::GdPair: return 16;     // {module, offset}
-    case TlsUse::Descriptor: return 32; // {function, argument, module, offset}
-    case TlsUse::IeEntry: return 8;     // the thread-pointer offset
-    default: return 0;
+    if (e.kind != RelExpr::TLS)
+        return;
+    const TlsReloc tr = m.target->tlsReloc(e.type);
+    e.kind = tr.expr;
+    EntryKind kind;
+    switch (tr.use) {
+    case TlsUse::LdPair:
+        e.target = entryFor(m, EntryKind::TlsLdPair, 0);
+        e.kind = throughEntry(tr.expr);
+        return;
+    case TlsUse::GdPair: kind = EntryKind::TlsGdPair; break;
+    case TlsUse::Descriptor: kind = EntryKind::TlsDescriptor; break;
+    case TlsUse::IeEntry: kind = EntryKind::TlsIe; break;
+    case TlsUse::DtpOffset:
+        if (m.obj.symbols[e.symbol].shndx == SHN_UNDEF)
+            e.kind = RelExpr::Unknown; // an offset in another object's block: refused
+        return;
+    default: return;
     }
-}
-} // namespace
-
-// Bytes of the entries TLS relocations read; placeTlsEntries gives them
-// their addresses once the mapping is made.
-uint64_t planTlsEntries(Module &m)
-{
-    const ObjectFile &o = m.obj;
-    uint64_t bytes = 0;
-    for (const auto &[rela, list] : o.relocs) {
-        if (!(o.sections[o.relocTarget(rela)].flags & SHF_ALLOC))
-            continue;
-        for (const Reloc &r : list) {
-            const TlsUse use = m.target->tlsReloc(r.type).use;
-            if (use == TlsUse::LdPair && !m.tlsLdPair) {
-                m.tlsLdPair = 1; // placed below
-                bytes += 16;
-            } else if (unsigned size = entrySize(use)) {
-                auto [it, added] = m.tlsEntry.try_emplace({r.symbol, use}, 0);
-                if (added)
-                    bytes += size;
-            }
-        }
-    }
-    return bytes;
-}
-
-void placeTlsEntries(Module &m, uint64_t at)
-{
-    if (m.tlsLdPair) {
-        m.tlsLdPair = at;
-        at += 16;
-    }
-    for (auto &[key, addr] : m.tlsEntry) {
-        addr = at;
-        at += entrySize(key.second);
-    }
+    e.target = entryFor(m, kind, e.symbol);
+    e.kind = throughEntry(tr.expr);
 }
 
 // A thread-local definition of a module loaded with PCPU_RTLD_GLOBAL, as
@@ -220,12 +198,19 @@ Error writeTlsEntries(Module &m)
             at += 8;
         }
     };
-    if (m.tlsLdPair)
-        put(m.tlsLdPair, {ownModule, 0});
     const auto dynamic = reinterpret_cast<uint64_t>(&pcpu_tlsdesc_dynamic);
     const auto fixed = reinterpret_cast<uint64_t>(&pcpu_tlsdesc_return);
-    for (const auto &[key, at] : m.tlsEntry) {
-        const auto [sym, use] = key;
+    for (const Entry &entry : m.entries) {
+        const uint64_t at = entry.addr;
+        const uint32_t sym = entry.symbol;
+        TlsUse use;
+        switch (entry.kind) {
+        case EntryKind::TlsLdPair: put(at, {ownModule, 0}); continue;
+        case EntryKind::TlsGdPair: use = TlsUse::GdPair; break;
+        case EntryKind::TlsDescriptor: use = TlsUse::Descriptor; break;
+        case EntryKind::TlsIe: use = TlsUse::IeEntry; break;
+        default: continue;
+        }
         auto proc = m.processTls.find(sym);
         const bool own = proc == m.processTls.end();
         const std::string &name = m.obj.symbols[sym].name;

@@ -63,6 +63,8 @@ namespace percpu::elfpatch {
 //   GotPageRelative   Page(G + A) - Page(P)    | ADR_GOT_PAGE (int33)
 //   GotPageOffset     G + A                    | LD64_GOT_LO12_NC: bits 0-11, scaled by 8
 //   GotPageBaseOffset G + A - Page(GOT)        | LD64_GOTPAGE_LO15 (uint15), scaled by 8
+//   PageBaseOffset    S + A - Page(GOT)        none: what the loader's GOT makes of the
+//                                              above once it points the edge at the entry
 //   TLS               see TlsUse below: the loader sets G or S, then computes
 //                     the TlsReloc's kind
 //   Unknown           refused: unsupported-relocation
@@ -88,6 +90,7 @@ enum class RelExpr {
     GotPageRelative,
     GotPageOffset,
     GotPageBaseOffset,
+    PageBaseOffset,
     TLS,
     Unknown,
 };
@@ -298,6 +301,7 @@ public:
         case RelExpr::GotPageRelative: return ((v.G + A) & pageMask) - (v.P & pageMask);
         case RelExpr::GotPageOffset: return v.G + A;
         case RelExpr::GotPageBaseOffset: return v.G + A - (v.GOT & pageMask);
+        case RelExpr::PageBaseOffset: return v.S + A - (v.GOT & pageMask);
         case RelExpr::None:
         case RelExpr::TLS:
         case RelExpr::Unknown: break;
