@@ -66,7 +66,6 @@ llvm::Expected<std::map<uint32_t, std::vector<uint8_t>>> relocateAt(const elfpat
         m.blocks[s.index] = Block{addresses[s.index], b.data()};
         lowest = std::min(lowest, addresses[s.index]);
     }
-    planTables(m);
     uint64_t tables = 0;
     for (size_t t = 0; t < kTableCount; ++t)
         tables += llvm::alignTo(tableBytes(m, kTables[t]), 16);

@@ -134,7 +134,7 @@ struct Placement {
     // The link graph (Graph.h): the sections as blocks, by section index;
     // the loaded sections' relocations as edges (buildGraph); the tables'
     // entries, which edges point at once the managers rewrite them
-    // (planTables), and by symbol, 1 + the index of its GOT word (symbol +
+    // (visitEdge), and by symbol, 1 + the index of its GOT word (symbol +
     // 0), PLT stub and jump slot (0: none); the other entries by what they
     // hold.
     std::vector<Block> blocks;
@@ -143,7 +143,13 @@ struct Placement {
     uint32_t symbolCount = 0; // the object's symbols: TargetIds below are symbols
     std::vector<uint32_t> gotOf, stubOf, slotOf;
     std::map<std::tuple<EntryKind, uint32_t, int64_t>, uint32_t> entryOf;
+    // The edges whose rewrite waits for addresses: calls (rewriteCalls),
+    // PC-relative references from code to external data (reachFarData).
+    std::vector<uint32_t> calls, farRefs;
     std::vector<uint64_t> symAddr; // by symbol index (resolve)
+    // By symbol index: what the edges do with it (buildGraph, for resolve).
+    enum : uint8_t { kReferenced = 1, kReferencedThreadLocal = 3 };
+    std::vector<uint8_t> symbolUse;
     std::map<uint32_t, uint64_t> commonAddr;
     uint64_t gotBase = 0;
     // Thread-local data (Tls.h, passes/ThreadLocal.cpp): the module's slot,
@@ -264,7 +270,7 @@ Loader &loader();
 
 // The module's tables (passes/Tables.cpp), JITLink's table managers: each
 // adds its entries as it visits the edges and rewrites the edges that use
-// them (planTables), and is then placed in its region of the mapping and,
+// them (visitEdge), and is then placed in its region of the mapping and,
 // once symbols are resolved, written.
 struct Table {
     const char *name;
@@ -275,10 +281,9 @@ struct Table {
 };
 extern const Table kTables[];
 extern const size_t kTableCount;
-// The graph: blocks and edges from the object (passes/Graph.cpp).
+// The graph: blocks and edges from the object, each edge visited by the
+// tables' managers as it is added (passes/Tables.cpp).
 Error buildGraph(Module &m);
-// Visits every edge with every manager.
-void planTables(Module &m);
 uint64_t entrySize(const Module &m, EntryKind k);
 uint64_t tableBytes(const Module &m, const Table &t);
 // Gives table `t`'s entries their addresses from `at` on.

@@ -65,7 +65,7 @@ template <size_t N> Error runPasses(Module &m, const Pass (&passes)[N])
 // One layout of the graph, from the per-CPU block's plan to the fixed-up
 // image; everything these passes decide is the module's Placement.
 const Pass kLayoutPasses[] = {
-    buildGraph,       // scan: sections as blocks, relocations as edges (Graph.cpp)
+    buildGraph,       // scan: sections as blocks, relocations as edges, planned by the tables (Tables.cpp)
     planPerCpuBlock,  // scan: the per-CPU block's canonical layout (Place.cpp)
     layOutAndMap,     // lay out: the tables' managers plan and rewrite edges; sections,
                       // GOT, PLT, far stubs, TLS entries; map (Layout.cpp)

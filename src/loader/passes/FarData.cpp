@@ -25,25 +25,20 @@ Error reachFarData(Module &m)
     if (!tgt.pc32)
         return Error::success();
     const ObjectFile &o = m.obj;
-    // The far stubs layout gave room to, in order: one per edge this pass
-    // looks at (the GOT manager's), so none, and there is nothing to do.
+    if (m.farRefs.empty())
+        return Error::success();
+    // The far stubs layout gave room to, in order.
     std::vector<const Entry *> stubs;
     for (const Entry &e : m.entries)
         if (e.kind == EntryKind::FarStub)
             stubs.push_back(&e);
-    if (stubs.empty() && tgt.farStubSize)
-        return Error::success();
-    for (size_t i = 0; i < m.edges.size(); ++i) {
+    // PC-relative edges from code to external data (the GOT manager's
+    // list), outside the per-CPU block.
+    for (uint32_t i : m.farRefs) {
         Edge &e = m.edges[i];
-        // PC-relative edges as the object has them (calls were rewritten
-        // into PC-relative ones by rewriteCalls: not these), to external
-        // data, from code outside the per-CPU block.
-        if (e.target != e.symbol || tgt.relExpr(e.type) != RelExpr::PCRelative ||
-            o.symbols[e.symbol].shndx != SHN_UNDEF)
-            continue;
         const Section &t = o.sections[e.block];
         uint8_t *dst = m.blocks[e.block].data;
-        if (!dst || !(t.flags & SHF_EXECINSTR) || m.block.offsetOf(t.index))
+        if (!dst || m.block.offsetOf(t.index))
             continue;
         const uint64_t place = m.blocks[e.block].addr;
         const uint64_t target = m.symAddr[e.symbol] + static_cast<uint64_t>(e.addend);

@@ -28,7 +28,6 @@ Error layOutAndMap(Module &m)
     // tables (Tables.cpp) go at the end of their regions.
     if (Error e = layOutTls(m))
         return e;
-    planTables(m);
     std::vector<uint64_t> tableOff(kTableCount, 0);
     std::vector<uint64_t> offsets(o.sections.size(), 0);
     uint64_t at = 0;

@@ -29,6 +29,9 @@ Error dropLinkState(Module &m)
     release(m.stubOf);
     release(m.slotOf);
     release(m.entryOf);
+    release(m.calls);
+    release(m.symbolUse);
+    release(m.farRefs);
     release(m.commonAddr);
     release(m.farDataWhy);
     release(m.overflows);

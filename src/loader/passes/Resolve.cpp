@@ -289,17 +289,13 @@ Error resolveSymbols(Module &m)
     const bool undefinedAsZero = m.policy.undefinedAsZero;
     const ObjectFile &o = m.obj;
     m.symAddr.assign(o.symbols.size(), 0);
-    std::vector<bool> referenced(o.symbols.size(), false), threadLocal(o.symbols.size(), false);
-    for (const Edge &e : m.edges) {
-        referenced[e.symbol] = true;
-        if (m.target->relExpr(e.type) == RelExpr::TLS)
-            threadLocal[e.symbol] = true;
-    }
+    auto referenced = [&](uint32_t i) { return (m.symbolUse[i] & Module::kReferenced) != 0; };
+    auto threadLocal = [&](uint32_t i) { return m.symbolUse[i] == Module::kReferencedThreadLocal; };
     Error errors = Error::success();
     for (uint32_t i = 1; i < o.symbols.size(); ++i) {
         const Symbol &s = o.symbols[i];
         if (s.shndx == SHN_UNDEF) {
-            if (!referenced[i] || s.name.empty() || undefinedAsZero)
+            if (!referenced(i) || s.name.empty() || undefinedAsZero)
                 continue;
             if (s.name == "_TLS_MODULE_BASE_") {
                 // The linker's symbol for the start of the module's own
@@ -307,7 +303,7 @@ Error resolveSymbols(Module &m)
                 m.symAddr[i] = 0;
                 continue;
             }
-            if (threadLocal[i] || s.type == STT_TLS) { // the process's (ThreadLocal.cpp)
+            if (threadLocal(i) || s.type == STT_TLS) { // the process's (ThreadLocal.cpp)
                 if (Error e = resolveProcessTls(m, i))
                     errors = joinErrors(std::move(errors), std::move(e));
                 continue;
@@ -326,7 +322,7 @@ Error resolveSymbols(Module &m)
             m.symAddr[i] = m.tlsOffset[s.shndx] + (s.type == STT_SECTION ? 0 : s.value);
         } else if (s.shndx < o.sections.size()) {
             uint64_t base = m.blocks[s.shndx].addr;
-            if (!base && referenced[i])
+            if (!base && referenced(i))
                 errors = joinErrors(std::move(errors),
                                     loadError(m.name, o.sectionLabel(s.shndx), s.value, s.name,
                                               "symbol '" + s.name + "' is defined in section '" +

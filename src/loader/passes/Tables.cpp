@@ -1,12 +1,13 @@
-//===- passes/Tables.cpp - the module's tables, as managers of the graph ---===//
+//===- passes/Tables.cpp - the link graph built, its tables as managers -----===//
 //
 // JITLink's table managers (GOTTableManager, PLTTableManager) over this
 // loader's graph (Graph.h):
 //
-//   plan   planTables visits every edge once with every manager; a manager
-//          adds the entries an edge needs (entryFor) and, where the entry
-//          is all the edge reads, points the edge at it (a GOT-relative
-//          load becomes PC-relative to its GOT word)
+//   plan   as buildGraph adds each edge, every manager visits it
+//          (visitEdge); a manager adds the entries the edge needs
+//          (entryFor) and, where the entry is all the edge reads, points
+//          the edge at it (a GOT-relative load becomes PC-relative to its
+//          GOT word); calls and external data wait for addresses
 //   place  layout gives each table its place in its region of the mapping
 //          (kTables: the region, the alignment), and its entries their
 //          addresses (placeTable)
@@ -38,9 +39,7 @@ TargetId entryFor(Module &m, EntryKind kind, uint32_t symbol, int64_t k)
                                 : kind == EntryKind::JumpSlot        ? &m.slotOf
                                                                      : nullptr;
     if (by) {
-        if (by->empty())
-            by->assign(m.symbolCount, 0);
-        uint32_t &i = (*by)[symbol];
+        uint32_t &i = (*by)[symbol]; // sized by startTables
         if (!i) {
             m.entries.push_back(Entry{kind, symbol, k});
             i = static_cast<uint32_t>(m.entries.size());
@@ -78,35 +77,15 @@ namespace {
 
 bool undefinedSymbol(const Module &m, uint32_t sym) { return sym && m.obj.symbols[sym].shndx == SHN_UNDEF; }
 
-// PLT: a call to an undefined symbol gets a stub, used when the symbol is
-// out of the branch's reach (rewriteCalls), which jumps through the
-// symbol's GOT word.
-void visitPlt(Module &m, Edge &e)
+// The symbol's GOT word (symbol + 0): entryFor's common case, inline.
+TargetId gotWord(Module &m, uint32_t symbol)
 {
-    if ((e.kind == RelExpr::PLT || e.kind == RelExpr::PltGotRelative) && undefinedSymbol(m, e.symbol)) {
-        entryFor(m, EntryKind::PltStub, e.symbol);
-        entryFor(m, EntryKind::GotWord, e.symbol);
+    uint32_t &i = m.gotOf[symbol];
+    if (!i) {
+        m.entries.push_back(Entry{EntryKind::GotWord, symbol, 0});
+        i = static_cast<uint32_t>(m.entries.size());
     }
-}
-
-// GOT: an edge that reads the symbol's GOT word now computes against the
-// word.  A PC-relative address of an external symbol from code may not
-// reach (libstdc++'s typeinfo from -fPIE code): a word holding what it
-// computes, and room to move the instruction, are kept ready for the
-// far-data pass.
-void visitGot(Module &m, Edge &e)
-{
-    if (needsGot(e.kind)) {
-        e.target = entryFor(m, EntryKind::GotWord, e.symbol);
-        e.kind = throughEntry(e.kind);
-        return;
-    }
-    if (e.kind == RelExpr::PCRelative && undefinedSymbol(m, e.symbol) &&
-        (m.obj.sections[e.block].flags & SHF_EXECINSTR)) {
-        entryFor(m, EntryKind::GotWord, e.symbol, m.target->computedOffset(Reloc{e.offset, e.type, e.symbol, e.addend}));
-        if (m.target->farStubSize)
-            entryFor(m, EntryKind::FarStub, e.symbol);
-    }
+    return m.symbolCount + i - 1;
 }
 
 Error writePlt(Module &m)
@@ -149,27 +128,105 @@ const Table kTables[] = {
 };
 const size_t kTableCount = std::size(kTables);
 
-void planTables(Module &m)
+namespace {
+
+void startTables(Module &m)
 {
     m.entries.clear();
-    m.gotOf.clear();
-    m.stubOf.clear();
-    m.slotOf.clear();
+    m.gotOf.assign(m.symbolCount, 0);
+    m.stubOf.assign(m.symbolCount, 0);
+    m.slotOf.assign(m.symbolCount, 0);
     m.entryOf.clear();
+    m.calls.clear();
+    m.farRefs.clear();
     // Every indirect function gets a stub, a GOT word (its address for
     // relocations, pcpu_dlsym and exports alike) and the jump slot its stub
     // goes through.
     for (uint32_t i = 1; i < m.obj.symbols.size(); ++i)
         if (m.obj.symbols[i].type == STT_GNU_IFUNC && m.obj.symbols[i].isDefinedInSection()) {
             entryFor(m, EntryKind::PltStub, i);
-            entryFor(m, EntryKind::GotWord, i);
+            gotWord(m, i);
             entryFor(m, EntryKind::JumpSlot, i);
         }
-    for (Edge &e : m.edges) {
-        visitPlt(m, e);
-        visitGot(m, e);
-        visitTls(m, e);
+}
+
+// Each manager's part of one edge (one switch: this runs once per
+// relocation of the module).
+void visitEdge(Module &m, Edge &e, uint32_t index)
+{
+    switch (e.kind) {
+    case RelExpr::PLT:
+    case RelExpr::PltGotRelative:
+        // PLT: a call to an undefined symbol gets a stub, used when the
+        // symbol is out of the branch's reach (rewriteCalls), which jumps
+        // through the symbol's GOT word.
+        m.calls.push_back(index);
+        if (undefinedSymbol(m, e.symbol)) {
+            entryFor(m, EntryKind::PltStub, e.symbol);
+            gotWord(m, e.symbol);
+        }
+        return;
+    case RelExpr::TLS:
+        visitTls(m, e); // ThreadLocal.cpp
+        return;
+    case RelExpr::PCRelative:
+        // A PC-relative address of an external symbol from code may not
+        // reach (libstdc++'s typeinfo from -fPIE code): a GOT word holding
+        // what it computes, and room to move the instruction, are kept
+        // ready for the far-data pass.
+        if (undefinedSymbol(m, e.symbol) && (m.obj.sections[e.block].flags & SHF_EXECINSTR)) {
+            m.farRefs.push_back(index);
+            entryFor(m, EntryKind::GotWord, e.symbol,
+                     m.target->computedOffset(Reloc{e.offset, e.type, e.symbol, e.addend}));
+            if (m.target->farStubSize)
+                entryFor(m, EntryKind::FarStub, e.symbol);
+        }
+        return;
+    default:
+        // GOT: an edge that reads the symbol's GOT word now computes
+        // against the word.
+        if (needsGot(e.kind)) {
+            e.target = gotWord(m, e.symbol);
+            e.kind = throughEntry(e.kind);
+        }
+        return;
     }
+}
+
+} // namespace
+
+// One block per section (placed by layout and place), one edge per
+// relocation of an allocated section, its kind the Target's and its target
+// the symbol it names; the tables' managers visit each edge as it is added
+// (the one scan of the relocations: a pass of its own over the edges
+// cost as much as planning).  Run at the start of every layout: the far-reach decision
+// rewrites the object (makeIndirect) and lays it out again.
+Error buildGraph(Module &m)
+{
+    const ObjectFile &o = m.obj;
+    m.symbolCount = static_cast<uint32_t>(o.symbols.size());
+    m.blocks.assign(o.sections.size(), Block{});
+    size_t n = 0;
+    for (const auto &[rela, list] : o.relocs)
+        if (o.sections[o.relocTarget(rela)].flags & SHF_ALLOC)
+            n += list.size();
+    m.edges.clear();
+    m.edges.reserve(n);
+    m.symbolUse.assign(m.symbolCount, 0);
+    startTables(m);
+    for (const auto &[rela, list] : o.relocs) {
+        const uint32_t block = o.relocTarget(rela);
+        if (!(o.sections[block].flags & SHF_ALLOC))
+            continue; // debug information is not loaded
+        for (const Reloc &r : list) {
+            m.edges.push_back(Edge{block, rela, r.offset, r.addend, r.type, m.target->relExpr(r.type), r.symbol,
+                                   r.symbol});
+            Edge &e = m.edges.back();
+            m.symbolUse[e.symbol] |= e.kind == RelExpr::TLS ? Module::kReferencedThreadLocal : Module::kReferenced;
+            visitEdge(m, e, static_cast<uint32_t>(m.edges.size() - 1));
+        }
+    }
+    return Error::success();
 }
 
 uint64_t entrySize(const Module &m, EntryKind k)
@@ -220,9 +277,8 @@ Error writeTables(Module &m)
 Error rewriteCalls(Module &m)
 {
     const int64_t reach = m.target->branchReach;
-    for (Edge &e : m.edges) {
-        if (e.kind != RelExpr::PLT && e.kind != RelExpr::PltGotRelative)
-            continue;
+    for (uint32_t index : m.calls) {
+        Edge &e = m.edges[index];
         if (const Entry *stub = entryOfSymbol(m, m.stubOf, e.target)) {
             const uint64_t place = m.blocks[e.block].addr + e.offset;
             const auto direct = static_cast<int64_t>(m.addressOf(e.target) + static_cast<uint64_t>(e.addend) - place);

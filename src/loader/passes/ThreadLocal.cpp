@@ -22,24 +22,32 @@ bool isTlsSection(const Section &s) { return s.index && (s.flags & SHF_ALLOC) &&
 Error tlsModels(Module &m)
 {
     const ObjectFile &o = m.obj;
-    // Whether a defined symbol is thread-local data of this module.
-    auto threadLocal = [&](const Symbol &s) {
-        return s.name == "_TLS_MODULE_BASE_" ||
-               (s.shndx < o.sections.size() && s.isDefinedInSection() && isTlsSection(o.sections[s.shndx]));
-    };
+    // By symbol: undefined (0), defined (1), defined thread-local data of
+    // this module (2); one lookup per relocation instead of the symbol's
+    // and its section's (this pass was a fifth of a large module's load).
+    enum : uint8_t { kUndefined, kDefined, kThreadLocal };
+    std::vector<uint8_t> cls(o.symbols.size(), kUndefined);
+    for (uint32_t i = 1; i < o.symbols.size(); ++i) {
+        const Symbol &s = o.symbols[i];
+        if (s.shndx == SHN_UNDEF)
+            continue;
+        cls[i] = (s.shndx < o.sections.size() && s.isDefinedInSection() && isTlsSection(o.sections[s.shndx])) ||
+                         StringRef(s.name) == "_TLS_MODULE_BASE_"
+                     ? kThreadLocal
+                     : kDefined;
+    }
     for (const auto &[rela, list] : o.relocs) {
         const Section &t = o.sections[o.relocTarget(rela)];
         if (!(t.flags & SHF_ALLOC))
             continue;
         for (const Reloc &r : list) {
-            const Symbol &sym = o.symbols[r.symbol];
+            const uint8_t c = cls[r.symbol];
             const RelExpr kind = m.target->relExpr(r.type);
             // A TLS relocation names thread-local data; any other relocation
             // names something with one address for every thread.
-            const bool defined = r.symbol && sym.shndx != SHN_UNDEF;
-            const TlsUse use = m.target->tlsReloc(r.type).use;
-            if (defined && kind != RelExpr::None && use != TlsUse::Marker &&
-                (kind == RelExpr::TLS) != threadLocal(sym)) {
+            if (c != kUndefined && kind != RelExpr::None && (kind == RelExpr::TLS) != (c == kThreadLocal) &&
+                m.target->tlsReloc(r.type).use != TlsUse::Marker) {
+                const Symbol &sym = o.symbols[r.symbol];
                 const std::string name = sym.type == STT_SECTION ? o.sectionLabel(sym.shndx) : sym.name;
                 return loadError(m.name, t.name, r.offset, name,
                                  "relocation " + m.target->relocName(r.type).str() + " against '" + name +
@@ -50,7 +58,7 @@ Error tlsModels(Module &m)
             }
             if (kind != RelExpr::TLS)
                 continue;
-            if (Error e = m.target->tlsModelAllowed(r.type, sym.shndx != SHN_UNDEF, [&] {
+            if (Error e = m.target->tlsModelAllowed(r.type, c != kUndefined, [&] {
                     Diagnostic d;
                     d.file = m.name;
                     d.section = t.name;
@@ -91,9 +99,7 @@ Error layOutTls(Module &m)
                 initEnd = at;
         }
     // A local-dynamic pair with no TLS section still names the module.
-    bool ld = false;
-    for (const Edge &e : m.edges)
-        ld |= e.kind == RelExpr::TLS && m.target->tlsReloc(e.type).use == TlsUse::LdPair;
+    const bool ld = findEntry(m, EntryKind::TlsLdPair, 0).has_value();
     if (!any && !ld)
         return Error::success();
     m.tlsSize = at;
