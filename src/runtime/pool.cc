@@ -28,6 +28,9 @@
 
 #include <sched.h>
 #include <sys/mman.h>
+#if defined(__x86_64__) && __has_include(<sys/platform/x86.h>)
+#include <sys/platform/x86.h> // CPU_FEATURE_ACTIVE (glibc 2.33)
+#endif
 
 namespace percpu::rt {
 namespace {
@@ -124,12 +127,26 @@ __attribute__((always_inline)) inline bool zeroCopyWith(const unsigned char *q, 
 }
 
 #if defined(__x86_64__)
-// 32-byte loads where the CPU has AVX2 (asked once), SSE2's 16 otherwise.
+// 32-byte loads where the CPU has AVX2, SSE2's 16 otherwise.
 __attribute__((target("avx2"), noinline)) bool zeroCopyAvx2(const unsigned char *q, size_t n)
 {
     return zeroCopyWith<V32>(q, n);
 }
-const bool haveAvx2 = __builtin_cpu_supports("avx2");
+// Asked of glibc, which read cpuid once in ld.so (usable AVX2: the OS saves
+// the registers too).  Not __builtin_cpu_supports: it
+// links libgcc's __cpu_indicator_init, a constructor that runs some twenty
+// cpuid instructions in every process that loads the runtime, each a trap
+// to the hypervisor in a VM (a tenth of a small program's start-up there).
+// A bit test on each call (no function-local static: its guard would
+// make the runtime need libstdc++).
+bool haveAvx2()
+{
+#if __has_include(<sys/platform/x86.h>)
+    return CPU_FEATURE_ACTIVE(AVX2);
+#else
+    return __builtin_cpu_supports("avx2");
+#endif
+}
 #endif
 
 bool zeroCopy(const unsigned char *q, size_t n)
@@ -137,7 +154,7 @@ bool zeroCopy(const unsigned char *q, size_t n)
     if (n < 64)
         return orWords(q, n) == 0;
 #if defined(__x86_64__)
-    if (haveAvx2)
+    if (haveAvx2())
         return zeroCopyAvx2(q, n);
 #endif
     return zeroCopyWith<V16>(q, n);
