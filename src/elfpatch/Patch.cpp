@@ -102,6 +102,24 @@ Expected<bool> mergePerCpuSections(ObjectFile &obj, const BlockLayout &layout, c
                          "per-CPU block of " + std::to_string(layout.size) + " bytes (alignment " +
                              std::to_string(layout.align) +
                              ") does not fit the 1 GiB a per-CPU unit can hold");
+    // The layout record's name is patch's: a section of the object by that
+    // name that is not such a record (other contents, symbols, relocations)
+    // would be overwritten by it, leaving its symbols past its end.
+    if (const Section *note = obj.sectionByName(kLayoutNote)) {
+        std::string what;
+        if (note->type != SHT_NOTE || (note->flags & SHF_ALLOC))
+            what = "an allocated or non-note section";
+        for (const Symbol &sym : obj.symbols)
+            if (what.empty() && sym.type != STT_SECTION && sym.shndx == note->index)
+                what = "a section that defines '" + sym.name + "'";
+        for (const auto &[rela, list] : obj.relocs)
+            if (what.empty() && obj.relocTarget(rela) == note->index && !list.empty())
+                what = "a section with relocations";
+        if (!what.empty())
+            return makeError(Rule::Malformed, obj.path, note->name, std::nullopt, "",
+                             "'" + kLayoutNote.str() + "' is " + what +
+                                 "; the name is reserved for the per-CPU layout record that patch writes");
+    }
     std::set<uint32_t> members = groupMembers(obj);
     for (const PlacedSection &p : layout.sections)
         if (members.count(p.section))
