@@ -12,10 +12,9 @@
 #include "llvm/Object/ObjectFile.h"
 
 #include <functional>
-#include <algorithm>
 #include <map>
-#include <set>
 #include <optional>
+#include <set>
 
 #include <cerrno>
 
@@ -272,9 +271,6 @@ void attachSourceLocations(std::vector<Diagnostic> &diags, const std::vector<Obj
     }
 }
 
-} // namespace percpu::elfpatch
-
-namespace percpu::elfpatch {
 namespace {
 
 // A global variable of one unit's DWARF: its name, whether a declaration,
@@ -423,12 +419,12 @@ std::vector<Diagnostic> typeMismatches(const std::vector<ObjectFile> &files)
     // Only objects that declare (reference) a per-CPU variable another one
     // defines, and the definers of those: most objects need no DIE walk, and
     // none at all means no child.
+    // (defs names only objects with DWARF.)
     std::set<size_t> wanted;
     for (size_t i : withDwarf)
         for (const Symbol &s : files[i].symbols)
             if (s.shndx == ELF::SHN_UNDEF && !s.name.empty())
-                if (auto d = defs.find(s.name); d != defs.end() && d->second != i &&
-                                                std::find(withDwarf.begin(), withDwarf.end(), d->second) != withDwarf.end()) {
+                if (auto d = defs.find(s.name); d != defs.end() && d->second != i) {
                     wanted.insert(i);
                     wanted.insert(d->second);
                 }

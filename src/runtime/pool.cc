@@ -137,15 +137,22 @@ __attribute__((target("avx2"), noinline)) bool zeroCopyAvx2(const unsigned char 
 // links libgcc's __cpu_indicator_init, a constructor that runs some twenty
 // cpuid instructions in every process that loads the runtime, each a trap
 // to the hypervisor in a VM (a tenth of a small program's start-up there).
-// A bit test on each call (no function-local static: its guard would
-// make the runtime need libstdc++).
+// Asked once (pool_free calls this for every unit) and kept in a plain
+// global: a function-local static's guard would make the runtime need
+// libstdc++.  Racing first callers store the same answer.
+constinit std::atomic<int> avx2State{0}; // 0 not asked, 1 no, 2 yes
 bool haveAvx2()
 {
+    int state = avx2State.load(std::memory_order_relaxed);
+    if (__builtin_expect(state == 0, 0)) {
 #if __has_include(<sys/platform/x86.h>)
-    return CPU_FEATURE_ACTIVE(AVX2);
+        state = CPU_FEATURE_ACTIVE(AVX2) ? 2 : 1;
 #else
-    return __builtin_cpu_supports("avx2");
+        state = __builtin_cpu_supports("avx2") ? 2 : 1;
 #endif
+        avx2State.store(state, std::memory_order_relaxed);
+    }
+    return state == 2;
 }
 #endif
 
