@@ -20,7 +20,7 @@ for f in src/runtime/core.cc src/runtime/cpus.cc src/runtime/space.cc src/runtim
     -fno-exceptions -fno-rtti -c "$src/$f" -o "$tmp/$(basename "${f%.cc}").o"
 done
 # The shared runtime's variants (libpercpu.so.0).
-for f in src/runtime/core.cc src/runtime/shared.cc; do
+for f in src/runtime/core.cc src/runtime/shared.cc src/runtime/anchor.cc; do
   "$clangxx" "${common[@]}" -std=c++20 -nostdinc++ "${cxxinc[@]}" "${inc[@]}" -I"$src/src/runtime" \
     -DPCPU_SHARED_RUNTIME=1 -fno-exceptions -fno-rtti -c "$src/$f" -o "$tmp/$(basename "${f%.cc}").so.o"
 done

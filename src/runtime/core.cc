@@ -77,6 +77,7 @@ extern "C" const struct pcpu__image pcpu__program_image __attribute__((visibilit
 extern "C" const struct pcpu_export __start_percpu_exports[] __attribute__((weak, visibility("hidden")));
 extern "C" const struct pcpu_export __stop_percpu_exports[] __attribute__((weak, visibility("hidden")));
 #ifdef PCPU_SHARED_RUNTIME
+extern "C" char pcpu__anchor_space[percpu::rt::kAnchorBytes] __attribute__((visibility("hidden")));
 extern "C" char __ehdr_start[] __attribute__((weak, visibility("hidden")));
 extern "C" char _end[] __attribute__((weak, visibility("hidden")));
 #endif
@@ -152,8 +153,8 @@ struct Runtime {
     unsigned nrUnits = 0;
     unsigned realCpus = 0;
     FutexLock onlineLock;
-    signed char node[PCPU_MAX_CPUS] = {};
     bool multiNode = false;
+    signed char node[PCPU_MAX_CPUS] = {}; // read only when multiNode: after the rest
     // One cache line per CPU's lock: holders on different CPUs do not
     // share a line (pages of CPUs never held are never touched).
     struct alignas(64) CpuLock {
@@ -163,21 +164,37 @@ struct Runtime {
 };
 constinit Runtime rt;
 
+// Word `w` of a mask holding bits [0, n).
+constexpr uint64_t lowBits(unsigned n, size_t w)
+{
+    if (n >= (w + 1) * 64)
+        return ~uint64_t{0};
+    if (n <= w * 64)
+        return 0;
+    return (uint64_t{1} << (n - w * 64)) - 1;
+}
+
 // Online and present CPUs, clipped to the units.  Returns -1 when a file
-// could not be read (then every real CPU counts).
+// could not be read (then every real CPU counts).  Present lies between
+// online and possible, so when every possible CPU is online (most machines)
+// it is known without reading its file.
 // CONTEXT: takes rt.onlineLock (the masks are written under it, read
 // without it).
 int storeCpuMasks()
 {
-    uint64_t online[PCPU_MAX_CPUS / 64], present[PCPU_MAX_CPUS / 64];
+    constexpr size_t kWords = PCPU_MAX_CPUS / 64;
+    uint64_t online[kWords], present[kWords];
     int r = readCpuList("/sys/devices/system/cpu/online", online, rt.realCpus);
-    r |= readCpuList("/sys/devices/system/cpu/present", present, rt.realCpus);
+    bool allOnline = true;
+    for (size_t i = 0; i < kWords && allOnline; ++i)
+        allOnline = online[i] == lowBits(rt.realCpus, i);
+    if (allOnline)
+        std::memcpy(present, online, sizeof(present));
+    else
+        r |= readCpuList("/sys/devices/system/cpu/present", present, rt.realCpus);
     LockGuard guard(rt.onlineLock);
-    for (size_t i = 0; i < PCPU_MAX_CPUS / 64; ++i) {
-        uint64_t keep = 0;
-        for (unsigned b = 0; b < 64; ++b)
-            if (i * 64 + b < rt.nrUnits)
-                keep |= uint64_t{1} << b;
+    for (size_t i = 0; i < kWords; ++i) {
+        const uint64_t keep = lowBits(rt.nrUnits, i);
         __atomic_store_n(&pcpu__online_mask.bits[i], online[i] & keep, __ATOMIC_RELAXED);
         __atomic_store_n(&pcpu__present_mask.bits[i], present[i] & keep, __ATOMIC_RELAXED);
     }
@@ -283,11 +300,12 @@ constinit const pcpu__image *programImage = nullptr;
 // (no memory: it is made inaccessible at start-up, as the program's
 // reservation is), where the blocks of shared objects and the first dynamic
 // allocations go, as they go to the program's reservation when it has one.
-constexpr size_t kAnchorBytes = size_t{16} << 20;
-alignas(PCPU_PAGE_BYTES) char anchorSpace[kAnchorBytes] __attribute__((section(".bss.percpu_anchor")));
+// The static block is empty and the reservation starts at offset 0: no free
+// block's tags to write at start-up, everything is the virgin tail.
+// (anchor.cc defines the space, alone: see there.)
 constinit const pcpu__image anchorImage = {
-    PCPU__IMAGE_VERSION, 0, anchorSpace, anchorSpace, anchorSpace + PCPU_PAGE_BYTES,
-    anchorSpace + PCPU_PAGE_BYTES, anchorSpace + kAnchorBytes,
+    PCPU__IMAGE_VERSION, 0, pcpu__anchor_space, pcpu__anchor_space, pcpu__anchor_space,
+    pcpu__anchor_space, pcpu__anchor_space + kAnchorBytes,
     __ehdr_start, _end, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
 #endif
 

@@ -90,7 +90,6 @@ int readCpuList(const char *path, uint64_t *bits, unsigned limit)
 
 bool readCpuNodes(signed char *node, unsigned realCpus)
 {
-    std::memset(node, -1, PCPU_MAX_CPUS);
     // One system call first: the nodes this process may take memory from
     // (its cpuset's).  With one (or a kernel without NUMA), binding units to
     // nodes has nothing to choose, and sysfs need not be read.
@@ -114,6 +113,9 @@ bool readCpuNodes(signed char *node, unsigned realCpus)
         count += static_cast<unsigned>(__builtin_popcountll(w));
     if (count < 2)
         return false;
+    // Only now: on one node the table is never read, and its pages stay
+    // untouched.
+    std::memset(node, -1, PCPU_MAX_CPUS);
     for (unsigned c = 0; c < realCpus; ++c) {
         char dir[64];
         snprintf(dir, sizeof(dir), "/sys/devices/system/cpu/cpu%u", c);

@@ -20,6 +20,10 @@
 
 namespace percpu::rt {
 
+// The shared runtime's canonical space for chunk 0 when the program has no
+// per-CPU block (anchor.cc).
+constexpr size_t kAnchorBytes = size_t{16} << 20;
+
 // Who a block of per-CPU space belongs to (kept in the allocator's headers).
 enum class Owner : uint32_t { Dynamic = 0, Module = 1, Static = 2 };
 
@@ -159,7 +163,7 @@ uint64_t atomicOpAt(int op, void *p, unsigned size, uint64_t v, uint64_t v2);
 // (PCPU_MAX_CPUS bits), RETURNS 0, or -1 when the file could not be read,
 // with every CPU below `limit` set then.  readCpuNodes: each CPU's NUMA node
 // into node[PCPU_MAX_CPUS] (-1 unknown), RETURNS whether the machine has more
-// than one node.
+// than one node (node[] is left untouched when it has not).
 unsigned possibleCpus();
 int readCpuList(const char *path, uint64_t *bits, unsigned limit);
 bool readCpuNodes(signed char *node, unsigned realCpus);

@@ -141,26 +141,54 @@ void *mapMetadata(size_t bytes)
 }
 
 // ---- bitmaps -----------------------------------------------------------------------------
+//
+// A chunk's bitmaps are interleaved: word w of each of a group's bitmaps
+// lies in one 32-byte record, so that an allocation's metadata is one cache
+// line and, in a new process, one page to fault in instead of one per
+// bitmap (the granule bitmaps are a megabyte apart at the default stride).
 
-inline bool testBit(const uint64_t *bits, size_t i) { return (bits[i / 64] >> (i % 64)) & 1; }
-inline void setBit(uint64_t *bits, size_t i) { bits[i / 64] |= uint64_t{1} << (i % 64); }
-inline void clearBit(uint64_t *bits, size_t i) { bits[i / 64] &= ~(uint64_t{1} << (i % 64)); }
+constexpr size_t kGroupWords = 4;
 
-// Sets (value true) or clears bits [i, i + n).
-void fillBits(uint64_t *bits, size_t i, size_t n, bool value)
+// One bitmap of a group: word w at base[w * kGroupWords].
+struct Bits {
+    uint64_t *base = nullptr;
+    uint64_t &operator[](size_t w) const { return base[w * kGroupWords]; }
+};
+
+inline bool testBit(Bits bits, size_t i) { return (bits[i / 64] >> (i % 64)) & 1; }
+inline void setBit(Bits bits, size_t i) { bits[i / 64] |= uint64_t{1} << (i % 64); }
+inline void clearBit(Bits bits, size_t i) { bits[i / 64] &= ~(uint64_t{1} << (i % 64)); }
+
+// Sets (value true) or clears bits [i, i + n).  One loop per value, so
+// that each word is updated by one read-modify-write instruction: a page of
+// metadata first touched here then faults once, for writing, instead of
+// once to map the zero page for the read and again for the write.
+template <bool value>
+void fillBitsTo(Bits bits, size_t i, size_t n)
 {
     while (n) {
         size_t w = i / 64, b = i % 64, k = std::min<size_t>(64 - b, n);
         uint64_t mask = (k == 64 ? ~uint64_t{0} : ((uint64_t{1} << k) - 1)) << b;
-        bits[w] = value ? bits[w] | mask : bits[w] & ~mask;
+        if constexpr (value)
+            bits[w] |= mask;
+        else
+            bits[w] &= ~mask;
         i += k;
         n -= k;
     }
 }
 
+void fillBits(Bits bits, size_t i, size_t n, bool value)
+{
+    if (value)
+        fillBitsTo<true>(bits, i, n);
+    else
+        fillBitsTo<false>(bits, i, n);
+}
+
 // The first i in [from, limit) where `set` has a bit or `clear` lacks one,
 // or limit.
-size_t scanForward(const uint64_t *set, const uint64_t *clear, size_t from, size_t limit)
+size_t scanForward(Bits set, Bits clear, size_t from, size_t limit)
 {
     size_t i = from;
     while (i < limit) {
@@ -174,7 +202,7 @@ size_t scanForward(const uint64_t *set, const uint64_t *clear, size_t from, size
 }
 
 // The last i <= from with bit i of `bits` set, or SIZE_MAX.
-size_t scanBackward(const uint64_t *bits, size_t from)
+size_t scanBackward(Bits bits, size_t from)
 {
     size_t w = from / 64;
     uint64_t v = bits[w] & (~uint64_t{0} >> (63 - from % 64));
@@ -195,24 +223,25 @@ struct Chunk {
     uint32_t nGran = 0;
     size_t metaBytes = 0; // this record and the metadata after it: one mapping
 
-    // Block metadata: bitmaps with a bit per granule (reserved, committed as
-    // touched: 3 bits per 64 bits of live data, and a few pages for `module`).
+    // Block metadata: bitmaps with a bit per granule, interleaved (see
+    // "bitmaps"; reserved, committed as touched: 4 bits per 64 bits of live
+    // data).
     //   used    the granule belongs to a block that is not free (live, quick,
     //           static or hole); free space and the virgin tail are 0
     //   start   a used block's first granule
     //   quick   a used block's first granule, the block parked in a quick list
     //   module  a used block's first granule, the block a module's
-    uint64_t *used = nullptr, *start = nullptr, *quick = nullptr, *module = nullptr;
-    size_t bitmapBytes = 0; // each
+    Bits used, start, quick, module;
 
     // [frontier, limit): granules never handed out since the chunk was
     // mapped (or given back whole): zero in every unit, without tags.
     uint32_t frontier = 0, limit = 0;
 
-    uint64_t *committed = nullptr;  // one bit per page of a unit: handed out
-    uint64_t *filePages = nullptr;  // pages that map a shared image (module blocks)
-    uint64_t *freshPages = nullptr; // pages a live module block committed itself: what
-                                    // undoing its load (givePagesBack) may give back
+    // Page metadata, interleaved likewise: one bit per page of a unit.
+    Bits committed;  // handed out
+    Bits filePages;  // maps a shared image (module blocks)
+    Bits freshPages; // a live module block committed it itself: what undoing its
+                     // load (givePagesBack) may give back
     size_t nPages = 0;
     size_t committedPages = 0;
 
@@ -237,7 +266,7 @@ struct Chunk {
     // The size in granules of the used block starting at g.
     uint32_t blockSize(uint32_t g) const
     {
-        return static_cast<uint32_t>(scanForward(start, used, size_t{g} + 1, nGran) - g);
+        return static_cast<uint32_t>(scanForward(start, used, size_t{g} + 1, limit) - g);
     }
 };
 
@@ -412,9 +441,9 @@ void flushQuick(Chunk &c)
 // account for what was handed out (committed_per_unit) and say which pages
 // map a module's image.
 
-inline bool testPage(const uint64_t *bits, size_t p) { return testBit(bits, p); }
-inline void setPage(uint64_t *bits, size_t p) { setBit(bits, p); }
-inline void clearPage(uint64_t *bits, size_t p) { clearBit(bits, p); }
+inline bool testPage(Bits bits, size_t p) { return testBit(bits, p); }
+inline void setPage(Bits bits, size_t p) { setBit(bits, p); }
+inline void clearPage(Bits bits, size_t p) { clearBit(bits, p); }
 
 bool pageCommitted(const Chunk &c, size_t p) { return testPage(c.committed, p); }
 
@@ -813,13 +842,14 @@ Chunk *createChunk(bool first)
     const size_t stride = space.cfg.stride;
     const size_t unitsBytes = stride * space.cfg.nrUnits;
     // The chunk's record and metadata in one mapping: the record, then the
-    // four granule bitmaps, the three page bitmaps, the call sites.
+    // page bitmaps' groups (on the record's page, for the first pages of a
+    // unit), the granule bitmaps' groups, the call sites.
     const uint32_t nGran = static_cast<uint32_t>(stride / kGranule);
-    const size_t bitmapBytes = (size_t{nGran} + 63) / 64 * sizeof(uint64_t);
-    const size_t pageWords = (stride / kPage + 63) / 64;
+    const size_t granGroupBytes = (size_t{nGran} + 63) / 64 * kGroupWords * sizeof(uint64_t);
+    const size_t pageGroupBytes = (stride / kPage + 63) / 64 * kGroupWords * sizeof(uint64_t);
     const size_t recordBytes = (sizeof(Chunk) + 63) & ~size_t{63};
     const size_t siteBytes = space.cfg.recordSites ? size_t{nGran} * sizeof(uintptr_t) : 0;
-    const size_t metaBytes = recordBytes + 4 * bitmapBytes + 3 * pageWords * sizeof(uint64_t) + siteBytes;
+    const size_t metaBytes = recordBytes + pageGroupBytes + granGroupBytes + siteBytes;
     auto *mem = static_cast<char *>(mapMetadata(metaBytes));
     if (!mem)
         return nullptr;
@@ -856,19 +886,18 @@ Chunk *createChunk(bool first)
     madvise(units, unitsBytes, MADV_NOHUGEPAGE);
     c->nGran = nGran;
     c->limit = c->nGran;
-    c->bitmapBytes = bitmapBytes;
-    auto *bits = reinterpret_cast<uint64_t *>(mem + recordBytes);
     c->nPages = stride / kPage;
-    c->committed = bits + 4 * (bitmapBytes / sizeof(uint64_t));
-    c->filePages = c->committed + pageWords;
-    c->freshPages = c->filePages + pageWords;
+    auto *pageGroups = reinterpret_cast<uint64_t *>(mem + recordBytes);
+    c->committed = Bits{pageGroups};
+    c->filePages = Bits{pageGroups + 1};
+    c->freshPages = Bits{pageGroups + 2};
+    auto *granGroups = reinterpret_cast<uint64_t *>(mem + recordBytes + pageGroupBytes);
+    c->used = Bits{granGroups};
+    c->start = Bits{granGroups + 1};
+    c->quick = Bits{granGroups + 2};
+    c->module = Bits{granGroups + 3};
     if (siteBytes)
-        c->site = reinterpret_cast<uintptr_t *>(c->freshPages + pageWords);
-    const size_t words = c->bitmapBytes / sizeof(uint64_t);
-    c->used = bits;
-    c->start = bits + words;
-    c->quick = bits + 2 * words;
-    c->module = bits + 3 * words;
+        c->site = reinterpret_cast<uintptr_t *>(mem + recordBytes + pageGroupBytes + granGroupBytes);
     for (auto &row : c->heads)
         std::fill(std::begin(row), std::end(row), kNil);
     std::fill(std::begin(c->quickHead), std::end(c->quickHead), kNil);
@@ -1092,12 +1121,10 @@ int spaceInit(const SpaceConfig &config)
         insertFree(*c, staticEnd, own0End - staticEnd);
     if (tailG > own0End)
         markUsed(*c, own0End, tailG - own0End);
-    // Past the limit: one used granule as a sentinel (no free block merges
-    // across it, nothing is handed out past the limit), not a bit for each
-    // granule of the stride: that was a megabyte of bitmap written at
-    // start-up, hundreds of page faults.
-    if (tailEnd < c->nGran)
-        markUsed(*c, tailEnd, 1);
+    // Past the limit nothing is marked (that was a megabyte of bitmap, then
+    // a page of it for a sentinel): nothing is handed out there, a block
+    // merges right only below the frontier, and blockSize() stops at the
+    // limit.
     c->frontier = tailG;
     c->limit = tailEnd;
     if (__lsan_register_root_region && std::max(staticEnd, own0End) > 0) // the static block,
