@@ -31,6 +31,8 @@ long *a_self_value(int cpu);
 long *a_count_address(void);
 long *a_private_address(void);
 long *b_count_address(void);
+char *a_wide_address(void);
+char *b_page_address(void);
 }
 
 DECLARE_PER_CPU(long, a_count);
@@ -135,6 +137,21 @@ TEST(SharedObjects, EveryObjectSeesOneCanonicalAddress)
     ASSERT_NE(e, nullptr);
     EXPECT_EQ(e->addr, static_cast<const void *>(&a_count));
     EXPECT_EQ(e->kind, static_cast<uint32_t>(PCPU_EXPORT_PER_CPU));
+}
+
+// A shared object's block is placed as aligned as its most aligned variable
+// (a small block is not given a page of its own in every unit, so this is
+// what keeps alignments past a cache line): liba's 256-byte-aligned array,
+// libb's page-aligned one, in every CPU's copy.
+TEST(SharedObjects, CopiesKeepTheVariablesAlignment)
+{
+    int cpu;
+    for_each_possible_cpu(cpu) {
+        EXPECT_EQ(reinterpret_cast<uintptr_t>(per_cpu_ptr(a_wide_address(), cpu)) % 256, 0u)
+            << "CPU " << cpu;
+        EXPECT_EQ(reinterpret_cast<uintptr_t>(per_cpu_ptr(b_page_address(), cpu)) % 4096, 0u)
+            << "CPU " << cpu;
+    }
 }
 
 TEST(SharedObjectsDeathTest, TheTemplateFaults)

@@ -164,16 +164,6 @@ struct Runtime {
 };
 constinit Runtime rt;
 
-// Word `w` of a mask holding bits [0, n).
-constexpr uint64_t lowBits(unsigned n, size_t w)
-{
-    if (n >= (w + 1) * 64)
-        return ~uint64_t{0};
-    if (n <= w * 64)
-        return 0;
-    return (uint64_t{1} << (n - w * 64)) - 1;
-}
-
 // Online and present CPUs, clipped to the units.  Returns -1 when a file
 // could not be read (then every real CPU counts).  Present lies between
 // online and possible, so when every possible CPU is online (most machines)
@@ -184,17 +174,17 @@ int storeCpuMasks()
 {
     constexpr size_t kWords = PCPU_MAX_CPUS / 64;
     uint64_t online[kWords], present[kWords];
-    int r = readCpuList("/sys/devices/system/cpu/online", online, rt.realCpus);
+    int r = readOnlineCpus(online, rt.realCpus);
     bool allOnline = true;
     for (size_t i = 0; i < kWords && allOnline; ++i)
-        allOnline = online[i] == lowBits(rt.realCpus, i);
+        allOnline = online[i] == maskWordBelow(rt.realCpus, i);
     if (allOnline)
         std::memcpy(present, online, sizeof(present));
     else
         r |= readCpuList("/sys/devices/system/cpu/present", present, rt.realCpus);
     LockGuard guard(rt.onlineLock);
     for (size_t i = 0; i < kWords; ++i) {
-        const uint64_t keep = lowBits(rt.nrUnits, i);
+        const uint64_t keep = maskWordBelow(rt.nrUnits, i);
         __atomic_store_n(&pcpu__online_mask.bits[i], online[i] & keep, __ATOMIC_RELAXED);
         __atomic_store_n(&pcpu__present_mask.bits[i], present[i] & keep, __ATOMIC_RELAXED);
     }

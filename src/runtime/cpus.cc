@@ -87,6 +87,25 @@ int readCpuList(const char *path, uint64_t *bits, unsigned limit)
     return 0;
 }
 
+int readOnlineCpus(uint64_t *bits, unsigned possible)
+{
+    // The kernel answers sched_getaffinity() with the thread's CPUs that
+    // are active, so a subset of the online ones: when that is every
+    // possible CPU (no cpuset, nothing offline: the common case), so is the
+    // online set, known with one system call instead of a sysfs file's
+    // three and its formatting.
+    constexpr size_t kWords = PCPU_MAX_CPUS / 64;
+    uint64_t allowed[kWords] = {};
+    long got = syscall(SYS_sched_getaffinity, 0, sizeof(allowed), allowed);
+    bool all = got > 0;
+    for (size_t i = 0; i < kWords && all; ++i)
+        all = allowed[i] == maskWordBelow(possible, i);
+    if (all) {
+        std::memcpy(bits, allowed, sizeof(allowed));
+        return 0;
+    }
+    return readCpuList("/sys/devices/system/cpu/online", bits, possible);
+}
 
 bool readCpuNodes(signed char *node, unsigned realCpus)
 {

@@ -19,6 +19,10 @@ extern "C" {
 extern char __per_cpu_start[] __attribute__((visibility("hidden")));
 extern char __per_cpu_end[] __attribute__((visibility("hidden")));
 extern char __per_cpu_page_end[] __attribute__((visibility("hidden")));
+// __per_cpu_start + the alignment the block needs (the fragment's ALIGNOF):
+// weak, so that an object linked with an older fragment still links (and
+// gets a page-aligned block).
+extern char __per_cpu_align_mark[] __attribute__((weak, visibility("hidden")));
 extern char __ehdr_start[] __attribute__((weak, visibility("hidden")));
 extern char _end[] __attribute__((weak, visibility("hidden")));
 extern const struct pcpu_export __start_percpu_exports[] __attribute__((weak, visibility("hidden")));
@@ -74,6 +78,8 @@ static struct pcpu__image pcpu_library_image = {
 
 __attribute__((constructor(101), visibility("hidden"))) void pcpu__library_start(void)
 {
+    if (__per_cpu_align_mark)
+        pcpu_library_image.align = static_cast<uint32_t>(__per_cpu_align_mark - __per_cpu_start);
     // The runtime prints why; a library whose per-CPU data has no block
     // cannot run correctly, and returning would let it run with one copy.
     if (pcpu__register_shared(&pcpu_library_image) != 0)

@@ -161,11 +161,23 @@ uint64_t atomicOpAt(int op, void *p, unsigned size, uint64_t v, uint64_t v2);
 // (highest + 1; _SC_NPROCESSORS_CONF when sysfs says nothing), at most
 // PCPU_MAX_CPUS.  readCpuList: a sysfs CPU list file into `bits`
 // (PCPU_MAX_CPUS bits), RETURNS 0, or -1 when the file could not be read,
-// with every CPU below `limit` set then.  readCpuNodes: each CPU's NUMA node
+// with every CPU below `limit` set then.  readOnlineCpus: the online CPUs
+// into `bits` as readCpuList does, given the possible ones' count (without
+// sysfs when this thread may run on every possible CPU).  readCpuNodes: each CPU's NUMA node
 // into node[PCPU_MAX_CPUS] (-1 unknown), RETURNS whether the machine has more
 // than one node (node[] is left untouched when it has not).
 unsigned possibleCpus();
+// Word `w` of a CPU mask holding CPUs [0, n).
+constexpr uint64_t maskWordBelow(unsigned n, size_t w)
+{
+    if (n >= (w + 1) * 64)
+        return ~uint64_t{0};
+    if (n <= w * 64)
+        return 0;
+    return (uint64_t{1} << (n - w * 64)) - 1;
+}
 int readCpuList(const char *path, uint64_t *bits, unsigned limit);
+int readOnlineCpus(uint64_t *bits, unsigned possible);
 bool readCpuNodes(signed char *node, unsigned realCpus);
 
 // getenv() that also works from .preinit_array (core.cc).

@@ -564,6 +564,20 @@ void forgetBlockName(const void *canonical)
         }
 }
 
+// A shared object's block: aligned as its variables need (the fragment's
+// ALIGNOF), at least to a cache line, so that two objects' variables never
+// share one, and to a page when it spans one: its whole pages then share
+// the template's copy-on-write (spaceFillImage).  Small blocks share pages:
+// a process with many small libraries pays a page per CPU for all of them,
+// not one each.
+size_t blockAlign(const pcpu__image &image, size_t size)
+{
+    const size_t a = image.align; // 0 from a start-up object that predates it
+    if (a == 0 || (a & (a - 1)) || a > kPageBytes || size >= kPageBytes)
+        return kPageBytes;
+    return std::max<size_t>(a, 64);
+}
+
 // CONTEXT: a signal handler (the guard's): tries the registry lock only.
 bool describeSharedTemplate(uintptr_t a, char *buf, size_t len)
 {
@@ -638,7 +652,7 @@ int pcpu__register_shared(struct pcpu__image *image)
 
     LockGuard guard(registry.lock);
     if (size) {
-        void *block = spaceAlloc(size, kPageBytes, Owner::Module);
+        void *block = spaceAlloc(size, blockAlign(*image, size), Owner::Module);
         if (!block) {
             int e = errno;
             fprintf(stderr, "percpu: %s: cannot allocate its %zu bytes of per-CPU data: %s\n", path,

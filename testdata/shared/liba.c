@@ -10,6 +10,8 @@ DEFINE_PER_CPU_SHARED_ALIGNED(long, a_aligned);
 /* A per-CPU variable that holds a per-CPU address: the copies hold the
  * block's canonical address, as a kernel's per-CPU list head holds its own. */
 DEFINE_PER_CPU(long *, a_self) = &a_count;
+/* Aligned past a cache line: the block is placed as its variables need. */
+DEFINE_PER_CPU(char, a_wide[8]) __aligned(256);
 
 DECLARE_PER_CPU(long, b_count);
 
@@ -42,3 +44,4 @@ long a_aligned_sum(void)
 long *a_self_value(int cpu) { return per_cpu(a_self, cpu); }
 long *a_count_address(void) { return &a_count; }
 long *a_private_address(void) { return &a_private; }
+char *a_wide_address(void) { return a_wide; }

@@ -7,6 +7,10 @@ EXPORT_PER_CPU_SYMBOL(b_count);
 
 DECLARE_PER_CPU(long, a_count);
 
+/* A page-aligned variable: libb's block is page-aligned in every unit. */
+DEFINE_PER_CPU_PAGE_ALIGNED(char, b_page[16]);
+char *b_page_address(void) { return b_page; }
+
 void b_work(void)
 {
     this_cpu_inc(b_count);

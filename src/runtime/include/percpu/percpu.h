@@ -406,7 +406,8 @@ void *pcpu_canonical(const void *addr);
 #define PCPU__IMAGE_VERSION 1
 struct pcpu__image {
     uint32_t version;                   /* PCPU__IMAGE_VERSION */
-    uint32_t reserved;
+    uint32_t align;                     /* a shared object's: its variables' largest
+                                           alignment (0: unknown, a page) */
     char *start, *end;                  /* __per_cpu_start, __per_cpu_end */
     char *page_end;                     /* __per_cpu_page_end */
     char *canon_start, *canon_end;      /* the program's NOLOAD reservation */
