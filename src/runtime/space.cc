@@ -38,8 +38,9 @@
 // without any bookkeeping.  Its metadata follows the kernel's pcpu_block_md
 // (a bit per minimum allocation unit) and the classic boundary-tag malloc:
 //  - four bitmaps with a bit per granule (used, start, quick, module), which
-//    say what a pointer is and how big its block is: 3 bits per 64 of live
-//    data, reserved and committed as touched;
+//    say what a pointer is and how big its block is: 4 bits per 64 of live
+//    data, interleaved by cache line (see "bitmaps"), reserved and
+//    committed as touched;
 //  - free blocks' sizes and list links live in unit 0's copy of the free
 //    space itself (in-band tags, see "in-band tags" below): unit 0 is always
 //    there, and the space is free, so nothing else reads it.
@@ -142,18 +143,30 @@ void *mapMetadata(size_t bytes)
 
 // ---- bitmaps -----------------------------------------------------------------------------
 //
-// A chunk's bitmaps are interleaved: word w of each of a group's bitmaps
-// lies in one 32-byte record, so that an allocation's metadata is one cache
-// line and, in a new process, one page to fault in instead of one per
-// bitmap (the granule bitmaps are a megabyte apart at the default stride).
+// A chunk's bitmaps are interleaved by cache line: a group holds a line
+// (8 words, 512 bits) of each of four bitmaps, so that a new process
+// faults in one page of metadata for its first allocations instead of one
+// per bitmap (the granule bitmaps are a megabyte apart at the default
+// stride), while a scan along one bitmap still reads whole lines.
 
-constexpr size_t kGroupWords = 4;
+constexpr size_t kLineWords = 8;                 // words of one bitmap in a group
+constexpr size_t kGroupWords = 4 * kLineWords;   // a group: four bitmaps' lines
 
-// One bitmap of a group: word w at base[w * kGroupWords].
+// One bitmap of a group array (base: the group array plus the bitmap's
+// line index times kLineWords): word w in line w / 8 of its group.
 struct Bits {
     uint64_t *base = nullptr;
-    uint64_t &operator[](size_t w) const { return base[w * kGroupWords]; }
+    uint64_t &operator[](size_t w) const
+    {
+        return base[(w & ~(kLineWords - 1)) * 4 + (w & (kLineWords - 1))];
+    }
 };
+
+// Bytes of a group array for `bits` bits per bitmap.
+constexpr size_t groupBytes(size_t bits)
+{
+    return (bits + 64 * kLineWords - 1) / (64 * kLineWords) * kGroupWords * sizeof(uint64_t);
+}
 
 inline bool testBit(Bits bits, size_t i) { return (bits[i / 64] >> (i % 64)) & 1; }
 inline void setBit(Bits bits, size_t i) { bits[i / 64] |= uint64_t{1} << (i % 64); }
@@ -845,8 +858,8 @@ Chunk *createChunk(bool first)
     // page bitmaps' groups (on the record's page, for the first pages of a
     // unit), the granule bitmaps' groups, the call sites.
     const uint32_t nGran = static_cast<uint32_t>(stride / kGranule);
-    const size_t granGroupBytes = (size_t{nGran} + 63) / 64 * kGroupWords * sizeof(uint64_t);
-    const size_t pageGroupBytes = (stride / kPage + 63) / 64 * kGroupWords * sizeof(uint64_t);
+    const size_t granGroupBytes = groupBytes(nGran);
+    const size_t pageGroupBytes = groupBytes(stride / kPage);
     const size_t recordBytes = (sizeof(Chunk) + 63) & ~size_t{63};
     const size_t siteBytes = space.cfg.recordSites ? size_t{nGran} * sizeof(uintptr_t) : 0;
     const size_t metaBytes = recordBytes + pageGroupBytes + granGroupBytes + siteBytes;
@@ -889,13 +902,13 @@ Chunk *createChunk(bool first)
     c->nPages = stride / kPage;
     auto *pageGroups = reinterpret_cast<uint64_t *>(mem + recordBytes);
     c->committed = Bits{pageGroups};
-    c->filePages = Bits{pageGroups + 1};
-    c->freshPages = Bits{pageGroups + 2};
+    c->filePages = Bits{pageGroups + kLineWords};
+    c->freshPages = Bits{pageGroups + 2 * kLineWords};
     auto *granGroups = reinterpret_cast<uint64_t *>(mem + recordBytes + pageGroupBytes);
     c->used = Bits{granGroups};
-    c->start = Bits{granGroups + 1};
-    c->quick = Bits{granGroups + 2};
-    c->module = Bits{granGroups + 3};
+    c->start = Bits{granGroups + kLineWords};
+    c->quick = Bits{granGroups + 2 * kLineWords};
+    c->module = Bits{granGroups + 3 * kLineWords};
     if (siteBytes)
         c->site = reinterpret_cast<uintptr_t *>(mem + recordBytes + pageGroupBytes + granGroupBytes);
     for (auto &row : c->heads)
