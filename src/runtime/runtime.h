@@ -33,7 +33,7 @@ struct SpaceConfig {
     size_t stride = 0;           // power of two
     uintptr_t staticStart = 0;   // __per_cpu_start
     size_t staticSize = 0;       // __per_cpu_end - __per_cpu_start
-    bool numa = true;            // bind units to their CPU's node when >1 node
+    bool noNuma = false;         // do not bind units to their CPU's node (>1 node)
     // From percpu.ld (0 when the host was linked with an older fragment):
     uintptr_t templateEnd = 0;   // __per_cpu_page_end: the template's page end
     uintptr_t reserveStart = 0;  // __per_cpu_canon_start/end: the NOLOAD

@@ -673,7 +673,7 @@ void destroyChunk(Chunk *c)
 // from its CPU's node when it has memory, from elsewhere otherwise.
 void bindToNodes(const Chunk &c, size_t off, size_t len)
 {
-    if (!space.cfg.numa)
+    if (space.cfg.noNuma)
         return;
     for (unsigned u = 0; u < space.cfg.nrUnits; ++u) {
         int node = cpuNode(u);
