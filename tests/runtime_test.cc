@@ -15,6 +15,10 @@
 
 #include <atomic>
 #include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -459,6 +463,59 @@ TEST(Cpus, OnlineIterationVisitsOnlineCpusOnly)
     int possible = 0;
     for_each_possible_cpu(cpu)++ possible;
     EXPECT_EQ(static_cast<unsigned>(possible), pcpu_nr_cpus());
+}
+
+// A sysfs CPU list ("0-3,8") as a set, read here independently of the
+// runtime.
+std::set<int> sysfsCpus(const char *name)
+{
+    std::ifstream in(std::string("/sys/devices/system/cpu/") + name);
+    std::string list;
+    std::getline(in, list);
+    std::set<int> cpus;
+    std::stringstream ss(list);
+    for (std::string part; std::getline(ss, part, ',');) {
+        if (part.empty())
+            continue;
+        const size_t dash = part.find('-');
+        const int a = std::stoi(part.substr(0, dash));
+        const int b = dash == std::string::npos ? a : std::stoi(part.substr(dash + 1));
+        for (int c = a; c <= b; ++c)
+            cpus.insert(c);
+    }
+    return cpus;
+}
+
+void expectMasksAsSysfs(const char *when)
+{
+    const std::set<int> online = sysfsCpus("online"), present = sysfsCpus("present");
+    ASSERT_FALSE(online.empty()) << "cannot read /sys/devices/system/cpu/online";
+    for (unsigned c = 0; c < pcpu_nr_cpus(); ++c) {
+        EXPECT_EQ(cpu_online(c), online.count(static_cast<int>(c)) == 1) << when << ", CPU " << c;
+        EXPECT_EQ(cpu_present(c), present.count(static_cast<int>(c)) == 1) << when << ", CPU " << c;
+    }
+}
+
+// The masks are what sysfs says: read from the affinity mask when the
+// thread may run everywhere, from the files when it may not.
+TEST(Cpus, OnlineAndPresentMasksAreSysfs)
+{
+    pcpu_init();
+    expectMasksAsSysfs("at start-up");
+    cpu_set_t all, one;
+    ASSERT_EQ(sched_getaffinity(0, sizeof(all), &all), 0);
+    CPU_ZERO(&one);
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+        if (CPU_ISSET(c, &all)) {
+            CPU_SET(c, &one);
+            break;
+        }
+    ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+    EXPECT_EQ(pcpu_refresh_online(), 0);
+    expectMasksAsSysfs("refreshed on one CPU");
+    ASSERT_EQ(sched_setaffinity(0, sizeof(all), &all), 0);
+    EXPECT_EQ(pcpu_refresh_online(), 0);
+    expectMasksAsSysfs("refreshed again");
 }
 
 TEST(Exports, HostExportTableHasTheRecords)
