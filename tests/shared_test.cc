@@ -166,6 +166,27 @@ TEST(SharedObjectsDeathTest, TheTemplateFaults)
     EXPECT_DEATH((void)*templ, "");
 }
 
+// A plugin built with percpu_add_library() that has no per-CPU data of its
+// own, only uses liba's a_aligned (which nothing in this program names, so
+// no copy relocation makes its address canonical): its GOT entry is moved
+// too, and its updates land in liba's copies.  (They went to one wrong
+// address per CPU, inside the per-CPU space, when such an object was not
+// walked.)
+TEST(SharedObjects, APluginWithoutDataOfItsOwnUsesALibrarys)
+{
+    void *user = dlopen(SHARED_USER_PLUGIN, RTLD_NOW | RTLD_LOCAL);
+    ASSERT_NE(user, nullptr) << dlerror();
+    auto u_inc = reinterpret_cast<void (*)()>(dlsym(user, "user_inc"));
+    auto u_sum = reinterpret_cast<long (*)()>(dlsym(user, "user_sum"));
+    ASSERT_TRUE(u_inc && u_sum);
+    const long before = a_aligned_sum();
+    EXPECT_EQ(u_sum(), before);
+    onMigratingThreads(kThreads, kIterations, [=] { u_inc(); });
+    EXPECT_EQ(a_aligned_sum() - before, kThreads * kIterations);
+    EXPECT_EQ(u_sum(), a_aligned_sum());
+    dlclose(user);
+}
+
 TEST(SharedObjects, PluginAndModuleShareTheCounters)
 {
     void *plugin = dlopen(SHARED_PLUGIN, RTLD_NOW | RTLD_LOCAL);

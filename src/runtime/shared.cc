@@ -216,6 +216,7 @@ private:
 
 struct Walk {
     SharedObject *self = nullptr; // the object registering now
+    bool onlySelf = false;        // its block is empty: nothing else can name it
     int error = 0;
     char why[512] = {};
     unsigned seen = 0;
@@ -320,8 +321,10 @@ int moveInObject(dl_phdr_info *info, size_t, void *arg)
     Dyn d;
     if (w.error || !readDynamic(*info, d))
         return 0;
-    const bool self = containsAddress(*info, w.self->lo);
-    if (!main && !self && !d.needsRuntime)
+    // (By its start-up record: an empty template's address may be the
+    // segment's end.)
+    const bool self = containsAddress(*info, reinterpret_cast<uintptr_t>(w.self->image));
+    if ((w.onlySelf && !self) || (!main && !self && !d.needsRuntime))
         return 0;
 
     Array<Move> moves;
@@ -669,10 +672,14 @@ int pcpu__register_shared(struct pcpu__image *image)
 
     // Addresses first (the template's own words too: a variable initialised
     // with a per-CPU address holds the block's in every copy), then the copies.
+    // An object without per-CPU data of its own is walked too, itself only:
+    // its GOT entries and data may name other objects' variables (their
+    // templates), and would read and write one copy at a wrong address.
     Walk w;
     w.self = o;
+    w.onlySelf = size == 0;
+    dl_iterate_phdr(moveInObject, &w);
     if (size) {
-        dl_iterate_phdr(moveInObject, &w);
         if (!w.error && spaceFillImage(reinterpret_cast<void *>(o->block), reinterpret_cast<const void *>(o->lo), size) != 0) {
             w.error = errno;
             snprintf(w.why, sizeof(w.why), "cannot fill the per-CPU copies: %s", strerror(errno));
@@ -682,7 +689,8 @@ int pcpu__register_shared(struct pcpu__image *image)
         fprintf(stderr, "percpu: %s: %s\n", path, w.why);
         unlink(o);
         char why[256];
-        spaceFree(reinterpret_cast<void *>(o->block), Owner::Module, why, sizeof(why), true);
+        if (o->block)
+            spaceFree(reinterpret_cast<void *>(o->block), Owner::Module, why, sizeof(why), true);
         free(o->copies);
         free(o->path);
         free(o);
