@@ -33,6 +33,8 @@ long *a_private_address(void);
 long *b_count_address(void);
 char *a_wide_address(void);
 char *b_page_address(void);
+long *b_to_a_value(int cpu);
+long *a_aligned_address(void);
 }
 
 DECLARE_PER_CPU(long, a_count);
@@ -152,6 +154,16 @@ TEST(SharedObjects, CopiesKeepTheVariablesAlignment)
         EXPECT_EQ(reinterpret_cast<uintptr_t>(per_cpu_ptr(b_page_address(), cpu)) % 4096, 0u)
             << "CPU " << cpu;
     }
+}
+
+// libb's per-CPU pointer initialised with liba's a_aligned: libb's copies
+// were made before liba registered, and still had to be moved to liba's
+// block (they held liba's template address, in every unit).
+TEST(SharedObjects, APointerToALaterObjectsVariableIsMovedInEveryCopy)
+{
+    int cpu;
+    for_each_possible_cpu(cpu)
+        ASSERT_EQ(b_to_a_value(cpu), a_aligned_address()) << "CPU " << cpu;
 }
 
 TEST(SharedObjectsDeathTest, TheTemplateFaults)

@@ -226,22 +226,40 @@ struct Walk {
 // metadata, for one): read them as the dynamic linker wrote them.
 #define PCPU_NO_ASAN __attribute__((no_sanitize("address")))
 
-PCPU_NO_ASAN void considerWord(uintptr_t where, Array<Move> &moves)
+// The word's value moved to its block, or 0 when it is in no template.
+uintptr_t movedValue(uintptr_t v)
 {
-    // The start-up record itself names the template: it stays as it is.
-    // A template already copied into the units is inaccessible, its words
-    // were moved before.
     for (const SharedObject *o = registry.head; o; o = o->next)
-        if ((where >= reinterpret_cast<uintptr_t>(o->image) &&
-             where < reinterpret_cast<uintptr_t>(o->image + 1)) ||
-            (o->guarded && where >= o->lo && where < o->hi))
+        if (inTemplate(*o, v))
+            return o->block + (v - o->lo);
+    return 0;
+}
+
+PCPU_NO_ASAN void considerWord(uintptr_t where, const SharedObject *self, Array<Move> &moves)
+{
+    for (const SharedObject *o = registry.head; o; o = o->next) {
+        // The start-up record itself names the template: it stays as it is.
+        if (where >= reinterpret_cast<uintptr_t>(o->image) &&
+            where < reinterpret_cast<uintptr_t>(o->image + 1))
             return;
-    const uintptr_t v = *reinterpret_cast<const uintptr_t *>(where);
-    for (const SharedObject *o = registry.head; o; o = o->next)
-        if (inTemplate(*o, v)) {
-            moves.push(Move{where, o->block + (v - o->lo)});
+        // A word of a template already copied into the units (another
+        // object's, registered before this one; inaccessible when guarded):
+        // its addresses of earlier objects were moved before the copy, but
+        // one naming this object's template (a per-CPU pointer initialised
+        // with a variable of an object registered later) is moved now, in
+        // every unit's copy that still holds it.
+        if (o != self && o->block && where >= o->lo && where < o->hi) {
+            const uintptr_t copy = o->block + (where - o->lo);
+            for (unsigned cpu = 0; cpu < pcpu__nr_units; ++cpu) {
+                const uintptr_t at = copy + pcpu_unit_offset[cpu];
+                if (const uintptr_t to = movedValue(*reinterpret_cast<const uintptr_t *>(at)))
+                    moves.push(Move{at, to});
+            }
             return;
         }
+    }
+    if (const uintptr_t to = movedValue(*reinterpret_cast<const uintptr_t *>(where)))
+        moves.push(Move{where, to});
 }
 
 // The program copied a per-CPU variable of `self` into its own data (a copy
@@ -338,7 +356,7 @@ int moveInObject(dl_phdr_info *info, size_t, void *arg)
 #elif defined(__aarch64__)
         case R_AARCH64_RELATIVE: case R_AARCH64_ABS64: case R_AARCH64_GLOB_DAT:
 #endif
-            considerWord(info->dlpi_addr + r.r_offset, moves);
+            considerWord(info->dlpi_addr + r.r_offset, w.self, moves);
             break;
         default: break;
         }
@@ -349,12 +367,12 @@ int moveInObject(dl_phdr_info *info, size_t, void *arg)
         const ElfW(Addr) e = *reinterpret_cast<const ElfW(Addr) *>(p);
         if ((e & 1) == 0) {
             where = info->dlpi_addr + e;
-            considerWord(where, moves);
+            considerWord(where, w.self, moves);
             where += sizeof(ElfW(Addr));
         } else {
             for (unsigned i = 1; i < 8 * sizeof(ElfW(Addr)); ++i)
                 if ((e >> i) & 1)
-                    considerWord(where + (i - 1) * sizeof(ElfW(Addr)), moves);
+                    considerWord(where + (i - 1) * sizeof(ElfW(Addr)), w.self, moves);
             where += (8 * sizeof(ElfW(Addr)) - 1) * sizeof(ElfW(Addr));
         }
     }

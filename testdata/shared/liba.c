@@ -45,3 +45,4 @@ long *a_self_value(int cpu) { return per_cpu(a_self, cpu); }
 long *a_count_address(void) { return &a_count; }
 long *a_private_address(void) { return &a_private; }
 char *a_wide_address(void) { return a_wide; }
+long *a_aligned_address(void) { return &a_aligned; }
