@@ -40,6 +40,10 @@ long *a_aligned_address(void);
 DECLARE_PER_CPU(long, a_count);
 DECLARE_PER_CPU(long, b_count);
 DEFINE_PER_CPU(long, h_count);
+// A per-CPU pointer of the program's static block, initialised with liba's
+// a_wide (which nothing here accesses directly: no copy relocation).
+DECLARE_PER_CPU(char, a_wide[8]);
+DEFINE_PER_CPU(char *, h_to_a) = a_wide;
 EXPORT_PER_CPU_SYMBOL(h_count);
 extern "C" int plugin_exits; // counted by the plugin's module_exit
 int plugin_exits;
@@ -164,6 +168,16 @@ TEST(SharedObjects, APointerToALaterObjectsVariableIsMovedInEveryCopy)
     int cpu;
     for_each_possible_cpu(cpu)
         ASSERT_EQ(b_to_a_value(cpu), a_aligned_address()) << "CPU " << cpu;
+}
+
+// The program's static block is copied into the units before any library
+// registers: its pointer to liba's a_wide is moved in every copy (reading
+// the program's template for it, inaccessible by then, crashed start-up).
+TEST(SharedObjects, TheProgramsPointerToALibrarysVariableIsMoved)
+{
+    int cpu;
+    for_each_possible_cpu(cpu)
+        ASSERT_EQ(per_cpu(h_to_a, cpu), a_wide_address()) << "CPU " << cpu;
 }
 
 TEST(SharedObjectsDeathTest, TheTemplateFaults)

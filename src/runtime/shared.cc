@@ -235,8 +235,28 @@ uintptr_t movedValue(uintptr_t v)
     return 0;
 }
 
+// A word of per-CPU data already copied into the units, at canonical address
+// `canonical`: moved in every unit's copy that still names a template.
+PCPU_NO_ASAN void considerCopies(uintptr_t canonical, Array<Move> &moves)
+{
+    for (unsigned cpu = 0; cpu < pcpu__nr_units; ++cpu) {
+        const uintptr_t at = canonical + pcpu_unit_offset[cpu];
+        if (const uintptr_t to = movedValue(*reinterpret_cast<const uintptr_t *>(at)))
+            moves.push(Move{at, to});
+    }
+}
+
 PCPU_NO_ASAN void considerWord(uintptr_t where, const SharedObject *self, Array<Move> &moves)
 {
+    // The program's static block (percpu_add_host): copied into the units
+    // at start-up, before any shared object registers, and its canonical
+    // addresses are its template's (inaccessible since).  A per-CPU pointer
+    // initialised with a shared object's variable is moved in every copy.
+    const SpaceConfig &cfg = spaceConfig();
+    if (where - cfg.staticStart < cfg.staticSize) {
+        considerCopies(where, moves);
+        return;
+    }
     for (const SharedObject *o = registry.head; o; o = o->next) {
         // The start-up record itself names the template: it stays as it is.
         if (where >= reinterpret_cast<uintptr_t>(o->image) &&
@@ -249,12 +269,7 @@ PCPU_NO_ASAN void considerWord(uintptr_t where, const SharedObject *self, Array<
         // with a variable of an object registered later) is moved now, in
         // every unit's copy that still holds it.
         if (o != self && o->block && where >= o->lo && where < o->hi) {
-            const uintptr_t copy = o->block + (where - o->lo);
-            for (unsigned cpu = 0; cpu < pcpu__nr_units; ++cpu) {
-                const uintptr_t at = copy + pcpu_unit_offset[cpu];
-                if (const uintptr_t to = movedValue(*reinterpret_cast<const uintptr_t *>(at)))
-                    moves.push(Move{at, to});
-            }
+            considerCopies(o->block + (where - o->lo), moves);
             return;
         }
     }
