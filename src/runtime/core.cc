@@ -175,10 +175,7 @@ int storeCpuMasks()
     constexpr size_t kWords = PCPU_MAX_CPUS / 64;
     uint64_t online[kWords], present[kWords];
     int r = readOnlineCpus(online, rt.realCpus);
-    bool allOnline = true;
-    for (size_t i = 0; i < kWords && allOnline; ++i)
-        allOnline = online[i] == maskWordBelow(rt.realCpus, i);
-    if (allOnline)
+    if (maskIsAllBelow(online, rt.realCpus))
         std::memcpy(present, online, sizeof(present));
     else
         r |= readCpuList("/sys/devices/system/cpu/present", present, rt.realCpus);

@@ -96,11 +96,8 @@ int readOnlineCpus(uint64_t *bits, unsigned possible)
     // three and its formatting.
     constexpr size_t kWords = PCPU_MAX_CPUS / 64;
     uint64_t allowed[kWords] = {};
-    long got = syscall(SYS_sched_getaffinity, 0, sizeof(allowed), allowed);
-    bool all = got > 0;
-    for (size_t i = 0; i < kWords && all; ++i)
-        all = allowed[i] == maskWordBelow(possible, i);
-    if (all) {
+    if (syscall(SYS_sched_getaffinity, 0, sizeof(allowed), allowed) > 0 &&
+        maskIsAllBelow(allowed, possible)) {
         std::memcpy(bits, allowed, sizeof(allowed));
         return 0;
     }

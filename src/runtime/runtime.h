@@ -176,6 +176,14 @@ constexpr uint64_t maskWordBelow(unsigned n, size_t w)
         return 0;
     return (uint64_t{1} << (n - w * 64)) - 1;
 }
+// Whether a CPU mask (PCPU_MAX_CPUS bits) holds exactly CPUs [0, n).
+constexpr bool maskIsAllBelow(const uint64_t *bits, unsigned n)
+{
+    for (size_t w = 0; w < PCPU_MAX_CPUS / 64; ++w)
+        if (bits[w] != maskWordBelow(n, w))
+            return false;
+    return true;
+}
 int readCpuList(const char *path, uint64_t *bits, unsigned limit);
 int readOnlineCpus(uint64_t *bits, unsigned possible);
 bool readCpuNodes(signed char *node, unsigned realCpus);

@@ -158,7 +158,7 @@ struct Bits {
     uint64_t *base = nullptr;
     uint64_t &operator[](size_t w) const
     {
-        return base[(w & ~(kLineWords - 1)) * 4 + (w & (kLineWords - 1))];
+        return base[w / kLineWords * kGroupWords + w % kLineWords];
     }
 };
 
@@ -177,7 +177,7 @@ inline void clearBit(Bits bits, size_t i) { bits[i / 64] &= ~(uint64_t{1} << (i 
 // metadata first touched here then faults once, for writing, instead of
 // once to map the zero page for the read and again for the write.
 template <bool value>
-void fillBitsTo(Bits bits, size_t i, size_t n)
+void fillBits(Bits bits, size_t i, size_t n)
 {
     while (n) {
         size_t w = i / 64, b = i % 64, k = std::min<size_t>(64 - b, n);
@@ -189,14 +189,6 @@ void fillBitsTo(Bits bits, size_t i, size_t n)
         i += k;
         n -= k;
     }
-}
-
-void fillBits(Bits bits, size_t i, size_t n, bool value)
-{
-    if (value)
-        fillBitsTo<true>(bits, i, n);
-    else
-        fillBitsTo<false>(bits, i, n);
 }
 
 // The first i in [from, limit) where `set` has a bit or `clear` lacks one,
@@ -406,7 +398,7 @@ uint32_t findFree(const Chunk &c, uint64_t n)
 // the tail, which then starts at `first`.
 std::pair<uint32_t, uint32_t> releaseBlock(Chunk &c, uint32_t g, uint32_t n)
 {
-    fillBits(c.used, g, n, false);
+    fillBits<false>(c.used, g, n);
     clearBit(c.start, g);
     uint32_t end = g + n;
     if (end < c.frontier && !testBit(c.used, end)) {
@@ -965,7 +957,7 @@ void coverForLeaks(Chunk &c, size_t end)
 // CONTEXT: space.lock held.
 void markUsed(Chunk &c, uint32_t g, uint32_t n)
 {
-    fillBits(c.used, g, n, true);
+    fillBits<true>(c.used, g, n);
     setBit(c.start, g);
 }
 
