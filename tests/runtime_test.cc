@@ -326,16 +326,13 @@ cpu_set_t oneCpu(int cpu)
     return set;
 }
 
-} // namespace
-
-// The scheduler moves a thread that holds a CPU (here another thread changes
-// its affinity, as the kernel's load balancing might move it): every
-// this_cpu operation of the holder still names the CPU it holds.
-TEST(GetCpuVar, AThreadMovedAwayStillUpdatesTheCpuItHolds)
+// Runs body(a) on a thread that holds CPU a and that the scheduler has
+// moved to CPU b (here another thread changes its affinity, as the kernel's
+// load balancing might move it); body runs before the thread touches any
+// per-CPU data, so nothing has moved it back yet.  RETURNS {a, b}.
+template <typename Body>
+std::pair<int, int> onAHolderMovedAway(const std::vector<int> &cpus, Body body)
 {
-    const std::vector<int> cpus = percpu::test::allowedCpus();
-    if (cpus.size() < 2)
-        GTEST_SKIP() << "needs two CPUs to move a thread between";
     std::atomic<pid_t> tid{0};
     std::atomic<int> held{-1}, moved{0};
     std::thread t([&] {
@@ -348,6 +345,34 @@ TEST(GetCpuVar, AThreadMovedAwayStillUpdatesTheCpuItHolds)
             std::this_thread::yield();
         while (sched_getcpu() == a) // the move takes effect at the next switch
             std::this_thread::yield();
+        body(a);
+        put_cpu();
+    });
+    while (held < 0)
+        std::this_thread::yield();
+    const int a = held;
+    const int b = a == cpus[0] ? cpus[1] : cpus[0];
+    cpu_set_t away = oneCpu(b);
+    EXPECT_EQ(sched_setaffinity(tid, sizeof(away), &away), 0);
+    moved = 1;
+    t.join();
+    return {a, b};
+}
+
+} // namespace
+
+// Every this_cpu operation of a thread that holds a CPU names the CPU it
+// holds, wherever the scheduler moved it.
+TEST(GetCpuVar, AThreadMovedAwayStillUpdatesTheCpuItHolds)
+{
+    const std::vector<int> cpus = percpu::test::allowedCpus();
+    if (cpus.size() < 2)
+        GTEST_SKIP() << "needs two CPUs to move a thread between";
+    long before[2];
+    for (int i = 0; i < 2; ++i)
+        before[i] = per_cpu(heldStock, cpus[i]).viaOps + per_cpu(heldStock, cpus[i]).shared +
+                    per_cpu(heldStock, cpus[i]).plain;
+    const auto [a, b] = onAHolderMovedAway(cpus, [](int a) {
         EXPECT_EQ(smp_processor_id(), a);
         EXPECT_EQ(this_cpu_ptr(&heldStock), per_cpu_ptr(&heldStock, a));
         this_cpu_inc(heldStock.viaOps);
@@ -359,23 +384,39 @@ TEST(GetCpuVar, AThreadMovedAwayStillUpdatesTheCpuItHolds)
         this_cpu_or(heldStock.plain, 6);
         this_cpu_and(heldStock.plain, 3);
         EXPECT_EQ(this_cpu_read(heldStock.shared), 11);
-        put_cpu();
     });
-    while (held < 0)
-        std::this_thread::yield();
-    const int a = held;
-    const int b = a == cpus[0] ? cpus[1] : cpus[0];
-    long before = per_cpu(heldStock, b).viaOps + per_cpu(heldStock, b).shared + per_cpu(heldStock, b).plain;
-    cpu_set_t away = oneCpu(b);
-    ASSERT_EQ(sched_setaffinity(tid, sizeof(away), &away), 0);
-    moved = 1;
-    t.join();
     EXPECT_EQ(per_cpu(heldStock, a).viaOps, 7);
     EXPECT_EQ(per_cpu(heldStock, a).shared, 11);
     EXPECT_EQ(per_cpu(heldStock, a).plain, 2);
+    const int bIndex = b == cpus[0] ? 0 : 1;
     EXPECT_EQ(per_cpu(heldStock, b).viaOps + per_cpu(heldStock, b).shared + per_cpu(heldStock, b).plain,
-              before);
+              before[bIndex]);
     per_cpu(heldStock, a).viaOps = per_cpu(heldStock, a).shared = per_cpu(heldStock, a).plain = 0;
+}
+
+// percpu_counter updates of a thread that holds a CPU go to that CPU's
+// delta, wherever the thread runs, and fold when that delta reaches the
+// batch: as in the kernel, where get_cpu() keeps them on one CPU (kernel
+// code under preempt_disable() relies on when a fold happens).
+TEST(GetCpuVar, AHoldersCounterUpdatesFoldOnTheCpuItHolds)
+{
+    const std::vector<int> cpus = percpu::test::allowedCpus();
+    if (cpus.size() < 2)
+        GTEST_SKIP() << "needs two CPUs to move a thread between";
+    struct percpu_counter counter;
+    ASSERT_EQ(percpu_counter_init(&counter, 0, GFP_KERNEL), 0);
+    const auto [a, b] = onAHolderMovedAway(cpus, [&](int) {
+        percpu_counter_add_batch(&counter, 3, 8);
+        percpu_counter_add_batch(&counter, 4, 8);
+        EXPECT_EQ(percpu_counter_read(&counter), 0) << "7 is below the batch";
+        percpu_counter_add_batch(&counter, 1, 8);
+        EXPECT_EQ(percpu_counter_read(&counter), 8) << "the held CPU's delta reached the batch";
+        percpu_counter_add_batch(&counter, 2, 8);
+    });
+    EXPECT_EQ(*per_cpu_ptr(counter.counters, a), 2);
+    EXPECT_EQ(*per_cpu_ptr(counter.counters, b), 0);
+    EXPECT_EQ(percpu_counter_sum(&counter), 10);
+    percpu_counter_destroy(&counter);
 }
 
 // local_lock sections while another thread moves the holders between CPUs at

@@ -113,6 +113,30 @@ void markCounted(struct percpu_counter *fbc, unsigned cpu)
         sched_yield();
 }
 
+// An update by a thread that holds a CPU (get_cpu(), preempt_disable()):
+// the held CPU's delta takes it, wherever the thread runs, as it would in
+// the kernel with preemption off, so the fold happens where the kernel's
+// does.  The this_cpu operations of a holder name the held CPU and commit
+// only there (or move the thread back), so they are exact against the
+// other threads' fast paths on that CPU.
+void addHeld(struct percpu_counter *fbc, int64_t amount, int32_t batch, unsigned held)
+{
+    markCounted(fbc, held);
+    int32_t *d = fbc->counters;
+    int32_t old = pcpu_this_read(d);
+    for (;;) {
+        const int64_t now = static_cast<int64_t>(old) + amount;
+        if (now >= batch || now <= -static_cast<int64_t>(batch)) {
+            pcpu__counter_fold(fbc, amount);
+            return;
+        }
+        const int32_t seen = pcpu_this_cmpxchg(d, old, static_cast<int32_t>(now));
+        if (seen == old)
+            return;
+        old = seen;
+    }
+}
+
 } // namespace
 
 extern "C" {
@@ -158,29 +182,36 @@ void pcpu__counter_add_slow(struct percpu_counter *fbc, int64_t amount, int32_t 
         pcpu__counter_fold(fbc, amount); // every update goes to the count
         return;
     }
+    if (pcpu__thread_held_cpu) {
+        addHeld(fbc, amount, batch, static_cast<unsigned>(pcpu__thread_held_cpu - 1));
+        return;
+    }
     const int64_t lo = 1 - static_cast<int64_t>(batch);
     const uint64_t span = 2 * static_cast<uint64_t>(batch) - 1;
-    // The fast path reads the process's rseq offset (any CPU's delta may
-    // take an update, so a thread holding a CPU uses it too).
     for (bool prepared = false, first = true;; first = false) {
         const int r = first ? why : pcpu_arch_counter_add(d, amount, lo, span);
         if (r == 0)
             return;
+        if (!__atomic_load_n(&pcpu__thread_rseq_offset, __ATOMIC_RELAXED)) {
+            // The thread's fast paths are off: its first use of rseq
+            // (register its area, try again), or no rseq at all.
+            if (prepared || !percpu::rt::prepareRseqThread())
+                break;
+            prepared = true;
+            continue;
+        }
         const int cpu = percpu::rt::rseqCpu(); // what the section read
-        if (r == 2 && cpu >= 0) { // the first update on this CPU: mark it, try again
+        if (cpu < 0)
+            break;
+        if (r == 2) { // the first update on this CPU: mark it, try again
             markCounted(fbc, static_cast<unsigned>(cpu));
             continue;
         }
-        if (cpu >= 0) {
-            pcpu__counter_fold(fbc, amount); // out of the batch
-            return;
-        }
-        if (prepared || !percpu::rt::prepareRseqThread())
-            break; // no rseq on this thread
-        prepared = true; // its first use of rseq: register its area, try again
+        pcpu__counter_fold(fbc, amount); // out of the batch
+        return;
     }
     // No rseq: every update is an atomic one, so any CPU's copy may take
-    // it: the one named now (or the CPU the thread holds).
+    // it: the one named now.
     const int cpu = pcpu__this_cpu();
     markCounted(fbc, static_cast<unsigned>(cpu));
     int32_t *mine = pcpu_ptr(d, cpu);

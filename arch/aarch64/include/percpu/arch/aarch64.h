@@ -300,7 +300,7 @@ static inline pcpu_u128 pcpu_arch_atomic_cmpxchg_128(void *p, pcpu_u128 expected
 static inline int pcpu_arch_counter_add(void *canon, int64_t v, int64_t lo, uint64_t span)
 {
     uint64_t r, u;
-    PCPU__A64_PROLOGUE_AT(pcpu__rseq_offset)
+    PCPU__A64_PROLOGUE
     __asm__ __volatile__(PCPU__A64_RSEQ("ldr %w[u], [%[t], #4]\n\t"
                                         "cbnz %w[u], 10f\n\t"
                                         "b 9f\n\t"

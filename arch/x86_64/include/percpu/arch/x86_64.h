@@ -351,14 +351,15 @@ static inline pcpu_u128 pcpu_arch_atomic_cmpxchg_128(void *p, pcpu_u128 expected
  * no overflow): then nothing is stored.  One critical section, where a
  * this_cpu read and a cmpxchg take two.  RETURNS 0 (added), 1 (out of the
  * batch, or no rseq: the caller's general path) or 2 (this CPU has not
- * counted yet).  Like pcpu_arch_ref_add, it reads the process's rseq offset,
- * not the thread's: any CPU's delta may take an update, so a thread that
- * holds a CPU needs no slow path here (and the loop keeps one load less).
+ * counted yet).  It reads the thread's rseq offset, as the this_cpu
+ * operations do: a thread that holds a CPU (pcpu_get_cpu()) takes the slow
+ * path, which updates the held CPU's delta, so that updates under get_cpu()
+ * all land on one CPU and fold when the kernel's would.
  */
 static inline int pcpu_arch_counter_add(void *canon, int64_t v, int64_t lo, uint64_t span)
 {
     uint64_t r, u;
-    PCPU__X86_PROLOGUE_AT(pcpu__rseq_offset, (uintptr_t)canon + pcpu__unit_base, pcpu__unit_shift)
+    PCPU__X86_PROLOGUE_AT(pcpu__thread_rseq_offset, (uintptr_t)canon + pcpu__unit_base, pcpu__unit_shift)
     __asm__ __volatile__(PCPU__X86_RSEQ_cpu("cmpl $0, 4(%[p],%%rax)\n\t"
                                             "je 9f\n\t"
                                             ".pushsection __rseq_failure, \"ax\"\n\t"
