@@ -6,9 +6,11 @@
 //  - dlopen+dlclose of a plugin with a per-CPU block against the same
 //    plugin built plainly;
 //  - start-up (posix_spawn + wait) of a program with two libraries with
-//    per-CPU data against the same program built plainly.
+//    per-CPU data against the same program built plainly, and the same
+//    again with 65536 relative relocations in the program.
 // Paths: PERCPU_BENCH_PLUGIN, PERCPU_BENCH_PLAIN_PLUGIN,
-// PERCPU_BENCH_STARTUP, PERCPU_BENCH_STARTUP_PLAIN (compile definitions).
+// PERCPU_BENCH_STARTUP, PERCPU_BENCH_STARTUP_PLAIN, PERCPU_BENCH_STARTUP_BIG,
+// PERCPU_BENCH_STARTUP_BIG_PLAIN (compile definitions).
 #include <percpu/linux.h>
 
 #include <benchmark/benchmark.h>
@@ -104,6 +106,10 @@ void BM_startup_two_percpu_libraries(benchmark::State &state) { startUp(state, P
 void BM_startup_two_plain_libraries(benchmark::State &state) { startUp(state, PERCPU_BENCH_STARTUP_PLAIN); }
 BENCHMARK(BM_startup_two_percpu_libraries)->UseRealTime();
 BENCHMARK(BM_startup_two_plain_libraries)->UseRealTime();
+void BM_startup_big_program_two_percpu_libraries(benchmark::State &state) { startUp(state, PERCPU_BENCH_STARTUP_BIG); }
+void BM_startup_big_program_two_plain_libraries(benchmark::State &state) { startUp(state, PERCPU_BENCH_STARTUP_BIG_PLAIN); }
+BENCHMARK(BM_startup_big_program_two_percpu_libraries)->UseRealTime();
+BENCHMARK(BM_startup_big_program_two_plain_libraries)->UseRealTime();
 
 } // namespace
 

@@ -14,8 +14,9 @@
 //      PC-relative address computations, data pointers, export records),
 //      in the object itself, in the program and in every other object that
 //      links the runtime: whoever reached the variable through the dynamic
-//      linker reaches the block now.  RELRO pages are made writable for the
-//      moment it takes;
+//      linker reaches the block now.  In the others only relocations against
+//      symbols are read (a relative one names its own object).  RELRO pages
+//      are made writable for the moment it takes;
 //   3. every CPU's copy is filled from the template (copy-on-write, as a
 //      module's image), and the template's pages are made inaccessible, as
 //      the program's are: a pointer that escaped the move faults.
@@ -100,6 +101,7 @@ bool inTemplate(const SharedObject &o, uintptr_t v) { return o.block && v >= o.l
 
 struct Dyn {
     uintptr_t rela = 0, relaSize = 0, relaEnt = sizeof(ElfW(Rela));
+    uintptr_t relaCount = 0; // DT_RELACOUNT: how many relative ones come first
     uintptr_t relr = 0, relrSize = 0;
     uintptr_t strtab = 0, symtab = 0;
     bool needsRuntime = false;
@@ -125,6 +127,7 @@ bool readDynamic(const dl_phdr_info &info, Dyn &d)
         case DT_RELA: d.rela = dynAddress(info, e->d_un.d_ptr); break;
         case DT_RELASZ: d.relaSize = e->d_un.d_val; break;
         case DT_RELAENT: d.relaEnt = e->d_un.d_val; break;
+        case DT_RELACOUNT: d.relaCount = e->d_un.d_val; break;
 #ifdef DT_RELR
         case DT_RELR: d.relr = dynAddress(info, e->d_un.d_ptr); break;
         case DT_RELRSZ: d.relrSize = e->d_un.d_val; break;
@@ -246,8 +249,21 @@ PCPU_NO_ASAN void considerCopies(uintptr_t canonical, Array<Move> &moves)
     }
 }
 
-PCPU_NO_ASAN void considerWord(uintptr_t where, const SharedObject *self, Array<Move> &moves)
+// A word that a dynamic relocation wrote at `where`.  `own`: a relative one
+// (RELATIVE, RELR) of the registering object, which holds an address of that
+// object: only its own template can be named.  Otherwise the relocation
+// names a symbol, and the word may hold any object's address.
+PCPU_NO_ASAN void considerWord(uintptr_t where, const SharedObject *self, bool own, Array<Move> &moves)
 {
+    if (own) {
+        if (where >= reinterpret_cast<uintptr_t>(self->image) &&
+            where < reinterpret_cast<uintptr_t>(self->image + 1))
+            return; // the start-up record names the template: it stays
+        const uintptr_t v = *reinterpret_cast<const uintptr_t *>(where);
+        if (inTemplate(*self, v))
+            moves.push(Move{where, self->block + (v - self->lo)});
+        return;
+    }
     // The program's static block (percpu_add_host): copied into the units
     // at start-up, before any shared object registers, and its canonical
     // addresses are its template's (inaccessible since).  A per-CPU pointer
@@ -360,34 +376,52 @@ int moveInObject(dl_phdr_info *info, size_t, void *arg)
     if ((w.onlySelf && !self) || (!main && !self && !d.needsRuntime))
         return 0;
 
+    // A relative relocation (RELATIVE, RELR) writes an address of the object
+    // that holds it, so only the registering object's own can name its
+    // template: in every other object only relocations against symbols are
+    // read, past the relative ones that the linker puts first
+    // (DT_RELACOUNT).  A large program's tens of thousands of relative
+    // relocations then cost each registration nothing.
     Array<Move> moves;
-    for (uintptr_t p = d.rela; p && p + d.relaEnt <= d.rela + d.relaSize; p += d.relaEnt) {
+    uintptr_t first = d.rela;
+    if (!self && d.relaCount <= d.relaSize / d.relaEnt)
+        first += d.relaCount * d.relaEnt;
+    for (uintptr_t p = first; p && p + d.relaEnt <= d.rela + d.relaSize; p += d.relaEnt) {
         const auto &r = *reinterpret_cast<const ElfW(Rela) *>(p);
         if (main && !registry.programStarted.load(std::memory_order_relaxed) && adoptCopy(*info, d, r, w))
             return 1;
         switch (ELF64_R_TYPE(r.r_info)) {
 #if defined(__x86_64__)
-        case R_X86_64_RELATIVE: case R_X86_64_64: case R_X86_64_GLOB_DAT:
+        case R_X86_64_RELATIVE:
 #elif defined(__aarch64__)
-        case R_AARCH64_RELATIVE: case R_AARCH64_ABS64: case R_AARCH64_GLOB_DAT:
+        case R_AARCH64_RELATIVE:
 #endif
-            considerWord(info->dlpi_addr + r.r_offset, w.self, moves);
+            if (self)
+                considerWord(info->dlpi_addr + r.r_offset, w.self, true, moves);
+            break;
+#if defined(__x86_64__)
+        case R_X86_64_64: case R_X86_64_GLOB_DAT:
+#elif defined(__aarch64__)
+        case R_AARCH64_ABS64: case R_AARCH64_GLOB_DAT:
+#endif
+            considerWord(info->dlpi_addr + r.r_offset, w.self, false, moves);
             break;
         default: break;
         }
     }
     // RELR: an address, then bitmaps of the 63 words that follow it.
     uintptr_t where = 0;
-    for (uintptr_t p = d.relr; p && p + sizeof(ElfW(Addr)) <= d.relr + d.relrSize; p += sizeof(ElfW(Addr))) {
+    for (uintptr_t p = self ? d.relr : 0; p && p + sizeof(ElfW(Addr)) <= d.relr + d.relrSize;
+         p += sizeof(ElfW(Addr))) {
         const ElfW(Addr) e = *reinterpret_cast<const ElfW(Addr) *>(p);
         if ((e & 1) == 0) {
             where = info->dlpi_addr + e;
-            considerWord(where, w.self, moves);
+            considerWord(where, w.self, true, moves);
             where += sizeof(ElfW(Addr));
         } else {
             for (unsigned i = 1; i < 8 * sizeof(ElfW(Addr)); ++i)
                 if ((e >> i) & 1)
-                    considerWord(where + (i - 1) * sizeof(ElfW(Addr)), w.self, moves);
+                    considerWord(where + (i - 1) * sizeof(ElfW(Addr)), w.self, true, moves);
             where += (8 * sizeof(ElfW(Addr)) - 1) * sizeof(ElfW(Addr));
         }
     }
