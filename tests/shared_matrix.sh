@@ -3,8 +3,9 @@
 # (DT_NEEDED, each using the other's counter), a dlopen() plugin using
 # liba's and the program's, and the program, built with gcc and clang,
 # linked with GNU ld and ld.lld, -z now and lazy binding, with and without
-# -z relro, by hand as a user without CMake would (percpu-elfpatch link
-# --shared), the program compiled the way percpu_add_host() compiles it.
+# -z relro, with relative relocations packed (RELR) and not, by hand as a
+# user without CMake would (percpu-elfpatch link --shared), the program
+# compiled the way percpu_add_host() compiles it.
 #   shared_matrix.sh ELFPATCH RUNTIME_DIR SOURCE_DIR CC CLANG
 set -euo pipefail
 tool=$1 rt=$2 src=$3 gcc=$4 clang=$5
@@ -17,7 +18,9 @@ lib=(-Wl,-T,"$src/src/runtime/percpu-shared.ld" -Wl,-u,pcpu__library_start "$rt/
 runs=0
 for cc in "$gcc" "$clang"; do
   for ld in bfd lld; do
-    for z in "-Wl,-z,now -Wl,-z,relro" "-Wl,-z,lazy -Wl,-z,relro" "-Wl,-z,lazy -Wl,-z,norelro"; do
+    # (the last: relative relocations packed as RELR, glibc 2.36's DT_RELR)
+    for z in "-Wl,-z,now -Wl,-z,relro" "-Wl,-z,lazy -Wl,-z,relro" "-Wl,-z,lazy -Wl,-z,norelro" \
+             "-Wl,-z,now -Wl,-z,relro -Wl,-z,pack-relative-relocs"; do
       o=$tmp/$(basename "$cc")-$ld-$runs
       mkdir -p "$o"
       # shellcheck disable=SC2086
