@@ -321,6 +321,14 @@ BlockLayout linkedBlock(const ObjectFile &obj, bool &found)
     if (!found || end->value < start->value)
         return layout;
     layout.size = end->value - start->value;
+    // The block's alignment: its output sections' (each the largest of its
+    // inputs', as the runtime reads it for a shared object's block through
+    // the fragment's ALIGNOF).
+    for (const Section &sec : obj.sections)
+        if ((sec.flags & SHF_ALLOC) && sec.size && sec.addr < end->value &&
+            sec.addr + sec.size > start->value && sec.addralign > layout.align &&
+            !(sec.addralign & (sec.addralign - 1)))
+            layout.align = sec.addralign;
     placeSymbols(obj, layout, [&](const Symbol &s, PlacedSymbol &ps) {
         // Labels (STT_NOTYPE) of a linked program are not variables.
         if (s.type == STT_NOTYPE || s.value < start->value || s.value >= end->value)

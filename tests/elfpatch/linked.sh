@@ -4,10 +4,13 @@
 # index .dynsym, which a reader of .symtab took for "relocation N refers to
 # symbol M, past the 0 symbols".  A stripped host gets a note (its bounds went
 # with the symbol table), not a false host-layout error; percpu-load refuses
-# a shared object as not relocatable.
-#   linked.sh ELFPATCH PERCPU_LOAD LLVM_BINDIR HOST_PROGRAM OBJECT
+# a shared object as not relocatable.  layout gives a linked block the
+# alignment its variables need.
+#   linked.sh ELFPATCH PERCPU_LOAD LLVM_BINDIR HOST_PROGRAM OBJECT LIBA
+# (LIBA: testdata/shared/liba.c built with percpu_add_library(), whose
+# a_wide is __aligned(256))
 set -euo pipefail
-tool=$1 load=$2 bindir=$3 host=$4 obj=$5
+tool=$1 load=$2 bindir=$3 host=$4 obj=$5 liba=$6
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "linked: $*" >&2; exit 1; }
@@ -45,6 +48,11 @@ grep -q 'error' <<<"$out" && fail "check of a per-CPU host: $out"
 out=$(run 0 "$tool" check "$tmp/stripped")
 grep -q 'note: .*stripped' <<<"$out" || fail "check of a stripped host said: $out"
 grep -q 'error' <<<"$out" && fail "check of a stripped host: $out"
+out=$(run 0 "$tool" layout "$liba")
+grep -q '^  bytes per CPU: [0-9]* (alignment 256)' <<<"$out" ||
+  fail "layout of a shared object with a 256-aligned variable said: $out"
+out=$(run 0 "$tool" layout --format json "$liba")
+grep -q '"align": *256' <<<"$out" || fail "layout --format json of that shared object said: $out"
 out=$(run 2 "$load" "$tmp/libm.so")
 grep -q 'not a relocatable object' <<<"$out" || fail "percpu-load of a shared object said: $out"
 echo "linked ok"
