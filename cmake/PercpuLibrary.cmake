@@ -12,7 +12,8 @@
 #  - links through `percpu-elfpatch link --shared --`, which patches each of
 #    its objects with `patch --indirect` on the way (PC-relative per-CPU
 #    address computations become loads of relocated slots);
-#  - compiles it as position-independent code.
+#  - compiles it as position-independent code, with PERCPU_SHARED_OBJECT
+#    defined (its fast paths read the object's own bounded unit table).
 # Requires CMake 3.21 (<LANG>_LINKER_LAUNCHER) and the Makefile or Ninja
 # generators, and PercpuModule.cmake (the tool's path).
 # PERCPU_SHARED_LINKER_SCRIPT names the fragment; the package sets it.
@@ -34,6 +35,9 @@ function(percpu_add_library target)
   endif()
   _percpu_tools_file(tools)
   set_property(TARGET ${target} PROPERTY POSITION_INDEPENDENT_CODE ON)
+  # The fast paths read the object's own bounded copy of the unit table
+  # (<percpu/percpu.h>, PCPU_LIBRARY_UNIT_ENTRIES).
+  target_compile_definitions(${target} PRIVATE PERCPU_SHARED_OBJECT)
   target_link_options(${target} PRIVATE "LINKER:-T,${PERCPU_SHARED_LINKER_SCRIPT}")
   set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${PERCPU_SHARED_LINKER_SCRIPT}")
   target_link_libraries(${target} PRIVATE percpu::library_start percpu::runtime)

@@ -19,6 +19,8 @@
 //   exactly once, to the new CPU's copy.
 #include <percpu/percpu.h>
 
+#include "rseq_sim_library.h"
+
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -268,6 +270,60 @@ TEST_F(RseqSim, AnUnregisteredAreaSendsEveryOperationToTheSlowPath)
     pcpu__thread_rseq_offset = 0;
     EXPECT_EQ(pcpu_arch_add_64(canon, 1), 1);
     EXPECT_EQ(pcpu_arch_cmpxchg_on_64(canon, pcpu_unit_offset[1], 0x5a5a5a5a5a5a5a5aULL, 1, &r64), 1);
+    expectOthersUntouched(~0u, 0x5a);
+}
+
+// A shared object's code (PERCPU_SHARED_OBJECT) reads its own bounded copy
+// of the unit table: a CPU it has works as in the program, a CPU numbered
+// past it answers 1 (the slow path, whose runtime has every CPU) and writes
+// nothing, and this_cpu_ptr() takes that CPU's offset from the whole table.
+TEST_F(RseqSim, ASharedObjectsBoundedTableSendsACpuPastItToTheSlowPath)
+{
+    uintptr_t *table = rseqsim::library::table();
+    for (unsigned c = 0; c < PCPU_LIBRARY_UNIT_ENTRIES; ++c)
+        table[c] = c < pcpu_nr_cpus() ? pcpu_unit_offset[c] : 0;
+    fill(0x5a);
+    area.cpu_id = 2;
+    EXPECT_EQ(rseqsim::library::add64(canon, 1), 0);
+    EXPECT_EQ(*copyOf<uint64_t>(canon, 2), 0x5a5a5a5a5a5a5a5bULL);
+    uint32_t old = 0;
+    EXPECT_EQ(rseqsim::library::cmpxchg32(canon, 0x5a5a5a5bu, 7, &old), 0);
+    EXPECT_EQ(old, 0x5a5a5a5bu);
+    EXPECT_EQ(*copyOf<uint32_t>(canon, 2), 7u);
+    expectOthersUntouched(2, 0x5a);
+    EXPECT_EQ(rseqsim::library::thisUnit(), pcpu_unit_offset[2]);
+
+    // The object's table is what it reads: a different entry for CPU 2 moves
+    // its fast path's copy (CPU 3's here).
+    table[2] = pcpu_unit_offset[3];
+    EXPECT_EQ(rseqsim::library::add64(canon, 2), 0);
+    EXPECT_EQ(*copyOf<uint64_t>(canon, 3), 0x5a5a5a5a5a5a5a5cULL);
+    table[2] = pcpu_unit_offset[2];
+    fill(0x5a);
+
+    // Past the table: nothing done, on any copy; the whole table for a
+    // pointer (a marker entry here: the test's units stop at 8).
+    area.cpu_id = PCPU_LIBRARY_UNIT_ENTRIES;
+    const int64_t batch = 32;
+    uint64_t word = reinterpret_cast<uintptr_t>(canon);
+    EXPECT_EQ(rseqsim::library::add64(canon, 1), 1);
+    EXPECT_EQ(rseqsim::library::cmpxchg32(canon, 0x5a5a5a5au, 7, &old), 1);
+    EXPECT_EQ(rseqsim::library::counterAdd(canon, 1, 1 - batch, 2 * batch - 1), 1);
+    EXPECT_EQ(rseqsim::library::refAdd(reinterpret_cast<const unsigned long *>(&word), 1), 1);
+    expectOthersUntouched(~0u, 0x5a);
+    EXPECT_EQ(area.rseq_cs, 0u);
+    const uintptr_t saved = pcpu_unit_offset[PCPU_LIBRARY_UNIT_ENTRIES];
+    pcpu_unit_offset[PCPU_LIBRARY_UNIT_ENTRIES] = 0x123000;
+    EXPECT_EQ(rseqsim::library::thisUnit(), 0x123000u);
+    pcpu_unit_offset[PCPU_LIBRARY_UNIT_ENTRIES] = saved;
+    // The table's last CPU still comes from the object's table.
+    area.cpu_id = PCPU_LIBRARY_UNIT_ENTRIES - 1;
+    table[PCPU_LIBRARY_UNIT_ENTRIES - 1] = 0x456000;
+    EXPECT_EQ(rseqsim::library::thisUnit(), 0x456000u);
+
+    // Not registered: still the slow path.
+    area.cpu_id = 0xffffffffu;
+    EXPECT_EQ(rseqsim::library::add64(canon, 1), 1);
     expectOthersUntouched(~0u, 0x5a);
 }
 

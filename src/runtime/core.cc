@@ -293,7 +293,7 @@ constinit const pcpu__image *programImage = nullptr;
 constinit const pcpu__image anchorImage = {
     PCPU__IMAGE_VERSION, 0, pcpu__anchor_space, pcpu__anchor_space, pcpu__anchor_space,
     pcpu__anchor_space, pcpu__anchor_space + kAnchorBytes,
-    __ehdr_start, _end, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+    __ehdr_start, _end, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 0};
 #endif
 
 const pcpu__image &startImage()
@@ -534,7 +534,7 @@ namespace {
 void startProgram(const pcpu__image *image, char **envp)
 {
     preinitEnv = envp;
-    if (image && image->version == PCPU__IMAGE_VERSION && !programImage &&
+    if (image && image->version >= 1 && image->version <= PCPU__IMAGE_VERSION && !programImage &&
         rt.state.load(std::memory_order_acquire) == 0)
         programImage = image;
     if (pcpu_init() != 0)

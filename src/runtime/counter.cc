@@ -188,8 +188,11 @@ void pcpu__counter_add_slow(struct percpu_counter *fbc, int64_t amount, int32_t 
     }
     const int64_t lo = 1 - static_cast<int64_t>(batch);
     const uint64_t span = 2 * static_cast<uint64_t>(batch) - 1;
+    // A 1 from the caller's fast path is tried again here first: a shared
+    // object's fast path answers 1 for a CPU past its bounded unit table too
+    // (PCPU_LIBRARY_UNIT_ENTRIES), where the runtime's own has every CPU.
     for (bool prepared = false, first = true;; first = false) {
-        const int r = first ? why : pcpu_arch_counter_add(d, amount, lo, span);
+        const int r = first && why != 1 ? why : pcpu_arch_counter_add(d, amount, lo, span);
         if (r == 0)
             return;
         if (!__atomic_load_n(&pcpu__thread_rseq_offset, __ATOMIC_RELAXED)) {

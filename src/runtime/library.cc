@@ -50,16 +50,22 @@ __asm__(".pushsection .note.percpu.library, \"aR\", " PCPU_NOTE_TYPE "\n"
 // addresses).  The runtime fills them when the object registers; they do
 // not change after start-up.
 //
-// pcpu_unit_offset[] (PCPU_MAX_CPUS entries, 64 KiB) is file-backed data
-// (percpu-shared.ld puts it right after .data), not .bss: a .bss that big
-// would not fit the segment's last page, and dlopen() would pay an
-// anonymous mapping for it (and dlclose() its unmapping), a quarter of a
-// small plugin's dlopen().  As data it costs file size, no memory: only
-// the entries of existing CPUs are written, and the first ones share the
-// last page of .data, which the dynamic loader's relocations wrote already.
-// (Read through the GOT instead, it costs this_cpu operations in the object
-// a load each that the compiler does not always hoist.)
-__attribute__((visibility("hidden"), section("percpu_unit_table"))) uintptr_t pcpu_unit_offset[PCPU_MAX_CPUS];
+// pcpu__library_unit_offset[] holds the first PCPU_LIBRARY_UNIT_ENTRIES
+// entries of pcpu_unit_offset[] (8 KiB), which the object's code compiled
+// with PERCPU_SHARED_OBJECT reads; a CPU past them takes the slow path, and
+// per_cpu_ptr() reads the runtime's whole table.  (Through the GOT, the fast
+// paths would pay a load each that the compiler does not always hoist.)  It
+// is file-backed data (percpu-shared.ld puts it right after .data), not
+// .bss: past the segment's last page a .bss costs dlopen() an anonymous
+// mapping (and dlclose() its unmapping).  As data it costs file size, no
+// memory: only the entries of existing CPUs are written, and the first ones
+// share the last page of .data, which the dynamic loader's relocations wrote
+// already.  It is bounded because every page of it costs a dlopen() too:
+// the kernel's fault-around maps the pages near the ones the loader reads,
+// and dlclose() unmaps them (the whole 64 KiB table cost 4 us of a small
+// plugin's 46 us dlopen()+dlclose() here).
+__attribute__((visibility("hidden"), section("percpu_unit_table"))) uintptr_t
+    pcpu__library_unit_offset[PCPU_LIBRARY_UNIT_ENTRIES];
 __attribute__((visibility("hidden"))) uintptr_t pcpu__unit_base;
 __attribute__((visibility("hidden"))) unsigned long pcpu__unit_shift;
 __attribute__((visibility("hidden"))) unsigned int pcpu__nr_units;
@@ -73,8 +79,8 @@ static struct pcpu__image pcpu_library_image = {
     __ehdr_start, _end,
     __start_percpu_exports, __stop_percpu_exports,
     nullptr,
-    pcpu_unit_offset, &pcpu__unit_base, &pcpu__unit_shift, &pcpu__nr_units,
-    &pcpu__rseq_offset, &pcpu__cid_rseq_offset};
+    pcpu__library_unit_offset, &pcpu__unit_base, &pcpu__unit_shift, &pcpu__nr_units,
+    &pcpu__rseq_offset, &pcpu__cid_rseq_offset, PCPU_LIBRARY_UNIT_ENTRIES};
 
 __attribute__((constructor(101), visibility("hidden"))) void pcpu__library_start(void)
 {

@@ -33,7 +33,7 @@ extern __attribute__((visibility("hidden"))) constinit const struct pcpu__image 
     __per_cpu_canon_start, __per_cpu_canon_end,
     __ehdr_start, _end,
     __start_percpu_exports, __stop_percpu_exports,
-    nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+    nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 0};
 
 // Weak: a program linked with --as-needed whose code never calls the
 // runtime does not keep libpercpu.so.0 for this call alone.

@@ -697,7 +697,7 @@ int pcpu__register_shared(struct pcpu__image *image)
     return -1;
 #endif
     initialize();
-    if (!image || image->version != PCPU__IMAGE_VERSION || image->end < image->start) {
+    if (!image || image->version < 1 || image->version > PCPU__IMAGE_VERSION || image->end < image->start) {
         fprintf(stderr, "percpu: a shared object's start-up record is malformed (version %u)\n",
                 image ? image->version : 0);
         errno = EINVAL;
@@ -770,8 +770,10 @@ int pcpu__register_shared(struct pcpu__image *image)
         o->guarded = true;
     }
     // The object's own copies of the fast paths' variables (library.cc).
+    // (A version 1 object's table had PCPU_MAX_CPUS entries.)
+    const unsigned entries = image->version >= 2 ? image->unit_offset_entries : PCPU_MAX_CPUS;
     if (image->unit_offset)
-        memcpy(image->unit_offset, pcpu_unit_offset, sizeof(uintptr_t) * pcpu__nr_units);
+        memcpy(image->unit_offset, pcpu_unit_offset, sizeof(uintptr_t) * std::min(pcpu__nr_units, entries));
     if (image->unit_base)
         *image->unit_base = pcpu__unit_base;
     if (image->unit_shift)

@@ -96,6 +96,28 @@ extern "C" {
  */
 extern uintptr_t pcpu_unit_offset[PCPU_MAX_CPUS];
 
+/*
+ * A shared object's own copy of pcpu_unit_offset[], bounded: code compiled
+ * with PERCPU_SHARED_OBJECT defined (percpu_add_library() and
+ * `pkg-config --cflags percpu-library` define it) reads its fast paths'
+ * unit offsets from the first PCPU_LIBRARY_UNIT_ENTRIES entries, a hidden
+ * table of the object's start-up object (library.cc) at a link-time address,
+ * with no GOT load; a CPU numbered past them takes the slow path.  8 KiB
+ * instead of the whole table's 64 KiB in every such object: a dlopen() maps
+ * (and a dlclose() unmaps) what the kernel's fault-around brings in, about
+ * 4 us for 64 KiB here.  Without the macro the fast paths read
+ * pcpu_unit_offset[] itself (through the GOT in -fPIC code): correct
+ * anywhere, a load more.
+ */
+#define PCPU_LIBRARY_UNIT_ENTRIES 1024
+#ifdef PERCPU_SHARED_OBJECT
+extern uintptr_t pcpu__library_unit_offset[PCPU_LIBRARY_UNIT_ENTRIES] __attribute__((visibility("hidden")));
+#define PCPU__FAST_UNIT_TABLE pcpu__library_unit_offset
+#define PCPU__FAST_UNIT_LIMIT 1024 /* PCPU_LIBRARY_UNIT_ENTRIES, as assembler text */
+#else
+#define PCPU__FAST_UNIT_TABLE pcpu_unit_offset
+#endif
+
 /* Units sit at one power-of-two stride, so pcpu_unit_offset[n] is
  * pcpu__unit_base + (n << pcpu__unit_shift): the rseq fast paths compute it
  * with a shift instead of a dependent load.  Internal; set with the table. */
@@ -212,7 +234,11 @@ int pcpu_current_cpu(void);
 
 /* The calling thread's current CPU's copy (may be stale on return, unless
  * the thread holds the CPU with pcpu_get_cpu()). */
-#define pcpu_this_ptr(ptr) pcpu_ptr((ptr), pcpu__this_cpu())
+#ifdef __cplusplus
+#define pcpu_this_ptr(ptr) pcpu__shift((ptr), pcpu__this_unit())
+#else
+#define pcpu_this_ptr(ptr) ((__typeof__(&*(ptr)))((uintptr_t)(ptr) + pcpu__this_unit()))
+#endif
 
 /* ---- Dynamic per-CPU memory ---------------------------------------------- */
 
@@ -403,7 +429,7 @@ void *pcpu_canonical(const void *addr);
  * pass it from .preinit_array and from a constructor; the runtime keeps the
  * pointer while the object is loaded.  Not for direct use.
  */
-#define PCPU__IMAGE_VERSION 1
+#define PCPU__IMAGE_VERSION 2 /* 2: unit_offset_entries; 1 had PCPU_MAX_CPUS */
 struct pcpu__image {
     uint32_t version;                   /* PCPU__IMAGE_VERSION */
     uint32_t align;                     /* a shared object's: its variables' largest
@@ -417,12 +443,13 @@ struct pcpu__image {
     /* A shared object's own copies of what its inline fast paths read (NULL
      * in the program's): filled at registration, so that -fPIC code reaches
      * them at link-time addresses instead of through its GOT. */
-    uintptr_t *unit_offset;             /* PCPU_MAX_CPUS entries */
+    uintptr_t *unit_offset;             /* unit_offset_entries entries */
     uintptr_t *unit_base;
     unsigned long *unit_shift;
     unsigned int *nr_units;
     long *rseq_offset;
     long *cid_rseq_offset;
+    uint32_t unit_offset_entries;       /* version 2 */
 };
 void pcpu__start_program(const struct pcpu__image *image, char **envp);
 void pcpu__program_running(void);
@@ -523,6 +550,18 @@ static inline int pcpu__this_cpu(void)
         return held - 1;
     int cpu = pcpu_arch_current_cpu();
     return PCPU_LIKELY(cpu >= 0) ? cpu : pcpu_current_cpu();
+}
+
+/* The unit offset of pcpu__this_cpu(): from the fast paths' table when it
+ * has the CPU (see PCPU_LIBRARY_UNIT_ENTRIES). */
+static inline uintptr_t pcpu__this_unit(void)
+{
+    int cpu = pcpu__this_cpu();
+#ifdef PCPU__FAST_UNIT_LIMIT
+    if (PCPU_LIKELY((unsigned int)cpu < PCPU__FAST_UNIT_LIMIT))
+        return PCPU__FAST_UNIT_TABLE[cpu];
+#endif
+    return pcpu_unit_offset[cpu];
 }
 
 /* Internal: dispatch on operand size, as the kernel's __pcpu_size_call. */

@@ -51,6 +51,8 @@ static inline int pcpu_arch_current_cpu(void)
  *   6:   adrp t, 3b ; add t, t, :lo12:3b ; str t, [rs, #8]   ; arm rseq_cs
  *   1:   ldr  wt, [rs, #4]                                     ; start_ip
  *        tbz  wt, #31, 7f ; b 5f                               ; unregistered?
+ *                                  (a shared object's bounded table:
+ *                                   cmp wt, #N ; b.lo 7f ; b 5f)
  *   7:
  *        ldr  t, [offs, wt, uxtw #3] ; add t, t, p             ; copy address
  *        body                                                  ; ... commit
@@ -64,6 +66,25 @@ static inline int pcpu_arch_current_cpu(void)
 #define PCPU__A64_DISARM ""
 #else
 #define PCPU__A64_DISARM "str xzr, [%[rs], #" PCPU__XSTR(PCPU_RSEQ_CS_OFFSET) "]\n\t"
+#endif
+
+/* The CPU number's check: negative (not registered) takes the slow path.
+ * TBZ reaches +-32 KiB only: the way out to __rseq_failure, which the linker
+ * may place anywhere in .text, is a B (+-128 MiB, and linkers insert veneers
+ * for it).  A shared object's bounded table (PCPU_LIBRARY_UNIT_ENTRIES in
+ * <percpu/percpu.h>) sends a CPU past it there too, and one unsigned
+ * comparison covers both. */
+#ifdef PCPU__FAST_UNIT_LIMIT
+#define PCPU__A64_CPU_CHECK                                                    \
+    "cmp %w[t], #" PCPU__XSTR(PCPU__FAST_UNIT_LIMIT) "\n\t"                   \
+    "b.lo 7f\n\t"                                                              \
+    "b 5f\n\t"                                                                 \
+    "7:\n\t"
+#else
+#define PCPU__A64_CPU_CHECK                                                    \
+    "tbz %w[t], #31, 7f\n\t"                                                   \
+    "b 5f\n\t"                                                                 \
+    "7:\n\t"
 #endif
 
 #define PCPU__A64_RSEQ(body)                                                   \
@@ -80,12 +101,7 @@ static inline int pcpu_arch_current_cpu(void)
     "str %[t], [%[rs], #" PCPU__XSTR(PCPU_RSEQ_CS_OFFSET) "]\n\t"                 \
     "1:\n\t"                                                                   \
     "ldr %w[t], [%[rs], #" PCPU__XSTR(PCPU_RSEQ_CPU_ID_OFFSET) "]\n\t"             \
-    /* TBZ reaches +-32 KiB only: the way out to __rseq_failure, which the  \
-       linker may place anywhere in .text, is a B (+-128 MiB, and linkers     \
-       insert veneers for it). */                                              \
-    "tbz %w[t], #31, 7f\n\t"                                                   \
-    "b 5f\n\t"                                                                 \
-    "7:\n\t"                                                                   \
+    PCPU__A64_CPU_CHECK                                                        \
     "ldr %[t], [%[offs], %w[t], uxtw #3]\n\t"                                  \
     "add %[t], %[t], %[p]\n\t"                                                 \
     body                                                                       \
@@ -110,7 +126,7 @@ static inline int pcpu_arch_current_cpu(void)
     char *rs = (char *)pcpu_arch_thread_pointer() + pcpu__off;
 
 #define PCPU__A64_INPUTS                                                       \
-    [rs] "r"(rs), [offs] "r"(pcpu_unit_offset), [p] "r"(canon)
+    [rs] "r"(rs), [offs] "r"(PCPU__FAST_UNIT_TABLE), [p] "r"(canon)
 
 /* A read-modify-write whose commit is the store: name is the operation's
  * name in pcpu_arch_<name>_N, insn its instruction. */

@@ -67,7 +67,9 @@ static inline int pcpu_arch_current_cpu(void)
  *   6:   lea  3b(%rip), %rax          ; arm: rseq->rseq_cs = &descriptor
  *        mov  %rax, %fs:8(off)
  *   1:   mov  %fs:4(off), %eax        ; start_ip: cpu = rseq->cpu_id
- *        test %eax, %eax ; js 5f      ; not registered: slow path
+ *        test %eax, %eax ; js 5f      ; not registered: slow path (a shared
+ *                                     ; object's bounded table: cmp $N, %eax;
+ *                                     ; jae 5f, for a CPU past it too)
  *        mov  (offs,%rax,8), %rax     ; unit offset of this CPU (or, with
  *                                     ; PCPU_RSEQ_UNIT_SHIFT, shl %cl, %rax)
  *        body                          ; ... commit
@@ -96,8 +98,6 @@ static inline int pcpu_arch_current_cpu(void)
     "movq %%rax, %%fs:" PCPU__XSTR(PCPU_RSEQ_CS_OFFSET) "(%[roff])\n\t"           \
     "1:\n\t"                                                                   \
     "movl %%fs:" field "(%[roff]), %%eax\n\t"                                 \
-    "testl %%eax, %%eax\n\t"                                                   \
-    "js 5f\n\t"                                                                \
     unit                                                                       \
     body                                                                       \
     "2:\n\t"                                                                   \
@@ -122,24 +122,37 @@ static inline int pcpu_arch_current_cpu(void)
  * area's stores, not by this load's latency, and the shift's extra
  * instructions cost more than the load.  The pools (no table) always shift.
  */
-#define PCPU__X86_UNIT_TABLE "movq (%[offs],%%rax,8), %%rax\n\t"
+/* Each unit computation starts with the check of the CPU number: negative
+ * (not registered) takes the slow path. */
+#define PCPU__X86_CPU_CHECK "testl %%eax, %%eax\n\tjs 5f\n\t"
+#ifdef PCPU__FAST_UNIT_LIMIT
+/* A shared object's bounded table (PCPU_LIBRARY_UNIT_ENTRIES in
+ * <percpu/percpu.h>): a CPU past it takes the slow path too, and one
+ * unsigned comparison covers both. */
+#define PCPU__X86_UNIT_TABLE                                                   \
+    "cmpl $" PCPU__XSTR(PCPU__FAST_UNIT_LIMIT) ", %%eax\n\t"                  \
+    "jae 5f\n\t"                                                               \
+    "movq (%[offs],%%rax,8), %%rax\n\t"
+#else
+#define PCPU__X86_UNIT_TABLE PCPU__X86_CPU_CHECK "movq (%[offs],%%rax,8), %%rax\n\t"
+#endif
 #if !defined(PCPU_RSEQ_UNIT_SHIFT)
 #define PCPU__X86_UNIT PCPU__X86_UNIT_TABLE
-#define PCPU__X86_UNIT_INPUTS [offs] "r"(pcpu_unit_offset), [p] "r"(canon)
+#define PCPU__X86_UNIT_INPUTS [offs] "r"(PCPU__FAST_UNIT_TABLE), [p] "r"(canon)
 #elif defined(__BMI2__)
-#define PCPU__X86_UNIT "shlxq %[sh], %%rax, %%rax\n\t"
+#define PCPU__X86_UNIT PCPU__X86_CPU_CHECK "shlxq %[sh], %%rax, %%rax\n\t"
 #define PCPU__X86_UNIT_INPUTS [sh] "r"(pcpu__unit_shift_), [p] "r"(pcpu__base_)
 #else
-#define PCPU__X86_UNIT "shlq %%cl, %%rax\n\t"
+#define PCPU__X86_UNIT PCPU__X86_CPU_CHECK "shlq %%cl, %%rax\n\t"
 #define PCPU__X86_UNIT_INPUTS [sh] "c"(pcpu__unit_shift_), [p] "r"(pcpu__base_)
 #endif
 #define PCPU__X86_RSEQ_UNIT(unit, body) PCPU__X86_RSEQ_AT(PCPU__XSTR(PCPU_RSEQ_CPU_ID_OFFSET), unit, body)
 
 #if defined(__BMI2__)
-#define PCPU__X86_SHIFT "shlxq %[sh], %%rax, %%rax\n\t"
+#define PCPU__X86_SHIFT PCPU__X86_CPU_CHECK "shlxq %[sh], %%rax, %%rax\n\t"
 #define PCPU__X86_SHIFT_INPUTS [sh] "r"(pcpu__unit_shift_), [p] "r"(pcpu__base_)
 #else
-#define PCPU__X86_SHIFT "shlq %%cl, %%rax\n\t"
+#define PCPU__X86_SHIFT PCPU__X86_CPU_CHECK "shlq %%cl, %%rax\n\t"
 #define PCPU__X86_SHIFT_INPUTS [sh] "c"(pcpu__unit_shift_), [p] "r"(pcpu__base_)
 #endif
 
@@ -292,7 +305,7 @@ PCPU__X86_DEFINE_FAMILY(pcid)
                                 "jne 2f\n\t"                                   \
                                 "mov" sfx " %" mod "[d], (%[p],%%rax)\n\t")    \
             : [ret] "=&r"(ret), [r] "=&r"(r)                                   \
-            : [roff] "r"(pcpu__rseq_offset_), [offs] "r"(pcpu_unit_offset),    \
+            : [roff] "r"(pcpu__rseq_offset_), [offs] "r"(PCPU__FAST_UNIT_TABLE), \
               [p] "r"(canon), [unit] "r"(unit), [e] vc(expected), [d] "r"(desired) \
             : "rax", "memory", "cc");                                          \
         *old = r;                                                              \
@@ -323,7 +336,7 @@ static inline int pcpu_arch_cmpxchg_128(void *canon, pcpu_u128 expected,
                             "movq %[elo], %%rax\n\t"
                             "cmpxchg16b (%[addr])\n\t")
         : [ret] "=&r"(ret), "=&a"(lo), "+d"(hi), [addr] "=&r"(addr)
-        : [roff] "r"(pcpu__rseq_offset_), [offs] "r"(pcpu_unit_offset), [p] "r"(canon),
+        : [roff] "r"(pcpu__rseq_offset_), [offs] "r"(PCPU__FAST_UNIT_TABLE), [p] "r"(canon),
           [elo] "r"((uint64_t)expected),
           "b"((uint64_t)desired), "c"((uint64_t)(desired >> 64))
         : "memory", "cc");
@@ -402,7 +415,7 @@ static inline int pcpu_arch_ref_add(const unsigned long *word, unsigned long v)
                                            "jnz 5f\n\t"
                                            "addq %[v], (%%rdx,%%rax)\n\t")
                          : [ret] "=&r"(ret)
-                         : [roff] "r"(pcpu__rseq_offset_), [offs] "r"(pcpu_unit_offset),
+                         : [roff] "r"(pcpu__rseq_offset_), [offs] "r"(PCPU__FAST_UNIT_TABLE),
                            [w] "r"(word), [v] "r"(v)
                          : "rax", "rdx", "memory", "cc");
     return ret;
