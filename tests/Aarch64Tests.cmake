@@ -68,7 +68,8 @@ endforeach()
 
 # Every this_cpu_* rseq sequence on a simulated rseq area, and the abort path
 # forced from a signal handler (what the kernel does on preemption).
-percpu_gtest(rseq_sim_test rseq_sim_test.cc)
+percpu_gtest(rseq_sim_test rseq_sim_test.cc rseq_sim_library.cc)
+set_source_files_properties(rseq_sim_library.cc PROPERTIES COMPILE_DEFINITIONS PERCPU_SHARED_OBJECT)
 percpu_test(rseq.simulated ENV PERCPU_NR_CPUS=8 COMMAND rseq_sim_test)
 
 # ---- the loader ---------------------------------------------------------------

@@ -66,6 +66,9 @@ __asm__(".pushsection .note.percpu.library, \"aR\", " PCPU_NOTE_TYPE "\n"
 // plugin's 46 us dlopen()+dlclose() here).
 __attribute__((visibility("hidden"), section("percpu_unit_table"))) uintptr_t
     pcpu__library_unit_offset[PCPU_LIBRARY_UNIT_ENTRIES];
+// (A link error naming it: code compiled with PERCPU_SHARED_OBJECT, linked
+// without this object: use percpu_add_library() or pkg-config's
+// percpu-library Libs.)
 __attribute__((visibility("hidden"))) uintptr_t pcpu__unit_base;
 __attribute__((visibility("hidden"))) unsigned long pcpu__unit_shift;
 __attribute__((visibility("hidden"))) unsigned int pcpu__nr_units;
