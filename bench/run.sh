@@ -335,10 +335,16 @@ d = json.load(open(sys.argv[1]))
 r = {b["run_name"]: b for b in d["benchmarks"] if b.get("aggregate_name") == "median"}
 def us(name):
     b = r[name]; return b["real_time"] * {"ns": 1e-3, "us": 1, "ms": 1e3, "s": 1e6}[b["time_unit"]]
-ours, so, orc = us("BM_percpu_load_unload"), us("BM_dlopen_dlclose"), us("BM_orc_lljit")
+ours, so = us("BM_percpu_load_unload"), us("BM_dlopen_dlclose")
 print(f"  pcpu_dlopen_mem + dlclose:  {ours:8.1f} us")
 print(f"  dlopen + dlclose (.so):     {so:8.1f} us   ratio ours/dlopen {ours/so:5.2f}x (target <= 0.5) {'ok' if ours <= so/2 else 'MISSED'}")
-print(f"  LLVM ORC LLJIT add+remove:  {orc:8.1f} us   ORC/ours {orc/ours:5.2f}x (target >= 4) {'ok' if orc >= 4*ours else 'MISSED'}")
+if "BM_orc_lljit" in r:
+    orc = us("BM_orc_lljit")
+    print(f"  LLVM ORC LLJIT add+remove:  {orc:8.1f} us   ORC/ours {orc/ours:5.2f}x (target >= 4) {'ok' if orc >= 4*ours else 'MISSED'}")
+else:
+    # (the benchmark says why on stderr: "JIT session error: ...")
+    print("  LLVM ORC LLJIT add+remove:  not measured: ORC refused the module (see its error above;"
+          " LLVM 19's JITLink takes no R_X86_64_GOTTPOFF, the thread-local the fast paths read)")
 for name, label in (("BM_load_zlib", "zlib (libz.a objects)"), ("BM_load_big", "generated module")):
     b = r[name]
     print(f"  relocations per second, {label:22s}: {b['relocs_per_s']/1e6:6.1f} M/s ({int(b['relocs'])} relocations; target >= 20 M/s on the large module)")
