@@ -39,8 +39,11 @@
  *                             pcpu_u128 desired, pcpu_u128 *old)
  *
  *       In one rseq critical section:
- *           cpu  = rseq->cpu_id            (negative: return 1, nothing done)
- *           copy = canon + pcpu_unit_offset[cpu]
+ *           cpu  = rseq->cpu_id            (negative: return 1, nothing done;
+ *                                           in a shared object's code, also a
+ *                                           CPU past its bounded table,
+ *                                           PCPU_LIBRARY_UNIT_ENTRIES)
+ *           copy = canon + pcpu_unit_offset[cpu]   (that table's entry there)
  *           read-modify-write *copy, the final store being the commit
  *       Preemption, migration or a signal before the commit makes the kernel
  *       jump to the abort handler, which restarts from the top.
