@@ -213,6 +213,28 @@ TEST(SharedObjects, APluginWithoutDataOfItsOwnUsesALibrarys)
     dlclose(user);
 }
 
+// An object built with an earlier start-up object (record version 1, a
+// table of every possible CPU) is still registered: its variable has its
+// initial value on every CPU, counts exactly, and its table is filled.
+TEST(SharedObjects, AnObjectWithAVersion1RecordStillLoads)
+{
+    void *v1 = dlopen(SHARED_V1_PLUGIN, RTLD_NOW | RTLD_LOCAL);
+    ASSERT_NE(v1, nullptr) << dlerror();
+    auto v_inc = reinterpret_cast<void (*)()>(dlsym(v1, "v1_inc"));
+    auto v_sum = reinterpret_cast<long (*)()>(dlsym(v1, "v1_sum"));
+    auto v_entry = reinterpret_cast<uintptr_t (*)(unsigned)>(dlsym(v1, "v1_table_entry"));
+    auto v_units = reinterpret_cast<unsigned (*)()>(dlsym(v1, "v1_nr_units"));
+    ASSERT_TRUE(v_inc && v_sum && v_entry && v_units);
+    const long cpus = static_cast<long>(pcpu_nr_cpus());
+    EXPECT_EQ(v_sum(), 5 * cpus);
+    onMigratingThreads(kThreads, kIterations, [=] { v_inc(); });
+    EXPECT_EQ(v_sum(), 5 * cpus + kThreads * kIterations);
+    EXPECT_EQ(v_units(), pcpu_nr_cpus());
+    for (unsigned c = 0; c < pcpu_nr_cpus(); ++c)
+        ASSERT_EQ(v_entry(c), pcpu_unit_offset[c]) << "CPU " << c;
+    dlclose(v1);
+}
+
 TEST(SharedObjects, PluginAndModuleShareTheCounters)
 {
     void *plugin = dlopen(SHARED_PLUGIN, RTLD_NOW | RTLD_LOCAL);
