@@ -96,6 +96,12 @@ struct Registry {
 constinit Registry registry;
 
 bool inTemplate(const SharedObject &o, uintptr_t v) { return o.block && v >= o.lo && v < o.hi; }
+// Whether `where` lies in the object's start-up record, whose words name the
+// template and stay as they are.
+bool inRecord(const SharedObject &o, uintptr_t where)
+{
+    return where >= reinterpret_cast<uintptr_t>(o.image) && where < reinterpret_cast<uintptr_t>(o.image + 1);
+}
 
 // ---- the dynamic loader's view of an object ------------------------------------
 
@@ -249,21 +255,22 @@ PCPU_NO_ASAN void considerCopies(uintptr_t canonical, Array<Move> &moves)
     }
 }
 
-// A word that a dynamic relocation wrote at `where`.  `own`: a relative one
-// (RELATIVE, RELR) of the registering object, which holds an address of that
-// object: only its own template can be named.  Otherwise the relocation
-// names a symbol, and the word may hold any object's address.
-PCPU_NO_ASAN void considerWord(uintptr_t where, const SharedObject *self, bool own, Array<Move> &moves)
+// A word that a relative relocation (RELATIVE, RELR) of the registering
+// object wrote at `where`: an address of that object, so only its own
+// template can be named.
+PCPU_NO_ASAN void considerOwnWord(uintptr_t where, const SharedObject &self, Array<Move> &moves)
 {
-    if (own) {
-        if (where >= reinterpret_cast<uintptr_t>(self->image) &&
-            where < reinterpret_cast<uintptr_t>(self->image + 1))
-            return; // the start-up record names the template: it stays
-        const uintptr_t v = *reinterpret_cast<const uintptr_t *>(where);
-        if (inTemplate(*self, v))
-            moves.push(Move{where, self->block + (v - self->lo)});
+    if (inRecord(self, where))
         return;
-    }
+    const uintptr_t v = *reinterpret_cast<const uintptr_t *>(where);
+    if (inTemplate(self, v))
+        moves.push(Move{where, self.block + (v - self.lo)});
+}
+
+// A word that a relocation against a symbol wrote at `where`, in any object:
+// it may hold any object's address.
+PCPU_NO_ASAN void considerWord(uintptr_t where, const SharedObject *self, Array<Move> &moves)
+{
     // The program's static block (percpu_add_host): copied into the units
     // at start-up, before any shared object registers, and its canonical
     // addresses are its template's (inaccessible since).  A per-CPU pointer
@@ -274,9 +281,7 @@ PCPU_NO_ASAN void considerWord(uintptr_t where, const SharedObject *self, bool o
         return;
     }
     for (const SharedObject *o = registry.head; o; o = o->next) {
-        // The start-up record itself names the template: it stays as it is.
-        if (where >= reinterpret_cast<uintptr_t>(o->image) &&
-            where < reinterpret_cast<uintptr_t>(o->image + 1))
+        if (inRecord(*o, where))
             return;
         // A word of a template already copied into the units (another
         // object's, registered before this one; inaccessible when guarded):
@@ -284,7 +289,7 @@ PCPU_NO_ASAN void considerWord(uintptr_t where, const SharedObject *self, bool o
         // one naming this object's template (a per-CPU pointer initialised
         // with a variable of an object registered later) is moved now, in
         // every unit's copy that still holds it.
-        if (o != self && o->block && where >= o->lo && where < o->hi) {
+        if (o != self && inTemplate(*o, where)) {
             considerCopies(o->block + (where - o->lo), moves);
             return;
         }
@@ -397,14 +402,14 @@ int moveInObject(dl_phdr_info *info, size_t, void *arg)
         case R_AARCH64_RELATIVE:
 #endif
             if (self)
-                considerWord(info->dlpi_addr + r.r_offset, w.self, true, moves);
+                considerOwnWord(info->dlpi_addr + r.r_offset, *w.self, moves);
             break;
 #if defined(__x86_64__)
         case R_X86_64_64: case R_X86_64_GLOB_DAT:
 #elif defined(__aarch64__)
         case R_AARCH64_ABS64: case R_AARCH64_GLOB_DAT:
 #endif
-            considerWord(info->dlpi_addr + r.r_offset, w.self, false, moves);
+            considerWord(info->dlpi_addr + r.r_offset, w.self, moves);
             break;
         default: break;
         }
@@ -416,12 +421,12 @@ int moveInObject(dl_phdr_info *info, size_t, void *arg)
         const ElfW(Addr) e = *reinterpret_cast<const ElfW(Addr) *>(p);
         if ((e & 1) == 0) {
             where = info->dlpi_addr + e;
-            considerWord(where, w.self, true, moves);
+            considerOwnWord(where, *w.self, moves);
             where += sizeof(ElfW(Addr));
         } else {
             for (unsigned i = 1; i < 8 * sizeof(ElfW(Addr)); ++i)
                 if ((e >> i) & 1)
-                    considerWord(where + (i - 1) * sizeof(ElfW(Addr)), w.self, true, moves);
+                    considerOwnWord(where + (i - 1) * sizeof(ElfW(Addr)), *w.self, moves);
             where += (8 * sizeof(ElfW(Addr)) - 1) * sizeof(ElfW(Addr));
         }
     }
